@@ -1,0 +1,64 @@
+// UserContext: everything a virtual user's code needs from the runner.
+//
+// One per virtual user, owned by the runner and alive for the user's whole life; the
+// TestCase and its Session keep a reference. Used only from the user's coroutine and
+// from its runner thread (cancel() is posted to that thread).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/spawn.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "loads/status.hpp"
+#include "loads/test_result.hpp"
+
+namespace loads::detail {
+
+class DnsCache;
+
+// Settings shared by every user of a run (read-only while the run goes).
+struct UserSettings {
+  std::string serverUrl;                             // --server-url; default ""
+  bool insecure = false;                             // --insecure: skip TLS verification
+  std::chrono::milliseconds requestTimeout{30000};  // --timeout; default 30 s
+};
+
+struct UserContext {
+  boost::asio::io_context& io;                 // the runner thread's io_context
+  boost::asio::yield_context* yield = nullptr;  // the user's coroutine while it runs
+  TestResult& result;                           // where every event goes
+  const UserSettings& settings;
+  boost::asio::ssl::context& tls;  // shared per runner thread (verification per settings)
+  DnsCache& dns;                   // shared per run
+  LoadsStatus status;              // updated by the runner before each hit
+  std::string test;                // "Class.method" of the current hit
+  bool cancelled = false;          // set when the run stops; I/O fails with kCancelled
+
+  // Objects with pending I/O register a canceller (closing sockets, cancelling timers);
+  // cancel() calls them all. Registration returns an id to unregister with.
+  std::size_t onCancel(std::function<void()> canceller);
+  void removeOnCancel(std::size_t id);
+  void cancel();
+
+ private:
+  std::vector<std::pair<std::size_t, std::function<void()>>> cancellers_;
+  std::size_t nextId_ = 0;
+};
+
+// Host name → endpoints cache shared by all users of a run. Thread-safe.
+class DnsCache {
+ public:
+  using Endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
+  // Resolves (yielding) on a miss; throws RequestError(kDns) when the name is unknown.
+  Endpoints resolve(const std::string& host, const std::string& port, UserContext& user);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_ = std::make_shared<Impl>();
+};
+
+}  // namespace loads::detail
