@@ -6,10 +6,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,10 @@ struct UserSettings {
 };
 
 struct UserContext {
+  UserContext(boost::asio::io_context& io, TestResult& result, const UserSettings& settings,
+              boost::asio::ssl::context& tls, DnsCache& dns)
+      : io(io), result(result), settings(settings), tls(tls), dns(dns) {}
+
   boost::asio::io_context& io;                 // the runner thread's io_context
   boost::asio::yield_context* yield = nullptr;  // the user's coroutine while it runs
   TestResult& result;                           // where every event goes
@@ -52,13 +59,18 @@ struct UserContext {
 // Host name → endpoints cache shared by all users of a run. Thread-safe.
 class DnsCache {
  public:
+  DnsCache();
+  ~DnsCache();
+  DnsCache(const DnsCache&) = delete;
+  DnsCache& operator=(const DnsCache&) = delete;
+
   using Endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
   // Resolves (yielding) on a miss; throws RequestError(kDns) when the name is unknown.
   Endpoints resolve(const std::string& host, const std::string& port, UserContext& user);
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_ = std::make_shared<Impl>();
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace loads::detail

@@ -1,0 +1,639 @@
+// The broker's poll loop and its per-peer state machines (PROTOCOL.md §8).
+#include "broker/broker.hpp"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "broker/registry.hpp"
+#include "broker/run_table.hpp"
+#include "loads/version.hpp"
+
+namespace loads::broker {
+
+using proto::ErrorCode;
+using proto::MessageType;
+
+namespace {
+
+enum class MasterState { kStart, kWaiting, kRunning };
+enum class AgentPeerState { kUnknown, kIdle, kBusy, kLost };
+
+constexpr unsigned bit(auto state) { return 1u << static_cast<unsigned>(state); }
+constexpr unsigned kAnyMaster = bit(MasterState::kStart) | bit(MasterState::kWaiting) |
+                                bit(MasterState::kRunning);
+constexpr unsigned kRegistered = bit(AgentPeerState::kIdle) | bit(AgentPeerState::kBusy);
+
+struct Rule {
+  MessageType type;
+  unsigned states;  // bit mask of the states in which the message is allowed
+};
+
+// PROTOCOL.md §8.1: what a master may send, and when.
+constexpr Rule kFrontendRules[] = {
+    {MessageType::kPing, kAnyMaster},      {MessageType::kStop, kAnyMaster},
+    {MessageType::kPurge, kAnyMaster},     {MessageType::kHeartbeat, kAnyMaster},
+    {MessageType::kDisconnect, kAnyMaster}, {MessageType::kRun, bit(MasterState::kStart)},
+};
+
+// PROTOCOL.md §8.2: what an agent may send, and when.
+constexpr Rule kBackendRules[] = {
+    {MessageType::kHello, bit(AgentPeerState::kUnknown) | kRegistered | bit(AgentPeerState::kLost)},
+    {MessageType::kHeartbeat, kRegistered},
+    {MessageType::kDisconnect, kRegistered},
+    {MessageType::kNeedLibrary, bit(AgentPeerState::kBusy)},
+    {MessageType::kJobEnded, bit(AgentPeerState::kBusy)},
+};
+
+template <std::size_t N>
+bool allowed(const Rule (&rules)[N], MessageType type, unsigned stateBit) {
+  for (const Rule& rule : rules) {
+    if (rule.type == type) return (rule.states & stateBit) != 0;
+  }
+  return false;
+}
+
+std::string_view view(const zmq::message_t& m) { return {m.data<char>(), m.size()}; }
+
+std::uint64_t millis(Duration d) { return static_cast<std::uint64_t>(d.count()); }
+
+}  // namespace
+
+class Broker::Loop {
+ public:
+  explicit Loop(BrokerOptions options);
+  void bind(std::string& frontendEndpoint, std::string& backendEndpoint);
+  void run();
+  void requestStop();
+  BrokerStats stats() const;
+
+ private:
+  TimePoint now() const { return options_.now(); }
+  void send(zmq::socket_t& socket, const std::string& routingId, const std::string& body);
+  template <class T>
+  void sendTo(zmq::socket_t& socket, const std::string& routingId, const T& message) {
+    send(socket, routingId, proto::encode(message));
+  }
+  void sendError(zmq::socket_t& socket, const std::string& routingId, ErrorCode code,
+                 std::string text);
+  void countMalformed(bool frontend, const std::string& routingId, const std::string& reason);
+
+  // One message from a socket, framing and envelope checked here.
+  void receive(zmq::socket_t& socket, bool frontend);
+  void onFrontend(const std::string& master, const proto::Envelope& envelope);
+  void onBackend(const std::string& routingId, const proto::Envelope& envelope);
+
+  // frontend handlers
+  void onRun(const std::string& master, const proto::Envelope& envelope);
+  void onStop(const std::string& master, const proto::Envelope& envelope);
+  void onPurge(const std::string& master);
+  void onPing(const std::string& master);
+  // backend handlers
+  void onHello(const std::string& routingId, const proto::Envelope& envelope);
+  void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
+  void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
+  void onAgentDisconnect(AgentRecord& agent);
+
+  // runs
+  bool tryStart(RunRecord& run);
+  void sendJob(RunRecord& run, const RunSlot& slot, AgentRecord& agent, bool withLibrary);
+  void refuse(const std::string& master, ErrorCode code, std::string text, std::uint32_t wanted);
+  std::uint32_t stopRun(RunRecord& run);  // STOP to its running agents
+  void agentLeftRun(const AgentRecord& agent, const std::string& reason);
+  void finishIfDone(const std::string& runId);
+  void dispatchWaiting();
+
+  // timers
+  void onTick();
+
+  BrokerOptions options_;
+  zmq::context_t context_;
+  zmq::socket_t frontend_;
+  zmq::socket_t backend_;
+  zmq::socket_t pipeIn_;   // broker thread end of the stop pipe
+  zmq::socket_t pipeOut_;  // caller end, guarded by pipeMutex_
+  std::mutex pipeMutex_;
+  AgentRegistry registry_;
+  RunTable runs_;
+  proto::DecodeLimits limits_;
+  TimePoint startedAt_;
+  TimePoint nextTick_;
+
+  std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0};
+};
+
+Broker::Loop::Loop(BrokerOptions options)
+    : options_(std::move(options)),
+      context_(1),
+      frontend_(context_, zmq::socket_type::router),
+      backend_(context_, zmq::socket_type::router),
+      pipeIn_(context_, zmq::socket_type::pair),
+      pipeOut_(context_, zmq::socket_type::pair),
+      registry_(options_.heartbeatInterval, options_.liveness),
+      runs_("r" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000)) {
+  if (!options_.now) options_.now = [] { return Clock::now(); };
+  if (options_.heartbeatInterval.count() <= 0) options_.heartbeatInterval = Duration(1000);
+  limits_.maxMessageSize = options_.maxMessageSize;
+  startedAt_ = now();
+}
+
+void Broker::Loop::bind(std::string& frontendEndpoint, std::string& backendEndpoint) {
+  // The transport refuses what is far beyond the limit; between the limit and this cap,
+  // the broker sees the message and counts it.
+  const auto hardCap = static_cast<std::int64_t>(options_.maxMessageSize * 2 + 65536);
+  for (zmq::socket_t* socket : {&frontend_, &backend_}) {
+    socket->set(zmq::sockopt::maxmsgsize, hardCap);
+    socket->set(zmq::sockopt::linger, 200);
+    socket->set(zmq::sockopt::sndhwm, 10000);
+  }
+  frontend_.bind(options_.frontend);
+  backend_.bind(options_.backend);
+  frontendEndpoint = frontend_.get(zmq::sockopt::last_endpoint);
+  backendEndpoint = backend_.get(zmq::sockopt::last_endpoint);
+  const std::string pipe = "inproc://broker-pipe";
+  pipeIn_.bind(pipe);
+  pipeOut_.connect(pipe);
+}
+
+void Broker::Loop::requestStop() {
+  std::lock_guard lock(pipeMutex_);
+  pipeOut_.send(zmq::str_buffer("$TERM"), zmq::send_flags::dontwait);
+}
+
+BrokerStats Broker::Loop::stats() const {
+  return {malformedFrontend_.load(), malformedBackend_.load(), errorsSent_.load(),
+          runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load()};
+}
+
+// ---------------------------------------------------------------- the loop
+
+void Broker::Loop::run() {
+  spdlog::info("loads-broker {}: masters on {}, agents on {}", LOADS_VERSION,
+               frontend_.get(zmq::sockopt::last_endpoint), backend_.get(zmq::sockopt::last_endpoint));
+  nextTick_ = now() + options_.heartbeatInterval;
+  zmq::pollitem_t items[] = {{pipeIn_.handle(), 0, ZMQ_POLLIN, 0},
+                             {frontend_.handle(), 0, ZMQ_POLLIN, 0},
+                             {backend_.handle(), 0, ZMQ_POLLIN, 0}};
+  for (;;) {
+    auto wait = std::chrono::duration_cast<Duration>(nextTick_ - now());
+    wait = std::clamp(wait, Duration(0), options_.heartbeatInterval);
+    zmq::poll(items, 3, wait);
+    if (items[0].revents & ZMQ_POLLIN) break;
+    // Bounded bursts keep one busy socket from starving the other and the timers.
+    for (int i = 0; i < 100 && (items[1].revents & ZMQ_POLLIN); ++i) {
+      if (!(frontend_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+      receive(frontend_, true);
+    }
+    for (int i = 0; i < 100 && (items[2].revents & ZMQ_POLLIN); ++i) {
+      if (!(backend_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+      receive(backend_, false);
+    }
+    if (now() >= nextTick_) {
+      onTick();
+      nextTick_ = now() + options_.heartbeatInterval;
+    }
+    dispatchWaiting();
+  }
+  // Shutting down: agents reconnect to the next broker, masters learn why.
+  for (const auto& [id, agent] : registry_.agents()) {
+    if (agent.state != AgentState::kLost) sendTo(backend_, agent.routingId, proto::Disconnect{"broker shutting down"});
+  }
+  for (const auto& [id, run] : runs_.runs()) {
+    sendTo(frontend_, run.masterRoutingId, proto::Disconnect{"broker shutting down"});
+  }
+  spdlog::info("loads-broker stopped");
+}
+
+void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
+  std::vector<zmq::message_t> frames;
+  try {
+    if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
+  } catch (const zmq::error_t& e) {
+    countMalformed(frontend, "", std::string("receive failed: ") + e.what());
+    return;
+  }
+  if (frames.empty()) return;
+  const std::string routingId(view(frames[0]));
+  if (frames.size() != 2) {
+    countMalformed(frontend, routingId, std::to_string(frames.size() - 1) + " body frames, expected 1");
+    return;
+  }
+  auto envelope = proto::decodeEnvelope(view(frames[1]), limits_);
+  if (!envelope) {
+    countMalformed(frontend, routingId, envelope.reason());
+    // A LOADS peer of another version or with a newer message type can read an ERROR.
+    if (envelope.error() == ErrorCode::kVersionMismatch ||
+        envelope.error() == ErrorCode::kUnknownType) {
+      sendError(socket, routingId, envelope.error(), envelope.reason());
+    }
+    return;
+  }
+  if (frontend) {
+    onFrontend(routingId, envelope.value());
+  } else {
+    onBackend(routingId, envelope.value());
+  }
+}
+
+void Broker::Loop::send(zmq::socket_t& socket, const std::string& routingId,
+                        const std::string& body) {
+  try {
+    socket.send(zmq::buffer(routingId), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("could not send to a peer: {}", e.what());
+  }
+}
+
+void Broker::Loop::sendError(zmq::socket_t& socket, const std::string& routingId, ErrorCode code,
+                             std::string text) {
+  ++errorsSent_;
+  sendTo(socket, routingId, proto::Error{static_cast<std::uint16_t>(code), std::move(text)});
+}
+
+void Broker::Loop::countMalformed(bool frontend, const std::string& routingId,
+                                  const std::string& reason) {
+  const std::uint64_t count = frontend ? ++malformedFrontend_ : ++malformedBackend_;
+  // Logged, but a flood of garbage must not flood the log.
+  if (count <= 100 || count % 1000 == 0) {
+    spdlog::warn("{}: malformed message #{} dropped: {}", frontend ? "frontend" : "backend", count,
+                 reason);
+  }
+}
+
+// ---------------------------------------------------------------- frontend
+
+void Broker::Loop::onFrontend(const std::string& master, const proto::Envelope& envelope) {
+  RunRecord* run = runs_.findByMaster(master);
+  if (run) run->masterLastSeen = now();
+  const MasterState state = !run                              ? MasterState::kStart
+                            : run->state == RunState::kWaiting ? MasterState::kWaiting
+                                                               : MasterState::kRunning;
+  if (!allowed(kFrontendRules, envelope.type, bit(state))) {
+    sendError(frontend_, master, ErrorCode::kUnexpected,
+              envelope.typeName + (envelope.type == MessageType::kRun
+                                       ? " while this connection already has a run in progress"
+                                       : " is not a message a master sends to the broker"));
+    return;
+  }
+  switch (envelope.type) {
+    case MessageType::kRun: onRun(master, envelope); break;
+    case MessageType::kStop: onStop(master, envelope); break;
+    case MessageType::kPurge: onPurge(master); break;
+    case MessageType::kPing: onPing(master); break;
+    case MessageType::kHeartbeat: break;  // masterLastSeen is refreshed above
+    case MessageType::kDisconnect:
+      if (run) {
+        const std::string runId = run->id;
+        spdlog::info("run {}: its master disconnected, stopping it", runId);
+        stopRun(*run);
+        runs_.remove(runId);
+      }
+      break;
+    default: break;  // not in kFrontendRules
+  }
+}
+
+void Broker::Loop::onRun(const std::string& master, const proto::Envelope& envelope) {
+  auto request = proto::decodeBody<proto::Run>(envelope);
+  if (!request) {
+    countMalformed(true, master, request.reason());
+    sendError(frontend_, master, ErrorCode::kMalformed, request.reason());
+    return;
+  }
+  if (std::string problem = proto::validateRun(request.value()); !problem.empty()) {
+    refuse(master, ErrorCode::kMalformed, problem, request->agents);
+    return;
+  }
+  RunRecord& run = runs_.add(master, std::move(request.value()), now());
+  if (tryStart(run)) return;
+  if (run.request.waitAgentsMs == 0) {
+    const std::uint32_t wanted = run.request.agents;
+    runs_.remove(run.id);
+    refuse(master, ErrorCode::kNotEnoughAgents,
+           "asked for " + std::to_string(wanted) + " agents, " +
+               std::to_string(registry_.idleCount()) + " are idle (" +
+               std::to_string(registry_.registeredCount()) + " registered)",
+           wanted);
+    return;
+  }
+  spdlog::info("run {}: waiting up to {} ms for {} idle agents", run.id, run.request.waitAgentsMs,
+               run.request.agents);
+}
+
+void Broker::Loop::onStop(const std::string& peer, const proto::Envelope& envelope) {
+  auto stop = proto::decodeBody<proto::Stop>(envelope);
+  if (!stop) {
+    countMalformed(true, peer, stop.reason());
+    sendError(frontend_, peer, ErrorCode::kMalformed, stop.reason());
+    return;
+  }
+  RunRecord* run = runs_.find(stop->runId);
+  if (!run) {
+    sendError(frontend_, peer, ErrorCode::kUnknownRun,
+              "no run \"" + stop->runId + "\" on this broker: loads-master --ping lists the runs");
+    return;
+  }
+  const std::string runId = run->id;
+  const std::uint32_t told = stopRun(*run);  // may end the run record
+  sendTo(frontend_, peer, proto::Stopped{runId, told});
+}
+
+void Broker::Loop::onPurge(const std::string& peer) {
+  std::vector<std::string> ids;
+  for (const auto& [id, run] : runs_.runs()) ids.push_back(id);
+  for (const auto& id : ids) {
+    if (RunRecord* run = runs_.find(id)) stopRun(*run);
+  }
+  sendTo(frontend_, peer, proto::Purged{static_cast<std::uint32_t>(ids.size())});
+}
+
+void Broker::Loop::onPing(const std::string& peer) {
+  const TimePoint t = now();
+  proto::Pong pong;
+  pong.pid = static_cast<std::uint32_t>(::getpid());
+  pong.version = LOADS_VERSION;
+  pong.uptimeMs = millis(std::chrono::duration_cast<Duration>(t - startedAt_));
+  for (const auto& [id, agent] : registry_.agents()) {
+    pong.agents.push_back({agent.id, agent.host, agent.cores,
+                           std::string(agentStateName(agent.state)), agent.runId,
+                           millis(std::chrono::duration_cast<Duration>(t - agent.lastSeen)),
+                           agent.version});
+  }
+  for (const auto& [id, run] : runs_.runs()) {
+    proto::RunInfo info{run.id, run.state == RunState::kWaiting ? "waiting" : "running",
+                        run.request.agents, {}, millis(std::chrono::duration_cast<Duration>(t - run.created)),
+                        run.request.masterHost, run.request.libraryName, run.ended()};
+    for (const auto& slot : run.slots) info.agents.push_back(slot.agentId);
+    pong.runs.push_back(std::move(info));
+  }
+  sendTo(frontend_, peer, pong);
+}
+
+// ---------------------------------------------------------------- runs
+
+bool Broker::Loop::tryStart(RunRecord& run) {
+  std::vector<std::string> chosen = registry_.selectIdle(run.request.agents);
+  if (chosen.empty()) return false;
+  proto::RunAccepted accepted{run.id, {}};
+  const TimePoint t = now();
+  for (std::uint32_t index = 0; index < chosen.size(); ++index) {
+    AgentRecord* agent = registry_.find(chosen[index]);
+    registry_.assign(agent->id, run.id, t);
+    run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning});
+    accepted.agents.push_back({agent->id, agent->host, index});
+    sendJob(run, run.slots.back(), *agent, !agent->libraries.contains(run.request.librarySha256));
+  }
+  run.state = RunState::kRunning;
+  ++runsAccepted_;
+  sendTo(frontend_, run.masterRoutingId, accepted);
+  spdlog::info("run {}: {} agents, library {} ({} bytes)", run.id, chosen.size(),
+               run.request.libraryName, run.request.library.size());
+  return true;
+}
+
+void Broker::Loop::sendJob(RunRecord& run, const RunSlot& slot, AgentRecord& agent,
+                           bool withLibrary) {
+  proto::Job job;
+  job.runId = run.id;
+  job.index = slot.index;
+  job.count = static_cast<std::uint32_t>(run.request.agents);
+  job.libraryName = run.request.libraryName;
+  job.librarySha256 = run.request.librarySha256;
+  if (withLibrary) job.library = run.request.library;
+  job.options = run.request.options;
+  job.resultsEndpoint = run.request.resultsEndpoint;
+  job.agentId = agent.id;
+  sendTo(backend_, agent.routingId, job);
+  agent.libraries.insert(run.request.librarySha256);  // cached from now on
+}
+
+void Broker::Loop::refuse(const std::string& master, ErrorCode code, std::string text,
+                          std::uint32_t wanted) {
+  ++runsRefused_;
+  spdlog::info("run refused: {}", text);
+  sendTo(frontend_, master,
+         proto::RunRefused{static_cast<std::uint16_t>(code), std::move(text), wanted,
+                           registry_.idleCount(), registry_.registeredCount()});
+}
+
+std::uint32_t Broker::Loop::stopRun(RunRecord& run) {
+  if (run.state == RunState::kWaiting) {
+    const std::string master = run.masterRoutingId;
+    const std::uint32_t wanted = run.request.agents;
+    runs_.remove(run.id);
+    refuse(master, ErrorCode::kNotEnoughAgents, "the run was stopped while waiting for agents",
+           wanted);
+    return 0;
+  }
+  std::uint32_t told = 0;
+  for (const auto& slot : run.slots) {
+    AgentRecord* agent = registry_.find(slot.agentId);
+    if (slot.state != SlotState::kRunning || !agent || agent->runId != run.id) continue;
+    sendTo(backend_, agent->routingId, proto::Stop{run.id});
+    ++told;
+  }
+  spdlog::info("run {}: stop sent to {} agents", run.id, told);
+  return told;
+}
+
+// The agent no longer works for its run (lost, disconnected, restarted).
+void Broker::Loop::agentLeftRun(const AgentRecord& agent, const std::string& reason) {
+  RunRecord* run = runs_.find(agent.runId);
+  RunSlot* slot = run ? run->slot(agent.id) : nullptr;
+  if (!slot || slot->state != SlotState::kRunning) return;
+  slot->state = SlotState::kLost;
+  spdlog::warn("run {}: agent {} on {} lost: {}", run->id, agent.id, agent.host, reason);
+  sendTo(frontend_, run->masterRoutingId, proto::AgentLost{run->id, agent.id, agent.host, reason});
+  finishIfDone(run->id);
+}
+
+void Broker::Loop::finishIfDone(const std::string& runId) {
+  RunRecord* run = runs_.find(runId);
+  if (run && run->finished()) {
+    spdlog::info("run {}: every agent has ended", runId);
+    runs_.remove(runId);
+  }
+}
+
+// Waiting runs are served first come, first served: a large run is not starved by
+// smaller ones behind it.
+void Broker::Loop::dispatchWaiting() {
+  for (const std::string& id : runs_.waiting()) {
+    RunRecord* run = runs_.find(id);
+    if (!run || !tryStart(*run)) return;
+  }
+}
+
+// ---------------------------------------------------------------- backend
+
+void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope& envelope) {
+  AgentRecord* agent = registry_.findByRouting(routingId);
+  const AgentPeerState state = !agent                                 ? AgentPeerState::kUnknown
+                               : agent->state == AgentState::kIdle ? AgentPeerState::kIdle
+                               : agent->state == AgentState::kBusy ? AgentPeerState::kBusy
+                                                                   : AgentPeerState::kLost;
+  if (!allowed(kBackendRules, envelope.type, bit(state))) {
+    if (state == AgentPeerState::kUnknown || state == AgentPeerState::kLost) {
+      sendError(backend_, routingId, ErrorCode::kNotRegistered,
+                "this broker does not know you (it restarted, or you were silent too long): "
+                "send HELLO");
+    } else {
+      sendError(backend_, routingId, ErrorCode::kUnexpected,
+                envelope.typeName + " is not expected from a" +
+                    (state == AgentPeerState::kIdle ? "n idle" : " busy") + " agent");
+    }
+    return;
+  }
+  if (agent && state != AgentPeerState::kLost) registry_.touch(*agent, now());
+  switch (envelope.type) {
+    case MessageType::kHello: onHello(routingId, envelope); break;
+    case MessageType::kHeartbeat: break;
+    case MessageType::kJobEnded: onJobEnded(*agent, envelope); break;
+    case MessageType::kNeedLibrary: onNeedLibrary(*agent, envelope); break;
+    case MessageType::kDisconnect: onAgentDisconnect(*agent); break;
+    default: break;  // not in kBackendRules
+  }
+}
+
+void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& envelope) {
+  auto hello = proto::decodeBody<proto::Hello>(envelope);
+  if (!hello || hello->agentId.empty()) {
+    const std::string reason = hello ? "HELLO without an agent id" : hello.reason();
+    countMalformed(false, routingId, reason);
+    sendError(backend_, routingId, ErrorCode::kMalformed, reason);
+    return;
+  }
+  if (auto replaced = registry_.registerAgent(hello.value(), routingId, now())) {
+    agentLeftRun(*replaced, "agent restarted");
+  }
+  spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
+  sendTo(backend_, routingId,
+         proto::Welcome{static_cast<std::uint32_t>(options_.heartbeatInterval.count()),
+                        options_.liveness, LOADS_VERSION});
+  if (hello->runId.empty()) return;
+  // A slave still running from before a reconnect: keep it only if its run still
+  // counts on it; otherwise stop it (the agent stays busy until JOB-ENDED).
+  RunRecord* run = runs_.find(hello->runId);
+  RunSlot* slot = run ? run->slot(hello->agentId) : nullptr;
+  if (!slot || slot->state != SlotState::kRunning) {
+    sendTo(backend_, routingId, proto::Stop{hello->runId});
+  }
+}
+
+void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelope) {
+  auto ended = proto::decodeBody<proto::JobEnded>(envelope);
+  if (!ended) {
+    countMalformed(false, agent.routingId, ended.reason());
+    sendError(backend_, agent.routingId, ErrorCode::kMalformed, ended.reason());
+    return;
+  }
+  if (ended->runId != agent.runId) {
+    sendError(backend_, agent.routingId, ErrorCode::kUnknownRun,
+              "JOB-ENDED for run \"" + ended->runId + "\", but you are running \"" + agent.runId + "\"");
+    return;
+  }
+  const std::string runId = agent.runId;
+  registry_.release(agent.id);
+  RunRecord* run = runs_.find(runId);
+  RunSlot* slot = run ? run->slot(agent.id) : nullptr;
+  if (!slot || slot->state != SlotState::kRunning) return;  // run gone: nobody to tell
+  slot->state = SlotState::kDone;
+  sendTo(frontend_, run->masterRoutingId,
+         proto::AgentDone{runId, agent.id, agent.host, ended->exitCode, ended->signal, ended->reason});
+  finishIfDone(runId);
+}
+
+void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope) {
+  auto need = proto::decodeBody<proto::NeedLibrary>(envelope);
+  if (!need) {
+    countMalformed(false, agent.routingId, need.reason());
+    sendError(backend_, agent.routingId, ErrorCode::kMalformed, need.reason());
+    return;
+  }
+  RunRecord* run = runs_.find(agent.runId);
+  RunSlot* slot = run ? run->slot(agent.id) : nullptr;
+  if (!slot || need->runId != run->id || need->librarySha256 != run->request.librarySha256) {
+    sendError(backend_, agent.routingId, ErrorCode::kUnknownRun,
+              "NEED-LIBRARY for a run or library this broker does not hold for you");
+    return;
+  }
+  agent.libraries.erase(need->librarySha256);
+  sendJob(*run, *slot, agent, true);
+}
+
+void Broker::Loop::onAgentDisconnect(AgentRecord& agent) {
+  spdlog::info("agent {} on {} disconnected", agent.id, agent.host);
+  if (auto old = registry_.remove(agent.id); old && old->state == AgentState::kBusy) {
+    agentLeftRun(*old, "agent disconnected");
+  }
+}
+
+// ---------------------------------------------------------------- timers
+
+void Broker::Loop::onTick() {
+  const TimePoint t = now();
+  for (const AgentRecord& lost : registry_.expireSilent(t)) {
+    ++agentsLost_;
+    spdlog::warn("agent {} on {} silent for {} ms: lost", lost.id, lost.host,
+                 registry_.expiry().count());
+    if (lost.state == AgentState::kBusy) {
+      agentLeftRun(lost, "no heartbeat for " + std::to_string(registry_.expiry().count()) + " ms");
+    }
+  }
+  registry_.forgetLost(t, options_.lostRetention);
+  for (const std::string& id : runs_.silentMasters(t, registry_.expiry())) {
+    if (RunRecord* run = runs_.find(id)) {
+      spdlog::warn("run {}: its master is silent, stopping the run", id);
+      stopRun(*run);  // may remove a waiting run already
+      runs_.remove(id);
+    }
+  }
+  for (const std::string& id : runs_.expiredWaits(t)) {
+    RunRecord* run = runs_.find(id);
+    const std::string master = run->masterRoutingId;
+    const std::uint32_t wanted = run->request.agents;
+    const auto waited = run->request.waitAgentsMs;
+    runs_.remove(id);
+    refuse(master, ErrorCode::kNotEnoughAgents,
+           "asked for " + std::to_string(wanted) + " agents, " +
+               std::to_string(registry_.idleCount()) + " are idle (" +
+               std::to_string(registry_.registeredCount()) + " registered) after waiting " +
+               std::to_string(waited) + " ms",
+           wanted);
+  }
+  for (const auto& [id, agent] : registry_.agents()) {
+    if (agent.state != AgentState::kLost) sendTo(backend_, agent.routingId, proto::Heartbeat{});
+  }
+  for (const auto& [id, run] : runs_.runs()) {
+    sendTo(frontend_, run.masterRoutingId, proto::Heartbeat{});
+  }
+}
+
+// ---------------------------------------------------------------- Broker
+
+Broker::Broker(BrokerOptions options) : loop_(std::make_unique<Loop>(std::move(options))) {
+  loop_->bind(frontendEndpoint_, backendEndpoint_);
+}
+
+Broker::~Broker() { stop(); }
+
+void Broker::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { loop_->run(); });
+}
+
+void Broker::stop() {
+  if (!thread_.joinable()) return;
+  loop_->requestStop();
+  thread_.join();
+}
+
+BrokerStats Broker::stats() const { return loop_->stats(); }
+
+}  // namespace loads::broker

@@ -1,0 +1,66 @@
+// Broker: the loads-broker daemon as a library class (PROTOCOL.md). Owns the frontend
+// ROUTER (masters) and the backend ROUTER (agents), the agent registry and the run table,
+// and runs one thread with a zmq poll loop.
+//
+// Thread-safety: the constructor binds the sockets; after start() only the broker's own
+// thread touches them. stop() and stats() may be called from any thread. The destructor
+// stops the broker.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "broker/clock.hpp"
+#include "proto/messages.hpp"
+
+namespace loads::broker {
+
+struct BrokerOptions {
+  std::string frontend = "tcp://127.0.0.1:7780";  // masters; tcp://*:7780 serves a fleet
+  std::string backend = "tcp://127.0.0.1:7781";   // agents
+  Duration heartbeatInterval{1000};                // heartbeat period H, both sockets
+  std::uint32_t liveness = 5;                      // silent intervals before a peer is lost
+  std::size_t maxMessageSize = proto::kDefaultMaxMessageSize;  // larger messages are dropped
+  Duration lostRetention{10 * 60 * 1000};          // lost agents stay visible in PONG this long
+  NowFunction now;                                 // the clock; empty = steady_clock::now
+};
+
+// Counters for tests and PING-style diagnostics.
+struct BrokerStats {
+  std::uint64_t malformedFrontend = 0;  // frames dropped or answered 400 on the frontend
+  std::uint64_t malformedBackend = 0;   // same on the backend
+  std::uint64_t errorsSent = 0;         // ERROR replies
+  std::uint64_t runsAccepted = 0;
+  std::uint64_t runsRefused = 0;
+  std::uint64_t agentsLost = 0;
+};
+
+class Broker {
+ public:
+  // Binds both sockets; throws zmq::error_t when an endpoint cannot be bound.
+  explicit Broker(BrokerOptions options);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // The bound endpoints, with the real port when the option said tcp://host:*.
+  const std::string& frontendEndpoint() const { return frontendEndpoint_; }
+  const std::string& backendEndpoint() const { return backendEndpoint_; }
+
+  void start();  // runs the loop on the broker's thread
+  void stop();   // tells agents and masters (DISCONNECT), joins the thread; idempotent
+  BrokerStats stats() const;
+
+  class Loop;  // the state behind the poll loop (broker.cpp)
+
+ private:
+  std::unique_ptr<Loop> loop_;
+  std::string frontendEndpoint_;
+  std::string backendEndpoint_;
+  std::thread thread_;
+};
+
+}  // namespace loads::broker

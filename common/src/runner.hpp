@@ -1,0 +1,93 @@
+// Runner: runs the selected tests with virtual users on N threads and reports every
+// event to a TestResult.
+//
+// Each virtual user is a stackful coroutine (asio::spawn) on one of the runner's
+// threads, with its own TestCase instance constructed once. Users are spread over the
+// selected tests round-robin. Cycles: for every users value, for every hits value, one
+// cycle runs after the previous one.
+//
+// Thread-safety: run() blocks the calling thread; stop(), cancel() and progress() may be
+// called from any other thread while it runs. The TestResult must outlive the Runner.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loads/test_result.hpp"
+#include "test_library.hpp"
+#include "user_context.hpp"
+
+namespace loads {
+
+struct RunOptions {
+  std::vector<std::uint64_t> userCycles{1};  // -u: users per cycle; default one cycle of 1
+  std::vector<std::uint64_t> hitCycles;      // --hits: per user; empty = by duration (or 1)
+  std::optional<std::chrono::milliseconds> duration;  // -d: per cycle; default none
+  std::chrono::milliseconds ramp{0};          // --ramp: user starts spread over this; default 0
+  unsigned threads = 0;                       // -t: runner threads; 0 = one per core
+  std::chrono::milliseconds stopTimeout{5000};  // --stop-timeout: grace for hits in flight
+  detail::UserSettings user;                  // --server-url, --insecure, --timeout
+  std::uint32_t firstUserId = 1;              // ids of this runner's users start here
+};
+
+// A snapshot of where the run is, for live outputs.
+struct Progress {
+  std::size_t cycle = 0;        // 0-based index of the running cycle
+  std::size_t cycles = 1;       // number of cycles
+  std::uint64_t users = 0;      // users of this cycle
+  std::uint32_t activeUsers = 0;
+  std::chrono::steady_clock::time_point cycleStart;
+  std::optional<std::chrono::milliseconds> duration;  // planned length of each cycle
+  bool stopping = false;        // duration over or stop() called; hits in flight finishing
+};
+
+class Runner {
+ public:
+  Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Runs every cycle; calls startTestRun first and stopTestRun last.
+  void run();
+  // Ends the run as if its duration were over: no new hits; hits in flight get the
+  // stop timeout, then are cancelled. Later cycles do not start.
+  void stop();
+  // Cancels the hits in flight now (a second Ctrl-C).
+  void cancel();
+  Progress progress() const;
+
+ private:
+  struct Cycle;
+  struct Thread;
+  void runCycle(std::uint64_t users, std::uint64_t hits);
+  void runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
+               boost::asio::yield_context yield);
+  void runHit(detail::UserContext& user, TestCase& test, const SelectedTest& selected);
+  void userDone(Cycle& cycle);
+  void cancelAll();
+  void raiseFileLimit(std::uint64_t users);
+
+  std::vector<SelectedTest> tests_;
+  RunOptions options_;
+  TestResult& result_;
+  std::vector<std::unique_ptr<Thread>> threads_;
+  std::unique_ptr<detail::DnsCache> dns_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopRequested_ = false;       // guarded by mutex_
+  bool cancelRequested_ = false;     // guarded by mutex_
+  std::atomic<bool> stopping_{false};  // read by users before each hit
+  std::atomic<std::uint32_t> activeUsers_{0};
+  Progress progress_;                // guarded by mutex_
+};
+
+}  // namespace loads

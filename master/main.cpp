@@ -1,0 +1,19 @@
+// loads-master: runs a loads test library locally or on a fleet of agents.
+#include <iostream>
+
+#include "master.hpp"
+#include "options.hpp"
+#include "signals.hpp"
+
+int main(int argc, char** argv) {
+  loads::master::SignalWaiter signals;  // before any thread starts
+  auto parsed = loads::master::parseOptions(argc, argv);
+  if (!parsed.options) return parsed.exitCode;
+  try {
+    loads::master::Master master(std::move(*parsed.options), signals);
+    return master.run();
+  } catch (const std::exception& e) {
+    std::cerr << "loads-master: " << e.what() << std::endl;
+    return 3;
+  }
+}

@@ -1,0 +1,33 @@
+// Master: what loads-master does once its options are parsed.
+//
+// Local mode runs the Runner in-process; both modes feed one AggregateResult whose
+// snapshot drives the live line, the final report and the JSON file.
+// Not thread-safe: construct and run from main().
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "json_output.hpp"
+#include "options.hpp"
+#include "signals.hpp"
+
+namespace loads::master {
+
+class Master {
+ public:
+  // `signals` must outlive the Master.
+  Master(MasterOptions options, SignalWaiter& signals);
+  // Runs what the options ask for; returns the process exit code (design.md §8).
+  int run();
+
+ private:
+  int runLocal();
+  RunInfo runInfo(const std::vector<SelectedTest>& tests,
+                  std::chrono::system_clock::time_point startedAt, int exitCode) const;
+
+  MasterOptions options_;
+  SignalWaiter& signals_;
+};
+
+}  // namespace loads::master

@@ -1,0 +1,74 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "parse.hpp"
+
+namespace loads::master {
+
+ParseResult parseOptions(int argc, char** argv) {
+  CLI::App app{"loads-master: run a loads test library, here or on a fleet of agents.", "loads-master"};
+  app.get_formatter()->column_width(34);
+  MasterOptions o;
+  std::string duration, ramp, stopTimeout = "5s", timeout = "30s";
+
+  app.add_option("library", o.library, "Test library (.so) built with loads_add_test_library");
+  app.add_option("--test", o.tests,
+                 "Test to run, Class.method or Class (repeatable); default: every test, users "
+                 "spread over them round-robin");
+  app.add_flag("--list", o.list, "List the tests in the library and exit");
+  app.add_option("-u,--users", o.usersText,
+                 "Virtual users, or cycles run one after the other: 10:20:30 (default 1)");
+  app.add_option("--hits", o.hitsText,
+                 "Hits per user, or cycles: 5:10 (default: until --duration ends, or 1)");
+  app.add_option("-d,--duration", duration, "Length of each cycle: 90s, 5m, 1h30m");
+  app.add_option("--ramp", ramp, "Spread user starts over this time (default 0: all at once)");
+  app.add_option("-t,--threads", o.run.threads, "Runner threads (default: one per core)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--stop-timeout", stopTimeout,
+                 "Grace given to hits in flight when the run stops, before they are cancelled "
+                 "(default 5s)");
+  app.add_option("--server-url", o.run.user.serverUrl,
+                 "Base URL of the system under test, returned by serverUrl() in tests");
+  app.add_flag("--insecure", o.run.user.insecure, "Do not verify TLS certificates");
+  app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
+  app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
+  app.add_flag("-q,--quiet", o.quiet, "No live status line");
+  app.footer(
+      "Exit codes: 0 success, 1 test failures or errors, 2 usage or configuration error,\n"
+      "3 infrastructure error, 99 a threshold failed.");
+
+  ParseResult result;
+  try {
+    app.parse(argc, argv);
+    if (o.library.empty()) {
+      throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
+    }
+    std::vector<std::uint64_t> users = parseCycles(o.usersText, "--users");
+    o.run.userCycles.assign(users.begin(), users.end());
+    if (!o.hitsText.empty()) o.run.hitCycles = parseCycles(o.hitsText, "--hits");
+    if (!duration.empty()) o.run.duration = parseDuration(duration);
+    if (!ramp.empty()) o.run.ramp = parseDuration(ramp);
+    o.run.stopTimeout = parseDuration(stopTimeout);
+    o.run.user.requestTimeout = parseDuration(timeout);
+    if (o.run.duration && o.run.duration->count() == 0) {
+      throw std::invalid_argument("--duration must be longer than 0s");
+    }
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return result;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "loads-master: " << e.what() << " (see loads-master --help)" << std::endl;
+    result.exitCode = 2;
+    return result;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "loads-master: " << e.what() << std::endl;
+    result.exitCode = 2;
+    return result;
+  }
+  result.options = std::move(o);
+  return result;
+}
+
+}  // namespace loads::master

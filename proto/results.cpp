@@ -1,0 +1,339 @@
+// Packing TestResult calls as events, framing them, and replaying them.
+#include "proto/results.hpp"
+
+#include <limits>
+#include <utility>
+
+namespace loads::proto {
+
+// ---------------------------------------------------------------- EventBuffer
+
+EventBuffer::EventBuffer() : buffer_(kDefaultBatchBytes + 4096), packer_(buffer_) {}
+
+void EventBuffer::clear() {
+  buffer_.clear();
+  events_ = 0;
+}
+
+void EventBuffer::swap(EventBuffer& other) {
+  std::swap(buffer_, other.buffer_);  // the packers keep pointing at their own member
+  std::swap(events_, other.events_);
+}
+
+void EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s) {
+  packer_.pack_array(5 + args);
+  packer_.pack_uint8(static_cast<std::uint8_t>(kind));
+  packer_.pack_uint64(s.hits);
+  packer_.pack_uint32(s.users);
+  packer_.pack_uint64(s.currentHit);
+  packer_.pack_uint32(s.currentUser);
+  ++events_;
+}
+
+void EventBuffer::startTestRun() { begin(EventKind::kStartTestRun, 0, LoadsStatus{}); }
+void EventBuffer::stopTestRun() { begin(EventKind::kStopTestRun, 0, LoadsStatus{}); }
+
+void EventBuffer::startTest(std::string_view test, const LoadsStatus& s) {
+  begin(EventKind::kStartTest, 1, s);
+  packer_.pack(test);
+}
+
+void EventBuffer::stopTest(std::string_view test, std::chrono::microseconds elapsed,
+                           const LoadsStatus& s) {
+  begin(EventKind::kStopTest, 2, s);
+  packer_.pack(test);
+  packer_.pack_int64(elapsed.count());
+}
+
+void EventBuffer::addSuccess(std::string_view test, const LoadsStatus& s) {
+  begin(EventKind::kAddSuccess, 1, s);
+  packer_.pack(test);
+}
+
+void EventBuffer::packFailure(EventKind kind, std::string_view test, const Failure& f,
+                              const LoadsStatus& s) {
+  begin(kind, 5, s);
+  packer_.pack(test);
+  packer_.pack(f.type);
+  packer_.pack(f.message);
+  packer_.pack(f.file);
+  packer_.pack_int32(f.line);
+}
+
+void EventBuffer::addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) {
+  packFailure(EventKind::kAddFailure, test, f, s);
+}
+
+void EventBuffer::addError(std::string_view test, const Failure& f, const LoadsStatus& s) {
+  packFailure(EventKind::kAddError, test, f, s);
+}
+
+void EventBuffer::addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) {
+  begin(EventKind::kAddSkip, 2, s);
+  packer_.pack(test);
+  packer_.pack(reason);
+}
+
+void EventBuffer::addCancelled(std::string_view test, const LoadsStatus& s) {
+  begin(EventKind::kAddCancelled, 1, s);
+  packer_.pack(test);
+}
+
+void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
+  begin(EventKind::kAddHit, 8, s);
+  packer_.pack(hit.name);
+  packer_.pack(hit.url);
+  packer_.pack(hit.method);
+  packer_.pack_int32(hit.status);
+  packer_.pack_uint8(static_cast<std::uint8_t>(hit.error));
+  packer_.pack_int64(hit.startedUs);
+  packer_.pack_int64(hit.elapsedUs);
+  packer_.pack_uint64(hit.bytes);
+}
+
+void EventBuffer::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
+                              const LoadsStatus& s) {
+  begin(EventKind::kIncrCounter, 3, s);
+  packer_.pack(test);
+  packer_.pack(name);
+  packer_.pack_int64(value);
+}
+
+void EventBuffer::socketOpen(std::string_view url, const LoadsStatus& s) {
+  begin(EventKind::kSocketOpen, 1, s);
+  packer_.pack(url);
+}
+
+void EventBuffer::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
+                                const LoadsStatus& s) {
+  begin(EventKind::kSocketMessage, 3, s);
+  packer_.pack(url);
+  packer_.pack_uint8(static_cast<std::uint8_t>(direction));
+  packer_.pack_uint64(size);
+}
+
+void EventBuffer::socketClose(std::string_view url, const SocketClose& close,
+                              const LoadsStatus& s) {
+  begin(EventKind::kSocketClose, 4, s);
+  packer_.pack(url);
+  packer_.pack_int32(close.code);
+  packer_.pack(close.reason);
+  packer_.pack(close.clean);
+}
+
+// ---------------------------------------------------------------- ResultsEncoder
+
+ResultsEncoder::ResultsEncoder(std::string runId, std::string agentId)
+    : runId_(std::move(runId)), agentId_(std::move(agentId)) {}
+
+std::string ResultsEncoder::batch(EventBuffer& events) { return frame(MessageType::kResults, events); }
+
+std::string ResultsEncoder::finalBatch(EventBuffer& events) {
+  return frame(MessageType::kStopTestRun, events);
+}
+
+std::string ResultsEncoder::frame(MessageType type, EventBuffer& events) {
+  ++seq_;
+  eventsSent_ += events.events();
+  msgpack::sbuffer out(events.bytes() + 128 + runId_.size() + agentId_.size());
+  msgpack::packer<msgpack::sbuffer> packer(out);
+  packer.pack_array(4);
+  packer.pack(kProtocolName);
+  packer.pack(kProtocolVersion);
+  packer.pack(messageTypeName(type));
+  packer.pack_array(5);
+  packer.pack(runId_);
+  packer.pack(agentId_);
+  packer.pack_uint64(seq_);
+  packer.pack_uint64(eventsSent_);
+  packer.pack_array(static_cast<std::uint32_t>(events.events()));
+  out.write(events.data().data(), events.data().size());  // events are already packed
+  events.clear();
+  return std::string(out.data(), out.size());
+}
+
+// ---------------------------------------------------------------- decoding
+
+namespace {
+
+// Typed access to an event's elements; any miss marks the event bad.
+class EventReader {
+ public:
+  explicit EventReader(const msgpack::object_array& a) : items_(a.ptr), size_(a.size) {}
+
+  bool ok() const { return ok_; }
+
+  std::uint64_t u(std::uint32_t i) {
+    if (i >= size_ || items_[i].type != msgpack::type::POSITIVE_INTEGER) return fail();
+    return items_[i].via.u64;
+  }
+  std::int64_t s(std::uint32_t i) {
+    if (i < size_ && items_[i].type == msgpack::type::NEGATIVE_INTEGER) return items_[i].via.i64;
+    if (i < size_ && items_[i].type == msgpack::type::POSITIVE_INTEGER &&
+        items_[i].via.u64 <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(items_[i].via.u64);
+    }
+    return fail();
+  }
+  std::string_view str(std::uint32_t i) {
+    if (i >= size_ || items_[i].type != msgpack::type::STR) return (fail(), std::string_view());
+    return {items_[i].via.str.ptr, items_[i].via.str.size};
+  }
+  bool b(std::uint32_t i) {
+    if (i >= size_ || items_[i].type != msgpack::type::BOOLEAN) return fail() != 0;
+    return items_[i].via.boolean;
+  }
+  int i32(std::uint32_t i) {
+    std::int64_t v = s(i);
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) return fail();
+    return static_cast<int>(v);
+  }
+
+ private:
+  std::uint64_t fail() {
+    ok_ = false;
+    return 0;
+  }
+  const msgpack::object* items_;
+  std::uint32_t size_;
+  bool ok_ = true;
+};
+
+// Replays one event; false when it is malformed or of an unknown kind. The event is
+// fully read before the sink is called, so a bad event makes no call at all.
+bool replayEvent(const msgpack::object& event, TestResult& sink) {
+  if (event.type != msgpack::type::ARRAY || event.via.array.size < 5) return false;
+  EventReader r(event.via.array);
+  const std::uint64_t kind = r.u(0);
+  LoadsStatus st;
+  st.hits = r.u(1);
+  st.users = static_cast<std::uint32_t>(r.u(2));
+  st.currentHit = r.u(3);
+  st.currentUser = static_cast<std::uint32_t>(r.u(4));
+  if (!r.ok()) return false;
+  switch (static_cast<EventKind>(kind)) {
+    case EventKind::kStartTestRun: sink.startTestRun(); return true;
+    case EventKind::kStopTestRun: sink.stopTestRun(); return true;
+    case EventKind::kStartTest: {
+      auto test = r.str(5);
+      if (r.ok()) sink.startTest(test, st);
+      return r.ok();
+    }
+    case EventKind::kStopTest: {
+      auto test = r.str(5);
+      auto elapsed = r.s(6);
+      if (r.ok()) sink.stopTest(test, std::chrono::microseconds(elapsed), st);
+      return r.ok();
+    }
+    case EventKind::kAddSuccess: {
+      auto test = r.str(5);
+      if (r.ok()) sink.addSuccess(test, st);
+      return r.ok();
+    }
+    case EventKind::kAddFailure:
+    case EventKind::kAddError: {
+      auto test = r.str(5);
+      Failure f{r.str(6), r.str(7), r.str(8), r.i32(9)};
+      if (!r.ok()) return false;
+      if (static_cast<EventKind>(kind) == EventKind::kAddFailure) {
+        sink.addFailure(test, f, st);
+      } else {
+        sink.addError(test, f, st);
+      }
+      return true;
+    }
+    case EventKind::kAddSkip: {
+      auto test = r.str(5);
+      auto reason = r.str(6);
+      if (r.ok()) sink.addSkip(test, reason, st);
+      return r.ok();
+    }
+    case EventKind::kAddCancelled: {
+      auto test = r.str(5);
+      if (r.ok()) sink.addCancelled(test, st);
+      return r.ok();
+    }
+    case EventKind::kAddHit: {
+      Hit hit;
+      hit.name = r.str(5);
+      hit.url = r.str(6);
+      hit.method = r.str(7);
+      hit.status = r.i32(8);
+      const std::uint64_t error = r.u(9);
+      hit.startedUs = r.s(10);
+      hit.elapsedUs = r.s(11);
+      hit.bytes = r.u(12);
+      if (!r.ok() || error > static_cast<std::uint64_t>(ErrorKind::kOther)) return false;
+      hit.error = static_cast<ErrorKind>(error);
+      sink.addHit(hit, st);
+      return true;
+    }
+    case EventKind::kIncrCounter: {
+      auto test = r.str(5);
+      auto name = r.str(6);
+      auto value = r.s(7);
+      if (r.ok()) sink.incrCounter(test, name, value, st);
+      return r.ok();
+    }
+    case EventKind::kSocketOpen: {
+      auto url = r.str(5);
+      if (r.ok()) sink.socketOpen(url, st);
+      return r.ok();
+    }
+    case EventKind::kSocketMessage: {
+      auto url = r.str(5);
+      auto direction = r.u(6);
+      auto size = r.u(7);
+      if (!r.ok() || direction > 1) return false;
+      sink.socketMessage(url, static_cast<Direction>(direction), size, st);
+      return true;
+    }
+    case EventKind::kSocketClose: {
+      auto url = r.str(5);
+      SocketClose close;
+      close.code = r.i32(6);
+      close.reason = r.str(7);
+      close.clean = r.b(8);
+      if (r.ok()) sink.socketClose(url, close, st);
+      return r.ok();
+    }
+  }
+  return false;  // a kind from a newer sender
+}
+
+}  // namespace
+
+Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
+                                      const DecodeLimits& limits) {
+  using R = Decoded<BatchInfo>;
+  auto envelope = decodeEnvelope(bytes, limits, /*reference=*/true);
+  if (!envelope) return R::failure(envelope.error(), envelope.reason());
+  const auto type = envelope->type;
+  if (type != MessageType::kResults && type != MessageType::kStopTestRun) {
+    return R::failure(ErrorCode::kUnexpected,
+                      "expected RESULTS or STOP-TEST-RUN, got " + envelope->typeName);
+  }
+  const msgpack::object_array& body = envelope->body.via.array;
+  if (body.size < 5 || body.ptr[0].type != msgpack::type::STR ||
+      body.ptr[1].type != msgpack::type::STR || body.ptr[2].type != msgpack::type::POSITIVE_INTEGER ||
+      body.ptr[3].type != msgpack::type::POSITIVE_INTEGER || body.ptr[4].type != msgpack::type::ARRAY) {
+    return R::failure(ErrorCode::kMalformed, envelope->typeName + " header has wrong types");
+  }
+  BatchInfo info;
+  info.runId.assign(body.ptr[0].via.str.ptr, body.ptr[0].via.str.size);
+  info.agentId.assign(body.ptr[1].via.str.ptr, body.ptr[1].via.str.size);
+  info.seq = body.ptr[2].via.u64;
+  info.eventsSent = body.ptr[3].via.u64;
+  info.final = type == MessageType::kStopTestRun;
+  const msgpack::object_array& events = body.ptr[4].via.array;
+  for (std::uint32_t i = 0; i < events.size; ++i) {
+    if (replayEvent(events.ptr[i], sink)) {
+      ++info.replayed;
+    } else {
+      ++info.skipped;
+    }
+  }
+  return R::success(std::move(info));
+}
+
+}  // namespace loads::proto

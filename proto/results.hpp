@@ -1,0 +1,114 @@
+// The results stream (PROTOCOL.md §5.3): every TestResult call of a slave runner as an
+// event, events in batches, batches as RESULTS messages and a final STOP-TEST-RUN that
+// carries the number of events sent.
+//
+// Sender side: an EventBuffer is a TestResult that packs each call as one event. A
+// ResultsEncoder frames buffers into messages (run id, agent id, sequence number,
+// running event count). The TestResultProxy may keep one EventBuffer per runner thread
+// and hand full buffers to the one thread that owns the encoder and the PUSH socket.
+// Receiver side: decodeResultsBatch replays a message's events into any TestResult.
+//
+// Thread-safety: EventBuffer and ResultsEncoder are not thread-safe (one owner each);
+// decodeResultsBatch is reentrant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+
+#include "loads/test_result.hpp"
+#include "proto/messages.hpp"
+
+namespace loads::proto {
+
+// Event kinds on the wire; the values are frozen.
+enum class EventKind : std::uint8_t {
+  kStartTestRun = 0, kStopTestRun, kStartTest, kStopTest, kAddSuccess, kAddFailure,
+  kAddError, kAddSkip, kAddCancelled, kAddHit, kIncrCounter, kSocketOpen, kSocketMessage,
+  kSocketClose,
+};
+
+inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
+inline constexpr int kDefaultBatchIntervalMs = 50;            // and at least this often
+
+class EventBuffer final : public TestResult {
+ public:
+  EventBuffer();
+
+  std::uint64_t events() const { return events_; }
+  std::size_t bytes() const { return buffer_.size(); }
+  bool empty() const { return events_ == 0; }
+  // The packed events, concatenated.
+  std::string_view data() const { return {buffer_.data(), buffer_.size()}; }
+  void clear();
+  void swap(EventBuffer& other);
+
+  void startTestRun() override;
+  void stopTestRun() override;
+  void startTest(std::string_view test, const LoadsStatus& s) override;
+  void stopTest(std::string_view test, std::chrono::microseconds elapsed,
+                const LoadsStatus& s) override;
+  void addSuccess(std::string_view test, const LoadsStatus& s) override;
+  void addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) override;
+  void addError(std::string_view test, const Failure& f, const LoadsStatus& s) override;
+  void addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) override;
+  void addCancelled(std::string_view test, const LoadsStatus& s) override;
+  void addHit(const Hit& hit, const LoadsStatus& s) override;
+  void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
+                   const LoadsStatus& s) override;
+  void socketOpen(std::string_view url, const LoadsStatus& s) override;
+  void socketMessage(std::string_view url, Direction direction, std::uint64_t size,
+                     const LoadsStatus& s) override;
+  void socketClose(std::string_view url, const SocketClose& close, const LoadsStatus& s) override;
+
+ private:
+  // Starts an event of `args` arguments after the five-element header.
+  void begin(EventKind kind, std::uint32_t args, const LoadsStatus& s);
+  void packFailure(EventKind kind, std::string_view test, const Failure& f, const LoadsStatus& s);
+
+  msgpack::sbuffer buffer_;
+  msgpack::packer<msgpack::sbuffer> packer_;
+  std::uint64_t events_ = 0;
+};
+
+class ResultsEncoder {
+ public:
+  ResultsEncoder(std::string runId, std::string agentId);
+
+  // A RESULTS message with every event of `events`, which is cleared.
+  std::string batch(EventBuffer& events);
+  // The STOP-TEST-RUN message: the remaining events and the total count. Last call.
+  std::string finalBatch(EventBuffer& events);
+
+  std::uint64_t eventsSent() const { return eventsSent_; }
+  std::uint64_t batchesSent() const { return seq_; }
+
+ private:
+  std::string frame(MessageType type, EventBuffer& events);
+
+  std::string runId_;
+  std::string agentId_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t eventsSent_ = 0;
+};
+
+// What a decoded RESULTS / STOP-TEST-RUN message said about itself.
+struct BatchInfo {
+  std::string runId;
+  std::string agentId;
+  std::uint64_t seq = 0;
+  std::uint64_t eventsSent = 0;  // the sender's running total, this batch included
+  std::uint64_t replayed = 0;    // events replayed into the sink
+  std::uint64_t skipped = 0;     // events of an unknown kind or with wrong types
+  bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
+};
+
+// Replays the events of one RESULTS or STOP-TEST-RUN message into `sink`, in order.
+// Malformed header → error and nothing replayed; a malformed event is skipped and
+// counted in `skipped`. Never throws (except what `sink` itself throws).
+Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
+                                      const DecodeLimits& limits = {});
+
+}  // namespace loads::proto

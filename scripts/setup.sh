@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what loads needs from Debian 12's packages (only what is missing), then
+# configures and builds it in ./build. Sourced by demo.sh and test.sh; safe to rerun.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
+          libboost-coroutine-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev
+          catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=${LOADS_JOBS:-2}
+echo "==> building in ./build (-j$jobs)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"

@@ -1,0 +1,389 @@
+// An in-process Broker on loopback, driven by fake agents and a fake master.
+#include "broker/broker.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "proto/messages.hpp"
+
+using namespace loads;
+using namespace loads::broker;
+using namespace std::chrono_literals;
+using proto::MessageType;
+
+namespace {
+
+// A DEALER playing a master or an agent.
+class Peer {
+ public:
+  Peer(zmq::context_t& context, const std::string& endpoint)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+  template <class T>
+  void send(const T& message) {
+    sendRaw(proto::encode(message));
+  }
+  void sendRaw(const std::string& bytes) { socket_.send(zmq::buffer(bytes), zmq::send_flags::none); }
+  void sendFrames(const std::vector<std::string>& frames) {
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      socket_.send(zmq::buffer(frames[i]),
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+  // The next message that is not a HEARTBEAT, or nothing within `timeout`.
+  std::optional<proto::Envelope> next(std::chrono::milliseconds timeout = 3000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, 20ms);
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t message;
+      (void)socket_.recv(message);
+      auto envelope = proto::decodeEnvelope({message.data<char>(), message.size()});
+      REQUIRE(envelope.ok());
+      if (envelope->type != MessageType::kHeartbeat) return std::move(envelope.value());
+    }
+    return std::nullopt;
+  }
+  template <class T>
+  T expect(std::chrono::milliseconds timeout = 3000ms) {
+    auto envelope = next(timeout);
+    REQUIRE(envelope);
+    INFO("got " << envelope->typeName);
+    if (envelope->type == MessageType::kError) {
+      INFO("error: " << proto::decodeBody<proto::Error>(*envelope)->text);
+      REQUIRE(envelope->type == T::kType);
+    }
+    REQUIRE(envelope->type == T::kType);
+    auto body = proto::decodeBody<T>(*envelope);
+    REQUIRE(body.ok());
+    return body.value();
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+BrokerOptions testOptions(Duration heartbeat = 100ms, std::uint32_t liveness = 30) {
+  BrokerOptions options;
+  options.frontend = "tcp://127.0.0.1:*";
+  options.backend = "tcp://127.0.0.1:*";
+  options.heartbeatInterval = heartbeat;
+  options.liveness = liveness;
+  options.maxMessageSize = 64 * 1024;
+  return options;
+}
+
+proto::Run runRequest(std::uint32_t agents, std::uint32_t waitMs = 0) {
+  proto::Run run;
+  run.agents = agents;
+  run.waitAgentsMs = waitMs;
+  run.libraryName = "libtest.so";
+  run.library = proto::Bytes{'E', 'L', 'F', '!'};
+  run.librarySha256 = proto::sha256Hex(run.library);
+  run.options.users = 10;
+  run.options.hits = 5;
+  run.resultsEndpoint = "tcp://127.0.0.1:5555";
+  run.masterHost = "laptop";
+  return run;
+}
+
+// A fake agent that has said HELLO and got WELCOME.
+std::unique_ptr<Peer> agent(zmq::context_t& context, Broker& broker, const std::string& id,
+                            const std::string& host) {
+  auto peer = std::make_unique<Peer>(context, broker.backendEndpoint());
+  proto::Hello hello;
+  hello.agentId = id;
+  hello.host = host;
+  hello.cores = 2;
+  hello.version = "test";
+  peer->send(hello);
+  peer->expect<proto::Welcome>();
+  return peer;
+}
+
+proto::Pong ping(zmq::context_t& context, Broker& broker) {
+  Peer control(context, broker.frontendEndpoint());
+  control.send(proto::Ping{});
+  return control.expect<proto::Pong>();
+}
+
+}  // namespace
+
+TEST_CASE("a run goes from RUN to the last AGENT-DONE", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  auto a2 = agent(context, broker, "a2", "h2");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(2));
+  auto accepted = master.expect<proto::RunAccepted>();
+  REQUIRE(accepted.agents.size() == 2);
+  auto job1 = a1->expect<proto::Job>();
+  auto job2 = a2->expect<proto::Job>();
+  CHECK(job1.runId == accepted.runId);
+  CHECK(job1.library == runRequest(2).library);
+  CHECK(job1.resultsEndpoint == "tcp://127.0.0.1:5555");
+  CHECK(job1.count == 2);
+  CHECK(job1.index + job2.index == 1);
+  CHECK(job1.agentId == "a1");
+
+  auto pong = ping(context, broker);
+  REQUIRE(pong.runs.size() == 1);
+  CHECK(pong.runs[0].state == "running");
+  CHECK(pong.agents.at(0).state == "busy");
+
+  a1->send(proto::JobEnded{accepted.runId, 0, 0, ""});
+  a2->send(proto::JobEnded{accepted.runId, -1, 11, "killed by SIGSEGV"});
+  auto done1 = master.expect<proto::AgentDone>();
+  auto done2 = master.expect<proto::AgentDone>();
+  CHECK(done1.agentId == "a1");
+  CHECK(done2.agentId == "a2");
+  CHECK(done2.signal == 11);
+
+  pong = ping(context, broker);
+  CHECK(pong.runs.empty());
+  CHECK(pong.agents.at(0).state == "idle");
+  CHECK(pong.agents.at(1).state == "idle");
+
+  SECTION("a second run does not ship a library the agent already has") {
+    master.send(runRequest(1));
+    master.expect<proto::RunAccepted>();
+    auto job = a1->next(500ms);
+    if (!job) job = a2->next();
+    REQUIRE(job);
+    CHECK(proto::decodeBody<proto::Job>(*job)->library.empty());
+  }
+}
+
+TEST_CASE("too few idle agents: the master is told how many there are", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(3));
+  auto refused = master.expect<proto::RunRefused>();
+  CHECK(refused.code == 503);
+  CHECK(refused.text == "asked for 3 agents, 1 are idle (1 registered)");
+  CHECK(refused.idle == 1);
+  CHECK(ping(context, broker).runs.empty());
+  CHECK_FALSE(a1->next(200ms));  // no JOB went out
+}
+
+TEST_CASE("a run may wait for agents to register", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(2, 5000));
+  CHECK_FALSE(master.next(300ms));
+  CHECK(ping(context, broker).runs.at(0).state == "waiting");
+  auto a2 = agent(context, broker, "a2", "h2");
+  CHECK(master.expect<proto::RunAccepted>().agents.size() == 2);
+
+  SECTION("and is refused when the wait expires") {
+    Peer other(context, broker.frontendEndpoint());
+    other.send(runRequest(1, 300));
+    auto refused = other.expect<proto::RunRefused>();
+    CHECK_THAT(refused.text, Catch::Contains("after waiting 300 ms"));
+  }
+}
+
+TEST_CASE("a silent agent is lost and its master told at once", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions(50ms, 4));
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  auto a2 = agent(context, broker, "a2", "h2");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(2));
+  master.expect<proto::RunAccepted>();
+  std::optional<proto::Envelope> lost;
+  for (int i = 0; i < 100 && !lost; ++i) {  // a1 and the master keep heartbeating
+    a1->send(proto::Heartbeat{});
+    master.send(proto::Heartbeat{});
+    lost = master.next(20ms);
+  }
+  REQUIRE(lost);
+  REQUIRE(lost->type == MessageType::kAgentLost);
+  auto body = proto::decodeBody<proto::AgentLost>(*lost);
+  CHECK(body->agentId == "a2");
+  CHECK_THAT(body->reason, Catch::Contains("no heartbeat"));
+  CHECK(broker.stats().agentsLost == 1);
+  // The lost agent speaks again: it is told to register anew.
+  a2->expect<proto::Job>();  // sent before it went silent
+  a2->send(proto::Heartbeat{});
+  auto error = a2->expect<proto::Error>();
+  CHECK(error.code == 407);
+}
+
+TEST_CASE("a master that vanishes gets its run stopped on its agents", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions(50ms, 4));
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  auto master = std::make_unique<Peer>(context, broker.frontendEndpoint());
+  master->send(runRequest(1));
+  auto accepted = master->expect<proto::RunAccepted>();
+  master.reset();  // silent from now on
+  std::optional<proto::Envelope> stop;
+  for (int i = 0; i < 100 && !stop; ++i) {
+    a1->send(proto::Heartbeat{});
+    stop = a1->next(20ms);
+    if (stop && stop->type == MessageType::kJob) stop.reset();
+  }
+  REQUIRE(stop);
+  CHECK(stop->type == MessageType::kStop);
+  CHECK(proto::decodeBody<proto::Stop>(*stop)->runId == accepted.runId);
+  a1->send(proto::JobEnded{accepted.runId, -1, 15, "stopped"});
+  std::this_thread::sleep_for(100ms);
+  a1->send(proto::Heartbeat{});
+  auto pong = ping(context, broker);
+  CHECK(pong.runs.empty());
+  CHECK(pong.agents.at(0).state == "idle");
+}
+
+TEST_CASE("STOP reaches the run's agents and each ends with AGENT-DONE", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(1));
+  auto accepted = master.expect<proto::RunAccepted>();
+  a1->expect<proto::Job>();
+  Peer control(context, broker.frontendEndpoint());
+  control.send(proto::Stop{accepted.runId});
+  CHECK(control.expect<proto::Stopped>().agents == 1);
+  CHECK(a1->expect<proto::Stop>().runId == accepted.runId);
+  a1->send(proto::JobEnded{accepted.runId, -1, 15, "stopped"});
+  CHECK(master.expect<proto::AgentDone>().reason == "stopped");
+  control.send(proto::Stop{"no-such-run"});
+  CHECK(control.expect<proto::Error>().code == 404);
+}
+
+TEST_CASE("messages out of place get ERROR 405 or 407", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  Peer master(context, broker.frontendEndpoint());
+  master.send(proto::JobEnded{"r", 0, 0, ""});
+  CHECK(master.expect<proto::Error>().code == 405);
+  Peer stranger(context, broker.backendEndpoint());
+  stranger.send(proto::Heartbeat{});
+  CHECK(stranger.expect<proto::Error>().code == 407);
+  auto a1 = agent(context, broker, "a1", "h1");
+  a1->send(proto::JobEnded{"r", 0, 0, ""});  // idle agents have no job to end
+  CHECK(a1->expect<proto::Error>().code == 405);
+  master.send(runRequest(1));
+  master.expect<proto::RunAccepted>();
+  master.send(runRequest(1));
+  CHECK(master.expect<proto::Error>().code == 405);
+}
+
+TEST_CASE("malformed frames on both sockets are counted and dropped; the broker keeps serving",
+          "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  std::mt19937 random(99);
+  for (const std::string& endpoint : {broker.frontendEndpoint(), broker.backendEndpoint()}) {
+    Peer peer(context, endpoint);
+    for (int i = 0; i < 50; ++i) {
+      std::string noise(random() % 200 + 1, '\0');
+      for (char& c : noise) c = static_cast<char>(random());
+      peer.sendRaw(noise);
+    }
+    const std::string run = proto::encode(runRequest(1));
+    peer.sendRaw(run.substr(0, run.size() / 2));             // truncated
+    peer.sendFrames({"", proto::encode(proto::Ping{})});     // REQ-style delimiter
+    peer.sendRaw(std::string(100 * 1024, '\x90'));           // over the 64 KiB limit
+    msgpack::sbuffer wrongVersion;
+    msgpack::pack(wrongVersion, std::make_tuple("LOADS", 7, "PING", std::make_tuple()));
+    peer.sendRaw({wrongVersion.data(), wrongVersion.size()});
+    auto error = peer.expect<proto::Error>();
+    CHECK(error.code == 426);
+    CHECK_THAT(error.text, Catch::Contains("version 7"));
+    msgpack::sbuffer unknown;
+    msgpack::pack(unknown, std::make_tuple("LOADS", 1, "FROBNICATE", std::make_tuple()));
+    peer.sendRaw({unknown.data(), unknown.size()});
+    CHECK(peer.expect<proto::Error>().code == 501);
+    msgpack::sbuffer wrongTypes;
+    msgpack::pack(wrongTypes, std::make_tuple("LOADS", 1, endpoint == broker.frontendEndpoint() ? "RUN" : "HELLO",
+                                              std::make_tuple(true, true)));
+    peer.sendRaw({wrongTypes.data(), wrongTypes.size()});
+    CHECK(peer.expect<proto::Error>().code == 400);
+  }
+  const BrokerStats stats = broker.stats();
+  CHECK(stats.malformedFrontend >= 55);
+  CHECK(stats.malformedBackend >= 55);
+  // Still serving both sockets.
+  auto a1 = agent(context, broker, "a1", "h1");
+  CHECK(ping(context, broker).agents.size() == 1);
+}
+
+TEST_CASE("a RUN with a damaged library is refused", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  auto run = runRequest(1);
+  run.library.push_back('x');
+  master.send(run);
+  auto refused = master.expect<proto::RunRefused>();
+  CHECK(refused.code == 400);
+  CHECK_THAT(refused.text, Catch::Contains("sha256"));
+}
+
+TEST_CASE("an agent asking for the library gets the JOB again with the bytes", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = std::make_unique<Peer>(context, broker.backendEndpoint());
+  proto::Hello hello;
+  hello.agentId = "a1";
+  hello.host = "h1";
+  hello.libraries = {runRequest(1).librarySha256};  // claims to have it cached
+  a1->send(hello);
+  a1->expect<proto::Welcome>();
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(1));
+  auto accepted = master.expect<proto::RunAccepted>();
+  CHECK(a1->expect<proto::Job>().library.empty());
+  a1->send(proto::NeedLibrary{accepted.runId, runRequest(1).librarySha256});
+  CHECK(a1->expect<proto::Job>().library == runRequest(1).library);
+}
+
+TEST_CASE("a broker that stops tells its agents, which can register with the next one",
+          "[broker]") {
+  zmq::context_t context;
+  auto options = testOptions();
+  auto broker = std::make_unique<Broker>(options);
+  broker->start();
+  const std::string backend = broker->backendEndpoint();
+  auto a1 = agent(context, *broker, "a1", "h1");
+  broker->stop();
+  CHECK(a1->expect<proto::Disconnect>().reason == "broker shutting down");
+  broker.reset();
+  options.backend = backend;  // the same port, as after a restart
+  Broker restarted(options);
+  restarted.start();
+  a1->send(proto::Heartbeat{});  // the DEALER reconnects by itself
+  CHECK(a1->expect<proto::Error>(5000ms).code == 407);
+  proto::Hello hello;
+  hello.agentId = "a1";
+  hello.host = "h1";
+  a1->send(hello);
+  a1->expect<proto::Welcome>();
+  CHECK(ping(context, restarted).agents.size() == 1);
+}

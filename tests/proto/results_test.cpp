@@ -1,0 +1,221 @@
+// The results stream: every TestResult call survives the trip, counts add up, and bad
+// input is refused or counted.
+#include "proto/results.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <sstream>
+
+using namespace loads;
+using namespace loads::proto;
+
+namespace {
+
+// Writes each call down as one line, so two call sequences compare as strings.
+class Recorder : public TestResult {
+ public:
+  std::vector<std::string> calls;
+
+  void startTestRun() override { calls.push_back("startTestRun"); }
+  void stopTestRun() override { calls.push_back("stopTestRun"); }
+  void startTest(std::string_view t, const LoadsStatus& s) override { log("startTest", s, t); }
+  void stopTest(std::string_view t, std::chrono::microseconds e, const LoadsStatus& s) override {
+    log("stopTest", s, t, e.count());
+  }
+  void addSuccess(std::string_view t, const LoadsStatus& s) override { log("addSuccess", s, t); }
+  void addFailure(std::string_view t, const Failure& f, const LoadsStatus& s) override {
+    log("addFailure", s, t, f.type, f.message, f.file, f.line);
+  }
+  void addError(std::string_view t, const Failure& f, const LoadsStatus& s) override {
+    log("addError", s, t, f.type, f.message, f.file, f.line);
+  }
+  void addSkip(std::string_view t, std::string_view r, const LoadsStatus& s) override {
+    log("addSkip", s, t, r);
+  }
+  void addCancelled(std::string_view t, const LoadsStatus& s) override { log("addCancelled", s, t); }
+  void addHit(const Hit& h, const LoadsStatus& s) override {
+    log("addHit", s, h.name, h.url, h.method, h.status, int(h.error), h.startedUs, h.elapsedUs, h.bytes);
+  }
+  void incrCounter(std::string_view t, std::string_view n, std::int64_t v,
+                   const LoadsStatus& s) override {
+    log("incrCounter", s, t, n, v);
+  }
+  void socketOpen(std::string_view u, const LoadsStatus& s) override { log("socketOpen", s, u); }
+  void socketMessage(std::string_view u, Direction d, std::uint64_t n, const LoadsStatus& s) override {
+    log("socketMessage", s, u, int(d), n);
+  }
+  void socketClose(std::string_view u, const SocketClose& c, const LoadsStatus& s) override {
+    log("socketClose", s, u, c.code, c.reason, c.clean);
+  }
+
+ private:
+  template <class... Args>
+  void log(const char* call, const LoadsStatus& s, const Args&... args) {
+    std::ostringstream text;
+    text << call << " [" << s.hits << "," << s.users << "," << s.currentHit << ","
+         << s.currentUser << "]";
+    ((text << " " << args), ...);
+    calls.push_back(text.str());
+  }
+};
+
+// One of every call, with values at the edges of their types.
+void everyCall(TestResult& r) {
+  const LoadsStatus s{100, 50, 7, 3};
+  r.startTestRun();
+  r.startTest("Blog.test_read", s);
+  r.addHit({"GET /posts", "https://example.org/posts?x=1", "GET", 200, ErrorKind::kNone,
+            1700000000000000, 1234, 5678},
+           s);
+  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, -1, 0,
+            UINT64_MAX},
+           s);
+  r.incrCounter("Blog.test_read", "posts-read", -42, s);
+  r.socketOpen("wss://example.org/ws", s);
+  r.socketMessage("wss://example.org/ws", Direction::kReceived, 99, s);
+  r.socketMessage("wss://example.org/ws", Direction::kSent, 0, s);
+  r.socketClose("wss://example.org/ws", {1000, "bye", true}, s);
+  r.addFailure("Blog.test_read", {"AssertionError", "r.status == 200 (404)", "blog.cpp", 42}, s);
+  r.addError("Blog.test_read", {"std::runtime_error", "boom", "", 0}, s);
+  r.addSkip("Blog.test_write", "no credentials", s);
+  r.addCancelled("Blog.test_read", s);
+  r.addSuccess("Blog.test_read", s);
+  r.stopTest("Blog.test_read", std::chrono::microseconds(98765), s);
+  r.stopTestRun();
+}
+
+std::string rawEnvelope(std::string_view type, const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& body) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  packer.pack_array(4);
+  packer.pack(kProtocolName);
+  packer.pack(kProtocolVersion);
+  packer.pack(type);
+  body(packer);
+  return std::string(buffer.data(), buffer.size());
+}
+
+}  // namespace
+
+TEST_CASE("every TestResult call is replayed identically on the master", "[proto][results]") {
+  Recorder direct, replayed;
+  everyCall(direct);
+  EventBuffer buffer;
+  everyCall(buffer);
+  CHECK(buffer.events() == direct.calls.size());
+  ResultsEncoder encoder("r1-1", "host1-42");
+  const std::string wire = encoder.finalBatch(buffer);
+  CHECK(buffer.empty());
+  auto info = decodeResultsBatch(wire, replayed);
+  INFO(info.reason());
+  REQUIRE(info.ok());
+  CHECK(replayed.calls == direct.calls);
+  CHECK(info->runId == "r1-1");
+  CHECK(info->agentId == "host1-42");
+  CHECK(info->final);
+  CHECK(info->seq == 1);
+  CHECK(info->replayed == direct.calls.size());
+  CHECK(info->eventsSent == direct.calls.size());
+  CHECK(info->skipped == 0);
+}
+
+TEST_CASE("batches are numbered and the last one carries the total events sent", "[proto][results]") {
+  EventBuffer buffer;
+  ResultsEncoder encoder("r1-1", "a1");
+  Recorder sink;
+  std::vector<std::string> wires;
+  for (int batch = 0; batch < 3; ++batch) {
+    for (int i = 0; i < 1000; ++i) buffer.addSuccess("T.t", {0, 1, std::uint64_t(i), 1});
+    wires.push_back(encoder.batch(buffer));
+  }
+  wires.push_back(encoder.finalBatch(buffer));  // nothing left: an empty final batch
+  std::uint64_t received = 0;
+  for (std::size_t i = 0; i < wires.size(); ++i) {
+    auto info = decodeResultsBatch(wires[i], sink);
+    REQUIRE(info.ok());
+    CHECK(info->seq == i + 1);
+    CHECK(info->final == (i + 1 == wires.size()));
+    received += info->replayed;
+    CHECK(info->eventsSent == received);
+  }
+  CHECK(received == 3000);
+  CHECK(encoder.eventsSent() == 3000);
+  CHECK(sink.calls.size() == 3000);
+}
+
+TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[proto][results]") {
+  const std::string wire = rawEnvelope("RESULTS", [](auto& p) {
+    p.pack_array(5);
+    p.pack("r1");
+    p.pack("a1");
+    p.pack(1);
+    p.pack(4);
+    p.pack_array(4);
+    p.pack(std::make_tuple(4, 0, 0, 0, 0, "T.ok"));           // addSuccess: fine
+    p.pack(std::make_tuple(99, 0, 0, 0, 0, "from the future"));  // unknown kind
+    p.pack(std::make_tuple(4, 0, 0, 0, 0, 12345));             // test name is a number
+    p.pack(std::make_tuple(9, 0, 0, 0, 0, "GET /"));           // addHit missing its fields
+  });
+  Recorder sink;
+  auto info = decodeResultsBatch(wire, sink);
+  REQUIRE(info.ok());
+  CHECK(info->replayed == 1);
+  CHECK(info->skipped == 3);
+  CHECK(sink.calls.size() == 1);
+}
+
+TEST_CASE("a bad results header replays nothing", "[proto][results]") {
+  Recorder sink;
+  const std::string wrongTypes = rawEnvelope("RESULTS", [](auto& p) {
+    p.pack(std::make_tuple(1, "a1", 1, 1, std::make_tuple(std::make_tuple(4, 0, 0, 0, 0, "T"))));
+  });
+  CHECK(decodeResultsBatch(wrongTypes, sink).error() == ErrorCode::kMalformed);
+  CHECK(decodeResultsBatch(encode(Ping{}), sink).error() == ErrorCode::kUnexpected);
+  EventBuffer buffer;
+  buffer.addSuccess("T.t", {});
+  ResultsEncoder encoder("r", "a");
+  const std::string good = encoder.batch(buffer);
+  for (std::size_t length = 0; length < good.size(); ++length) {
+    CHECK_FALSE(decodeResultsBatch(std::string_view(good).substr(0, length), sink).ok());
+  }
+  DecodeLimits tiny;
+  tiny.maxMessageSize = 10;
+  CHECK(decodeResultsBatch(good, sink, tiny).error() == ErrorCode::kTooLarge);
+  CHECK(sink.calls.empty());
+}
+
+TEST_CASE("random bytes into the results decoder do not crash", "[proto][results]") {
+  std::mt19937 random(777);
+  std::uniform_int_distribution<int> byte(0, 255);
+  EventBuffer buffer;
+  everyCall(buffer);
+  ResultsEncoder encoder("r", "a");
+  const std::string good = encoder.batch(buffer);
+  Recorder sink;
+  for (int i = 0; i < 5000; ++i) {
+    std::string damaged = good;
+    for (int flips = 0; flips < 3; ++flips) {
+      damaged[random() % damaged.size()] = static_cast<char>(byte(random));
+    }
+    auto info = decodeResultsBatch(damaged, sink);
+    if (info) CHECK(info->replayed + info->skipped <= 16);
+  }
+}
+
+TEST_CASE("buffers swap so a sender thread can take a full one", "[proto][results]") {
+  EventBuffer hot, cold;
+  hot.addSuccess("T.t", {});
+  hot.swap(cold);
+  CHECK(hot.empty());
+  CHECK(cold.events() == 1);
+  hot.addSuccess("T.u", {});  // the packer still writes into hot
+  CHECK(hot.events() == 1);
+  ResultsEncoder encoder("r", "a");
+  Recorder sink;
+  REQUIRE(decodeResultsBatch(encoder.batch(hot), sink).ok());
+  REQUIRE(decodeResultsBatch(encoder.batch(cold), sink).ok());
+  REQUIRE(sink.calls.size() == 2);
+  CHECK_THAT(sink.calls[0], Catch::Contains("T.u"));
+  CHECK_THAT(sink.calls[1], Catch::Contains("T.t"));
+}
