@@ -6,6 +6,7 @@
 
 #include "aggregate_result.hpp"
 #include "console_output.hpp"
+#include "distributed_run.hpp"
 #include "json_output.hpp"
 #include "parse.hpp"
 #include "runner.hpp"
@@ -78,6 +79,7 @@ Master::Master(MasterOptions options, SignalWaiter& signals)
     : options_(std::move(options)), signals_(signals) {}
 
 int Master::run() {
+  if (options_.distributed() && !options_.list) return DistributedRun(options_, signals_).run();
   return runLocal();
 }
 

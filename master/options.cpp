@@ -35,6 +35,18 @@ ParseResult parseOptions(int argc, char** argv) {
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
+  std::string waitAgents;
+  app.add_option("--agents", o.agents, "Run on N agents of a loads-broker (-u is the total)")
+      ->check(CLI::Range(1u, 10000u));
+  app.add_option("--broker", o.broker, "The broker's frontend (default tcp://127.0.0.1:7780)");
+  app.add_option("--wait-agents", waitAgents, "Wait this long for enough idle agents (default 0)");
+  app.add_option("--results-bind", o.resultsBind,
+                 "Where to receive results (default tcp://127.0.0.1:*, an ephemeral port)");
+  app.add_option("--results-address", o.resultsAddress,
+                 "Results endpoint agents connect to, for NAT or several interfaces");
+  app.add_flag("--ping", o.ping, "Show the broker's agents and runs, and exit");
+  app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
+  app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
   app.footer(
       "Exit codes: 0 success, 1 test failures or errors, 2 usage or configuration error,\n"
       "3 infrastructure error, 99 a threshold failed.");
@@ -42,7 +54,9 @@ ParseResult parseOptions(int argc, char** argv) {
   ParseResult result;
   try {
     app.parse(argc, argv);
-    if (o.library.empty()) {
+    if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
+    const bool command = o.ping || o.purge || !o.stopRun.empty();
+    if (o.library.empty() && !command) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
     }
     std::vector<std::uint64_t> users = parseCycles(o.usersText, "--users");

@@ -1,6 +1,8 @@
 // MasterOptions: everything loads-master was asked to do, parsed from its command line.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,17 @@ struct MasterOptions {
   bool quiet = false;               // --quiet: no live status line
   std::string usersText = "1";      // -u as typed, for the report
   std::string hitsText;             // --hits as typed, for the report
+
+  // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
+  std::uint32_t agents = 0;                      // --agents N; 0 = run here
+  std::string broker = "tcp://127.0.0.1:7780";   // --broker: the broker's frontend
+  std::chrono::milliseconds waitAgents{0};       // --wait-agents: wait for idle agents; 0
+  std::string resultsBind = "tcp://127.0.0.1:*"; // --results-bind: the PULL socket; ephemeral
+  std::string resultsAddress;                    // --results-address: what agents connect to; ""
+  bool ping = false;                             // --ping: show the broker's state
+  std::string stopRun;                           // --stop RUN: stop that run; ""
+  bool purge = false;                            // --purge: stop every run
+  bool distributed() const { return agents > 0 || ping || purge || !stopRun.empty(); }
 };
 
 // Parses argv. Returns the options, or an exit code when the program should end now

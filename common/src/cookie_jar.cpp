@@ -86,7 +86,8 @@ void CookieJar::store(const Url& from, std::string_view setCookie) {
     attrs.remove_prefix(std::min(attrs.size(), attr.size() + 1));
     auto aeq = attr.find('=');
     std::string_view key = trim(attr.substr(0, aeq));
-    std::string_view val = aeq == std::string_view::npos ? std::string_view{} : trim(attr.substr(aeq + 1));
+    std::string_view val =
+        aeq == std::string_view::npos ? std::string_view{} : trim(attr.substr(aeq + 1));
     if (equalsNoCase(key, "domain") && !val.empty()) {
       if (val.front() == '.') val.remove_prefix(1);
       std::string d = lower(val);
@@ -106,7 +107,8 @@ void CookieJar::store(const Url& from, std::string_view setCookie) {
       if (ec != std::errc() || p != val.data() + val.size()) continue;
       haveMaxAge = true;
       c.expires = true;
-      c.expiry = seconds <= 0 ? Clock::time_point::min() : Clock::now() + std::chrono::seconds(seconds);
+      c.expiry =
+          seconds <= 0 ? Clock::time_point::min() : Clock::now() + std::chrono::seconds(seconds);
     } else if (equalsNoCase(key, "expires") && !haveMaxAge) {
       Clock::time_point when;
       if (parseHttpDate(val, when)) {

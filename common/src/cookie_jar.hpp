@@ -30,8 +30,8 @@ class CookieJar {
   struct Cookie {
     std::string name;
     std::string value;
-    std::string domain;   // lower case, no leading dot
-    std::string path;     // "/" by default
+    std::string domain;    // lower case, no leading dot
+    std::string path;      // "/" by default
     bool hostOnly = true;  // no Domain attribute: this exact host only
     bool secure = false;
     bool expires = false;  // false: a session cookie

@@ -1,5 +1,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -21,8 +22,7 @@ DnsCache::~DnsCache() = default;
 
 namespace {
 
-DnsCache::Endpoints withPort(const std::vector<asio::ip::address>& addresses,
-                             unsigned short port) {
+DnsCache::Endpoints withPort(const std::vector<asio::ip::address>& addresses, unsigned short port) {
   DnsCache::Endpoints endpoints;
   endpoints.reserve(addresses.size());
   for (const auto& a : addresses) endpoints.emplace_back(a, port);
@@ -47,7 +47,9 @@ DnsCache::Endpoints DnsCache::resolve(const std::string& host, const std::string
   std::size_t cancelId = user.onCancel([&resolver] { resolver.cancel(); });
   auto results = resolver.async_resolve(host, port, (*user.yield)[ec]);
   user.removeOnCancel(cancelId);
-  if (user.cancelled) throw RequestError(ErrorKind::kCancelled, "resolving " + host + " was cancelled: the run stopped");
+  if (user.cancelled)
+    throw RequestError(ErrorKind::kCancelled,
+                       "resolving " + host + " was cancelled: the run stopped");
   if (ec || results.empty()) {
     throw RequestError(ErrorKind::kDns, "cannot resolve host name " + host + " (" +
                                             (ec ? ec.message() : std::string("no address")) + ")");

@@ -9,11 +9,11 @@
 #include <openssl/ssl.h>
 #include <strings.h>
 
+#include <array>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <array>
 #include <optional>
 
 #include "cookie_jar.hpp"
@@ -79,19 +79,19 @@ Failure classify(const error_code& ec, Stage stage, bool cancelled,
   if (stage == Stage::kHandshake) {
     std::string reason = "TLS handshake failed: " + ec.message();
     if (ec.category() == asio::error::get_ssl_category() &&
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-            SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
       reason += " (the server's certificate is not trusted; --insecure skips verification)";
     }
     return {ErrorKind::kTls, std::move(reason)};
   }
   if (isResetError(ec))
-    return {ErrorKind::kReset, "the server closed the connection before a complete response (" +
-                                   ec.message() + ")"};
+    return {ErrorKind::kReset,
+            "the server closed the connection before a complete response (" + ec.message() + ")"};
   if (ec.category() == http::make_error_code(http::error::end_of_stream).category() ||
       ec == http::error::body_limit)
     return {ErrorKind::kProtocol, "the response is not valid HTTP: " + ec.message()};
-  if (ec.category() == asio::error::get_ssl_category()) return {ErrorKind::kTls, "TLS error: " + ec.message()};
+  if (ec.category() == asio::error::get_ssl_category())
+    return {ErrorKind::kTls, "TLS error: " + ec.message()};
   return {ErrorKind::kOther, ec.message()};
 }
 
@@ -153,14 +153,14 @@ struct Session::Impl {
   error_code exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
                       std::size_t& bytes);
   void recordHit(const Call& call, const Url& url, const std::string& urlText, int status,
-                 ErrorKind error, std::int64_t startedUs,
-                 std::chrono::steady_clock::time_point t0, std::uint64_t bytes);
+                 ErrorKind error, std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
+                 std::uint64_t bytes);
 
   UserContext& user;
   detail::CookieJar cookies;
   std::vector<std::unique_ptr<Connection>> idle;  // at most one per origin
-  std::string wire;  // the request head being sent; reused so it rarely allocates
-  Stage stage = Stage::kConnect;                  // where the last failure happened
+  std::string wire;               // the request head being sent; reused so it rarely allocates
+  Stage stage = Stage::kConnect;  // where the last failure happened
 };
 
 std::unique_ptr<Connection> Session::Impl::take(const Url& url) {
@@ -225,7 +225,8 @@ void Session::Impl::buildRequest(const Call& call, const Url& url) {
   };
   for (const auto& [name, value] : *call.defaults) {
     bool overridden = false;  // per-request headers replace defaults of the same name
-    for (const auto& extra : *call.extra) overridden = overridden || equalsNoCase(extra.first, name);
+    for (const auto& extra : *call.extra)
+      overridden = overridden || equalsNoCase(extra.first, name);
     if (!overridden) add(name, value);
   }
   for (const auto& [name, value] : *call.extra) add(name, value);
@@ -249,8 +250,8 @@ void Session::Impl::buildRequest(const Call& call, const Url& url) {
 }
 
 template <class Stream>
-error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call,
-                                   Parser& parser, std::size_t& bytes) {
+error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
+                                   std::size_t& bytes) {
   error_code ec;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(wire), asio::const_buffer()};
   if (call.body) buffers[1] = asio::buffer(call.body->data);
@@ -278,9 +279,9 @@ void Session::Impl::recordHit(const Call& call, const Url& url, const std::strin
   hit.status = status;
   hit.error = error;
   hit.startedUs = startedUs;
-  hit.elapsedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  hit.elapsedUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   hit.bytes = bytes;
   user.result.addHit(hit, user.status);
 }
@@ -329,8 +330,8 @@ Response Session::Impl::perform(const Call& call, const Url& url) {
                            : exchange(*c->plain, *c, call, parser, bytes);
     if (ec) {
       // A kept connection the server closed while idle: retry once on a fresh one.
-      bool stale = c->reused && attempt == 0 && !parser.got_some() && !user.cancelled &&
-                   isResetError(ec);
+      bool stale =
+          c->reused && attempt == 0 && !parser.got_some() && !user.cancelled && isResetError(ec);
       c.reset();
       if (stale) continue;
       auto f = classify(ec, Stage::kExchange, user.cancelled, call.timeout);
@@ -391,8 +392,9 @@ Response Session::request(std::string_view method, std::string_view url, const B
                           const RequestOptions& options) {
   UserContext& user = impl_->user;
   if (!user.yield) {
-    throw std::logic_error("Session used outside a virtual user's coroutine: call it from a "
-                           "test method, setUp or tearDown");
+    throw std::logic_error(
+        "Session used outside a virtual user's coroutine: call it from a "
+        "test method, setUp or tearDown");
   }
   Url target;
   bool parsed;
@@ -412,8 +414,8 @@ Response Session::request(std::string_view method, std::string_view url, const B
     detail::appendEncodedPairs(options.params, target.target);
   }
 
-  Impl::Call call{method, body, &headers_, &options.headers,
-                  options.timeout.value_or(timeout_), options.name};
+  Impl::Call call{
+      method, body, &headers_, &options.headers, options.timeout.value_or(timeout_), options.name};
   const bool follow = options.followRedirects.value_or(followRedirects_);
   for (int hops = 0;; ++hops) {
     Response r = impl_->perform(call, target);

@@ -10,10 +10,10 @@
 namespace loads::detail {
 
 struct Url {
-  bool tls = false;     // https
-  std::string host;     // without brackets for IPv6 literals
-  std::string port;     // "80" / "443" unless given
-  std::string target;   // path and query, never empty ("/" at least); no fragment
+  bool tls = false;    // https
+  std::string host;    // without brackets for IPv6 literals
+  std::string port;    // "80" / "443" unless given
+  std::string target;  // path and query, never empty ("/" at least); no fragment
 
   std::string_view path() const;   // target without the query
   std::string origin() const;      // "http://host:port", the keep-alive key

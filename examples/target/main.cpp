@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   CLI::App app{"loads-target: a small HTTP/1.1 server to point load tests at"};
   app.add_option("--host", options.host, "address to bind")->capture_default_str();
   app.add_option("--port", options.port, "port to listen on (0: ephemeral)")->capture_default_str();
-  app.add_option("--threads", options.threads, "server threads")->capture_default_str()
+  app.add_option("--threads", options.threads, "server threads")
+      ->capture_default_str()
       ->check(CLI::Range(1, 256));
   auto* cert = app.add_option("--tls-cert", options.tlsCert, "PEM certificate: serve HTTPS")
                    ->check(CLI::ExistingFile);

@@ -16,6 +16,7 @@
 //   POST /stats/reset      zeroes the counters
 #include "target_server.hpp"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
@@ -25,7 +26,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <atomic>
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -192,8 +192,8 @@ void TargetServer::Impl::stall(const asio::any_io_executor& ex, asio::yield_cont
   timer.async_wait(yield[ec]);
 }
 
-After TargetServer::Impl::handle(const Request& req, Reply& res,
-                                 const asio::any_io_executor& ex, asio::yield_context yield) {
+After TargetServer::Impl::handle(const Request& req, Reply& res, const asio::any_io_executor& ex,
+                                 asio::yield_context yield) {
   std::string_view target = sv(req.target());
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
@@ -224,7 +224,8 @@ After TargetServer::Impl::handle(const Request& req, Reply& res,
     }
   } else if (path == "/echo") {
     nlohmann::json headers = nlohmann::json::object();
-    for (const auto& f : req) headers[std::string(sv(f.name_string()))] = std::string(sv(f.value()));
+    for (const auto& f : req)
+      headers[std::string(sv(f.name_string()))] = std::string(sv(f.value()));
     nlohmann::json args = nlohmann::json::object();
     for (auto& [k, v] : parsePairs(query, '&')) args[k] = v;
     jsonReply({{"method", std::string(sv(req.method_string()))},
@@ -381,7 +382,8 @@ void TargetServer::start() {
   s.port = s.acceptor.local_endpoint().port();
   s.started = std::chrono::steady_clock::now();
   asio::spawn(s.acceptor.get_executor(), [&s](asio::yield_context y) { s.accept(y); });
-  for (int i = 0; i < std::max(1, s.options.threads); ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  for (int i = 0; i < std::max(1, s.options.threads); ++i)
+    s.threads.emplace_back([&s] { s.io.run(); });
 }
 
 void TargetServer::stop() {

@@ -14,11 +14,11 @@
 namespace loads::examples {
 
 struct TargetOptions {
-  std::string host = "127.0.0.1";  // address to bind
-  unsigned short port = 0;         // 0: an ephemeral port (see TargetServer::port())
-  int threads = 1;                 // threads running the server
-  std::string tlsCert;             // PEM certificate chain; with tlsKey: serve HTTPS
-  std::string tlsKey;              // PEM private key
+  std::string host = "127.0.0.1";           // address to bind
+  unsigned short port = 0;                  // 0: an ephemeral port (see TargetServer::port())
+  int threads = 1;                          // threads running the server
+  std::string tlsCert;                      // PEM certificate chain; with tlsKey: serve HTTPS
+  std::string tlsKey;                       // PEM private key
   std::chrono::milliseconds stallEvery{0};  // 0: never stall; else a stall per period
   std::chrono::milliseconds stallFor{0};    // how long each stall holds every response
 };

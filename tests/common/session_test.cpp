@@ -1,5 +1,7 @@
 // Session against an in-process TargetServer: every request runs in a real virtual-user
 // coroutine (asio::spawn) and every hit reported to the TestResult is checked.
+#include "loads/session.hpp"
+
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +17,6 @@
 #include <vector>
 
 #include "cookie_jar.hpp"
-#include "loads/session.hpp"
 #include "loads/version.hpp"
 #include "target_server.hpp"
 #include "url.hpp"
@@ -91,7 +92,9 @@ struct Harness {
     throw std::logic_error("unreachable");
   }
 
-  json stats(const TargetServer& server) { return observerSession.get(server.url() + "/stats").json(); }
+  json stats(const TargetServer& server) {
+    return observerSession.get(server.url() + "/stats").json();
+  }
   void resetStats(const TargetServer& server) {
     REQUIRE(observerSession.post(server.url() + "/stats/reset", loads::raw("")).status() == 200);
   }
@@ -282,8 +285,11 @@ TEST_CASE("303 turns a POST into a GET; 307 keeps method and body", "[session]")
   json see, temp;
   loads::Response unfollowed;
   h.run([&] {
-    see = h.session.post(server.url() + "/redirect-to?url=/echo&status=303", loads::raw("b")).json();
-    temp = h.session.post(server.url() + "/redirect-to?url=echo%3Fk%3Dv&status=307", loads::raw("b")).json();
+    see =
+        h.session.post(server.url() + "/redirect-to?url=/echo&status=303", loads::raw("b")).json();
+    temp =
+        h.session.post(server.url() + "/redirect-to?url=echo%3Fk%3Dv&status=307", loads::raw("b"))
+            .json();
     loads::RequestOptions o;
     o.followRedirects = false;
     unfollowed = h.session.get(server.url() + "/redirect?n=2", o);
@@ -490,8 +496,8 @@ TEST_CASE("HTTPS: certificates are verified unless insecure", "[session][tls]") 
   std::filesystem::create_directories(dir);
   std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
   run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-      "-addext subjectAltName=DNS:localhost -keyout " + key + " -out " + cert +
-      " 2>/dev/null");
+      "-addext subjectAltName=DNS:localhost -keyout " +
+      key + " -out " + cert + " 2>/dev/null");
   TargetOptions o;
   o.tlsCert = cert;
   o.tlsKey = key;

@@ -59,7 +59,7 @@ class Response {
   // First header with this name (case-insensitive), or "" if absent.
   std::string header(std::string_view name) const;
   const Headers& headers() const { return headers_; }
-  std::chrono::microseconds elapsed() const { return elapsed_; }
+  std::chrono::microseconds elapsed() const { return elapsed_; }  // of the final exchange
   const std::string& url() const { return url_; }  // final URL after redirects
 
  private:

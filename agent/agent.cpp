@@ -1,0 +1,352 @@
+// The agent's loop: connection and heartbeats with the broker, jobs and the slave.
+#include "agent/agent.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <zmq.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/library_cache.hpp"
+#include "agent/slave_process.hpp"
+#include "loads/version.hpp"
+#include "proto/messages.hpp"
+
+namespace loads::agent {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using proto::MessageType;
+
+namespace {
+
+std::string hostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+std::string defaultSlaveBinary() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "loads-slave";
+  return (self.parent_path() / "loads-slave").string();
+}
+
+}  // namespace
+
+class Agent::Loop {
+ public:
+  explicit Loop(AgentOptions options);
+  int run();
+  void requestStop() { stopRequested_ = true; }
+  const std::string& id() const { return options_.id; }
+
+ private:
+  struct CurrentJob {
+    proto::Job job;                       // without the library bytes
+    std::unique_ptr<SlaveProcess> slave;  // null while waiting for NEED-LIBRARY's answer
+  };
+
+  template <class T>
+  void send(const T& message) {
+    if (!socket_) return;
+    try {
+      socket_->send(zmq::buffer(proto::encode(message)), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("cannot send {} to the broker: {}", proto::messageTypeName(T::kType), e.what());
+    }
+  }
+  void connect();
+  void dropSocket(const std::string& why, bool backoff);
+  void receiveAll();
+  void onMessage(const std::string& bytes);
+  void onWelcome(const proto::Envelope& envelope);
+  void onJob(const proto::Envelope& envelope);
+  void onStop(const proto::Envelope& envelope);
+  void onError(const proto::Envelope& envelope);
+  void startSlave(const std::string& libraryPath);
+  void endJob(int exitCode, int signal, std::string reason);
+  void checkSlave();
+  void onTimers();
+  void shutdown();
+
+  AgentOptions options_;
+  LibraryCache cache_;
+  std::string host_;
+  std::atomic<bool> stopRequested_{false};
+  int exitCode_ = 0;
+
+  zmq::context_t context_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  bool registered_ = false;
+  Clock::time_point lastHeard_;
+  Clock::time_point nextHeartbeat_;
+  Clock::time_point reconnectAt_;
+  milliseconds backoff_{1000};
+  milliseconds heartbeat_;
+  std::uint32_t liveness_;
+  std::uint64_t malformed_ = 0;
+
+  std::optional<CurrentJob> job_;
+};
+
+Agent::Loop::Loop(AgentOptions options)
+    : options_(std::move(options)),
+      cache_(options_.cacheDir.empty() ? LibraryCache::defaultDirectory() : options_.cacheDir),
+      host_(hostName()),
+      context_(1),
+      heartbeat_(options_.heartbeat),
+      liveness_(options_.liveness) {
+  if (options_.id.empty()) options_.id = host_ + "-" + std::to_string(::getpid());
+  if (options_.slaveBinary.empty()) options_.slaveBinary = defaultSlaveBinary();
+  if (heartbeat_.count() <= 0) heartbeat_ = milliseconds(1000);
+  if (liveness_ == 0) liveness_ = 5;
+  reconnectAt_ = Clock::now();
+}
+
+int Agent::Loop::run() {
+  spdlog::info("loads-agent {} {}: broker {}, cache {}, slave {}", LOADS_VERSION, options_.id,
+               options_.broker, cache_.directory(), options_.slaveBinary);
+  while (!stopRequested_ && exitCode_ == 0) {
+    if (!socket_ && Clock::now() >= reconnectAt_) connect();
+    if (socket_) {
+      zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, milliseconds(50));
+      if (item.revents & ZMQ_POLLIN) receiveAll();
+    } else {
+      std::this_thread::sleep_for(milliseconds(50));  // the loop's tick while disconnected
+    }
+    checkSlave();
+    onTimers();
+  }
+  shutdown();
+  return exitCode_;
+}
+
+// ---------------------------------------------------------------- connection
+
+void Agent::Loop::connect() {
+  socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  socket_->set(zmq::sockopt::linger, 0);
+  socket_->set(zmq::sockopt::maxmsgsize,
+               static_cast<std::int64_t>(proto::kDefaultMaxMessageSize + 65536));
+  socket_->connect(options_.broker);
+  registered_ = false;
+  lastHeard_ = Clock::now();
+  proto::Hello hello{options_.id, host_, std::max(1u, std::thread::hardware_concurrency()),
+                     LOADS_VERSION, cache_.list(), job_ ? job_->job.runId : "",
+                     static_cast<std::uint32_t>(::getpid())};
+  send(hello);
+}
+
+void Agent::Loop::dropSocket(const std::string& why, bool backoff) {
+  spdlog::warn("{}: reconnecting to {} in {} ms", why, options_.broker,
+               backoff ? backoff_.count() : 0);
+  socket_.reset();
+  registered_ = false;
+  reconnectAt_ = Clock::now() + (backoff ? backoff_ : milliseconds(0));
+  if (backoff) backoff_ = std::min(backoff_ * 2, options_.maxBackoff);
+}
+
+void Agent::Loop::receiveAll() {
+  for (int i = 0; i < 100 && socket_; ++i) {
+    zmq::message_t message;
+    zmq::recv_result_t got;
+    try {
+      got = socket_->recv(message, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("receive from the broker failed: {}", e.what());
+      return;
+    }
+    if (!got) return;
+    lastHeard_ = Clock::now();  // any message is a sign of life
+    onMessage(message.to_string());
+  }
+}
+
+void Agent::Loop::onMessage(const std::string& bytes) {
+  auto envelope = proto::decodeEnvelope(bytes);
+  if (!envelope) {
+    ++malformed_;
+    spdlog::warn("malformed message #{} from the broker dropped: {}", malformed_, envelope.reason());
+    return;
+  }
+  switch (envelope->type) {
+    case MessageType::kWelcome: onWelcome(envelope.value()); break;
+    case MessageType::kJob: onJob(envelope.value()); break;
+    case MessageType::kStop: onStop(envelope.value()); break;
+    case MessageType::kError: onError(envelope.value()); break;
+    case MessageType::kHeartbeat: break;
+    case MessageType::kDisconnect: dropSocket("the broker is shutting down", true); break;
+    default:
+      ++malformed_;
+      spdlog::warn("unexpected {} from the broker dropped", envelope->typeName);
+  }
+}
+
+void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
+  auto welcome = proto::decodeBody<proto::Welcome>(envelope);
+  if (!welcome) {
+    spdlog::warn("bad WELCOME: {}", welcome.reason());
+    return;
+  }
+  registered_ = true;
+  backoff_ = milliseconds(1000);
+  if (welcome->heartbeatMs > 0) heartbeat_ = milliseconds(welcome->heartbeatMs);
+  if (welcome->liveness > 0) liveness_ = welcome->liveness;
+  nextHeartbeat_ = Clock::now() + heartbeat_;
+  spdlog::info("registered with {} as {} (heartbeat {} ms)", options_.broker, options_.id,
+               heartbeat_.count());
+}
+
+void Agent::Loop::onError(const proto::Envelope& envelope) {
+  auto error = proto::decodeBody<proto::Error>(envelope);
+  if (!error) return;
+  const auto code = static_cast<proto::ErrorCode>(error->code);
+  spdlog::warn("broker: ERROR {} {}", error->code, error->text);
+  if (code == proto::ErrorCode::kVersionMismatch) {
+    spdlog::error("loads-agent: {}", error->text);
+    exitCode_ = 3;
+  } else if (code == proto::ErrorCode::kNotRegistered) {
+    dropSocket("the broker does not know this agent", false);
+  }
+}
+
+// ---------------------------------------------------------------- jobs
+
+void Agent::Loop::onJob(const proto::Envelope& envelope) {
+  auto job = proto::decodeBody<proto::Job>(envelope);
+  if (!job) {
+    ++malformed_;
+    spdlog::warn("bad JOB dropped: {}", job.reason());
+    return;
+  }
+  if (job_ && (job_->slave || job_->job.runId != job->runId)) {
+    spdlog::warn("JOB for run {} while busy with run {}: ignored", job->runId, job_->job.runId);
+    return;
+  }
+  proto::Bytes library = std::move(job->library);
+  job->library.clear();
+  job_ = CurrentJob{std::move(job.value()), nullptr};
+  const std::string& sha = job_->job.librarySha256;
+  std::optional<std::string> path;
+  if (!library.empty()) {
+    std::string error;
+    path = cache_.store(sha, library, error);
+    if (!path) return endJob(2, 0, error);
+  } else {
+    path = cache_.find(sha);
+    if (!path) {
+      spdlog::info("run {}: library {} not cached, asking the broker", job_->job.runId, sha);
+      return send(proto::NeedLibrary{job_->job.runId, sha});
+    }
+  }
+  startSlave(*path);
+}
+
+void Agent::Loop::startSlave(const std::string& libraryPath) {
+  const proto::Job& job = job_->job;
+  const proto::JobOptions& o = job.options;
+  std::vector<std::string> argv = {options_.slaveBinary, "--library", libraryPath,
+                                   "--run-id", job.runId, "--agent-id", options_.id,
+                                   "--results", job.resultsEndpoint,
+                                   "--index", std::to_string(job.index),
+                                   "--count", std::to_string(std::max(1u, job.count)),
+                                   "--users", std::to_string(o.users),
+                                   "--hits", std::to_string(o.hits),
+                                   "--duration-ms", std::to_string(o.durationMs),
+                                   "--threads", std::to_string(o.threads)};
+  if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
+  if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
+  for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
+  try {
+    job_->slave = std::make_unique<SlaveProcess>(argv);
+  } catch (const std::exception& e) {
+    return endJob(-1, 0, e.what());
+  }
+  spdlog::info("run {}: slave pid {} started (agent {} of {}, {} users in total)", job.runId,
+               job_->slave->pid(), job.index + 1, job.count, o.users);
+}
+
+void Agent::Loop::onStop(const proto::Envelope& envelope) {
+  auto stop = proto::decodeBody<proto::Stop>(envelope);
+  if (!stop) return;
+  if (!job_ || job_->job.runId != stop->runId) {
+    spdlog::info("STOP for run {}, which this agent is not running: ignored", stop->runId);
+    return;
+  }
+  if (!job_->slave) return endJob(0, 0, "stopped");
+  spdlog::info("run {}: stopping slave pid {} (SIGKILL in {} ms)", stop->runId, job_->slave->pid(),
+               options_.stopGrace.count());
+  job_->slave->stop(options_.stopGrace);
+}
+
+void Agent::Loop::checkSlave() {
+  if (!job_ || !job_->slave) return;
+  auto exit = job_->slave->poll();
+  if (!exit) return;
+  endJob(exit->exitCode, exit->signal, exit->reason);
+}
+
+void Agent::Loop::endJob(int exitCode, int signal, std::string reason) {
+  const std::string runId = job_->job.runId;
+  spdlog::info("run {}: job ended, exit code {}, signal {}{}{}", runId, exitCode, signal,
+               reason.empty() ? "" : ": ", reason);
+  if (registered_) {
+    send(proto::JobEnded{runId, exitCode, signal, std::move(reason)});
+  } else {
+    spdlog::warn("run {}: not registered with a broker, JOB-ENDED not sent", runId);
+  }
+  job_.reset();
+}
+
+// ---------------------------------------------------------------- timers
+
+void Agent::Loop::onTimers() {
+  if (!socket_) return;
+  const auto now = Clock::now();
+  if (now - lastHeard_ > heartbeat_ * liveness_) {
+    dropSocket("no word from the broker for " + std::to_string((heartbeat_ * liveness_).count()) +
+                   " ms",
+               true);
+    return;
+  }
+  if (registered_ && now >= nextHeartbeat_) {
+    send(proto::Heartbeat{});
+    nextHeartbeat_ = now + heartbeat_;
+  }
+}
+
+void Agent::Loop::shutdown() {
+  if (job_ && job_->slave) {
+    job_->slave->stop(options_.stopGrace);
+    const auto deadline = Clock::now() + options_.stopGrace + milliseconds(2000);
+    while (job_ && Clock::now() < deadline) {
+      checkSlave();
+      if (job_) std::this_thread::sleep_for(milliseconds(20));  // poll the child's exit
+    }
+  } else if (job_) {
+    endJob(0, 0, "stopped");
+  }
+  if (registered_) send(proto::Disconnect{"agent shutting down"});
+  if (socket_) {
+    socket_->set(zmq::sockopt::linger, 500);
+    socket_.reset();
+  }
+  spdlog::info("loads-agent {} stopped", options_.id);
+}
+
+// ---------------------------------------------------------------- Agent
+
+Agent::Agent(AgentOptions options) : loop_(std::make_unique<Loop>(std::move(options))) {}
+Agent::~Agent() = default;
+int Agent::run() { return loop_->run(); }
+void Agent::stop() { loop_->requestStop(); }
+const std::string& Agent::id() const { return loop_->id(); }
+
+}  // namespace loads::agent

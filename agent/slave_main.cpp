@@ -1,0 +1,36 @@
+// loads-slave: the slave runner process an agent starts for one job (one per job, so a
+// crashing test library takes down only this process). Started by loads-agent, not by
+// hand; its options mirror the fields of a JOB (PROTOCOL.md §5.2).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "agent/slave_runner.hpp"
+
+int main(int argc, char** argv) {
+  loads::agent::SlaveOptions o;
+  CLI::App app{"loads-slave: runs one job of a loads agent and streams its results"};
+  app.add_option("--library", o.library, "test library")->required();
+  app.add_option("--run-id", o.runId, "run id")->required();
+  app.add_option("--agent-id", o.agentId, "agent id")->required();
+  app.add_option("--results", o.resultsEndpoint, "master's results endpoint")->required();
+  app.add_option("--index", o.index, "this agent's index in the run");
+  app.add_option("--count", o.count, "agents in the run")->check(CLI::PositiveNumber);
+  app.add_option("--tests", o.job.tests, "test selection, comma separated");
+  app.add_option("--users", o.job.users, "total users over all agents");
+  app.add_option("--hits", o.job.hits, "hits per user");
+  app.add_option("--duration-ms", o.job.durationMs, "duration per user");
+  app.add_option("--server-url", o.job.serverUrl, "server url");
+  app.add_option("--threads", o.job.threads, "runner threads");
+  app.add_option("--arg", o.job.args, "further runner option name=value (repeatable)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    return loads::agent::runSlave(o);
+  } catch (const std::exception& e) {
+    std::cerr << "loads-slave: " << e.what() << std::endl;
+    return 3;
+  }
+}

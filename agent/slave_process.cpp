@@ -1,0 +1,84 @@
+#include "agent/slave_process.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace loads::agent {
+
+std::string signalName(int signal) {
+  if (const char* abbrev = sigabbrev_np(signal)) return std::string("SIG") + abbrev;
+  return "signal " + std::to_string(signal);
+}
+
+SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
+  if (pid_ == 0) {
+    // The agent blocks signals for its own loop; the slave starts with none blocked.
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+SlaveProcess::~SlaveProcess() {
+  if (pid_ > 0 && !exit_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+std::optional<SlaveExit> SlaveProcess::poll() {
+  if (exit_) return exit_;
+  int status = 0;
+  const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+  if (done == 0) {
+    if (stopRequested_ && !killed_ && std::chrono::steady_clock::now() >= killAt_) {
+      ::kill(pid_, SIGKILL);
+      killed_ = true;
+    }
+    return std::nullopt;
+  }
+  SlaveExit e;
+  if (done < 0) {
+    e = {-1, 0, std::string("lost track of the slave: ") + std::strerror(errno)};
+  } else if (WIFSIGNALED(status)) {
+    e.exitCode = -1;
+    e.signal = WTERMSIG(status);
+    e.reason = killed_ ? "stopped, killed after the grace period" : "killed by " + signalName(e.signal);
+  } else {
+    e.exitCode = WEXITSTATUS(status);
+    if (stopRequested_) {
+      e.reason = "stopped";
+    } else if (e.exitCode == 127) {
+      e.reason = "the slave binary could not be started (exit code 127): check --slave-binary";
+    } else if (e.exitCode != 0) {
+      e.reason = "exited with code " + std::to_string(e.exitCode);
+    }
+  }
+  exit_ = e;
+  return exit_;
+}
+
+void SlaveProcess::stop(std::chrono::milliseconds grace) {
+  if (exit_ || stopRequested_) return;
+  stopRequested_ = true;
+  killAt_ = std::chrono::steady_clock::now() + grace;
+  ::kill(pid_, SIGTERM);
+}
+
+}  // namespace loads::agent

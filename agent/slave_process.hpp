@@ -1,0 +1,49 @@
+// SlaveProcess: one running slave runner (fork + exec), how it ended, and how to stop it.
+//
+// The child gets PR_SET_PDEATHSIG = SIGTERM, so an agent killed with -9 does not leave
+// its slave running on its own. Not thread-safe: the agent's thread owns it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loads::agent {
+
+struct SlaveExit {
+  int exitCode = 0;    // the exit code; -1 when killed by a signal
+  int signal = 0;      // the signal that killed it; 0 when it exited
+  std::string reason;  // "", "exited with code 2", "killed by SIGSEGV", "stopped"
+};
+
+class SlaveProcess {
+ public:
+  // Starts argv[0] with argv; stdout and stderr are the agent's. Throws
+  // std::runtime_error when fork fails (exec failures show as exit code 127).
+  explicit SlaveProcess(const std::vector<std::string>& argv);
+  ~SlaveProcess();  // kills and reaps a child still running
+  SlaveProcess(const SlaveProcess&) = delete;
+  SlaveProcess& operator=(const SlaveProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Reaps the child if it ended (never blocks); its exit once it has.
+  std::optional<SlaveExit> poll();
+  // SIGTERM now, SIGKILL once `grace` has passed (checked by poll()).
+  void stop(std::chrono::milliseconds grace);
+  bool stopping() const { return stopRequested_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool stopRequested_ = false;
+  std::chrono::steady_clock::time_point killAt_;
+  bool killed_ = false;
+  std::optional<SlaveExit> exit_;
+};
+
+// "SIGSEGV" for 11, "signal 77" for what has no name.
+std::string signalName(int signal);
+
+}  // namespace loads::agent

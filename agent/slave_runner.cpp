@@ -1,0 +1,136 @@
+#include "agent/slave_runner.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "agent/test_result_proxy.hpp"
+#include "parse.hpp"
+#include "runner.hpp"
+#include "test_library.hpp"
+
+namespace loads::agent {
+namespace {
+
+// JobOptions::args: "name=value" runner settings beyond the fixed fields (PROTOCOL.md
+// §5.1). Unknown names are ignored with a warning, so older agents run newer masters' jobs.
+void applyArgs(const std::vector<std::string>& args, RunOptions& run) {
+  for (const std::string& arg : args) {
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    try {
+      if (name == "ramp-ms") {
+        run.ramp = std::chrono::milliseconds(std::stoull(value));
+      } else if (name == "stop-timeout-ms") {
+        run.stopTimeout = std::chrono::milliseconds(std::stoull(value));
+      } else if (name == "timeout-ms") {
+        run.user.requestTimeout = std::chrono::milliseconds(std::stoull(value));
+      } else if (name == "insecure") {
+        run.user.insecure = value != "false";
+      } else {
+        std::cerr << "loads-slave: ignoring unknown job option " << arg << std::endl;
+      }
+    } catch (const std::exception&) {
+      std::cerr << "loads-slave: ignoring job option with a bad value: " << arg << std::endl;
+    }
+  }
+}
+
+RunOptions runOptionsFor(const SlaveOptions& o, std::uint32_t users) {
+  RunOptions run;
+  run.userCycles = {users};
+  if (o.job.hits > 0) run.hitCycles = {o.job.hits};
+  if (o.job.durationMs > 0) run.duration = std::chrono::milliseconds(o.job.durationMs);
+  run.threads = o.job.threads;
+  run.user.serverUrl = o.job.serverUrl;
+  run.firstUserId = firstUserIdFor(o.job.users, o.index, o.count);
+  applyArgs(o.job.args, run);
+  return run;
+}
+
+sigset_t stopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Runs `runner` on a thread; this thread takes SIGTERM/SIGINT: first stop, then cancel.
+void runWithSignals(Runner& runner) {
+  std::atomic<bool> done{false};
+  std::thread thread([&] {
+    runner.run();
+    done = true;
+  });
+  const sigset_t set = stopSignals();
+  int signals = 0;
+  while (!done) {
+    timespec tick{0, 50'000'000};
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      if (++signals == 1) {
+        runner.stop();
+      } else {
+        runner.cancel();
+      }
+    }
+  }
+  thread.join();
+}
+
+}  // namespace
+
+std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint32_t count) {
+  std::uint32_t before = 0;
+  for (std::uint32_t i = 0; i < index && i < count; ++i) {
+    before += proto::usersForAgent(total, i, count);
+  }
+  return before + 1;
+}
+
+std::vector<std::string> splitTests(const std::string& tests) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= tests.size()) {
+    std::size_t comma = tests.find(',', start);
+    if (comma == std::string::npos) comma = tests.size();
+    if (comma > start) names.push_back(tests.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+int runSlave(const SlaveOptions& options) {
+  const sigset_t set = stopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread: only sigtimedwait sees them
+
+  // The proxy first: even a slave that cannot load its library ends with STOP-TEST-RUN,
+  // so the master knows this agent is done and sent nothing.
+  TestResultProxy proxy({options.resultsEndpoint, options.runId, options.agentId});
+  int code = kSlaveOk;
+  try {
+    TestLibrary library = TestLibrary::load(options.library);
+    std::vector<SelectedTest> tests = library.select(splitTests(options.job.tests));
+    const std::uint32_t users =
+        proto::usersForAgent(options.job.users, options.index, options.count);
+    if (users > 0) {
+      Runner runner(tests, runOptionsFor(options, users), proxy);
+      runWithSignals(runner);
+    }
+  } catch (const LoadError& e) {
+    std::cerr << "loads-slave: " << e.what() << std::endl;
+    code = kSlaveConfigError;
+  }
+  ProxyStats stats = proxy.finish();
+  if (!stats.delivered && code == kSlaveOk) {
+    std::cerr << "loads-slave: results could not be delivered to " << options.resultsEndpoint
+              << std::endl;
+    code = kSlaveNotDelivered;
+  }
+  return code;
+}
+
+}  // namespace loads::agent

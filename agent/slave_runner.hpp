@@ -1,0 +1,43 @@
+// The slave runner: the child process an agent starts for one job. It loads the test
+// library, runs the same Runner as local mode with this agent's share of the users, and
+// streams every TestResult call to the master through a TestResultProxy.
+//
+// SIGTERM or SIGINT stops the run (runner.stop(): hits in flight get the stop timeout);
+// a second one cancels them. Results are flushed either way.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/messages.hpp"
+
+namespace loads::agent {
+
+struct SlaveOptions {
+  std::string library;           // path of the test library (from the agent's cache); required
+  std::string runId;             // the run; required
+  std::string agentId;           // the agent; required
+  std::string resultsEndpoint;   // the master's PULL socket; required
+  std::uint32_t index = 0;       // this agent's index in the run (0)
+  std::uint32_t count = 1;       // agents in the run (1)
+  proto::JobOptions job;         // the run's options (users is the total over all agents)
+};
+
+// Exit codes of the slave process, reported by the agent in JOB-ENDED.
+inline constexpr int kSlaveOk = 0;
+inline constexpr int kSlaveConfigError = 2;   // library or test selection unusable
+inline constexpr int kSlaveNotDelivered = 3;  // results could not be handed to the master
+
+// The users this agent runs and the id of its first user, so that user ids are unique
+// over the run (agent i's users follow those of agents 0..i-1).
+std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint32_t count);
+
+// Splits JobOptions::tests ("Class.method,Class2") into names for TestLibrary::select.
+std::vector<std::string> splitTests(const std::string& tests);
+
+// Runs the job to its end; returns the process exit code. Blocks SIGTERM/SIGINT in the
+// calling thread (call it from main before any thread starts).
+int runSlave(const SlaveOptions& options);
+
+}  // namespace loads::agent

@@ -1,0 +1,563 @@
+#include "distributed_run.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <zmq.hpp>
+
+#include "aggregate_result.hpp"
+#include "console_output.hpp"
+#include "json_output.hpp"
+#include "loads/version.hpp"
+#include "proto/messages.hpp"
+#include "results_receiver.hpp"
+#include "test_library.hpp"
+
+namespace loads::master {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using proto::MessageType;
+
+constexpr auto kBrokerAnswer = 5s;     // a command or RUN unanswered this long: no broker
+constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during a run: gone
+constexpr auto kHeartbeat = 1s;        // our heartbeats (and answers to the broker's)
+constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr int kInfraError = 3;
+
+std::string hostName() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+std::string seconds(Clock::duration d) {
+  std::ostringstream s;
+  s << std::chrono::duration_cast<std::chrono::seconds>(d).count() << " s";
+  return s.str();
+}
+
+// The master's DEALER to the broker's frontend. Malformed replies are counted and dropped.
+class BrokerLink {
+ public:
+  explicit BrokerLink(const std::string& endpoint)
+      : endpoint_(endpoint), socket_(context_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 500);
+    socket_.connect(endpoint);
+  }
+  template <class T>
+  void send(const T& message) {
+    socket_.send(zmq::buffer(proto::encode(message)), zmq::send_flags::dontwait);
+    lastSent_ = Clock::now();
+  }
+  // The next valid envelope within `timeout`, or nullopt.
+  std::optional<proto::Envelope> receive(Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      zmq::poll(&item, 1, std::max(left, 0ms));
+      if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+      zmq::message_t message;
+      if (!socket_.recv(message, zmq::recv_flags::dontwait)) continue;
+      lastHeard_ = Clock::now();
+      auto envelope = proto::decodeEnvelope(message.to_string_view());
+      if (envelope) return std::move(envelope.value());
+      std::cerr << "loads-master: malformed message from the broker dropped: " << envelope.reason()
+                << std::endl;
+    }
+  }
+  // Keeps the broker from declaring this master gone (PROTOCOL.md §6).
+  void heartbeatIfDue() {
+    if (Clock::now() - lastSent_ >= kHeartbeat) send(proto::Heartbeat{});
+  }
+  Clock::duration silentFor() const { return Clock::now() - lastHeard_; }
+  const std::string& endpoint() const { return endpoint_; }
+  std::string noAnswer() const {
+    return "no broker answered at " + endpoint_ + ": start loads-broker or pass --broker";
+  }
+
+ private:
+  std::string endpoint_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+  Clock::time_point lastSent_ = Clock::now();
+  Clock::time_point lastHeard_ = Clock::now();
+};
+
+// Prints an ERROR from the broker; a version mismatch or other error is exit 3.
+int reportError(const proto::Envelope& envelope) {
+  auto error = proto::decodeBody<proto::Error>(envelope);
+  std::cerr << "loads-master: the broker answered ERROR "
+            << (error ? std::to_string(error->code) + ": " + error->text : envelope.typeName)
+            << std::endl;
+  return kInfraError;
+}
+
+// One request, one answer of type T (control commands).
+template <class T, class Request>
+std::optional<T> ask(BrokerLink& link, const Request& request, int& code) {
+  link.send(request);
+  const auto deadline = Clock::now() + kBrokerAnswer;
+  while (Clock::now() < deadline) {
+    auto envelope = link.receive(deadline - Clock::now());
+    if (!envelope) break;
+    if (envelope->type == MessageType::kError) {
+      code = reportError(*envelope);
+      return std::nullopt;
+    }
+    if (envelope->type != T::kType) continue;  // e.g. a HEARTBEAT
+    auto answer = proto::decodeBody<T>(*envelope);
+    if (answer) return std::move(answer.value());
+    std::cerr << "loads-master: bad answer from the broker: " << answer.reason() << std::endl;
+    code = kInfraError;
+    return std::nullopt;
+  }
+  std::cerr << "loads-master: " << link.noAnswer() << std::endl;
+  code = kInfraError;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- a run's agents
+
+enum class AgentState { kRunning, kDone, kLost };
+
+struct AgentRow {
+  proto::AssignedAgent assigned;
+  AgentState state = AgentState::kRunning;
+  int exitCode = 0;
+  int signal = 0;
+  std::string reason;
+  Clock::time_point endedAt;
+};
+
+bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
+  if (row.state == AgentState::kLost) return true;
+  if (row.state != AgentState::kDone) return false;
+  auto it = tallies.find(row.assigned.agentId);
+  const bool final = it != tallies.end() && it->second.final;
+  return final || Clock::now() - row.endedAt >= kFinalGrace;
+}
+
+// The run's JobOptions from the master's options (one cycle: checked by the caller).
+proto::JobOptions jobOptions(const MasterOptions& o) {
+  proto::JobOptions job;
+  for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
+  job.users = static_cast<std::uint32_t>(o.run.userCycles.at(0));
+  job.hits = o.run.hitCycles.empty() ? 0 : o.run.hitCycles[0];
+  job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
+  job.serverUrl = o.run.user.serverUrl;
+  job.threads = o.run.threads;
+  job.args = {"ramp-ms=" + std::to_string(o.run.ramp.count()),
+              "stop-timeout-ms=" + std::to_string(o.run.stopTimeout.count()),
+              "timeout-ms=" + std::to_string(o.run.user.requestTimeout.count()),
+              std::string("insecure=") + (o.run.user.insecure ? "true" : "false")};
+  return job;
+}
+
+std::optional<proto::Bytes> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return proto::Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string endedText(const AgentRow& row, const AgentTally* tally) {
+  if (row.state == AgentState::kLost) return "LOST: " + row.reason;
+  if (row.state == AgentState::kRunning) return "no end reported";
+  if (row.signal != 0) return row.reason.empty() ? "killed by signal " + std::to_string(row.signal) : row.reason;
+  if (row.exitCode != 0) return row.reason.empty() ? "exit code " + std::to_string(row.exitCode) : row.reason;
+  return row.reason.empty() ? "ok" : row.reason;
+}
+
+// Per agent: how it ended, events sent vs received, hits. Returns the problems found,
+// one sentence each; every gap is one of them.
+std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
+                                     const std::map<std::string, AgentTally>& tallies,
+                                     const Snapshot& snap, nlohmann::ordered_json& json) {
+  std::vector<std::string> problems;
+  std::cout << "\nAgents\n";
+  std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
+            << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
+            << std::setw(12) << "received" << std::setw(10) << "hits" << "\n";
+  json = nlohmann::ordered_json::array();
+  for (const AgentRow& row : rows) {
+    auto it = tallies.find(row.assigned.agentId);
+    const AgentTally* tally = it == tallies.end() ? nullptr : &it->second;
+    const std::uint64_t received = tally ? tally->received : 0;
+    const bool final = tally && tally->final;
+    const std::uint64_t sent = tally ? tally->eventsSent : 0;
+    auto hitsIt = snap.requestsBySource.find(row.assigned.index);
+    const std::uint64_t hits = hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
+    const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host;
+    std::string sentText = final ? formatCount(sent) : "?";
+    if (row.state == AgentState::kLost) {
+      problems.push_back(who + " was lost (" + row.reason + "); its results up to then are kept");
+    } else if (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0) {
+      problems.push_back(who + ": its slave " + endedText(row, tally));
+    }
+    if (final && sent != received) {
+      problems.push_back(who + " sent " + formatCount(sent) + " events, " + formatCount(received) +
+                         " arrived: " + formatCount(sent > received ? sent - received : 0) +
+                         " missing");
+    } else if (!final && row.state != AgentState::kLost) {
+      problems.push_back(who + ": no STOP-TEST-RUN arrived, so events may be missing (" +
+                         formatCount(received) + " received)");
+    }
+    std::cout << "  " << std::left << std::setw(22) << row.assigned.agentId << std::setw(16)
+              << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
+              << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
+              << std::setw(10) << formatCount(hits) << "\n";
+    json.push_back({{"id", row.assigned.agentId},
+                    {"host", row.assigned.host},
+                    {"index", row.assigned.index},
+                    {"state", row.state == AgentState::kLost ? "lost" : row.state == AgentState::kDone ? "done" : "running"},
+                    {"exit_code", row.exitCode},
+                    {"signal", row.signal},
+                    {"reason", row.reason},
+                    {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
+                    {"events_received", received},
+                    {"hits", hits}});
+  }
+  return problems;
+}
+
+}  // namespace
+
+DistributedRun::DistributedRun(const MasterOptions& options, SignalWaiter& signals)
+    : options_(options), signals_(signals) {}
+
+int DistributedRun::run() {
+  if (options_.ping) return ping();
+  if (!options_.stopRun.empty()) return stopRun();
+  if (options_.purge) return purge();
+  return runOnAgents();
+}
+
+// ---------------------------------------------------------------- commands
+
+int DistributedRun::ping() {
+  BrokerLink link(options_.broker);
+  int code = 0;
+  auto pong = ask<proto::Pong>(link, proto::Ping{}, code);
+  if (!pong) return code;
+  std::cout << "broker " << options_.broker << ": pid " << pong->pid << ", loads " << pong->version
+            << ", protocol " << pong->protocol << ", up " << pong->uptimeMs / 1000 << " s\n";
+  std::cout << "agents (" << pong->agents.size() << ")\n";
+  for (const auto& a : pong->agents) {
+    std::cout << "  " << std::left << std::setw(24) << a.id << std::setw(20) << a.host
+              << std::setw(6) << a.state << " run " << (a.runId.empty() ? "-" : a.runId)
+              << "  cores " << a.cores << "  silent " << a.silentMs << " ms\n";
+  }
+  std::cout << "runs in progress (" << pong->runs.size() << ")\n";
+  for (const auto& r : pong->runs) {
+    std::cout << "  " << r.runId << "  " << r.state << "  " << r.agents.size() << "/"
+              << r.agentsWanted << " agents, " << r.ended << " ended, " << r.ageMs / 1000
+              << " s, master " << r.masterHost << ", " << r.libraryName << "\n";
+  }
+  return 0;
+}
+
+int DistributedRun::stopRun() {
+  BrokerLink link(options_.broker);
+  int code = 0;
+  auto stopped = ask<proto::Stopped>(link, proto::Stop{options_.stopRun}, code);
+  if (!stopped) return code;
+  std::cout << "run " << stopped->runId << ": stop sent to " << stopped->agents << " agents\n";
+  return 0;
+}
+
+int DistributedRun::purge() {
+  BrokerLink link(options_.broker);
+  int code = 0;
+  auto purged = ask<proto::Purged>(link, proto::Purge{}, code);
+  if (!purged) return code;
+  std::cout << "purged: " << purged->runs << " runs stopped\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------- a run
+
+namespace {
+
+// Waits for RUN-ACCEPTED. Returns it, or nullopt with `code` set after saying why.
+std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& signals,
+                                             std::chrono::milliseconds waitAgents, int& code) {
+  bool heardAnything = false;
+  const auto deadline = Clock::now() + waitAgents + kBrokerAnswer;
+  while (Clock::now() < deadline) {
+    if (signals.wait(0ms) == Wake::kInterrupt) {
+      link.send(proto::Disconnect{"interrupted"});
+      std::cerr << "loads-master: interrupted while waiting for agents" << std::endl;
+      code = kInfraError;
+      return std::nullopt;
+    }
+    auto envelope = link.receive(100ms);
+    link.heartbeatIfDue();
+    if (!envelope) {
+      if (!heardAnything && link.silentFor() >= kBrokerAnswer) break;
+      continue;
+    }
+    heardAnything = true;
+    if (envelope->type == MessageType::kError) {
+      code = reportError(*envelope);
+      return std::nullopt;
+    }
+    if (envelope->type == MessageType::kRunRefused) {
+      auto refused = proto::decodeBody<proto::RunRefused>(*envelope);
+      std::cerr << "loads-master: " << (refused ? refused->text : "the broker refused the run")
+                << std::endl;
+      code = refused && refused->code == 400 ? 2 : kInfraError;
+      return std::nullopt;
+    }
+    if (envelope->type == MessageType::kRunAccepted) {
+      auto accepted = proto::decodeBody<proto::RunAccepted>(*envelope);
+      if (accepted) return std::move(accepted.value());
+      std::cerr << "loads-master: bad RUN-ACCEPTED: " << accepted.reason() << std::endl;
+      code = kInfraError;
+      return std::nullopt;
+    }
+  }
+  link.send(proto::Disconnect{"gave up waiting"});
+  std::cerr << "loads-master: "
+            << (heardAnything ? "the broker at " + link.endpoint() + " did not start the run in time"
+                              : link.noAnswer())
+            << std::endl;
+  code = kInfraError;
+  return std::nullopt;
+}
+
+// Applies one broker message to the run's agents; false for a message that ends the
+// master's follow (an ERROR, or the broker shutting down).
+bool onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& rows,
+                     const std::string& runId) {
+  auto rowFor = [&](const std::string& id) -> AgentRow* {
+    for (auto& row : rows) {
+      if (row.assigned.agentId == id) return &row;
+    }
+    return nullptr;
+  };
+  switch (envelope.type) {
+    case MessageType::kAgentDone: {
+      auto done = proto::decodeBody<proto::AgentDone>(envelope);
+      AgentRow* row = done && done->runId == runId ? rowFor(done->agentId) : nullptr;
+      if (!row || row->state != AgentState::kRunning) return true;
+      *row = {row->assigned, AgentState::kDone, done->exitCode, done->signal, done->reason, Clock::now()};
+      if (done->signal != 0 || done->exitCode >= 2) {
+        std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host
+                  << ": slave " << endedText(*row, nullptr) << std::endl;
+      }
+      return true;
+    }
+    case MessageType::kAgentLost: {
+      auto lost = proto::decodeBody<proto::AgentLost>(envelope);
+      AgentRow* row = lost && lost->runId == runId ? rowFor(lost->agentId) : nullptr;
+      if (!row || row->state != AgentState::kRunning) return true;
+      row->state = AgentState::kLost;
+      row->reason = lost->reason;
+      row->endedAt = Clock::now();
+      std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host
+                << " lost (" << lost->reason << "): keeping its results so far, going on with the others"
+                << std::endl;
+      return true;
+    }
+    case MessageType::kDisconnect:
+      std::cerr << "\nloads-master: the broker is shutting down" << std::endl;
+      return false;
+    case MessageType::kError:
+      reportError(envelope);
+      return false;
+    default:
+      return true;  // HEARTBEAT, STOPPED, ...
+  }
+}
+
+std::string agentsColumn(const std::vector<AgentRow>& rows) {
+  std::size_t running = 0;
+  for (const auto& row : rows) running += row.state == AgentState::kRunning;
+  return "  agents " + std::to_string(running) + "/" + std::to_string(rows.size());
+}
+
+std::int64_t epochUs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+int DistributedRun::runOnAgents() {
+  const MasterOptions& o = options_;
+  if (o.run.userCycles.size() != 1 || o.run.hitCycles.size() > 1) {
+    std::cerr << "loads-master: cycles (-u 10:20, --hits 5:10) are not supported with --agents "
+                 "yet: give one value each" << std::endl;
+    return 2;
+  }
+  if (o.run.userCycles[0] < o.agents || o.run.userCycles[0] > 0xffffffffu) {
+    std::cerr << "loads-master: --agents " << o.agents << " needs at least " << o.agents
+              << " users (-u is the total over all agents, each runs at least one)" << std::endl;
+    return 2;
+  }
+  std::vector<SelectedTest> tests;
+  TestLibrary library;
+  try {
+    library = TestLibrary::load(o.library);  // fail here, not on every agent
+    tests = library.select(o.tests);
+  } catch (const LoadError& e) {
+    std::cerr << "loads-master: " << e.what() << std::endl;
+    return 2;
+  }
+  auto bytes = readFile(o.library);
+  if (!bytes || bytes->empty()) {
+    std::cerr << "loads-master: cannot read " << o.library << std::endl;
+    return 2;
+  }
+
+  AggregateResult result;
+  std::unique_ptr<ResultsReceiver> receiver;
+  try {
+    receiver = std::make_unique<ResultsReceiver>(ReceiverOptions{o.resultsBind, o.resultsAddress}, result);
+  } catch (const zmq::error_t& e) {
+    std::cerr << "loads-master: cannot bind --results-bind " << o.resultsBind << ": " << e.what()
+              << std::endl;
+    return 2;
+  }
+  receiver->start();
+
+  BrokerLink link(o.broker);
+  proto::Run request;
+  request.agents = o.agents;
+  request.waitAgentsMs = static_cast<std::uint32_t>(o.waitAgents.count());
+  request.libraryName = std::filesystem::path(o.library).filename().string();
+  request.librarySha256 = proto::sha256Hex(*bytes);
+  request.library = std::move(*bytes);
+  request.options = jobOptions(o);
+  request.resultsEndpoint = receiver->endpoint();
+  request.masterHost = hostName();
+  link.send(request);
+  request.library.clear();
+
+  int code = 0;
+  auto accepted = awaitStart(link, signals_, o.waitAgents, code);
+  if (!accepted) return code;
+  std::vector<AgentRow> rows;
+  for (const auto& a : accepted->agents) {
+    receiver->setAgentIndex(a.agentId, a.index);
+    rows.push_back({a});
+  }
+  std::cerr << "loads-master: run " << accepted->runId << " on " << rows.size() << " agents, "
+            << request.options.users << " users; results on " << receiver->endpoint() << std::endl;
+  const auto startedAt = std::chrono::system_clock::now();
+  const auto runStart = Clock::now();
+
+  // The follow loop: broker messages, heartbeats, live line, Ctrl-C, the end.
+  bool live = !o.quiet;
+  const bool terminal = stdoutIsTerminal();
+  const auto interval = terminal ? 1s : 10s;
+  auto nextLive = Clock::now() + interval;
+  int interrupts = 0;
+  bool brokerGone = false;
+  std::optional<Clock::time_point> giveUpAt;
+  for (;;) {
+    const auto tallies = receiver->tallies();
+    bool all = true;
+    for (const auto& row : rows) all = all && agentFinished(row, tallies);
+    if (all) break;
+    if (giveUpAt && Clock::now() >= *giveUpAt) {
+      std::cerr << "\nloads-master: agents did not end in time after the stop: reporting now"
+                << std::endl;
+      code = kInfraError;
+      break;
+    }
+    if (signals_.wait(50ms) == Wake::kInterrupt) {
+      if (++interrupts == 1) {
+        std::cerr << "\nloads-master: stopping run " << accepted->runId
+                  << " on its agents (Ctrl-C again to stop waiting)" << std::endl;
+        link.send(proto::Stop{accepted->runId});
+        giveUpAt = Clock::now() + o.run.stopTimeout + 15s;
+      } else {
+        code = kInfraError;
+        break;
+      }
+    }
+    bool keepGoing = true;
+    while (auto envelope = link.receive(0ms)) {
+      if (envelope->type == MessageType::kHeartbeat) link.send(proto::Heartbeat{});
+      keepGoing = onBrokerMessage(*envelope, rows, accepted->runId) && keepGoing;
+    }
+    link.heartbeatIfDue();
+    if (!keepGoing || link.silentFor() >= kBrokerSilence) {
+      if (keepGoing) {
+        std::cerr << "\nloads-master: the broker at " << o.broker << " went silent ("
+                  << seconds(link.silentFor()) << "): reporting what arrived" << std::endl;
+      }
+      brokerGone = true;
+      break;
+    }
+    if (live && Clock::now() >= nextLive) {
+      nextLive += interval;
+      LiveInfo info;
+      info.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
+      if (o.run.duration) {
+        info.remaining = std::max(std::chrono::microseconds(0),
+                                  std::chrono::microseconds(*o.run.duration) - info.elapsed);
+      }
+      std::string line = ConsoleOutput::liveLine(result.snapshot(), info) + agentsColumn(rows);
+      if (terminal) {
+        std::cout << "\r\033[K" << line << std::flush;
+      } else {
+        std::cout << line << std::endl;
+      }
+    }
+  }
+  link.send(proto::Disconnect{"master done"});  // stops the run if it still goes on
+  receiver->stop();
+  if (live && terminal) std::cout << std::endl;
+
+  // The report: the same as local mode, then the agents.
+  Snapshot snap = result.snapshot();
+  ConsoleOutput::printReport(snap, std::cout);
+  nlohmann::ordered_json agentsJson;
+  auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
+  if (receiver->malformed() > 0) {
+    problems.push_back(std::to_string(receiver->malformed()) + " malformed results messages were dropped");
+  }
+  for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
+  if (!problems.empty() || brokerGone) code = kInfraError;
+  if (code == 0) {
+    for (const auto& [name, test] : snap.tests) {
+      if (test.failures > 0 || test.errors > 0) code = 1;
+    }
+  }
+  if (!o.jsonFile.empty()) {
+    RunInfo info;
+    info.library = o.library;
+    for (const auto& t : tests) info.tests.push_back(t.fullName);
+    info.options = {{"users", o.usersText},
+                    {"agents", std::to_string(o.agents)},
+                    {"broker", o.broker},
+                    {"run_id", accepted->runId},
+                    {"server_url", o.run.user.serverUrl}};
+    if (!o.hitsText.empty()) info.options["hits"] = o.hitsText;
+    if (o.run.duration) info.options["duration_ms"] = std::to_string(o.run.duration->count());
+    info.startedUs = epochUs(startedAt);
+    info.endedUs = epochUs(std::chrono::system_clock::now());
+    info.exitCode = code;
+    auto report = jsonReport(snap, info);
+    report["agents"] = agentsJson;
+    report["problems"] = problems;
+    std::ofstream out(o.jsonFile);
+    out << report.dump(2) << "\n";
+    if (!out) {
+      std::cerr << "loads-master: cannot write " << o.jsonFile << std::endl;
+      return 2;
+    }
+  }
+  return code;
+}
+
+}  // namespace loads::master

@@ -1,0 +1,221 @@
+// Distributed mode end to end on loopback: a real loads-broker, three loads-agent
+// processes, loads-master --agents N and the example target. Every wait is bounded.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/process.hpp"
+
+using namespace loads::testing;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A port nobody listens on right now (the broker CLI cannot bind port 0 and print it).
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(100ms);  // polling interval, not synchronisation
+  }
+  return condition();
+}
+
+int countLines(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+struct Cluster {
+  std::string frontend = "tcp://127.0.0.1:" + std::to_string(freePort());
+  std::string backend = "tcp://127.0.0.1:" + std::to_string(freePort());
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("loads-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(freePort())))
+                        .string();
+  std::unique_ptr<Process> broker;
+  std::vector<std::unique_ptr<Process>> agents;
+  std::unique_ptr<Process> target;
+  int targetPort = 0;
+
+  explicit Cluster(int agentCount) {
+    std::filesystem::create_directories(dir);
+    broker = std::make_unique<Process>(std::vector<std::string>{
+        built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
+        "--heartbeat", "200ms", "--liveness", "5"});
+    for (int i = 0; i < agentCount; ++i) {
+      agents.push_back(std::make_unique<Process>(std::vector<std::string>{
+          built("agent/loads-agent"), "--broker", backend, "--id", "agent-" + std::to_string(i),
+          "--cache-dir", dir + "/cache-" + std::to_string(i), "--stop-grace", "3s"}));
+    }
+    target = std::make_unique<Process>(
+        std::vector<std::string>{built("examples/target/loads-target"), "--port", "0"});
+    auto line = target->readLine(10s);
+    REQUIRE(line);
+    targetPort = std::stoi(line->substr(line->rfind(':') + 1));
+    REQUIRE(eventually([&] { return agentsIn("idle") == agentCount; }, 20s));
+  }
+  ~Cluster() {
+    for (auto& a : agents) a->signal(SIGTERM);
+    for (auto& a : agents) a->wait(10s);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  Completed ping() const {
+    return runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
+  }
+  int agentsIn(const std::string& state) const {
+    auto p = ping();
+    return p.code == 0 ? countLines(p.out, " " + state + " ") : -1;
+  }
+  std::vector<std::string> master(std::vector<std::string> extra) const {
+    std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend,
+                                  built("examples/blog/libblog.so"), "--server-url",
+                                  "http://127.0.0.1:" + std::to_string(targetPort), "-q"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  std::uint64_t served() const {
+    auto stats = nlohmann::json::parse(httpRequest(targetPort, "GET", "/stats"));
+    std::uint64_t n = 0;
+    for (const char* path : {"/", "/comments"}) n += stats["paths"].value(path, std::uint64_t{0});
+    return n;
+  }
+  // The pid of the slave of the agent process `agent`, from /proc; 0 when none.
+  static pid_t slaveOf(const Process& agent) {
+    std::ifstream children("/proc/" + std::to_string(agent.pid()) + "/task/" +
+                           std::to_string(agent.pid()) + "/children");
+    pid_t pid = 0;
+    children >> pid;
+    return pid;
+  }
+};
+
+nlohmann::json readJson(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("three agents: the hits in the report are exactly the requests the target served") {
+  Cluster cluster(3);
+  const std::string json = cluster.dir + "/report.json";
+  auto run = runCommand(cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+
+  auto report = readJson(json);
+  const std::uint64_t served = cluster.served();
+  CHECK(served == 7 * 15);  // each hit of Blog makes one request, whichever test it runs
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == served);
+  CHECK(report["allRequests"]["requests"].get<std::uint64_t>() == served);
+  std::uint64_t perAgent = 0;
+  REQUIRE(report["agents"].size() == 3);
+  for (const auto& agent : report["agents"]) {
+    CHECK(agent["events_sent"].get<std::uint64_t>() == agent["events_received"].get<std::uint64_t>());
+    CHECK(agent["hits"].get<std::uint64_t>() > 0);
+    perAgent += agent["hits"].get<std::uint64_t>();
+  }
+  CHECK(perAgent == served);
+  // Counters survive the trip: one home-visit per successful test_home hit.
+  CHECK(report["counters"]["home-visits"].get<std::int64_t>() > 0);
+  CHECK(report["problems"].empty());
+  CHECK(cluster.agentsIn("idle") == 3);
+}
+
+TEST_CASE("an agent killed with -9 mid-run is named; the master keeps the rest and exits 3") {
+  Cluster cluster(3);
+  Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "6s"}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
+  ::kill(cluster.agents[1]->pid(), SIGKILL);
+  auto code = master.wait(60s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 3);
+  CHECK_THAT(master.err(), Catch::Contains("agent agent-1 on") && Catch::Contains("lost"));
+  CHECK_THAT(master.out(), Catch::Contains("agent-0") && Catch::Contains("agent-2"));
+  CHECK(cluster.served() > 0);
+}
+
+TEST_CASE("a slave killed with -9 is reported by its agent, which is idle again") {
+  Cluster cluster(3);
+  Process master(cluster.master({"--agents", "1", "-u", "2", "-d", "60s"}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
+  pid_t slave = 0;
+  REQUIRE(eventually([&] {
+    for (auto& a : cluster.agents) {
+      if ((slave = Cluster::slaveOf(*a))) return true;
+    }
+    return false;
+  }, 10s));
+  ::kill(slave, SIGKILL);
+  auto code = master.wait(30s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 3);
+  CHECK_THAT(master.err(), Catch::Contains("killed by SIGKILL"));
+  CHECK(eventually([&] { return cluster.agentsIn("idle") == 3; }, 10s));
+}
+
+TEST_CASE("asking for more agents than are idle exits 3 with the broker's sentence") {
+  Cluster cluster(3);
+  auto run = runCommand(cluster.master({"--agents", "5", "-u", "5", "--hits", "1"}), 30s);
+  CHECK(run.code == 3);
+  CHECK_THAT(run.err, Catch::Contains("asked for 5 agents, 3 are idle (3 registered)"));
+}
+
+TEST_CASE("no broker: one clear sentence and exit 3, in bounded time") {
+  const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(freePort());
+  const auto start = Clock::now();
+  auto run = runCommand({built("master/loads-master"), "--broker", nowhere, "--agents", "1",
+                         built("examples/blog/libblog.so"), "--hits", "1"}, 30s);
+  CHECK(run.code == 3);
+  CHECK_THAT(run.err, Catch::Contains("no broker answered at " + nowhere +
+                                      ": start loads-broker or pass --broker"));
+  CHECK(Clock::now() - start < 15s);
+  auto ping = runCommand({built("master/loads-master"), "--broker", nowhere, "--ping"}, 30s);
+  CHECK(ping.code == 3);
+  CHECK_THAT(ping.err, Catch::Contains("no broker answered at " + nowhere));
+}
+
+TEST_CASE("a master that vanishes mid-run gets its run stopped on the agents") {
+  Cluster cluster(3);
+  {
+    Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "120s"}));
+    REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
+    master.signal(SIGKILL);
+    REQUIRE(master.wait(10s));
+  }
+  CHECK(eventually([&] { return cluster.agentsIn("idle") == 3; }, 20s));
+  auto ping = cluster.ping();
+  CHECK_THAT(ping.out, Catch::Contains("runs in progress (0)"));
+}
