@@ -16,7 +16,8 @@ ParseResult parseOptions(int argc, char** argv) {
   app.add_option("library", o.library, "Test library (.so) built with loads_add_test_library");
   app.add_option("--test", o.tests,
                  "Test to run, Class.method or Class (repeatable); default: every test, users "
-                 "spread over them round-robin");
+                 "spread over them round-robin")
+      ->allow_extra_args(false);
   app.add_flag("--list", o.list, "List the tests in the library and exit");
   app.add_option("-u,--users", o.usersText,
                  "Virtual users, or cycles run one after the other: 10:20:30 (default 1)");
