@@ -447,7 +447,9 @@ int DistributedRun::runOnAgents() {
   std::vector<AgentRow> rows;
   for (const auto& a : accepted->agents) {
     receiver->setAgentIndex(a.agentId, a.index);
-    rows.push_back({a});
+    AgentRow row;
+    row.assigned = a;
+    rows.push_back(std::move(row));
   }
   std::cerr << "loads-master: run " << accepted->runId << " on " << rows.size() << " agents, "
             << request.options.users << " users; results on " << receiver->endpoint() << std::endl;

@@ -41,7 +41,7 @@ std::string normalizePath(std::string_view path) {
     }
     i = j;
   }
-  if (out.empty()) out = "/";
+  if (out.empty()) out.assign(1, '/');
   return out;
 }
 
@@ -52,9 +52,17 @@ std::string_view Url::path() const {
   return t.substr(0, t.find('?'));
 }
 
-std::string Url::hostHeader() const {
+// Host with brackets around an IPv6 literal.
+static void appendHost(const std::string& host, std::string& out) {
   bool ipv6 = host.find(':') != std::string::npos;
-  std::string h = ipv6 ? "[" + host + "]" : host;
+  if (ipv6) out += '[';
+  out += host;
+  if (ipv6) out += ']';
+}
+
+std::string Url::hostHeader() const {
+  std::string h;
+  appendHost(host, h);
   if (port != (tls ? "443" : "80")) {
     h += ':';
     h += port;
@@ -64,13 +72,18 @@ std::string Url::hostHeader() const {
 
 std::string Url::origin() const {
   std::string o = tls ? "https://" : "http://";
-  o += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  appendHost(host, o);
   o += ':';
   o += port;
   return o;
 }
 
-std::string Url::str() const { return (tls ? "https://" : "http://") + hostHeader() + target; }
+std::string Url::str() const {
+  std::string s = tls ? "https://" : "http://";
+  s += hostHeader();
+  s += target;
+  return s;
+}
 
 bool parseUrl(std::string_view text, Url& out) {
   std::string_view rest;
@@ -112,9 +125,9 @@ bool parseUrl(std::string_view text, Url& out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
   if (target.empty()) {
-    out.target = "/";
+    out.target.assign(1, '/');
   } else if (target.front() == '?') {
-    out.target = "/";
+    out.target.assign(1, '/');
     out.target += target;
   } else {
     out.target.assign(target);

@@ -164,7 +164,7 @@ TEST_CASE("Ctrl-C stops the run and still writes the report") {
   CHECK(master.out().find("Outcomes.test_think") != std::string::npos);
 }
 
-TEST_CASE("--list prints every test of the library") {
+TEST_CASE("listing prints every test of the library") {
   auto r = runMaster({kOutcomes, "--list"});
   CHECK(r.code == 0);
   CHECK(r.out.find("Outcomes.test_ok\n") != std::string::npos);
@@ -200,7 +200,7 @@ TEST_CASE("bad input gets one clear sentence and exit code 2") {
   }
 }
 
-TEST_CASE("--help documents every option") {
+TEST_CASE("help documents every option") {
   auto r = runMaster({"--help"});
   CHECK(r.code == 0);
   for (const char* option : {"--users", "--hits", "--duration", "--ramp", "--threads", "--test",
