@@ -204,8 +204,8 @@ void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
       if (user.cancelled) break;
     }
   } else {
-    Failure f{built.type, "constructing " + selected.testClass->name + " failed: " + built.message,
-              built.file, built.line};
+    std::string message = "constructing " + selected.testClass->name + " failed: " + built.message;
+    Failure f{built.type, message, built.file, built.line};
     result_.addError(selected.fullName, f, user.status);
   }
   test.reset();
