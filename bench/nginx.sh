@@ -10,7 +10,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
 fi
 NGINX_DIR=$(mktemp -d)
-mkdir -p "$NGINX_DIR/www"
+chmod 755 "$NGINX_DIR"; mkdir -p "$NGINX_DIR/www"
 printf 'hello from nginx, a small static file for benchmarks\n' > "$NGINX_DIR/www/static"
 cat > "$NGINX_DIR/nginx.conf" <<CONF
 worker_processes 1;

@@ -17,7 +17,8 @@ UserContext*& currentUser() {
 void raiseFailure(std::string_view what, std::string_view message,
                   const std::source_location& where) {
   std::string text(what);
-  if (!message.empty()) text = std::string(message) + " (" + text + ")";
+  if (!message.empty()) text = what.empty() ? std::string(message) : std::string(message) + " (" + text + ")";
+  if (text.empty()) text = "fail()";
   throw AssertionFailure(std::move(text), where);
 }
 
@@ -73,7 +74,7 @@ void TestCase::assertIn(std::string_view needle, std::string_view haystack,
 }
 
 void TestCase::fail(std::string_view message, std::source_location where) {
-  detail::raiseFailure("fail()", message, where);
+  detail::raiseFailure("", message, where);
 }
 
 void TestCase::skipTest(std::string_view reason) { throw SkipTest(std::string(reason)); }

@@ -109,13 +109,17 @@ struct Cluster {
     for (const char* path : {"/", "/comments"}) n += stats["paths"].value(path, std::uint64_t{0});
     return n;
   }
-  // The pid of the slave of the agent process `agent`, from /proc; 0 when none.
+  // The pid of the slave of the agent process `agent`, from /proc (the agent forks from
+  // its loop thread, so every task's children are looked at); 0 when none.
   static pid_t slaveOf(const Process& agent) {
-    std::ifstream children("/proc/" + std::to_string(agent.pid()) + "/task/" +
-                           std::to_string(agent.pid()) + "/children");
-    pid_t pid = 0;
-    children >> pid;
-    return pid;
+    std::error_code ec;
+    const std::string tasks = "/proc/" + std::to_string(agent.pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream children(task.path() / "children");
+      pid_t pid = 0;
+      if (children >> pid && pid > 0) return pid;
+    }
+    return 0;
   }
 };
 
