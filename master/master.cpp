@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "aggregate_result.hpp"
@@ -9,6 +11,7 @@
 #include "distributed_run.hpp"
 #include "json_output.hpp"
 #include "parse.hpp"
+#include "report_files.hpp"
 #include "runner.hpp"
 #include "test_library.hpp"
 
@@ -79,6 +82,7 @@ Master::Master(MasterOptions options, SignalWaiter& signals)
     : options_(std::move(options)), signals_(signals) {}
 
 int Master::run() {
+  if (!options_.reportFile.empty()) return renderSavedReport(options_);
   if (options_.distributed() && !options_.list) return DistributedRun(options_, signals_).run();
   return runLocal();
 }
@@ -112,9 +116,15 @@ int Master::runLocal() {
   auto interval = stdoutIsTerminal() ? 1s : 10s;
   auto nextLive = std::chrono::steady_clock::now() + interval;
   int interrupts = 0;
+  // --abort-on-fail: thresholds are checked every second until one can no longer pass.
+  const bool watch = options_.abortOnFail;
+  auto nextCheck = std::chrono::steady_clock::now() + 1s;
+  std::optional<std::size_t> abortedBy;
   while (true) {
+    const bool watching = watch && !abortedBy;
+    const auto due = watching ? std::min(nextLive, nextCheck) : nextLive;
     Wake wake = signals_.wait(std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::max(nextLive - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(0))));
+        std::max(due - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration(0))));
     if (wake == Wake::kDone) break;
     if (wake == Wake::kInterrupt) {
       if (++interrupts == 1) {
@@ -126,6 +136,16 @@ int Master::runLocal() {
       }
       continue;
     }
+    if (watching && std::chrono::steady_clock::now() >= nextCheck) {
+      nextCheck += 1s;
+      abortedBy = hopelessThreshold(options_.thresholds, result.snapshot());
+      if (abortedBy) {
+        std::cerr << "\nloads-master: threshold '" << options_.thresholds[*abortedBy].expression
+                  << "' can no longer pass: stopping the run (--abort-on-fail)" << std::endl;
+        runner.stop();
+      }
+    }
+    if (std::chrono::steady_clock::now() < nextLive) continue;
     nextLive += interval;
     if (live) console.printLive(result.snapshot(), liveInfo(runner.progress()));
   }
@@ -135,15 +155,14 @@ int Master::runLocal() {
   Snapshot snap = result.snapshot();
   ConsoleOutput::printReport(snap, std::cout);
   explainUnreachable(snap, options_.run.user.serverUrl);
-  int code = exitCodeFor(snap);
-  if (!options_.jsonFile.empty()) {
-    std::ofstream out(options_.jsonFile);
-    RunInfo info = runInfo(tests, startedAt, code);
-    writeJsonReport(snap, info, out);
-    if (!out) {
-      std::cerr << "loads-master: cannot write " << options_.jsonFile << std::endl;
-      return 2;
-    }
+  std::vector<ThresholdResult> verdicts = evaluateThresholds(options_.thresholds, snap);
+  if (abortedBy) verdicts[*abortedBy].abortedRun = true;
+  printThresholds(verdicts, std::cout);
+  int code = exitCodeWithThresholds(exitCodeFor(snap), verdicts);
+  if (wantsReportFiles(options_)) {
+    auto report = jsonReport(snap, runInfo(tests, startedAt, code));
+    report["thresholds"] = thresholdsJson(verdicts);
+    if (!writeReportFiles(options_, report)) return 2;
   }
   return code;
 }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "parse.hpp"
+#include "report_files.hpp"
 
 namespace loads::master {
 
@@ -36,6 +37,18 @@ ParseResult parseOptions(int argc, char** argv) {
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
+  std::vector<std::string> thresholds;
+  app.add_option("--html", o.htmlFile, "Write a self-contained HTML report (charts, tables) to this file");
+  app.add_option("--csv", o.csvPrefix, "Write PREFIX_requests.csv and PREFIX_seconds.csv");
+  app.add_option("--junit", o.junitFile, "Write JUnit XML (one testcase per test and per threshold)");
+  app.add_option("--report", o.reportFile,
+                 "Render --html/--csv/--junit from this saved --json report instead of running");
+  app.add_option("--threshold", thresholds,
+                 "Pass/fail criterion, e.g. 'http_req_duration:p(99)<250ms' (repeatable; a "
+                 "failed one exits 99; see docs/thresholds.md)")
+      ->allow_extra_args(false);
+  app.add_flag("--abort-on-fail", o.abortOnFail,
+               "Stop the run as soon as a threshold can no longer pass");
   std::string waitAgents;
   app.add_option("--agents", o.agents, "Run on N agents of a loads-broker (-u is the total)")
       ->check(CLI::Range(1u, 10000u));
@@ -57,7 +70,8 @@ ParseResult parseOptions(int argc, char** argv) {
     app.parse(argc, argv);
     if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
     const bool command = o.ping || o.purge || !o.stopRun.empty();
-    if (o.library.empty() && !command) {
+    checkReportOptions(o, thresholds);
+    if (o.library.empty() && !command && o.reportFile.empty()) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
     }
     std::vector<std::uint64_t> users = parseCycles(o.usersText, "--users");

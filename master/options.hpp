@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runner.hpp"
+#include "thresholds.hpp"
 
 namespace loads::master {
 
@@ -20,6 +21,14 @@ struct MasterOptions {
   bool quiet = false;               // --quiet: no live status line
   std::string usersText = "1";      // -u as typed, for the report
   std::string hitsText;             // --hits as typed, for the report
+
+  // Reports and thresholds (docs/thresholds.md, README "Reports and thresholds").
+  std::string htmlFile;               // --html FILE; default: none
+  std::string csvPrefix;              // --csv PREFIX: PREFIX_requests/_seconds.csv; none
+  std::string junitFile;              // --junit FILE; default: none
+  std::string reportFile;             // --report FILE: render a saved JSON, no run; none
+  std::vector<Threshold> thresholds;  // --threshold EXPR (repeatable); default none
+  bool abortOnFail = false;           // --abort-on-fail: stop once a threshold cannot pass
 
   // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
   std::uint32_t agents = 0;                      // --agents N; 0 = run here

@@ -135,6 +135,7 @@ struct AggregateResult::SecondData {
                         errors,
                         testFailures,
                         latency.percentile(50),
+                        latency.percentile(95),
                         latency.percentile(99),
                         totalUsers(),
                         true};

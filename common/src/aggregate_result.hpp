@@ -82,10 +82,11 @@ struct SecondSample {
   std::uint64_t errors = 0;        // of those, failed (status 0 or >= 400)
   std::uint64_t testFailures = 0;  // addFailure + addError calls in this second
   std::int64_t p50Us = 0;          // latency percentiles of those hits, µs
+  std::int64_t p95Us = 0;
   std::int64_t p99Us = 0;
   std::uint32_t users = 0;  // active users: per source the max seen, summed
   // false when the second was summarised before all its hits arrived (a hit that took
-  // longer than the window): requests/errors stay exact, p50/p99 miss those hits.
+  // longer than the window): requests/errors stay exact, percentiles miss those hits.
   bool complete = true;
 };
 

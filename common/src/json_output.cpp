@@ -95,6 +95,7 @@ Json seconds(const Snapshot& snap) {
                           {"testFailures", s.testFailures},
                           {"p50Us", s.p50Us},
                           {"p99Us", s.p99Us},
+                          {"p95Us", s.p95Us},  // added after p99Us: fields are only appended
                           {"users", s.users},
                           {"complete", s.complete}});
   }

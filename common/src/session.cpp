@@ -5,17 +5,15 @@
 // lives in small files next to it.
 #include "loads/session.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <strings.h>
 
 #include <array>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "connect.hpp"
 #include "cookie_jar.hpp"
 #include "loads/version.hpp"
 #include "url.hpp"
@@ -28,8 +26,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using boost::system::error_code;
+using detail::CancelGuard;
+using detail::classify;
+using detail::isResetError;
+using detail::Stage;
+using detail::TcpStream;
+using detail::TlsStream;
 using detail::Url;
 using detail::UserContext;
+using detail::wallClockUs;
 
 namespace {
 
@@ -37,9 +42,6 @@ constexpr std::uint64_t kBodyLimit = 256ull << 20;  // a larger response is a pr
 constexpr std::uint32_t kHeaderLimit = 64u << 10;
 
 using Parser = http::response_parser<http::string_body>;
-// The concrete io_context executor spares a type-erased call per operation.
-using TcpStream = beast::basic_stream<asio::ip::tcp, asio::io_context::executor_type>;
-using TlsStream = beast::ssl_stream<TcpStream>;
 
 // One keep-alive connection to an origin: plain TCP or TLS, and its read buffer.
 struct Connection {
@@ -55,46 +57,6 @@ struct Connection {
   bool serves(const Url& u) const { return tls == u.tls && port == u.port && host == u.host; }
 };
 
-enum class Stage { kResolve, kConnect, kHandshake, kExchange };
-
-struct Failure {
-  ErrorKind kind;
-  std::string reason;
-};
-
-bool isResetError(const error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == ssl::error::stream_truncated;
-}
-
-Failure classify(const error_code& ec, Stage stage, bool cancelled,
-                 std::chrono::milliseconds timeout) {
-  if (cancelled) return {ErrorKind::kCancelled, "cancelled: the run stopped"};
-  if (ec == beast::error::timeout)
-    return {ErrorKind::kTimeout, "no response within " + std::to_string(timeout.count()) +
-                                     " ms (set the timeout with RequestOptions::timeout)"};
-  if (ec == asio::error::connection_refused) return {ErrorKind::kRefused, "connection refused"};
-  if (stage == Stage::kHandshake) {
-    std::string reason = "TLS handshake failed: " + ec.message();
-    if (ec.category() == asio::error::get_ssl_category() &&
-        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-      reason += " (the server's certificate is not trusted; --insecure skips verification)";
-    }
-    return {ErrorKind::kTls, std::move(reason)};
-  }
-  if (isResetError(ec))
-    return {ErrorKind::kReset,
-            "the server closed the connection before a complete response (" + ec.message() + ")"};
-  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() ||
-      ec == http::error::body_limit)
-    return {ErrorKind::kProtocol, "the response is not valid HTTP: " + ec.message()};
-  if (ec.category() == asio::error::get_ssl_category())
-    return {ErrorKind::kTls, "TLS error: " + ec.message()};
-  return {ErrorKind::kOther, ec.message()};
-}
-
 // Beast 1.74 speaks boost::string_view.
 std::string_view ssv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -102,29 +64,9 @@ bool equalsNoCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::int64_t wallClockUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool isRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
-
-// Registers a canceller for the duration of a scope.
-class CancelGuard {
- public:
-  CancelGuard(UserContext& user, std::function<void()> canceller)
-      : user_(user), id_(user.onCancel(std::move(canceller))) {}
-  ~CancelGuard() { user_.removeOnCancel(id_); }
-  CancelGuard(const CancelGuard&) = delete;
-  CancelGuard& operator=(const CancelGuard&) = delete;
-
- private:
-  UserContext& user_;
-  std::size_t id_;
-};
 
 }  // namespace
 
@@ -184,29 +126,7 @@ error_code Session::Impl::connect(const Url& url, std::chrono::milliseconds time
   c->tls = url.tls;
   c->host = url.host;
   c->port = url.port;
-  if (url.tls) {
-    c->secure = std::make_unique<TlsStream>(user.io.get_executor(), user.tls);
-    error_code notAnAddress;
-    asio::ip::make_address(url.host, notAnAddress);
-    if (notAnAddress) SSL_set_tlsext_host_name(c->secure->native_handle(), url.host.c_str());
-    if (user.settings.insecure) {
-      c->secure->set_verify_mode(ssl::verify_none);
-    } else {
-      c->secure->set_verify_mode(ssl::verify_peer);
-      c->secure->set_verify_callback(ssl::host_name_verification(url.host));
-    }
-  } else {
-    c->plain.emplace(user.io.get_executor());
-  }
-  c->lowest().expires_after(timeout);
-  stage = Stage::kConnect;
-  error_code ec;
-  c->lowest().async_connect(endpoints, (*user.yield)[ec]);
-  if (!ec && c->tls) {
-    stage = Stage::kHandshake;
-    c->secure->async_handshake(ssl::stream_base::client, (*user.yield)[ec]);
-  }
-  return ec;
+  return detail::connectStream(user, url, endpoints, timeout, c->plain, c->secure, stage);
 }
 
 // Serialises the request head into `wire` by hand: one contiguous buffer is much

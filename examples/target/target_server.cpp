@@ -12,7 +12,11 @@
 //   ANY  /static           a small fixed body (benchmarks)
 //   ANY  /close            replies, then closes the connection
 //   ANY  /reset            closes the connection without a reply (RST)
-//   GET  /stats            {"served", "connections", "paths", "methods"}
+//   GET  /ws/echo[?close_after=N&code=C]  WebSocket: echoes every message (text or
+//                          binary); picks the first subprotocol offered; with
+//                          close_after, closes with code C (1000) after N echoes
+//   GET  /stats            {"served", "connections", "paths", "methods",
+//                           "ws": {"opened", "messages", "bytes", "closed"}}
 //   POST /stats/reset      zeroes the counters
 #include "target_server.hpp"
 
@@ -26,6 +30,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -40,6 +46,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+namespace websocket = beast::websocket;
 using asio::ip::tcp;
 using boost::system::error_code;
 using Request = http::request<http::string_body>;
@@ -123,11 +130,17 @@ struct TargetServer::Impl {
     std::uint64_t served = 0;
     std::map<std::string, std::uint64_t, std::less<>> paths;
     std::map<std::string, std::uint64_t, std::less<>> methods;
+    std::uint64_t wsOpened = 0;    // WebSocket upgrades accepted on /ws/echo
+    std::uint64_t wsMessages = 0;  // messages echoed back (written)
+    std::uint64_t wsBytes = 0;     // payload bytes echoed back
+    std::uint64_t wsClosed = 0;    // WebSocket sessions ended
   };
 
   void accept(asio::yield_context yield);
   template <class Stream>
   void serve(Stream& stream, asio::yield_context yield);
+  template <class Stream>
+  void echoWebSocket(Stream&& stream, const Request& req, asio::yield_context yield);
   After handle(const Request& req, Reply& res, const asio::any_io_executor& ex,
                asio::yield_context yield);
   void count(std::string_view path, std::string_view method);
@@ -171,6 +184,10 @@ std::string TargetServer::Impl::statsJson() {
   for (auto& [k, v] : stats.paths) j["paths"][k] = v;
   j["methods"] = nlohmann::json::object();
   for (auto& [k, v] : stats.methods) j["methods"][k] = v;
+  j["ws"] = {{"opened", stats.wsOpened},
+             {"messages", stats.wsMessages},
+             {"bytes", stats.wsBytes},
+             {"closed", stats.wsClosed}};
   return j.dump();
 }
 
@@ -306,6 +323,12 @@ void TargetServer::Impl::serve(Stream& stream, asio::yield_context yield) {
     http::async_read(stream, buffer, parser, yield[ec]);
     if (ec) return;
     const Request& req = parser.get();
+    if (websocket::is_upgrade(req) && sv(req.target()).substr(0, 8) == "/ws/echo" &&
+        (req.target().size() == 8 || req.target()[8] == '?')) {
+      count("/ws/echo", sv(req.method_string()));
+      echoWebSocket(std::move(stream), req, yield);
+      return;
+    }
     Reply res{http::status::ok, req.version()};
     res.set(http::field::server, "loads-target");
     res.keep_alive(req.keep_alive());
@@ -323,6 +346,54 @@ void TargetServer::Impl::serve(Stream& stream, asio::yield_context yield) {
   }
   error_code ignored;
   socket.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// Takes over the connection after an upgrade request; echoes until either side closes.
+template <class Stream>
+void TargetServer::Impl::echoWebSocket(Stream&& stream, const Request& req,
+                                       asio::yield_context yield) {
+  beast::get_lowest_layer(stream).expires_never();  // the WebSocket has its own timeouts
+  websocket::stream<std::decay_t<Stream>> ws(std::move(stream));
+  ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  std::string protocol(sv(req[http::field::sec_websocket_protocol]));
+  protocol = protocol.substr(0, protocol.find(','));
+  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+    res.set(http::field::server, "loads-target");
+    if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  std::string_view target = sv(req.target());
+  std::string_view query = target.find('?') == std::string_view::npos
+                               ? std::string_view{}
+                               : target.substr(target.find('?') + 1);
+  int closeAfter = toInt(queryValue(query, "close_after"), -1);
+  int closeCode = toInt(queryValue(query, "code"), 1000);
+  error_code ec;
+  ws.async_accept(req, yield[ec]);
+  if (ec) return;
+  {
+    std::lock_guard lock(statsMutex);
+    ++stats.wsOpened;
+  }
+  beast::flat_buffer buffer;
+  for (int echoed = 0;; ++echoed) {
+    if (echoed == closeAfter) {
+      ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(closeCode), "bye"),
+                     yield[ec]);
+      break;
+    }
+    ws.async_read(buffer, yield[ec]);
+    if (ec) break;
+    ws.text(ws.got_text());
+    std::size_t size = buffer.size();
+    ws.async_write(buffer.data(), yield[ec]);
+    if (ec) break;
+    buffer.consume(size);
+    std::lock_guard lock(statsMutex);
+    ++stats.wsMessages;
+    stats.wsBytes += size;
+  }
+  std::lock_guard lock(statsMutex);
+  ++stats.wsClosed;
 }
 
 void TargetServer::Impl::accept(asio::yield_context yield) {

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include <zmq.hpp>
+
 #include "support/process.hpp"
 
 using namespace loads::testing;
@@ -67,9 +69,7 @@ struct Cluster {
 
   explicit Cluster(int agentCount) {
     std::filesystem::create_directories(dir);
-    broker = std::make_unique<Process>(std::vector<std::string>{
-        built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
-        "--heartbeat", "200ms", "--liveness", "5"});
+    startBroker();
     for (int i = 0; i < agentCount; ++i) {
       agents.push_back(std::make_unique<Process>(std::vector<std::string>{
           built("agent/loads-agent"), "--broker", backend, "--id", "agent-" + std::to_string(i),
@@ -89,6 +89,11 @@ struct Cluster {
     std::filesystem::remove_all(dir, ec);
   }
 
+  void startBroker() {
+    broker = std::make_unique<Process>(std::vector<std::string>{
+        built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
+        "--heartbeat", "200ms", "--liveness", "5"});
+  }
   Completed ping() const {
     return runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
   }
@@ -130,7 +135,7 @@ nlohmann::json readJson(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("three agents: the hits in the report are exactly the requests the target served") {
+TEST_CASE("with three agents the hits in the report are exactly the requests the target served") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/report.json";
   auto run = runCommand(cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
@@ -156,7 +161,7 @@ TEST_CASE("three agents: the hits in the report are exactly the requests the tar
   CHECK(cluster.agentsIn("idle") == 3);
 }
 
-TEST_CASE("an agent killed with -9 mid-run is named; the master keeps the rest and exits 3") {
+TEST_CASE("an agent killed with -9 mid-run is named, the master keeps the rest and exits 3") {
   Cluster cluster(3);
   Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "6s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
@@ -222,4 +227,57 @@ TEST_CASE("a master that vanishes mid-run gets its run stopped on the agents") {
   CHECK(eventually([&] { return cluster.agentsIn("idle") == 3; }, 20s));
   auto ping = cluster.ping();
   CHECK_THAT(ping.out, Catch::Contains("runs in progress (0)"));
+}
+
+TEST_CASE("after a broker restart the agents register again by themselves") {
+  Cluster cluster(3);
+  cluster.broker->signal(SIGTERM);
+  REQUIRE(cluster.broker->wait(10s));
+  cluster.startBroker();
+  REQUIRE(eventually([&] { return cluster.agentsIn("idle") == 3; }, 20s));
+  auto run = runCommand(cluster.master({"--agents", "3", "-u", "3", "--hits", "4"}), 60s);
+  INFO(run.out << run.err);
+  CHECK(run.code == 0);
+  CHECK(cluster.served() == 12);
+}
+
+TEST_CASE("Ctrl-C stops the run on every agent and still prints the report") {
+  Cluster cluster(3);
+  Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "120s"}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
+  master.signal(SIGINT);
+  auto code = master.wait(30s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 0);
+  CHECK_THAT(master.out(), Catch::Contains("Agents") && Catch::Contains("stopped"));
+  CHECK(eventually([&] { return cluster.agentsIn("idle") == 3; }, 10s));
+}
+
+TEST_CASE("garbage on the master's results port is counted and dropped, the run stays exact") {
+  Cluster cluster(3);
+  const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
+  const std::string json = cluster.dir + "/report.json";
+  Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "3s", "--results-bind",
+                                 results, "--json", json}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
+  zmq::context_t context(1);
+  zmq::socket_t push(context, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 2000);
+  push.connect(results);
+  const std::vector<std::string> garbage = {
+      "random \x01\xff bytes",
+      std::string("\x94\xa5LOADS\x01\xa7RESULTS"),           // truncated envelope
+      std::string("\x94\xa5LOADS\x01\xa7RESULTS\x93\x01\x02\x03"),  // header of wrong types
+      std::string("\x94\xa5LOADS\x02\xa3RUN\x90"),            // another version
+  };
+  for (const auto& g : garbage) push.send(zmq::buffer(g), zmq::send_flags::none);
+  auto code = master.wait(60s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 0);
+  auto report = readJson(json);
+  CHECK(report["malformed_results"].get<std::uint64_t>() == garbage.size());
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+  CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
 }

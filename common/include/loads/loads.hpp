@@ -5,3 +5,4 @@
 #include "loads/status.hpp"
 #include "loads/test_case.hpp"
 #include "loads/version.hpp"
+#include "loads/websocket.hpp"

@@ -23,6 +23,7 @@
 #include "loads/session.hpp"
 #include "loads/status.hpp"
 #include "loads/version.hpp"
+#include "loads/websocket.hpp"
 
 namespace loads {
 
@@ -86,6 +87,10 @@ class TestCase {
   const LoadsStatus& loadsStatus() const;
   // Think time: suspends this user only; the thread goes on serving other users.
   void sleep(std::chrono::nanoseconds duration);
+  // Opens a WebSocket (ws://, wss://, or a path against serverUrl()); see websocket.hpp.
+  // The socket stays open across hits until closed or until the user ends.
+  std::shared_ptr<WebSocket> createWs(std::string_view url, WsCallback onMessage = {},
+                                      const WsOptions& options = {});
 
   // Assertions: on failure they record the expression, the values, file and line.
   void assertTrue(bool condition, std::string_view message = {},
@@ -120,12 +125,13 @@ class TestCase {
  private:
   detail::UserContext& user_;
   std::unique_ptr<Session> session_;
+  detail::OwnedSockets sockets_;  // closed when the user ends
 };
 
 // ---- registration -------------------------------------------------------------------
 
 // Bumped whenever a change to the public headers breaks binary compatibility.
-inline constexpr int kAbiVersion = 1;
+inline constexpr int kAbiVersion = 2;  // 2: TestCase holds WebSockets
 
 namespace detail {
 using Factory = std::unique_ptr<TestCase> (*)();

@@ -1,0 +1,140 @@
+#include "report_files.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "aggregate_result.hpp"
+#include "csv_report.hpp"
+#include "html_report.hpp"
+#include "junit_report.hpp"
+
+namespace loads::master {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Writes what `render` produces to `path`; one sentence on stderr on failure.
+template <class Render>
+bool writeFile(const std::string& path, Render&& render) {
+  std::ofstream out(path, std::ios::binary);
+  if (out) render(out);
+  out.flush();
+  if (!out) {
+    std::cerr << "loads-master: cannot write " << path << ": check that its folder exists and is writable"
+              << std::endl;
+    return false;
+  }
+  return true;
+}
+
+// The rendered outputs (everything but --json) from the report as read back from text.
+bool renderOutputs(const MasterOptions& o, const Json& report) {
+  bool ok = true;
+  if (!o.htmlFile.empty()) {
+    ok = writeFile(o.htmlFile, [&](std::ostream& out) { writeHtmlReport(report, out); }) && ok;
+  }
+  if (!o.csvPrefix.empty()) {
+    ok = writeFile(o.csvPrefix + "_requests.csv",
+                   [&](std::ostream& out) { writeRequestsCsv(report, out); }) && ok;
+    ok = writeFile(o.csvPrefix + "_seconds.csv",
+                   [&](std::ostream& out) { writeSecondsCsv(report, out); }) && ok;
+  }
+  if (!o.junitFile.empty()) {
+    ok = writeFile(o.junitFile, [&](std::ostream& out) { writeJunitReport(report, out); }) && ok;
+  }
+  return ok;
+}
+
+}  // namespace
+
+void checkReportOptions(MasterOptions& o, const std::vector<std::string>& thresholds) {
+  for (const auto& text : thresholds) o.thresholds.push_back(parseThreshold(text));
+  if (!o.reportFile.empty()) {
+    if (!o.library.empty()) {
+      throw std::invalid_argument("--report re-renders a saved run: drop the test library " + o.library);
+    }
+    if (!o.thresholds.empty() || o.abortOnFail) {
+      throw std::invalid_argument(
+          "--threshold is evaluated during a run; --report shows the thresholds saved in the JSON");
+    }
+    if (o.htmlFile.empty() && o.csvPrefix.empty() && o.junitFile.empty()) {
+      throw std::invalid_argument("--report needs something to write: --html, --csv or --junit");
+    }
+    if (!o.jsonFile.empty()) throw std::invalid_argument("--report reads JSON; it does not write --json");
+  }
+  if (o.abortOnFail && o.thresholds.empty()) {
+    throw std::invalid_argument("--abort-on-fail needs at least one --threshold");
+  }
+  if (o.abortOnFail && std::none_of(o.thresholds.begin(), o.thresholds.end(), canAbort)) {
+    std::cerr << "loads-master: none of the thresholds can abort a run (only counts and "
+                 "max/min latencies can; see docs/thresholds.md): they are checked at the end"
+              << std::endl;
+  }
+}
+
+int exitCodeWithThresholds(int code, const std::vector<ThresholdResult>& results) {
+  if (code == 2 || code == 3) return code;
+  for (const auto& r : results) {
+    if (!r.pass) return 99;
+  }
+  return code;
+}
+
+void printThresholds(const std::vector<ThresholdResult>& results, std::ostream& out) {
+  if (results.empty()) return;
+  std::size_t width = 0;
+  for (const auto& r : results) width = std::max(width, r.expression.size());
+  out << "\nThresholds\n";
+  for (const auto& r : results) {
+    out << "  " << (r.pass ? "pass  " : "FAIL  ") << r.expression
+        << std::string(width - r.expression.size() + 2, ' ') << "observed "
+        << formatObserved(r.observed, r.unit) << (r.abortedRun ? "  (aborted the run)" : "")
+        << '\n';
+  }
+  out << std::flush;
+}
+
+std::optional<std::size_t> hopelessThreshold(const std::vector<Threshold>& thresholds,
+                                             const Snapshot& snapshot) {
+  for (std::size_t i = 0; i < thresholds.size(); ++i) {
+    if (cannotPass(thresholds[i], snapshot)) return i;
+  }
+  return std::nullopt;
+}
+
+bool wantsReportFiles(const MasterOptions& o) {
+  return !o.jsonFile.empty() || !o.htmlFile.empty() || !o.csvPrefix.empty() || !o.junitFile.empty();
+}
+
+bool writeReportFiles(const MasterOptions& o, const Json& report) {
+  // Error messages come from user code and servers: replace invalid UTF-8, never throw.
+  const std::string text =
+      report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  bool ok = true;
+  if (!o.jsonFile.empty()) {
+    ok = writeFile(o.jsonFile, [&](std::ostream& out) { out << text; });
+  }
+  return renderOutputs(o, Json::parse(text)) && ok;
+}
+
+int renderSavedReport(const MasterOptions& o) {
+  std::ifstream in(o.reportFile, std::ios::binary);
+  if (!in) {
+    std::cerr << "loads-master: cannot read " << o.reportFile << std::endl;
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  Json report = Json::parse(text.str(), nullptr, false);
+  if (report.is_discarded() || !report.is_object() || !report.contains("schema")) {
+    std::cerr << "loads-master: " << o.reportFile
+              << " is not a loads JSON report (written by loads-master --json)" << std::endl;
+    return 2;
+  }
+  return renderOutputs(o, report) ? 0 : 2;
+}
+
+}  // namespace loads::master
