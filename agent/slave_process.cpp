@@ -23,10 +23,16 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
   if (pid_ == 0) {
-    // The agent blocks signals for its own loop; the slave starts with none blocked.
-    sigset_t all;
+    // The slave starts with SIGTERM and SIGINT blocked (the mask survives exec) and takes
+    // them with sigtimedwait once running: a STOP that comes while it is still loading
+    // stays pending instead of killing it before it can send STOP-TEST-RUN.
+    sigset_t all, stop;
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
     ::execv(args[0], args.data());
@@ -59,7 +65,9 @@ std::optional<SlaveExit> SlaveProcess::poll() {
   } else if (WIFSIGNALED(status)) {
     e.exitCode = -1;
     e.signal = WTERMSIG(status);
-    e.reason = killed_ ? "stopped, killed after the grace period" : "killed by " + signalName(e.signal);
+    e.reason = killed_                                   ? "stopped, killed after the grace period"
+               : stopRequested_ && e.signal == SIGTERM ? "stopped by SIGTERM"
+                                                       : "killed by " + signalName(e.signal);
   } else {
     e.exitCode = WEXITSTATUS(status);
     if (stopRequested_) {

@@ -1,6 +1,7 @@
 // SlaveProcess: one running slave runner (fork + exec), how it ended, and how to stop it.
 //
-// The child gets PR_SET_PDEATHSIG = SIGTERM, so an agent killed with -9 does not leave
+// The child starts with SIGTERM and SIGINT blocked (loads-slave takes them with
+// sigtimedwait) and gets PR_SET_PDEATHSIG = SIGTERM, so an agent killed with -9 does not leave
 // its slave running on its own. Not thread-safe: the agent's thread owns it.
 #pragma once
 

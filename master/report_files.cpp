@@ -23,8 +23,8 @@ bool writeFile(const std::string& path, Render&& render) {
   if (out) render(out);
   out.flush();
   if (!out) {
-    std::cerr << "loads-master: cannot write " << path << ": check that its folder exists and is writable"
-              << std::endl;
+    std::cerr << "loads-master: cannot write " << path
+              << ": check that its folder exists and is writable" << std::endl;
     return false;
   }
   return true;
@@ -38,9 +38,11 @@ bool renderOutputs(const MasterOptions& o, const Json& report) {
   }
   if (!o.csvPrefix.empty()) {
     ok = writeFile(o.csvPrefix + "_requests.csv",
-                   [&](std::ostream& out) { writeRequestsCsv(report, out); }) && ok;
+                   [&](std::ostream& out) { writeRequestsCsv(report, out); }) &&
+         ok;
     ok = writeFile(o.csvPrefix + "_seconds.csv",
-                   [&](std::ostream& out) { writeSecondsCsv(report, out); }) && ok;
+                   [&](std::ostream& out) { writeSecondsCsv(report, out); }) &&
+         ok;
   }
   if (!o.junitFile.empty()) {
     ok = writeFile(o.junitFile, [&](std::ostream& out) { writeJunitReport(report, out); }) && ok;
@@ -54,7 +56,8 @@ void checkReportOptions(MasterOptions& o, const std::vector<std::string>& thresh
   for (const auto& text : thresholds) o.thresholds.push_back(parseThreshold(text));
   if (!o.reportFile.empty()) {
     if (!o.library.empty()) {
-      throw std::invalid_argument("--report re-renders a saved run: drop the test library " + o.library);
+      throw std::invalid_argument("--report re-renders a saved run: drop the test library " +
+                                  o.library);
     }
     if (!o.thresholds.empty() || o.abortOnFail) {
       throw std::invalid_argument(
@@ -63,7 +66,8 @@ void checkReportOptions(MasterOptions& o, const std::vector<std::string>& thresh
     if (o.htmlFile.empty() && o.csvPrefix.empty() && o.junitFile.empty()) {
       throw std::invalid_argument("--report needs something to write: --html, --csv or --junit");
     }
-    if (!o.jsonFile.empty()) throw std::invalid_argument("--report reads JSON; it does not write --json");
+    if (!o.jsonFile.empty())
+      throw std::invalid_argument("--report reads JSON; it does not write --json");
   }
   if (o.abortOnFail && o.thresholds.empty()) {
     throw std::invalid_argument("--abort-on-fail needs at least one --threshold");

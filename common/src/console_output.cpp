@@ -120,8 +120,10 @@ void printCountersAndSockets(const Snapshot& snap, std::ostream& out) {
     out << "WebSockets\n"
         << "  opened " << formatCount(k.opened) << ", closed " << formatCount(k.closed) << " ("
         << formatCount(k.failed) << " not clean)\n"
-        << "  sent " << formatCount(k.messagesSent) << " messages, " << formatCount(k.bytesSent)
-        << " bytes; received " << formatCount(k.messagesReceived) << " messages, "
+        << "  sent " << formatCount(k.messagesSent) << " messages ("
+        << fixed(k.messagesSent / runSeconds(snap), 1) << "/s), " << formatCount(k.bytesSent)
+        << " bytes; received " << formatCount(k.messagesReceived) << " messages ("
+        << fixed(k.messagesReceived / runSeconds(snap), 1) << "/s), "
         << formatCount(k.bytesReceived) << " bytes\n\n";
   }
 }

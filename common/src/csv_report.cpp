@@ -23,13 +23,17 @@ void line(std::ostream& out, const std::vector<std::string>& fields) {
   out << '\n';
 }
 
-std::string num(const Json& j, std::string_view key) { return std::to_string(report::integer(j, key)); }
+std::string num(const Json& j, std::string_view key) {
+  return std::to_string(report::integer(j, key));
+}
 
 std::vector<std::string> requestRow(const Json& q) {
   const Json& l = report::objectField(q, "latencyUs");
   std::vector<std::string> row{report::text(q, "name"), num(q, "requests"), num(q, "failures"),
-                               report::fixed(report::number(q, "ratePerSecond"), 3), num(q, "bytes")};
-  for (const char* key : {"min", "p50", "p90", "p95", "p99", "p99.9", "max"}) row.push_back(num(l, key));
+                               report::fixed(report::number(q, "ratePerSecond"), 3),
+                               num(q, "bytes")};
+  for (const char* key : {"min", "p50", "p90", "p95", "p99", "p99.9", "max"})
+    row.push_back(num(l, key));
   row.push_back(report::fixed(report::number(l, "mean"), 1));
   return row;
 }
@@ -44,8 +48,8 @@ void writeRequestsCsv(const Json& r, std::ostream& out) {
 }
 
 void writeSecondsCsv(const Json& r, std::ostream& out) {
-  line(out, {"t", "elapsed_s", "requests", "errors", "test_failures", "p50_us", "p95_us",
-             "p99_us", "users", "complete"});
+  line(out, {"t", "elapsed_s", "requests", "errors", "test_failures", "p50_us", "p95_us", "p99_us",
+             "users", "complete"});
   const Json& seconds = report::arrayField(r, "seconds");
   const std::int64_t first = seconds.empty() ? 0 : report::integer(seconds.front(), "t");
   for (const auto& s : seconds) {

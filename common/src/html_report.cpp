@@ -14,13 +14,13 @@
 namespace loads {
 namespace {
 
-using report::Json;
 using report::arrayField;
 using report::count;
 using report::field;
 using report::fixed;
 using report::htmlEscape;
 using report::integer;
+using report::Json;
 using report::number;
 using report::objectField;
 using report::text;
@@ -106,9 +106,9 @@ void header(std::string& out, const Json& r) {
   const std::int64_t code = integer(run, "exitCode");
   std::string library = text(run, "library");
   out += "<header><h1>loads report" + (library.empty() ? "" : ": " + htmlEscape(library)) + "</h1>";
-  out += "<p class=\"sub\"><span class=\"badge " + std::string(code == 0 ? "ok" : "bad") + "\">exit " +
-         std::to_string(code) + ": " + htmlEscape(report::exitCodeMeaning(code)) + "</span> " +
-         htmlEscape(report::utcTime(integer(run, "startedUs"))) + " to " +
+  out += "<p class=\"sub\"><span class=\"badge " + std::string(code == 0 ? "ok" : "bad") +
+         "\">exit " + std::to_string(code) + ": " + htmlEscape(report::exitCodeMeaning(code)) +
+         "</span> " + htmlEscape(report::utcTime(integer(run, "startedUs"))) + " to " +
          htmlEscape(report::utcTime(integer(run, "endedUs"))) + "</p></header>\n";
 }
 
@@ -122,7 +122,8 @@ void summary(std::string& out, const Json& r) {
       {"duration", fixed(number(s, "durationSeconds"), 1) + " s"},
       {"requests", formatCount(requests)},
       {"req/s", fixed(number(all, "ratePerSecond"), 1)},
-      {"failed requests", formatCount(count(s, "requestFailures")) + " (" + fixed(failedShare, 2) + "%)"},
+      {"failed requests",
+       formatCount(count(s, "requestFailures")) + " (" + fixed(failedShare, 2) + "%)"},
       {"hits", formatCount(count(s, "hits"))},
       {"test failures", formatCount(count(s, "testFailures"))},
       {"test errors", formatCount(count(s, "testErrors"))},
@@ -211,8 +212,11 @@ void charts(std::string& out, const Json& r) {
     return;
   }
   out += "<div class=\"charts\">\n";
-  out += report::svgLineChart({"Requests per second", "", s.x, {{"requests", "#1f77b4", s.requests}}});
-  out += report::svgLineChart({"Errors per second", "", s.x,
+  out +=
+      report::svgLineChart({"Requests per second", "", s.x, {{"requests", "#1f77b4", s.requests}}});
+  out += report::svgLineChart({"Errors per second",
+                               "",
+                               s.x,
                                {{"failed requests", "#d62728", s.errors},
                                 {"test failures and errors", "#ff7f0e", s.testErrors}}});
   std::vector<report::ChartSeries> latency{{"p50", "#2ca02c", s.p50}};
@@ -261,8 +265,9 @@ void requests(std::string& out, const Json& r) {
     add(field(r, "allRequests"));
   }
   out += "<section><h2>Requests <small>(latencies in ms)</small></h2>";
-  table(out, {"request", "requests", "failures", "req/s", "min", "p50", "p90", "p95", "p99",
-              "p99.9", "max", "mean", "status"},
+  table(out,
+        {"request", "requests", "failures", "req/s", "min", "p50", "p90", "p95", "p99", "p99.9",
+         "max", "mean", "status"},
         rows);
   out += "</section>\n";
 }
@@ -278,8 +283,9 @@ void tests(std::string& out, const Json& r) {
                     ms(h, "max"), Cell(mapText(objectField(t, "counters")), "text")});
   }
   out += "<section><h2>Tests <small>(hit time in ms)</small></h2>";
-  table(out, {"test", "hits", "successes", "failures", "errors", "skips", "cancelled", "p50",
-              "p95", "p99", "max", "counters"},
+  table(out,
+        {"test", "hits", "successes", "failures", "errors", "skips", "cancelled", "p50", "p95",
+         "p99", "max", "counters"},
         rows);
   out += "</section>\n";
 }
@@ -299,8 +305,9 @@ void countersAndSockets(std::string& out, const Json& r) {
   if (count(ws, "opened") || count(ws, "closed") || count(ws, "messagesSent") ||
       count(ws, "messagesReceived")) {
     out += "<section><h2>WebSockets</h2>";
-    table(out, {"opened", "closed", "failed", "messages sent", "messages received", "bytes sent",
-                "bytes received"},
+    table(out,
+          {"opened", "closed", "failed", "messages sent", "messages received", "bytes sent",
+           "bytes received"},
           {{formatCount(count(ws, "opened")), formatCount(count(ws, "closed")),
             formatCount(count(ws, "failed")), formatCount(count(ws, "messagesSent")),
             formatCount(count(ws, "messagesReceived")), formatCount(count(ws, "bytesSent")),
@@ -316,7 +323,7 @@ void errors(std::string& out, const Json& r) {
   std::vector<Row> rows;
   for (const auto& s : samples) {
     std::string where = text(s, "file");
-    if (!where.empty()) where += ":" + text(s, "line");
+    if (!where.empty()) where.append(":").append(text(s, "line"));
     rows.push_back({formatCount(count(s, "count")), Cell(text(s, "kind"), "text"),
                     Cell(text(s, "test"), "text"), Cell(text(s, "type"), "text"),
                     Cell(text(s, "message"), "text"), Cell(where, "text")});
@@ -347,7 +354,8 @@ void agents(std::string& out, const Json& r) {
     }
     table(out, keys, rows);
   }
-  for (const auto& p : problems) out += "<p class=\"sub\">" + htmlEscape(report::scalarText(p)) + "</p>";
+  for (const auto& p : problems)
+    out += "<p class=\"sub\">" + htmlEscape(report::scalarText(p)) + "</p>";
   out += "</section>\n";
 }
 
@@ -365,7 +373,8 @@ void runInfo(std::string& out, const Json& r) {
   rows.push_back({"started", Cell(report::utcTime(integer(run, "startedUs")), "text")});
   rows.push_back({"ended", Cell(report::utcTime(integer(run, "endedUs")), "text")});
   rows.push_back({"exit code", Cell(text(run, "exitCode"), "text")});
-  rows.push_back({"generator", Cell(text(r, "generator") + ", JSON schema " + text(r, "schema"), "text")});
+  rows.push_back(
+      {"generator", Cell(text(r, "generator") + ", JSON schema " + text(r, "schema"), "text")});
   out += "<section><h2>Run</h2>";
   table(out, {"", "value"}, rows);
   out += "</section>\n";
@@ -374,9 +383,11 @@ void runInfo(std::string& out, const Json& r) {
 }  // namespace
 
 void writeHtmlReport(const Json& r, std::ostream& os) {
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
-  out += "<title>loads report: " + htmlEscape(text(objectField(r, "run"), "library")) + "</title>\n";
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
+  out +=
+      "<title>loads report: " + htmlEscape(text(objectField(r, "run"), "library")) + "</title>\n";
   out += "<style>" + std::string(kStyle) + "</style></head>\n<body><main>\n";
   header(out, r);
   summary(out, r);

@@ -76,14 +76,16 @@ Json errors(const Snapshot& snap) {
   return Json{{"samples", std::move(samples)}, {"notSampled", snap.errorsDropped}};
 }
 
-Json sockets(const SocketSummary& k) {
+Json sockets(const SocketSummary& k, double seconds) {
   return Json{{"opened", k.opened},
               {"closed", k.closed},
               {"failed", k.failed},
               {"messagesSent", k.messagesSent},
               {"messagesReceived", k.messagesReceived},
               {"bytesSent", k.bytesSent},
-              {"bytesReceived", k.bytesReceived}};
+              {"bytesReceived", k.bytesReceived},
+              {"messagesSentPerSecond", static_cast<double>(k.messagesSent) / seconds},
+              {"messagesReceivedPerSecond", static_cast<double>(k.messagesReceived) / seconds}};
 }
 
 Json seconds(const Snapshot& snap) {
@@ -137,7 +139,7 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
               {"requests", std::move(requests)},
               {"tests", std::move(tests)},
               {"counters", std::move(counters)},
-              {"sockets", sockets(snap.sockets)},
+              {"sockets", sockets(snap.sockets, duration)},
               {"errors", errors(snap)},
               {"requestsBySource", std::move(sources)},
               {"seconds", seconds(snap)}};

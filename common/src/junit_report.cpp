@@ -24,14 +24,30 @@ std::string xml(std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\r': out += "&#13;"; break;
-      case '\t': out += "&#9;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
       default:
         if (c >= 0x20 && c != 0x7f) out += ch;
     }
@@ -65,6 +81,7 @@ std::string topErrors(const Json& r, const std::string& test, std::string& first
     if (!text(s, "file").empty()) out += " (" + text(s, "file") + ":" + text(s, "line") + ")";
     out += "\n";
   }
+  if (!out.empty()) out.pop_back();  // no newline after the last message
   return out;
 }
 
@@ -87,14 +104,16 @@ std::string testCase(const Json& r, const Json& t) {
   if (errors > 0 || failures > 0) {
     const char* element = errors > 0 ? "error" : "failure";
     out += std::string("      <") + element + attr("message", tally) +
-           attr("type", type.empty() ? element : type) + ">" + xml(messages) + "</" + element + ">\n";
+           attr("type", type.empty() ? element : type) + ">" + xml(messages) + "</" + element +
+           ">\n";
   } else if (count(t, "skips") > 0 && count(t, "successes") == 0) {
-    out += "      <skipped" + attr("message", "all " + std::to_string(count(t, "skips")) + " hits skipped") + "/>\n";
+    out += "      <skipped" +
+           attr("message", "all " + std::to_string(count(t, "skips")) + " hits skipped") + "/>\n";
   }
   out += "      <system-out>" +
-         xml("hits " + std::to_string(hits) + ", successes " + text(t, "successes") + ", failures " +
-             std::to_string(failures) + ", errors " + std::to_string(errors) + ", skips " +
-             text(t, "skips") + ", cancelled " + text(t, "cancelled")) +
+         xml("hits " + std::to_string(hits) + ", successes " + text(t, "successes") +
+             ", failures " + std::to_string(failures) + ", errors " + std::to_string(errors) +
+             ", skips " + text(t, "skips") + ", cancelled " + text(t, "cancelled")) +
          "</system-out>\n    </testcase>\n";
   return out;
 }
@@ -108,7 +127,8 @@ std::string thresholdCase(const Json& t) {
                            (report::flag(t, "abortedRun") ? "; it aborted the run" : "");
   std::string out = "    <testcase" + attr("classname", "thresholds") +
                     attr("name", text(t, "expression")) + attr("time", "0.000") + ">\n";
-  if (!report::flag(t, "pass")) out += "      <failure" + attr("message", seen) + attr("type", "threshold") + "/>\n";
+  if (!report::flag(t, "pass"))
+    out += "      <failure" + attr("message", seen) + attr("type", "threshold") + "/>\n";
   return out + "      <system-out>" + xml(seen) + "</system-out>\n    </testcase>\n";
 }
 
@@ -117,15 +137,19 @@ std::string thresholdCase(const Json& t) {
 void writeJunitReport(const Json& r, std::ostream& os) {
   const Json& run = report::objectField(r, "run");
   const std::string timestamp = isoTime(report::integer(run, "startedUs"));
-  const std::string duration = report::fixed(report::number(report::objectField(r, "summary"), "durationSeconds"), 3);
+  const std::string duration =
+      report::fixed(report::number(report::objectField(r, "summary"), "durationSeconds"), 3);
 
   std::uint64_t failed = 0, errored = 0, skipped = 0;
   std::string cases;
   const Json& tests = report::arrayField(r, "tests");
   for (const auto& t : tests) {
-    if (count(t, "errors")) ++errored;
-    else if (count(t, "failures")) ++failed;
-    else if (count(t, "skips") && !count(t, "successes")) ++skipped;
+    if (count(t, "errors"))
+      ++errored;
+    else if (count(t, "failures"))
+      ++failed;
+    else if (count(t, "skips") && !count(t, "successes"))
+      ++skipped;
     cases += testCase(r, t);
   }
   std::uint64_t thresholdsFailed = 0;
@@ -141,16 +165,18 @@ void writeJunitReport(const Json& r, std::ostream& os) {
          attr("tests", std::to_string(tests.size() + thresholds.size())) +
          attr("failures", std::to_string(failed + thresholdsFailed)) +
          attr("errors", std::to_string(errored)) + attr("time", duration) + ">\n";
-  out += "  <testsuite" + attr("name", "loads.tests") + attr("tests", std::to_string(tests.size())) +
-         attr("failures", std::to_string(failed)) + attr("errors", std::to_string(errored)) +
-         attr("skipped", std::to_string(skipped)) + attr("time", duration) +
-         attr("timestamp", timestamp) + ">\n";
+  out += "  <testsuite" + attr("name", "loads.tests") +
+         attr("tests", std::to_string(tests.size())) + attr("failures", std::to_string(failed)) +
+         attr("errors", std::to_string(errored)) + attr("skipped", std::to_string(skipped)) +
+         attr("time", duration) + attr("timestamp", timestamp) + ">\n";
   out += "    <properties>\n";
   out += "      <property" + attr("name", "library") + attr("value", text(run, "library")) + "/>\n";
   for (const auto& [key, value] : report::objectField(run, "options").items()) {
-    out += "      <property" + attr("name", key) + attr("value", report::scalarText(value)) + "/>\n";
+    out +=
+        "      <property" + attr("name", key) + attr("value", report::scalarText(value)) + "/>\n";
   }
-  out += "      <property" + attr("name", "exitCode") + attr("value", text(run, "exitCode")) + "/>\n";
+  out +=
+      "      <property" + attr("name", "exitCode") + attr("value", text(run, "exitCode")) + "/>\n";
   out += "    </properties>\n" + cases + "  </testsuite>\n";
   if (!thresholds.empty()) {
     out += "  <testsuite" + attr("name", "loads.thresholds") +

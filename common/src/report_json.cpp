@@ -80,12 +80,18 @@ std::string fixed(double value, int decimals) {
 
 std::string_view exitCodeMeaning(std::int64_t code) {
   switch (code) {
-    case 0: return "success";
-    case 1: return "test failures or errors";
-    case 2: return "usage or configuration error";
-    case 3: return "infrastructure error";
-    case 99: return "a threshold failed";
-    default: return "unknown exit code";
+    case 0:
+      return "success";
+    case 1:
+      return "test failures or errors";
+    case 2:
+      return "usage or configuration error";
+    case 3:
+      return "infrastructure error";
+    case 99:
+      return "a threshold failed";
+    default:
+      return "unknown exit code";
   }
 }
 

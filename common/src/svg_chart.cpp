@@ -10,7 +10,7 @@ namespace {
 
 // Plot geometry in viewBox units.
 constexpr double kWidth = 640, kHeight = 220;
-constexpr double kLeft = 58, kRight = 12, kTop = 10, kBottom = 26;
+constexpr double kLeft = 58, kRight = 22, kTop = 10, kBottom = 26;
 constexpr int kYTicks = 4;
 
 // The smallest 1, 2, 2.5 or 5 × 10^k at or above v (the y-axis top).
@@ -47,7 +47,8 @@ void yAxis(std::string& svg, double top, const std::string& unit) {
     svg += "<line class=\"grid\" x1=\"" + coord(kLeft) + "\" y1=\"" + coord(y) + "\" x2=\"" +
            coord(kWidth - kRight) + "\" y2=\"" + coord(y) + "\"/>";
     svg += "<text class=\"ylab\" x=\"" + coord(kLeft - 6) + "\" y=\"" + coord(y + 4) + "\">" +
-           htmlEscape(axisNumber(top * i / kYTicks) + (i == kYTicks && !unit.empty() ? " " + unit : "")) +
+           htmlEscape(axisNumber(top * i / kYTicks) +
+                      (i == kYTicks && !unit.empty() ? " " + unit : "")) +
            "</text>";
   }
 }
@@ -77,12 +78,23 @@ std::string htmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -135,8 +147,8 @@ std::string svgBarChart(std::string_view title, const std::vector<Bar>& bars,
   const double height = kRow * static_cast<double>(bars.size()) + 4;
   const double barSpace = kWidth - kLabel - kValue;
   std::string svg = "<figure class=\"chart\"><h3>" + htmlEscape(title) + "</h3>";
-  svg += "<svg viewBox=\"0 0 " + coord(kWidth) + " " + coord(height) + "\" role=\"img\" aria-label=\"" +
-         htmlEscape(title) + "\">";
+  svg += "<svg viewBox=\"0 0 " + coord(kWidth) + " " + coord(height) +
+         "\" role=\"img\" aria-label=\"" + htmlEscape(title) + "\">";
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const double y = 2 + kRow * static_cast<double>(i);
     const double w = maxValue > 0 ? barSpace * bars[i].value / maxValue : 0;

@@ -14,15 +14,15 @@
 namespace loads::report {
 
 struct ChartSeries {
-  std::string name;                          // legend text
-  std::string color;                         // CSS colour, e.g. "#1f77b4"
-  std::vector<std::optional<double>> values; // one per x; nullopt leaves a gap
+  std::string name;                           // legend text
+  std::string color;                          // CSS colour, e.g. "#1f77b4"
+  std::vector<std::optional<double>> values;  // one per x; nullopt leaves a gap
 };
 
 struct LineChart {
   std::string title;
-  std::string unit;        // appended to the y-axis labels, e.g. "ms"; default none
-  std::vector<double> x;   // seconds since the start of the run, ascending
+  std::string unit;       // appended to the y-axis labels, e.g. "ms"; default none
+  std::vector<double> x;  // seconds since the start of the run, ascending
   std::vector<ChartSeries> series;
 };
 

@@ -51,9 +51,12 @@ std::string metricList() {
 
 std::string_view aggregationsOf(Kind kind) {
   switch (kind) {
-    case Kind::kTrend: return "avg, min, max, med or p(N)";
-    case Kind::kCounter: return "count or rate (per second)";
-    case Kind::kRate: return "rate (a fraction) or count";
+    case Kind::kTrend:
+      return "avg, min, max, med or p(N)";
+    case Kind::kCounter:
+      return "count or rate (per second)";
+    case Kind::kRate:
+      return "rate (a fraction) or count";
   }
   return "";
 }
@@ -69,14 +72,20 @@ class Parser {
   void skipSpaces() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
   }
-  bool atEnd() { skipSpaces(); return pos_ >= text_.size(); }
+  bool atEnd() {
+    skipSpaces();
+    return pos_ >= text_.size();
+  }
   bool accept(std::string_view token) {
     skipSpaces();
     if (text_.substr(pos_, token.size()) != token) return false;
     pos_ += token.size();
     return true;
   }
-  char peek() { skipSpaces(); return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  char peek() {
+    skipSpaces();
+    return pos_ < text_.size() ? text_[pos_] : '\0';
+  }
   // Letters, digits, '_', '.' and '-' (metric names, tag keys, aggregations).
   std::string_view word() {
     skipSpaces();
@@ -144,7 +153,8 @@ void parseTags(Parser& p, const MetricInfo& info, Threshold& t) {
   if (p.accept("}")) return;
   do {
     std::string key(p.word());
-    if (key.empty() || !p.accept(":")) p.fail("expected tags as {key:value,...} after '" + std::string(info.name) + "'");
+    if (key.empty() || !p.accept(":"))
+      p.fail("expected tags as {key:value,...} after '" + std::string(info.name) + "'");
     std::string value = p.tagValue();
     bool allowed = false;
     for (std::size_t start = 0; start <= info.tags.size();) {
@@ -172,10 +182,14 @@ void parseAggregation(Parser& p, const MetricInfo& info, Threshold& t) {
   std::string bad = "'" + std::string(word) + "' is not an aggregation of " +
                     std::string(info.name) + "; use " + std::string(aggregationsOf(info.kind));
   if (info.kind == Kind::kTrend) {
-    if (word == "avg") t.aggregation = ThresholdAggregation::kAvg;
-    else if (word == "min") t.aggregation = ThresholdAggregation::kMin;
-    else if (word == "max") t.aggregation = ThresholdAggregation::kMax;
-    else if (word == "med") t.aggregation = ThresholdAggregation::kMed;
+    if (word == "avg")
+      t.aggregation = ThresholdAggregation::kAvg;
+    else if (word == "min")
+      t.aggregation = ThresholdAggregation::kMin;
+    else if (word == "max")
+      t.aggregation = ThresholdAggregation::kMax;
+    else if (word == "med")
+      t.aggregation = ThresholdAggregation::kMed;
     else if (word == "p" && p.accept("(")) {
       std::string number = p.until(')');
       char* end = nullptr;
@@ -183,7 +197,8 @@ void parseAggregation(Parser& p, const MetricInfo& info, Threshold& t) {
       if (number.empty() || *end != '\0' || !p.accept(")")) {
         p.fail("expected a percentile like p(99) or p(99.9)");
       }
-      if (!(q > 0 && q <= 100)) p.fail("p(" + number + "): the percentile must be above 0 and at most 100");
+      if (!(q > 0 && q <= 100))
+        p.fail("p(" + number + "): the percentile must be above 0 and at most 100");
       t.aggregation = ThresholdAggregation::kPercentile;
       t.percentile = q;
     } else {
@@ -200,13 +215,20 @@ void parseAggregation(Parser& p, const MetricInfo& info, Threshold& t) {
 
 void parseComparison(Parser& p, Threshold& t) {
   using C = ThresholdComparison;
-  if (p.accept("<=")) t.comparison = C::kLessEqual;
-  else if (p.accept(">=")) t.comparison = C::kGreaterEqual;
-  else if (p.accept("==")) t.comparison = C::kEqual;
-  else if (p.accept("!=")) t.comparison = C::kNotEqual;
-  else if (p.accept("<")) t.comparison = C::kLess;
-  else if (p.accept(">")) t.comparison = C::kGreater;
-  else p.fail("expected a comparison (<, <=, >, >=, == or !=) after the aggregation");
+  if (p.accept("<="))
+    t.comparison = C::kLessEqual;
+  else if (p.accept(">="))
+    t.comparison = C::kGreaterEqual;
+  else if (p.accept("=="))
+    t.comparison = C::kEqual;
+  else if (p.accept("!="))
+    t.comparison = C::kNotEqual;
+  else if (p.accept("<"))
+    t.comparison = C::kLess;
+  else if (p.accept(">"))
+    t.comparison = C::kGreater;
+  else
+    p.fail("expected a comparison (<, <=, >, >=, == or !=) after the aggregation");
 }
 
 // The bound in the threshold's unit: durations in µs (a bare number is ms, as in k6),
@@ -221,16 +243,20 @@ void parseBound(Parser& p, Threshold& t) {
   while (!unit.empty() && std::isspace(static_cast<unsigned char>(unit.front()))) unit.erase(0, 1);
   const ThresholdUnit kind = unitOf(t);
   if (kind == ThresholdUnit::kMicroseconds) {
-    if (unit.empty() || unit == "ms") value *= 1e3;
-    else if (unit == "s") value *= 1e6;
-    else if (unit == "m") value *= 60e6;
-    else if (unit != "us" && unit != "µs") p.fail("'" + unit + "' is not a duration unit; use us, ms, s or m");
+    if (unit.empty() || unit == "ms")
+      value *= 1e3;
+    else if (unit == "s")
+      value *= 1e6;
+    else if (unit == "m")
+      value *= 60e6;
+    else if (unit != "us" && unit != "µs")
+      p.fail("'" + unit + "' is not a duration unit; use us, ms, s or m");
   } else if (kind == ThresholdUnit::kFraction && unit == "%") {
     value /= 100;
   } else if (!unit.empty()) {
-    std::string expected = kind == ThresholdUnit::kFraction ? "a fraction like 0.01 or 1%"
+    std::string expected = kind == ThresholdUnit::kFraction    ? "a fraction like 0.01 or 1%"
                            : kind == ThresholdUnit::kPerSecond ? "a number per second like 100"
-                                                                : "a count like 1000";
+                                                               : "a count like 1000";
     p.fail("'" + text + "' has a unit, but this compares " + expected);
   }
   t.bound = value;
@@ -238,12 +264,18 @@ void parseBound(Parser& p, Threshold& t) {
 
 bool compare(double observed, ThresholdComparison c, double bound) {
   switch (c) {
-    case ThresholdComparison::kLess: return observed < bound;
-    case ThresholdComparison::kLessEqual: return observed <= bound;
-    case ThresholdComparison::kGreater: return observed > bound;
-    case ThresholdComparison::kGreaterEqual: return observed >= bound;
-    case ThresholdComparison::kEqual: return observed == bound;
-    case ThresholdComparison::kNotEqual: return observed != bound;
+    case ThresholdComparison::kLess:
+      return observed < bound;
+    case ThresholdComparison::kLessEqual:
+      return observed <= bound;
+    case ThresholdComparison::kGreater:
+      return observed > bound;
+    case ThresholdComparison::kGreaterEqual:
+      return observed >= bound;
+    case ThresholdComparison::kEqual:
+      return observed == bound;
+    case ThresholdComparison::kNotEqual:
+      return observed != bound;
   }
   return false;
 }
@@ -251,7 +283,8 @@ bool compare(double observed, ThresholdComparison c, double bound) {
 // "GET /api" matches {name:GET /api}, {name:/api} and {method:GET}.
 bool requestMatches(const Threshold& t, const std::string& name) {
   std::size_t space = name.find(' ');
-  std::string_view method = space == std::string::npos ? "" : std::string_view(name).substr(0, space);
+  std::string_view method =
+      space == std::string::npos ? "" : std::string_view(name).substr(0, space);
   std::string_view path = space == std::string::npos ? std::string_view(name)
                                                      : std::string_view(name).substr(space + 1);
   if (!t.method.empty() && t.method != method) return false;
@@ -275,9 +308,7 @@ struct Selection {
   std::optional<Histogram> latency;  // only merged when the aggregation needs it
 };
 
-bool needsHistogram(const Threshold& t) {
-  return infoOf(t.metric).kind == Kind::kTrend;
-}
+bool needsHistogram(const Threshold& t) { return infoOf(t.metric).kind == Kind::kTrend; }
 
 void addHistogram(Selection& s, const Histogram& h) {
   if (!s.latency) s.latency.emplace(h.highest(), h.significantDigits());
@@ -318,12 +349,18 @@ Selection selectTests(const Threshold& t, const Snapshot& snap) {
 std::optional<double> trendValue(const Threshold& t, const std::optional<Histogram>& h) {
   if (!h || h->count() == 0) return std::nullopt;
   switch (t.aggregation) {
-    case ThresholdAggregation::kAvg: return h->mean();
-    case ThresholdAggregation::kMin: return static_cast<double>(h->min());
-    case ThresholdAggregation::kMax: return static_cast<double>(h->max());
-    case ThresholdAggregation::kMed: return static_cast<double>(h->percentile(50));
-    case ThresholdAggregation::kPercentile: return static_cast<double>(h->percentile(t.percentile));
-    default: return std::nullopt;
+    case ThresholdAggregation::kAvg:
+      return h->mean();
+    case ThresholdAggregation::kMin:
+      return static_cast<double>(h->min());
+    case ThresholdAggregation::kMax:
+      return static_cast<double>(h->max());
+    case ThresholdAggregation::kMed:
+      return static_cast<double>(h->percentile(50));
+    case ThresholdAggregation::kPercentile:
+      return static_cast<double>(h->percentile(t.percentile));
+    default:
+      return std::nullopt;
   }
 }
 
@@ -354,14 +391,18 @@ std::optional<double> observe(const Threshold& t, const Snapshot& snap) {
   using M = ThresholdMetric;
   const SocketSummary& ws = snap.sockets;
   switch (t.metric) {
-    case M::kHttpReqDuration: return trendValue(t, selectRequests(t, snap).latency);
-    case M::kHttpReqs: return counterValue(t, static_cast<double>(selectRequests(t, snap).count), snap);
+    case M::kHttpReqDuration:
+      return trendValue(t, selectRequests(t, snap).latency);
+    case M::kHttpReqs:
+      return counterValue(t, static_cast<double>(selectRequests(t, snap).count), snap);
     case M::kHttpReqFailed: {
       Selection s = selectRequests(t, snap);
       return rateValue(t, s.bad, s.count);
     }
-    case M::kHitDuration: return trendValue(t, selectTests(t, snap).latency);
-    case M::kHits: return counterValue(t, static_cast<double>(selectTests(t, snap).completed), snap);
+    case M::kHitDuration:
+      return trendValue(t, selectTests(t, snap).latency);
+    case M::kHits:
+      return counterValue(t, static_cast<double>(selectTests(t, snap).completed), snap);
     case M::kErrors: {
       Selection s = selectTests(t, snap);
       return rateValue(t, s.bad, s.count);
@@ -373,16 +414,21 @@ std::optional<double> observe(const Threshold& t, const Snapshot& snap) {
     case M::kCounter: {
       double total = 0;
       if (t.test.empty()) {
-        if (auto it = snap.counters.find(t.name); it != snap.counters.end()) total = static_cast<double>(it->second);
+        if (auto it = snap.counters.find(t.name); it != snap.counters.end())
+          total = static_cast<double>(it->second);
       } else {
         total = static_cast<double>(selectTests(t, snap).counter);
       }
       return counterValue(t, total, snap);
     }
-    case M::kWsSessions: return counterValue(t, static_cast<double>(ws.opened), snap);
-    case M::kWsFailed: return rateValue(t, ws.failed, ws.closed);
-    case M::kWsMsgsSent: return counterValue(t, static_cast<double>(ws.messagesSent), snap);
-    case M::kWsMsgsReceived: return counterValue(t, static_cast<double>(ws.messagesReceived), snap);
+    case M::kWsSessions:
+      return counterValue(t, static_cast<double>(ws.opened), snap);
+    case M::kWsFailed:
+      return rateValue(t, ws.failed, ws.closed);
+    case M::kWsMsgsSent:
+      return counterValue(t, static_cast<double>(ws.messagesSent), snap);
+    case M::kWsMsgsReceived:
+      return counterValue(t, static_cast<double>(ws.messagesReceived), snap);
   }
   return std::nullopt;
 }
@@ -411,8 +457,9 @@ int monotony(const Threshold& t) {
 Threshold parseThreshold(std::string_view text) {
   Parser p(text);
   if (p.atEnd()) {
-    p.fail("the expression is empty; write METRIC{TAG:VALUE}:AGGREGATION OP VALUE, e.g. "
-           "http_req_duration:p(99)<250ms");
+    p.fail(
+        "the expression is empty; write METRIC{TAG:VALUE}:AGGREGATION OP VALUE, e.g. "
+        "http_req_duration:p(99)<250ms");
   }
   Threshold t;
   t.expression = std::string(text);
@@ -430,7 +477,8 @@ Threshold parseThreshold(std::string_view text) {
 
 ThresholdUnit unitOf(const Threshold& t) {
   switch (infoOf(t.metric).kind) {
-    case Kind::kTrend: return ThresholdUnit::kMicroseconds;
+    case Kind::kTrend:
+      return ThresholdUnit::kMicroseconds;
     case Kind::kCounter:
       return t.aggregation == ThresholdAggregation::kRate ? ThresholdUnit::kPerSecond
                                                           : ThresholdUnit::kCount;
@@ -461,9 +509,13 @@ std::vector<ThresholdResult> evaluateThresholds(const std::vector<Threshold>& th
 bool canAbort(const Threshold& t) {
   using C = ThresholdComparison;
   switch (monotony(t)) {
-    case 1: return t.comparison == C::kLess || t.comparison == C::kLessEqual || t.comparison == C::kEqual;
-    case -1: return t.comparison == C::kGreater || t.comparison == C::kGreaterEqual || t.comparison == C::kEqual;
-    default: return false;
+    case 1:
+      return t.comparison == C::kLess || t.comparison == C::kLessEqual || t.comparison == C::kEqual;
+    case -1:
+      return t.comparison == C::kGreater || t.comparison == C::kGreaterEqual ||
+             t.comparison == C::kEqual;
+    default:
+      return false;
   }
 }
 
@@ -472,29 +524,37 @@ bool cannotPass(const Threshold& t, const Snapshot& snap) {
   std::optional<double> v = observe(t, snap);
   if (!v) return false;
   // Equality fails for good once the value has moved past the bound in its direction.
-  if (t.comparison == ThresholdComparison::kEqual) return monotony(t) > 0 ? *v > t.bound : *v < t.bound;
+  if (t.comparison == ThresholdComparison::kEqual)
+    return monotony(t) > 0 ? *v > t.bound : *v < t.bound;
   return !compare(*v, t.comparison, t.bound);
 }
 
 std::string formatObserved(std::optional<double> value, ThresholdUnit unit) {
   if (!value) return "no data";
   switch (unit) {
-    case ThresholdUnit::kMicroseconds: return formatMs(std::llround(*value)) + " ms";
+    case ThresholdUnit::kMicroseconds:
+      return formatMs(std::llround(*value)) + " ms";
     case ThresholdUnit::kCount:
       if (*value < 0) return "-" + formatCount(static_cast<std::uint64_t>(std::llround(-*value)));
       return formatCount(static_cast<std::uint64_t>(std::llround(*value)));
-    case ThresholdUnit::kPerSecond: return fixed(*value, 1) + "/s";
-    case ThresholdUnit::kFraction: return fixed(*value * 100, 2) + "%";
+    case ThresholdUnit::kPerSecond:
+      return fixed(*value, 1) + "/s";
+    case ThresholdUnit::kFraction:
+      return fixed(*value * 100, 2) + "%";
   }
   return "";
 }
 
 std::string_view unitName(ThresholdUnit unit) {
   switch (unit) {
-    case ThresholdUnit::kMicroseconds: return "us";
-    case ThresholdUnit::kCount: return "count";
-    case ThresholdUnit::kPerSecond: return "per_second";
-    case ThresholdUnit::kFraction: return "fraction";
+    case ThresholdUnit::kMicroseconds:
+      return "us";
+    case ThresholdUnit::kCount:
+      return "count";
+    case ThresholdUnit::kPerSecond:
+      return "per_second";
+    case ThresholdUnit::kFraction:
+      return "fraction";
   }
   return "count";
 }

@@ -1,12 +1,13 @@
 // Thresholds: parsing (good and bad syntax, the messages users see) and evaluation over
 // a hand-built snapshot whose every figure is known.
+#include "thresholds.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
 #include "aggregate_result.hpp"
-#include "thresholds.hpp"
 
 using namespace loads;
 using Catch::Matchers::Contains;
@@ -67,7 +68,9 @@ double observed(const std::string& text, const Snapshot& snap = knownRun()) {
   return *r.observed;
 }
 
-bool passes(const std::string& text) { return evaluateThreshold(parseThreshold(text), knownRun()).pass; }
+bool passes(const std::string& text) {
+  return evaluateThreshold(parseThreshold(text), knownRun()).pass;
+}
 
 }  // namespace
 
@@ -91,7 +94,8 @@ TEST_CASE("k6-style expressions parse into metric, tags, aggregation, comparison
   CHECK(parseThreshold("http_reqs:rate>100").aggregation == ThresholdAggregation::kRate);
   CHECK(parseThreshold("checks{test:Shop}:rate==1").test == "Shop");
   CHECK(parseThreshold("ws_failed:count!=3").comparison == ThresholdComparison::kNotEqual);
-  Threshold c = parseThreshold(" counter { name : home-visits , test:Blog.test_home } : count > 10 ");
+  Threshold c =
+      parseThreshold(" counter { name : home-visits , test:Blog.test_home } : count > 10 ");
   CHECK(c.metric == ThresholdMetric::kCounter);
   CHECK(c.name == "home-visits");
   CHECK(c.test == "Blog.test_home");
@@ -103,15 +107,18 @@ TEST_CASE("k6-style expressions parse into metric, tags, aggregation, comparison
 TEST_CASE("bad expressions are rejected with one sentence naming the bad part") {
   CHECK_THAT(parseError(""), Contains("the expression is empty"));
   CHECK_THAT(parseError("htp_req_duration:avg<1"),
-             Contains("'htp_req_duration:avg<1'") && Contains("unknown metric 'htp_req_duration'") &&
-                 Contains("http_req_duration"));
+             Contains("'htp_req_duration:avg<1'") &&
+                 Contains("unknown metric 'htp_req_duration'") && Contains("http_req_duration"));
   CHECK_THAT(parseError("http_req_duration<250"), Contains("expected ':' and an aggregation"));
   CHECK_THAT(parseError("http_req_duration:p99<250"),
              Contains("'p99' is not an aggregation of http_req_duration") && Contains("p(N)"));
-  CHECK_THAT(parseError("http_req_duration:p(101)<250"), Contains("p(101): the percentile must be"));
-  CHECK_THAT(parseError("http_req_duration:p(x)<250"), Contains("expected a percentile like p(99)"));
+  CHECK_THAT(parseError("http_req_duration:p(101)<250"),
+             Contains("p(101): the percentile must be"));
+  CHECK_THAT(parseError("http_req_duration:p(x)<250"),
+             Contains("expected a percentile like p(99)"));
   CHECK_THAT(parseError("http_req_duration:avg 250"), Contains("expected a comparison"));
-  CHECK_THAT(parseError("http_req_duration:avg<"), Contains("expected a value after the comparison"));
+  CHECK_THAT(parseError("http_req_duration:avg<"),
+             Contains("expected a value after the comparison"));
   CHECK_THAT(parseError("http_req_duration:avg<fast"), Contains("'fast' is not a number"));
   CHECK_THAT(parseError("http_req_duration:avg<250h"), Contains("'h' is not a duration unit"));
   CHECK_THAT(parseError("errors:rate<5ms"), Contains("'5ms' has a unit") && Contains("fraction"));
@@ -144,11 +151,11 @@ TEST_CASE("request thresholds merge the matching request names' histograms") {
 TEST_CASE("test thresholds count outcomes, counters and hit times per test or class") {
   CHECK(observed("hits:count>0") == 110);
   CHECK(observed("hits{test:Shop.buy}:count>0") == 10);
-  CHECK(observed("errors:count>0") == 10);                          // 6 failures + 4 errors
+  CHECK(observed("errors:count>0") == 10);  // 6 failures + 4 errors
   CHECK(observed("errors:rate<1") == Approx(10.0 / 110));
   CHECK(observed("errors{test:Shop.browse}:rate<1") == Approx(0.1));
   CHECK(observed("checks:rate>0") == Approx(100.0 / 110));
-  CHECK(observed("checks{test:Shop}:count>0") == 100);               // class matches its methods
+  CHECK(observed("checks{test:Shop}:count>0") == 100);  // class matches its methods
   CHECK(observed("counter{name:carts}:count>0") == 40);
   CHECK(observed("counter{name:carts,test:Shop.buy}:count>0") == 10);
   CHECK(observed("counter{name:carts}:rate>0") == Approx(4.0));
@@ -163,7 +170,8 @@ TEST_CASE("test thresholds count outcomes, counters and hit times per test or cl
 }
 
 TEST_CASE("no data fails a threshold, except a count, which is 0") {
-  ThresholdResult r = evaluateThreshold(parseThreshold("http_req_duration{name:/typo}:p(99)<1s"), knownRun());
+  ThresholdResult r =
+      evaluateThreshold(parseThreshold("http_req_duration{name:/typo}:p(99)<1s"), knownRun());
   CHECK_FALSE(r.observed);
   CHECK_FALSE(r.pass);
   CHECK(formatObserved(r.observed, r.unit) == "no data");
@@ -175,24 +183,24 @@ TEST_CASE("no data fails a threshold, except a count, which is 0") {
 TEST_CASE("only thresholds that cannot recover abort a run") {
   Snapshot snap = knownRun();
   CHECK(canAbort(parseThreshold("http_reqs:count<100")));
-  CHECK(cannotPass(parseThreshold("http_reqs:count<100"), snap));    // 160 already
+  CHECK(cannotPass(parseThreshold("http_reqs:count<100"), snap));  // 160 already
   CHECK_FALSE(cannotPass(parseThreshold("http_reqs:count<200"), snap));
-  CHECK(cannotPass(parseThreshold("errors:count==5"), snap));        // 10, only grows
+  CHECK(cannotPass(parseThreshold("errors:count==5"), snap));  // 10, only grows
   CHECK_FALSE(cannotPass(parseThreshold("errors:count==15"), snap));
   CHECK(cannotPass(parseThreshold("http_req_duration:max<=100ms"), snap));  // 500 ms seen
   CHECK(cannotPass(parseThreshold("http_req_duration:min>2ms"), snap));     // 1 ms seen
-  CHECK_FALSE(canAbort(parseThreshold("hits:count>1000000")));  // more hits may come
-  CHECK_FALSE(canAbort(parseThreshold("errors:rate<0.01")));    // rates recover
+  CHECK_FALSE(canAbort(parseThreshold("hits:count>1000000")));              // more hits may come
+  CHECK_FALSE(canAbort(parseThreshold("errors:rate<0.01")));                // rates recover
   CHECK_FALSE(canAbort(parseThreshold("http_req_duration:p(99)<1ms")));
   CHECK_FALSE(canAbort(parseThreshold("counter{name:carts}:count<1")));  // may decrease
   CHECK_FALSE(cannotPass(parseThreshold("errors:rate<0.01"), snap));
 }
 
 TEST_CASE("results go to JSON with their observed value and unit") {
-  auto results = evaluateThresholds({parseThreshold("http_req_duration:max<1s"),
-                                     parseThreshold("errors:rate<0.01"),
-                                     parseThreshold("http_req_duration{name:/x}:avg<1")},
-                                    knownRun());
+  auto results = evaluateThresholds(
+      {parseThreshold("http_req_duration:max<1s"), parseThreshold("errors:rate<0.01"),
+       parseThreshold("http_req_duration{name:/x}:avg<1")},
+      knownRun());
   results[1].abortedRun = true;
   auto j = thresholdsJson(results);
   REQUIRE(j.size() == 3);

@@ -36,10 +36,28 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   TargetProcess target;
   const std::string jsonFile = tempPath("thr.json"), html = tempPath("thr.html"),
                     junit = tempPath("thr.junit.xml"), csv = tempPath("thr");
-  auto r = runMaster({kBlog, "--test", "Blog.test_home", "-u", "4", "--hits", "10",
-                      "--server-url", target.url(), "--quiet", "--json", jsonFile, "--html", html,
-                      "--junit", junit, "--csv", csv, "--threshold", "http_reqs:count==40",
-                      "--threshold", "http_req_duration{name:/}:max<1us"});
+  auto r = runMaster({kBlog,
+                      "--test",
+                      "Blog.test_home",
+                      "-u",
+                      "4",
+                      "--hits",
+                      "10",
+                      "--server-url",
+                      target.url(),
+                      "--quiet",
+                      "--json",
+                      jsonFile,
+                      "--html",
+                      html,
+                      "--junit",
+                      junit,
+                      "--csv",
+                      csv,
+                      "--threshold",
+                      "http_reqs:count==40",
+                      "--threshold",
+                      "http_req_duration{name:/}:max<1us"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 99);
   CHECK(r.out.find("pass  http_reqs:count==40") != std::string::npos);
@@ -54,16 +72,22 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   CHECK(j["thresholds"][1]["pass"] == false);
   CHECK(j["thresholds"][1]["observed"].get<double>() >= 1);
   CHECK(j["thresholds"][1]["unit"] == "us");
+  for (const auto& s : j["seconds"]) {  // the series carries p95 between p50 and p99
+    CHECK(s["p50Us"] <= s["p95Us"]);
+    CHECK(s["p95Us"] <= s["p99Us"]);
+  }
 
   const std::string xml = readFile(junit);
   auto lint = runCommand({"/usr/bin/xmllint", "--noout", "--schema",
                           LOADS_SOURCE_DIR "/tests/report/junit.xsd", junit});
   INFO(lint.out << lint.err);
   CHECK(lint.code == 0);
-  CHECK(xml.find("<testsuite name=\"loads.thresholds\" tests=\"2\" failures=\"1\"") != std::string::npos);
+  CHECK(xml.find("<testsuite name=\"loads.thresholds\" tests=\"2\" failures=\"1\"") !=
+        std::string::npos);
   CHECK(xml.find("name=\"http_req_duration{name:/}:max&lt;1us\" time=\"0.000\">\n      <failure") !=
         std::string::npos);
-  CHECK(xml.find("name=\"http_reqs:count==40\" time=\"0.000\">\n      <system-out>") != std::string::npos);
+  CHECK(xml.find("name=\"http_reqs:count==40\" time=\"0.000\">\n      <system-out>") !=
+        std::string::npos);
   CHECK(xml.find("<testcase classname=\"Blog\" name=\"test_home\"") != std::string::npos);
 
   CHECK(readFile(html).find("http_req_duration{name:/}:max&lt;1us") != std::string::npos);
@@ -74,7 +98,8 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   SECTION("--report re-renders the saved run to the same bytes") {
     const std::string html2 = tempPath("rerendered.html"), junit2 = tempPath("rerendered.xml"),
                       csv2 = tempPath("rerendered");
-    auto again = runMaster({"--report", jsonFile, "--html", html2, "--junit", junit2, "--csv", csv2});
+    auto again =
+        runMaster({"--report", jsonFile, "--html", html2, "--junit", junit2, "--csv", csv2});
     INFO(again.out << again.err);
     REQUIRE(again.code == 0);
     CHECK(readFile(html2) == readFile(html));
@@ -86,10 +111,11 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
 
 TEST_CASE("a failed threshold outranks test failures; passing ones keep exit 1") {
   TargetProcess target;
-  std::vector<std::string> args{kOutcomes, "--test", "Outcomes.test_fail", "-u", "2", "--hits", "3",
-                                "--server-url", target.url(), "--quiet"};
+  std::vector<std::string> args{kOutcomes, "--test", "Outcomes.test_fail", "-u",         "2",
+                                "--hits",  "3",      "--server-url",       target.url(), "--quiet"};
   auto passing = args;
-  passing.insert(passing.end(), {"--threshold", "errors:count==6", "--threshold", "checks:rate<=0"});
+  passing.insert(passing.end(),
+                 {"--threshold", "errors:count==6", "--threshold", "checks:rate<=0"});
   auto r = runMaster(passing);
   INFO(r.out << r.err);
   CHECK(r.code == 1);
@@ -99,13 +125,13 @@ TEST_CASE("a failed threshold outranks test failures; passing ones keep exit 1")
   CHECK(r.code == 99);
 }
 
-TEST_CASE("--abort-on-fail stops the run once a count has passed its bound") {
+TEST_CASE("with --abort-on-fail, a count past its bound stops the run early") {
   TargetProcess target;
   const std::string jsonFile = tempPath("abort.json");
   const auto start = std::chrono::steady_clock::now();
   auto r = runMaster({kBlog, "--test", "Blog.test_home", "-u", "2", "-d", "60s", "--server-url",
-                      target.url(), "--quiet", "--json", jsonFile, "--abort-on-fail",
-                      "--threshold", "http_reqs:count<20", "--threshold", "errors:rate<0.5"});
+                      target.url(), "--quiet", "--json", jsonFile, "--abort-on-fail", "--threshold",
+                      "http_reqs:count<20", "--threshold", "errors:rate<0.5"});
   INFO(r.out << r.err);
   CHECK(r.code == 99);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
@@ -120,8 +146,9 @@ TEST_CASE("--abort-on-fail stops the run once a count has passed its bound") {
 TEST_CASE("a bad threshold or report option is a usage error with one clear sentence") {
   auto r = runMaster({kBlog, "--threshold", "http_req_duration:p99<250ms"});
   CHECK(r.code == 2);
-  CHECK(r.err == "loads-master: --threshold 'http_req_duration:p99<250ms': 'p99' is not an "
-                 "aggregation of http_req_duration; use avg, min, max, med or p(N)\n");
+  CHECK(r.err ==
+        "loads-master: --threshold 'http_req_duration:p99<250ms': 'p99' is not an "
+        "aggregation of http_req_duration; use avg, min, max, med or p(N)\n");
   r = runMaster({kBlog, "--abort-on-fail"});
   CHECK(r.code == 2);
   CHECK(r.err.find("--abort-on-fail needs at least one --threshold") != std::string::npos);

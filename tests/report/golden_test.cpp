@@ -81,7 +81,8 @@ TEST_CASE("the HTML report is self-contained and escapes every text from the dat
   CHECK(html.find("@import") == std::string::npos);
   // run.json holds <script>alert(1)</script> in an error message and <b> in a request name.
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
-  CHECK(html.find("<b>") == std::string::npos);
+  CHECK(html.find("<b>bold</b>") == std::string::npos);
+  CHECK(html.find("POST /comments &lt;b&gt;bold&lt;/b&gt;") != std::string::npos);
   CHECK(html.find("<svg") != std::string::npos);
   CHECK(html.find("name=\"viewport\"") != std::string::npos);
 }
@@ -89,15 +90,17 @@ TEST_CASE("the HTML report is self-contained and escapes every text from the dat
 TEST_CASE("the JUnit report is valid against the JUnit shape (xmllint)") {
   const std::string path = loads::testing::tempPath("golden.junit.xml");
   std::ofstream(path, std::ios::binary) << render(writeJunitReport, goldenInput());
-  auto r = loads::testing::runCommand(
-      {"/usr/bin/xmllint", "--noout", "--schema", LOADS_SOURCE_DIR "/tests/report/junit.xsd", path});
-  INFO(r.out << r.err << "(xmllint comes with Debian's libxml2-utils; scripts/setup.sh installs it)");
+  auto r = loads::testing::runCommand({"/usr/bin/xmllint", "--noout", "--schema",
+                                       LOADS_SOURCE_DIR "/tests/report/junit.xsd", path});
+  INFO(r.out << r.err
+             << "(xmllint comes with Debian's libxml2-utils; scripts/setup.sh installs it)");
   CHECK(r.code == 0);
 }
 
 TEST_CASE("a report missing fields, or with fields of the wrong type, still renders") {
-  for (const char* text : {R"({"schema": 1})",
-                           R"({"schema": 1, "run": [], "summary": "x", "requests": {}, "tests": [1, "a", null],
+  for (const char* text :
+       {R"({"schema": 1})",
+        R"({"schema": 1, "run": [], "summary": "x", "requests": {}, "tests": [1, "a", null],
                                "seconds": [{"t": "soon"}, 3], "thresholds": [{"pass": "yes"}]})"}) {
     Json report = Json::parse(text);
     CHECK_NOTHROW(render(writeHtmlReport, report));
