@@ -211,6 +211,10 @@ void TestResultProxy::addCancelled(std::string_view test, const LoadsStatus& s) 
 void TestResultProxy::addHit(const Hit& hit, const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.addHit(hit, s); });
 }
+void TestResultProxy::addDropped(std::string_view test, std::int64_t plannedStartUs,
+                                 const LoadsStatus& s) {
+  record([&](EventBuffer& b) { b.addDropped(test, plannedStartUs, s); });
+}
 void TestResultProxy::incrCounter(std::string_view test, std::string_view name,
                                   std::int64_t value, const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.incrCounter(test, name, value, s); });

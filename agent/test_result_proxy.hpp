@@ -66,6 +66,7 @@ class TestResultProxy final : public TestResult {
   void addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) override;
   void addCancelled(std::string_view test, const LoadsStatus& s) override;
   void addHit(const Hit& hit, const LoadsStatus& s) override;
+  void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus& s) override;
   void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                    const LoadsStatus& s) override;
   void socketOpen(std::string_view url, const LoadsStatus& s) override;

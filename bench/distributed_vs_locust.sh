@@ -14,7 +14,7 @@ command -v /usr/bin/locust >/dev/null || {
 source bench/nginx.sh
 work=$(mktemp -d)
 pids=()
-cleanup_all() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup_all() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap 'cleanup_all; kill $NGINX_PID 2>/dev/null; rm -rf "$NGINX_DIR"' EXIT
 
 # --- Locust: master + 2 workers --------------------------------------------------------
@@ -62,5 +62,5 @@ loads_rps=$(python3 -c "import json; d=json.load(open('$work/loads.json'))['summ
 print('%.0f' % (d['requests'] / d['durationSeconds']))")
 
 printf '%-22s %10s\n' tool req/s
-printf '%-22s %10s\n' "locust (2 workers)" "$locust_rps" "loads (2 agents)" "$loads_rps"
+printf "%-22s %10s\n" "locust (2 workers)" "$locust_rps" "loads (2 agents)" "$loads_rps"
 printf 'ratio loads/locust: %.1f\n' "$(echo "$loads_rps / $locust_rps" | bc -l)"

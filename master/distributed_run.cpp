@@ -14,6 +14,7 @@
 #include "aggregate_result.hpp"
 #include "console_output.hpp"
 #include "json_output.hpp"
+#include "live_dashboard.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
 #include "results_receiver.hpp"
@@ -388,6 +389,21 @@ std::int64_t epochUs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
+// The agents as the --web dashboard lists them.
+std::vector<DashboardAgent> dashboardAgents(const std::vector<AgentRow>& rows,
+                                            const std::map<std::string, AgentTally>& tallies) {
+  std::vector<DashboardAgent> agents;
+  for (const AgentRow& row : rows) {
+    auto tally = tallies.find(row.assigned.agentId);
+    agents.push_back({row.assigned.agentId, row.assigned.host, row.assigned.index,
+                      row.state == AgentState::kLost   ? "lost"
+                      : row.state == AgentState::kDone ? "done"
+                                                       : "running",
+                      tally == tallies.end() ? 0 : tally->second.received});
+  }
+  return agents;
+}
+
 }  // namespace
 
 int DistributedRun::runOnAgents() {
@@ -455,6 +471,26 @@ int DistributedRun::runOnAgents() {
             << request.options.users << " users; results on " << receiver->endpoint() << std::endl;
   const auto startedAt = std::chrono::system_clock::now();
   const auto runStart = Clock::now();
+  std::unique_ptr<LiveDashboard> dashboard;
+  if (o.web) {
+    auto clock = [runStart, duration = o.run.duration] {
+      DashboardClock clock;
+      clock.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
+      if (duration) {
+        clock.remaining = std::max(std::chrono::microseconds(0),
+                                   std::chrono::microseconds(*duration) - clock.elapsed);
+      }
+      return clock;
+    };
+    dashboard = LiveDashboard::start(*o.web, "distributed", result, clock,
+                                     [this] { signals_.interrupt(); });  // like Ctrl-C
+    if (!dashboard) {
+      link.send(proto::Stop{accepted->runId});
+      link.send(proto::Disconnect{"master done"});
+      receiver->stop();
+      return 2;
+    }
+  }
 
   // The follow loop: broker messages, heartbeats, live line, Ctrl-C, the end.
   bool live = !o.quiet;
@@ -466,6 +502,7 @@ int DistributedRun::runOnAgents() {
   std::optional<Clock::time_point> giveUpAt;
   for (;;) {
     const auto tallies = receiver->tallies();
+    if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
     bool all = true;
     for (const auto& row : rows) all = all && agentFinished(row, tallies);
     if (all) break;
@@ -522,6 +559,10 @@ int DistributedRun::runOnAgents() {
 
   // The report: the same as local mode, then the agents.
   Snapshot snap = result.snapshot();
+  if (dashboard) {
+    dashboard->setAgents(dashboardAgents(rows, receiver->tallies()));
+    dashboard->finish(snap);
+  }
   ConsoleOutput::printReport(snap, std::cout);
   nlohmann::ordered_json agentsJson;
   auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);

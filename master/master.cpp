@@ -10,6 +10,7 @@
 #include "console_output.hpp"
 #include "distributed_run.hpp"
 #include "json_output.hpp"
+#include "live_dashboard.hpp"
 #include "parse.hpp"
 #include "report_files.hpp"
 #include "runner.hpp"
@@ -105,6 +106,17 @@ int Master::runLocal() {
   AggregateResult result;
   ConsoleOutput console(std::cout, stdoutIsTerminal());
   Runner runner(tests, options_.run, result);
+  std::unique_ptr<LiveDashboard> dashboard;
+  if (options_.web) {
+    auto clock = [&runner] {
+      const Progress progress = runner.progress();
+      const LiveInfo info = liveInfo(progress);
+      return DashboardClock{info.elapsed, info.remaining, progress.stopping};
+    };
+    dashboard = LiveDashboard::start(*options_.web, "local", result, clock,
+                                     [this] { signals_.interrupt(); });  // like Ctrl-C
+    if (!dashboard) return 2;
+  }
   auto startedAt = std::chrono::system_clock::now();
   std::thread runThread([&] {
     runner.run();
@@ -153,6 +165,7 @@ int Master::runLocal() {
   if (live) console.finishLive();
 
   Snapshot snap = result.snapshot();
+  if (dashboard) dashboard->finish(snap);
   ConsoleOutput::printReport(snap, std::cout);
   explainUnreachable(snap, options_.run.user.serverUrl);
   std::vector<ThresholdResult> verdicts = evaluateThresholds(options_.thresholds, snap);

@@ -49,6 +49,11 @@ ParseResult parseOptions(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_flag("--abort-on-fail", o.abortOnFail,
                "Stop the run as soon as a threshold can no longer pass");
+  std::string web;
+  app.add_option("--web", web,
+                 "Serve a live dashboard (charts, tables, Stop button) on [HOST:]PORT; HOST "
+                 "defaults to 127.0.0.1 (0.0.0.0 opens it to the network), PORT 0 picks a free "
+                 "port; the URL is printed as 'dashboard: URL'");
   std::string waitAgents;
   app.add_option("--agents", o.agents, "Run on N agents of a loads-broker (-u is the total)")
       ->check(CLI::Range(1u, 10000u));
@@ -69,6 +74,7 @@ ParseResult parseOptions(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
+    if (!web.empty()) o.web = parseWebAddress(web);
     const bool command = o.ping || o.purge || !o.stopRun.empty();
     checkReportOptions(o, thresholds);
     if (o.library.empty() && !command && o.reportFile.empty()) {

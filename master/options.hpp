@@ -9,6 +9,7 @@
 
 #include "runner.hpp"
 #include "thresholds.hpp"
+#include "web_dashboard.hpp"
 
 namespace loads::master {
 
@@ -29,6 +30,10 @@ struct MasterOptions {
   std::string reportFile;             // --report FILE: render a saved JSON, no run; none
   std::vector<Threshold> thresholds;  // --threshold EXPR (repeatable); default none
   bool abortOnFail = false;           // --abort-on-fail: stop once a threshold cannot pass
+
+  // --web [HOST:]PORT: the live dashboard (README "Live web dashboard"); none. HOST
+  // defaults to 127.0.0.1; PORT 0 is an ephemeral port.
+  std::optional<WebAddress> web;
 
   // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
   std::uint32_t agents = 0;                      // --agents N; 0 = run here

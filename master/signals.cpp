@@ -32,4 +32,6 @@ Wake SignalWaiter::wait(std::chrono::milliseconds timeout) {
 
 void SignalWaiter::notifyDone() { pthread_kill(mainThread_, SIGUSR1); }
 
+void SignalWaiter::interrupt() { pthread_kill(mainThread_, SIGINT); }
+
 }  // namespace loads::master

@@ -18,6 +18,9 @@ class SignalWaiter {
   Wake wait(std::chrono::milliseconds timeout);
   // Wakes the waiting thread with kDone; callable from any thread.
   void notifyDone();
+  // Wakes the waiting thread with kInterrupt, exactly as Ctrl-C does (the dashboard's
+  // Stop button); callable from any thread.
+  void interrupt();
 
  private:
   pthread_t mainThread_;

@@ -80,7 +80,7 @@ void EventBuffer::addCancelled(std::string_view test, const LoadsStatus& s) {
 }
 
 void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
-  begin(EventKind::kAddHit, 8, s);
+  begin(EventKind::kAddHit, 9, s);
   packer_.pack(hit.name);
   packer_.pack(hit.url);
   packer_.pack(hit.method);
@@ -89,6 +89,14 @@ void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
   packer_.pack_int64(hit.startedUs);
   packer_.pack_int64(hit.elapsedUs);
   packer_.pack_uint64(hit.bytes);
+  packer_.pack_int64(hit.plannedStartUs);
+}
+
+void EventBuffer::addDropped(std::string_view test, std::int64_t plannedStartUs,
+                             const LoadsStatus& s) {
+  begin(EventKind::kAddDropped, 2, s);
+  packer_.pack(test);
+  packer_.pack_int64(plannedStartUs);
 }
 
 void EventBuffer::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
@@ -162,6 +170,7 @@ class EventReader {
   explicit EventReader(const msgpack::object_array& a) : items_(a.ptr), size_(a.size) {}
 
   bool ok() const { return ok_; }
+  bool has(std::uint32_t i) const { return i < size_; }  // for args appended later
 
   std::uint64_t u(std::uint32_t i) {
     if (i >= size_ || items_[i].type != msgpack::type::POSITIVE_INTEGER) return fail();
@@ -263,6 +272,7 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
       hit.startedUs = r.s(10);
       hit.elapsedUs = r.s(11);
       hit.bytes = r.u(12);
+      if (r.has(13)) hit.plannedStartUs = r.s(13);
       if (!r.ok() || error > static_cast<std::uint64_t>(ErrorKind::kOther)) return false;
       hit.error = static_cast<ErrorKind>(error);
       sink.addHit(hit, st);
@@ -295,6 +305,12 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
       close.reason = r.str(7);
       close.clean = r.b(8);
       if (r.ok()) sink.socketClose(url, close, st);
+      return r.ok();
+    }
+    case EventKind::kAddDropped: {
+      auto test = r.str(5);
+      auto planned = r.s(6);
+      if (r.ok()) sink.addDropped(test, planned, st);
       return r.ok();
     }
   }

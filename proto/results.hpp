@@ -27,7 +27,7 @@ namespace loads::proto {
 enum class EventKind : std::uint8_t {
   kStartTestRun = 0, kStopTestRun, kStartTest, kStopTest, kAddSuccess, kAddFailure,
   kAddError, kAddSkip, kAddCancelled, kAddHit, kIncrCounter, kSocketOpen, kSocketMessage,
-  kSocketClose,
+  kSocketClose, kAddDropped,
 };
 
 inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
@@ -56,6 +56,7 @@ class EventBuffer final : public TestResult {
   void addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) override;
   void addCancelled(std::string_view test, const LoadsStatus& s) override;
   void addHit(const Hit& hit, const LoadsStatus& s) override;
+  void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus& s) override;
   void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                    const LoadsStatus& s) override;
   void socketOpen(std::string_view url, const LoadsStatus& s) override;

@@ -49,6 +49,7 @@ void mergeInto(TestSummary& dst, const TestSummary& src) {
   dst.cancelled += src.cancelled;
   dst.hitTime.merge(src.hitTime);
   for (const auto& [name, value] : src.counters) dst.counters[name] += value;
+  dst.dropped += src.dropped;
 }
 
 void mergeInto(RequestSummary& dst, const RequestSummary& src) {
@@ -58,6 +59,8 @@ void mergeInto(RequestSummary& dst, const RequestSummary& src) {
   for (const auto& [code, n] : src.statusCodes) dst.statusCodes[code] += n;
   for (std::size_t i = 0; i < kErrorKindCount; ++i) dst.errorKinds[i] += src.errorKinds[i];
   dst.latency.merge(src.latency);
+  dst.latencyCorrected.merge(src.latencyCorrected);
+  dst.planned += src.planned;
   if (src.firstStartedUs && (!dst.firstStartedUs || src.firstStartedUs < dst.firstStartedUs)) {
     dst.firstStartedUs = src.firstStartedUs;
   }
@@ -89,6 +92,7 @@ struct AggregateResult::SecondData {
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
   std::uint64_t testFailures = 0;
+  std::uint64_t dropped = 0;
   Histogram latency;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> users;  // (source, max users)
 
@@ -96,7 +100,7 @@ struct AggregateResult::SecondData {
 
   void clear(std::int64_t s) {
     second = s;
-    requests = errors = testFailures = 0;
+    requests = errors = testFailures = dropped = 0;
     latency.reset();
     users.clear();  // keeps its capacity: no allocation on the hot path
   }
@@ -113,6 +117,7 @@ struct AggregateResult::SecondData {
     requests += o.requests;
     errors += o.errors;
     testFailures += o.testFailures;
+    dropped += o.dropped;
     latency.merge(o.latency);
     for (const auto& [src, n] : o.users) noteUsers(src, n);
   }
@@ -126,6 +131,7 @@ struct AggregateResult::SecondData {
     sample.requests += requests;
     sample.errors += errors;
     sample.testFailures += testFailures;
+    sample.dropped += dropped;
     sample.users = std::max(sample.users, totalUsers());
     if (requests) sample.complete = false;
   }
@@ -138,7 +144,8 @@ struct AggregateResult::SecondData {
                         latency.percentile(95),
                         latency.percentile(99),
                         totalUsers(),
-                        true};
+                        true,
+                        dropped};
   }
 };
 
@@ -374,6 +381,12 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     ++r.statusCodes[hit.status];
     if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
     r.latency.record(hit.elapsedUs);
+    if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
+      ++r.planned;
+      r.latencyCorrected.record(endedUs - hit.plannedStartUs);
+    } else {
+      r.latencyCorrected.record(hit.elapsedUs);
+    }
     if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
     r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
     s.noteEvent(hit.startedUs, endedUs);
@@ -447,6 +460,33 @@ void AggregateResult::socketClose(std::string_view url, const SocketClose& close
   for (TestResult* o : observers_) o->socketClose(url, close, status);
 }
 
+// Counted in the second it was planned in, like a hit in the second it started in.
+void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStartUs,
+                                 const LoadsStatus& status) {
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    ++findOrAdd(s.tests, test).dropped;
+    s.noteEvent(plannedStartUs, plannedStartUs);
+    const std::int64_t second = secondOf(plannedStartUs);
+    std::optional<SecondData> late;
+    SecondData* sec = s.second(second, *series_);
+    if (!sec) {
+      sec = &late.emplace();
+      sec->clear(second);
+    }
+    ++sec->dropped;
+    sec->noteUsers(s.source, status.users);
+    if (late) series_->absorb(*late);
+  }
+  for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
+}
+
+void AggregateResult::setTarget(std::string kind, TargetFunction target) {
+  targetKind_ = std::move(kind);
+  target_ = std::move(target);
+}
+
 // Merges every shard into a plain copy. Seconds older than the newest complete one are
 // handed from the shards' rings to the series on the way, so an idle thread's data
 // does not wait for that thread's next event.
@@ -462,6 +502,7 @@ Snapshot AggregateResult::snapshot() const {
   }
   for (const auto& [name, t] : snap.tests) {
     for (const auto& [counter, value] : t.counters) snap.counters[counter] += value;
+    snap.droppedHits += t.dropped;
   }
   for (auto& [key, e] : errors) snap.errors.push_back(std::move(e));
   std::stable_sort(snap.errors.begin(), snap.errors.end(),
@@ -470,6 +511,11 @@ Snapshot AggregateResult::snapshot() const {
   for (const SecondSample& sample : snap.seconds) {
     snap.maxUsers = std::max(snap.maxUsers, sample.users);
     if (sample.users) snap.currentUsers = sample.users;
+  }
+  if (target_) {
+    snap.targetKind = targetKind_;
+    for (SecondSample& sample : snap.seconds) sample.target = target_(sample.second * 1'000'000);
+    snap.currentTarget = target_(now());
   }
   return snap;
 }

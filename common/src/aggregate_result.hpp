@@ -43,6 +43,7 @@ struct TestSummary {
   std::uint64_t cancelled = 0;
   Histogram hitTime;                                          // stopTest's elapsed, µs
   std::map<std::string, std::int64_t, std::less<>> counters;  // incrCounter totals
+  std::uint64_t dropped = 0;  // open model: planned hits that found no free user
 };
 
 struct RequestSummary {
@@ -54,6 +55,10 @@ struct RequestSummary {
   Histogram latency;                                        // Hit::elapsedUs
   std::int64_t firstStartedUs = 0;  // earliest Hit::startedUs, µs since epoch; 0 = none
   std::int64_t lastEndedUs = 0;     // latest startedUs + elapsedUs; 0 = none
+  // Open model: latency from the planned start (coordinated-omission corrected), µs.
+  // Hits without a plan record their actual latency here too, so it merges with `latency`.
+  Histogram latencyCorrected;
+  std::uint64_t planned = 0;  // hits that carried a planned start (0 = closed model)
 };
 
 struct SocketSummary {
@@ -88,6 +93,8 @@ struct SecondSample {
   // false when the second was summarised before all its hits arrived (a hit that took
   // longer than the window): requests/errors stay exact, percentiles miss those hits.
   bool complete = true;
+  std::uint64_t dropped = 0;  // open model: hits planned in this second and dropped
+  double target = -1;         // stages/rate: target users or rate at the second's start; -1 none
 };
 
 struct Snapshot {
@@ -106,6 +113,9 @@ struct Snapshot {
   std::uint64_t errorsDropped = 0;    // occurrences of distinct errors beyond the cap
   std::vector<SecondSample> seconds;  // ascending by second
   std::map<std::uint32_t, std::uint64_t> requestsBySource;  // see setSource()
+  std::uint64_t droppedHits = 0;  // open model: addDropped calls, all tests
+  std::string targetKind;         // "users" (--stages), "rate" (--rate) or "" (none)
+  double currentTarget = -1;      // the target now (see setTarget); -1 = none
 };
 
 struct AggregateOptions {
@@ -136,6 +146,12 @@ class AggregateResult final : public TestResult {
 
   Snapshot snapshot() const;
 
+  // The run's target over time ("users" or "rate" and the target at a wall-clock time in
+  // µs since the epoch), shown in the live line and the per-second series. Set before
+  // the run starts.
+  using TargetFunction = std::function<double(std::int64_t epochUs)>;
+  void setTarget(std::string kind, TargetFunction target);
+
   void startTestRun() override;
   void stopTestRun() override;
   void startTest(std::string_view test, const LoadsStatus&) override;
@@ -153,6 +169,7 @@ class AggregateResult final : public TestResult {
   void socketMessage(std::string_view url, Direction, std::uint64_t size,
                      const LoadsStatus&) override;
   void socketClose(std::string_view url, const SocketClose&, const LoadsStatus&) override;
+  void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus&) override;
 
  private:
   struct SecondData;
@@ -178,6 +195,8 @@ class AggregateResult final : public TestResult {
   std::unique_ptr<Series> series_;
   std::int64_t runStartedUs_ = 0;  // guarded by shardsMutex_
   std::int64_t runStoppedUs_ = 0;
+  std::string targetKind_;  // set before the run
+  TargetFunction target_;
 };
 
 }  // namespace loads

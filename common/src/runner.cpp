@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/coroutine/exceptions.hpp>
+#include <cmath>
 #include <iostream>
 #include <thread>
 #include <unordered_set>
@@ -26,7 +27,18 @@ struct Runner::Thread {
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   asio::ssl::context tls{asio::ssl::context::tls_client};
   std::unordered_set<detail::UserContext*> users;  // touched only on this thread
+  std::vector<Slot*> idle;  // pooled users waiting for a hit or a higher target; this thread only
   std::thread thread;
+};
+
+// A pooled user (open model, stages) while it waits: the dispatcher or the stage
+// controller wakes it by cancelling its timer.
+struct Runner::Slot {
+  explicit Slot(asio::io_context& io) : wake(io) {}
+  asio::steady_timer wake;
+  std::size_t test = 0;           // index in tests_
+  std::int64_t plannedUs = 0;     // open model: the planned start of the hit handed over
+  bool assigned = false;          // a hit was handed over
 };
 
 struct Runner::Cycle {
@@ -110,8 +122,14 @@ void Runner::run() {
   for (auto& t : threads_) t->thread = std::thread([&io = t->io] { io.run(); });
 
   result_.startTestRun();
+  if (options_.rate) {
+    runOpen();
+  } else if (options_.userStages) {
+    runStaged();
+  }
   std::size_t index = 0;
-  for (std::uint64_t users : options_.userCycles) {
+  for (std::uint64_t users : options_.rate || options_.userStages ? std::vector<std::uint64_t>{}
+                                                                  : options_.userCycles) {
     for (std::uint64_t hits : hitCycles) {
       {
         std::lock_guard lock(mutex_);
@@ -146,8 +164,17 @@ void Runner::runCycle(std::uint64_t users, std::uint64_t hits) {
   } else {
     changed_.wait(lock, [&] { return finished() || stopRequested_; });
   }
+  finishCycle(cycle, lock);
+}
+
+// No new hits from here; hits in flight get the stop timeout, then are cancelled.
+void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
+  auto finished = [&] { return cycle.remaining == 0; };
   stopping_ = true;
   progress_.stopping = true;
+  lock.unlock();
+  wakeIdle();
+  lock.lock();
   if (!changed_.wait_for(lock, options_.stopTimeout,
                          [&] { return finished() || cancelRequested_; })) {
     // grace period over
@@ -234,6 +261,223 @@ void Runner::runHit(detail::UserContext& user, TestCase& test, const SelectedTes
   result_.stopTest(name, elapsed, user.status);
 }
 
+// ---------------------------------------------------------------- schedules
+
+double scheduleTarget(const RunOptions& options, Micros sinceStart) {
+  if (options.rate) return options.rate->at(sinceStart);
+  if (options.userStages) return std::floor(options.userStages->at(sinceStart) + 1e-6);
+  return -1;
+}
+
+const char* scheduleKind(const RunOptions& options) {
+  return options.rate ? "rate" : options.userStages ? "users" : "";
+}
+
+double Runner::targetAt(std::int64_t epochUs) const {
+  const std::int64_t start = scheduleStartUs_.load();
+  if (start == 0) return -1;
+  return scheduleTarget(options_, Micros(std::max<std::int64_t>(0, epochUs - start)));
+}
+
+// Time 0 of the schedule: the master's common start when given (waiting for it), else now.
+void Runner::scheduleStart() {
+  using namespace std::chrono;
+  const auto sysNow = system_clock::now();
+  const auto steadyNow = Clock::now();
+  auto startSys = options_.startAt.value_or(sysNow);
+  if (startSys < sysNow) startSys = sysNow;  // a late job starts now: its share's count is unchanged
+  scheduleStart_ = steadyNow + duration_cast<Clock::duration>(startSys - sysNow);
+  scheduleStartUs_ = duration_cast<microseconds>(startSys.time_since_epoch()).count();
+  std::lock_guard lock(mutex_);
+  progress_.cycleStart = scheduleStart_;
+  progress_.stopping = false;
+}
+
+std::unique_ptr<TestCase> Runner::buildTest(detail::UserContext& user, const SelectedTest& selected) {
+  std::unique_ptr<TestCase> test;
+  detail::currentUser() = &user;
+  Outcome built = guarded(user, [&] { test = selected.testClass->factory(); });
+  detail::currentUser() = nullptr;
+  if (built.kind != Outcome::kSuccess) {
+    std::string message = "constructing " + selected.testClass->name + " failed: " + built.message;
+    Failure f{built.type, message, built.file, built.line};
+    result_.addError(selected.fullName, f, user.status);
+  }
+  return test;
+}
+
+// Wakes every pooled user that waits, so each rechecks the target or sees the stop.
+void Runner::wakeIdle() {
+  for (auto& t : threads_) {
+    asio::post(t->io, [&thread = *t] {
+      for (Slot* slot : thread.idle) slot->wake.cancel();
+    });
+  }
+}
+
+// Parks a pooled user until it is woken; false when it was cancelled.
+bool Runner::waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
+                      asio::yield_context& yield) {
+  thread.idle.push_back(&slot);
+  slot.wake.expires_at(Clock::time_point::max());
+  std::size_t id = user.onCancel([&slot] { slot.wake.cancel(); });
+  boost::system::error_code ec;
+  slot.wake.async_wait(yield[ec]);
+  user.removeOnCancel(id);
+  thread.idle.erase(std::find(thread.idle.begin(), thread.idle.end(), &slot));
+  return !user.cancelled;
+}
+
+// Open model: per runner thread, one dispatcher hands its share of the arrivals to the
+// thread's share of --max-users; the run ends when every share's schedule is over.
+void Runner::runOpen() {
+  const std::uint32_t pool = std::max<std::uint32_t>(1, options_.maxUsers);
+  const std::size_t threads = std::min<std::size_t>(threads_.size(), pool);
+  scheduleStart();
+  {
+    std::lock_guard lock(mutex_);
+    progress_.users = pool;
+    progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
+  }
+  Cycle cycle{pool, 0, pool + threads};  // users and dispatchers
+  stopping_ = false;
+  for (std::size_t t = 0; t < threads; ++t) {
+    Thread& thread = *threads_[t];
+    const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
+    const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
+    ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
+    asio::spawn(thread.io, [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
+      runDispatcher(thread, cycle, std::move(d), y);
+    });
+  }
+  for (std::uint64_t i = 0; i < pool; ++i) {
+    Thread& thread = *threads_[i % threads];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+      runPooledUser(thread, cycle, i, y);
+    });
+  }
+  std::unique_lock lock(mutex_);
+  // Dispatchers end with their schedule: then only the users are left.
+  changed_.wait(lock, [&] { return cycle.remaining <= pool || stopRequested_; });
+  finishCycle(cycle, lock);
+}
+
+void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
+                           asio::yield_context yield) {
+  asio::steady_timer timer(thread.io);
+  const std::int64_t startUs = scheduleStartUs_;
+  std::uint64_t sequence = 0;  // this share's arrivals so far: tests take turns
+  while (auto next = dispatcher.nextPlanned()) {
+    if (stopping_) break;
+    timer.expires_at(scheduleStart_ + *next);
+    boost::system::error_code ec;
+    timer.async_wait(yield[ec]);
+    if (stopping_) break;
+    const auto now = std::chrono::duration_cast<Micros>(Clock::now() - scheduleStart_);
+    dispatcher.dispatch(now, [&](Micros planned) {
+      const std::size_t test = sequence++ % tests_.size();
+      const std::int64_t plannedUs = startUs + planned.count();
+      for (auto it = thread.idle.rbegin(); it != thread.idle.rend(); ++it) {
+        Slot* slot = *it;
+        if (slot->test != test || slot->assigned) continue;
+        slot->assigned = true;
+        slot->plannedUs = plannedUs;
+        slot->wake.cancel();
+        return true;
+      }
+      LoadsStatus status{0, activeUsers_.load(std::memory_order_relaxed), 0, 0};
+      result_.addDropped(tests_[test].fullName, plannedUs, status);
+      return false;
+    });
+  }
+  userDone(cycle);
+}
+
+// A user of the open model's pool or of --stages: built once, then runs the hits it is
+// given (open model) or runs while its index is below the target (stages).
+void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
+                           asio::yield_context yield) {
+  const bool open = options_.rate.has_value();
+  const SelectedTest& selected = tests_[index % tests_.size()];
+  detail::UserContext user(thread.io, result_, options_.user, thread.tls, *dns_);
+  user.yield = &yield;
+  user.test = selected.fullName;
+  thread.users.insert(&user);
+  Slot slot(thread.io);
+  slot.test = index % tests_.size();
+  struct Cleanup {
+    Runner& runner;
+    Thread& thread;
+    Cycle& cycle;
+    detail::UserContext& user;
+    ~Cleanup() {
+      thread.users.erase(&user);
+      runner.userDone(cycle);
+    }
+  } cleanup{*this, thread, cycle, user};
+
+  const std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
+  std::unique_ptr<TestCase> test;
+  std::uint64_t hit = 0;
+  while (!stopping_ && !user.cancelled) {
+    const bool wanted = open ? slot.assigned : index < targetUsers_.load();
+    if (!wanted) {
+      if (!waitIdle(thread, slot, user, yield)) break;
+      continue;
+    }
+    if (!test) {
+      user.status = {0, activeUsers_.load(), 0, userId};
+      test = buildTest(user, selected);
+      if (!test) break;
+    }
+    user.status = {0, ++activeUsers_, ++hit, userId};
+    user.plannedStartUs = slot.plannedUs;
+    runHit(user, *test, selected);
+    user.plannedStartUs = 0;
+    slot.assigned = false;
+    --activeUsers_;
+  }
+  test.reset();
+}
+
+// Closed model with --stages: this thread (the caller's) moves the target; users above
+// it finish their hit and wait, users below it run.
+void Runner::runStaged() {
+  const UserTargetSchedule schedule(*options_.userStages, options_.shareIndex, options_.shareCount);
+  const std::uint32_t pool = schedule.max();
+  scheduleStart();
+  {
+    std::lock_guard lock(mutex_);
+    progress_.users = pool;
+    progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(schedule.length());
+  }
+  Cycle cycle{pool, 0, pool};
+  stopping_ = false;
+  targetUsers_ = 0;
+  for (std::uint64_t i = 0; i < pool; ++i) {
+    Thread& thread = *threads_[i % threads_.size()];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+      runPooledUser(thread, cycle, i, y);
+    });
+  }
+  std::unique_lock lock(mutex_);
+  const auto end = scheduleStart_ + schedule.length();
+  while (!stopRequested_ && Clock::now() < end) {
+    const auto now = Clock::now();
+    const auto at = now < scheduleStart_ ? Micros(0)
+                                         : std::chrono::duration_cast<Micros>(now - scheduleStart_);
+    const std::uint32_t target = now < scheduleStart_ ? 0 : schedule.at(at);
+    if (target != targetUsers_.exchange(target)) {
+      lock.unlock();
+      wakeIdle();
+      lock.lock();
+    }
+    changed_.wait_until(lock, std::min(end, now + std::chrono::milliseconds(10)),
+                        [&] { return stopRequested_; });
+  }
+  finishCycle(cycle, lock);
+}
+
 void Runner::userDone(Cycle& cycle) {
   std::lock_guard lock(mutex_);
   if (--cycle.remaining == 0) changed_.notify_all();
@@ -266,6 +510,10 @@ Progress Runner::progress() const {
   std::lock_guard lock(mutex_);
   Progress p = progress_;
   p.activeUsers = activeUsers_.load();
+  if (scheduleStartUs_.load() != 0) {
+    p.target = scheduleTarget(options_, std::chrono::duration_cast<Micros>(
+                                            std::max(Clock::now() - scheduleStart_, Clock::duration(0))));
+  }
   return p;
 }
 

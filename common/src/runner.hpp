@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "schedule.hpp"
 #include "test_library.hpp"
 #include "user_context.hpp"
 
@@ -35,7 +36,24 @@ struct RunOptions {
   std::chrono::milliseconds stopTimeout{5000};  // --stop-timeout: grace for hits in flight
   detail::UserSettings user;                  // --server-url, --insecure, --timeout
   std::uint32_t firstUserId = 1;              // ids of this runner's users start here
+
+  // Open model (--rate, --rate-stages): hits start on this schedule of the whole run
+  // (hits/s over every agent), run by a pool of users; none = closed model.
+  std::optional<StageProfile> rate;
+  std::uint32_t maxUsers = 0;              // --max-users: this runner's pool for `rate`
+  // Closed model with --stages: target users of the whole run over time; none.
+  std::optional<StageProfile> userStages;
+  std::uint32_t shareIndex = 0;            // this runner's share of a distributed schedule
+  std::uint32_t shareCount = 1;            // shares (agents) of the run; 1 = local
+  // When the schedule's time 0 is (the master's common start); none = when run() starts.
+  std::optional<std::chrono::system_clock::time_point> startAt;
 };
+
+// The target of the whole run `sinceStart` into its schedule: users (--stages) or hits/s
+// (--rate); -1 when the run has no schedule.
+double scheduleTarget(const RunOptions& options, Micros sinceStart);
+// "users", "rate" or "" (no schedule).
+const char* scheduleKind(const RunOptions& options);
 
 // A snapshot of where the run is, for live outputs.
 struct Progress {
@@ -46,6 +64,7 @@ struct Progress {
   std::chrono::steady_clock::time_point cycleStart;
   std::optional<std::chrono::milliseconds> duration;  // planned length of each cycle
   bool stopping = false;        // duration over or stop() called; hits in flight finishing
+  double target = -1;           // schedule target now (users or hits/s, whole run); -1 none
 };
 
 class Runner {
@@ -63,13 +82,28 @@ class Runner {
   // Cancels the hits in flight now (a second Ctrl-C).
   void cancel();
   Progress progress() const;
+  // scheduleTarget() at a wall-clock time (µs since the epoch); -1 before run() starts.
+  double targetAt(std::int64_t epochUs) const;
 
  private:
   struct Cycle;
   struct Thread;
+  struct Slot;
   void runCycle(std::uint64_t users, std::uint64_t hits);
+  void runOpen();
+  void runStaged();
+  void finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock);
   void runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
                boost::asio::yield_context yield);
+  void runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
+                     boost::asio::yield_context yield);
+  void runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
+                     boost::asio::yield_context yield);
+  bool waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
+                boost::asio::yield_context& yield);
+  std::unique_ptr<TestCase> buildTest(detail::UserContext& user, const SelectedTest& selected);
+  void wakeIdle();
+  void scheduleStart();
   void runHit(detail::UserContext& user, TestCase& test, const SelectedTest& selected);
   void userDone(Cycle& cycle);
   void cancelAll();
@@ -88,6 +122,10 @@ class Runner {
   std::atomic<bool> stopping_{false};  // read by users before each hit
   std::atomic<std::uint32_t> activeUsers_{0};
   Progress progress_;                // guarded by mutex_
+  // The schedule's time 0 (open model and stages), set before any user starts.
+  std::chrono::steady_clock::time_point scheduleStart_;
+  std::atomic<std::int64_t> scheduleStartUs_{0};  // the same, wall clock µs; 0 = not yet
+  std::atomic<std::uint32_t> targetUsers_{0};     // --stages: users of this runner now
 };
 
 }  // namespace loads

@@ -203,6 +203,7 @@ void Session::Impl::recordHit(const Call& call, const Url& url, const std::strin
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
   hit.bytes = bytes;
+  hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
   user.result.addHit(hit, user.status);
 }
 

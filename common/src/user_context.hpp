@@ -44,6 +44,7 @@ struct UserContext {
   LoadsStatus status;              // updated by the runner before each hit
   std::string test;                // "Class.method" of the current hit
   bool cancelled = false;          // set when the run stops; I/O fails with kCancelled
+  std::int64_t plannedStartUs = 0;  // open model: the hit's planned start, taken by its first request
 
   // Objects with pending I/O register a canceller (closing sockets, cancelling timers);
   // cancel() calls them all. Registration returns an id to unregister with.

@@ -388,6 +388,7 @@ struct HandshakeHit {
                         std::chrono::steady_clock::now() - t0)
                         .count();
     hit.bytes = bytes;
+    hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
     user.result.addHit(hit, user.status);
   }
   RequestError fail(ErrorKind kind, const std::string& reason, int status = 0) {

@@ -42,6 +42,10 @@ struct Hit {
   std::int64_t startedUs = 0;   // wall clock at start, microseconds since the Unix epoch
   std::int64_t elapsedUs = 0;   // time to the complete response, microseconds
   std::uint64_t bytes = 0;      // response bytes received (headers and body)
+  // Open model (--rate): wall clock of the hit's planned start, µs since the epoch, on
+  // the first request of the hit (the lag between plan and start is charged to it);
+  // 0 = no plan (closed model, or a later request of the hit).
+  std::int64_t plannedStartUs = 0;
 };
 
 // A failed assertion (addFailure) or an unexpected exception (addError).

@@ -45,6 +45,10 @@ class TestResult {
   virtual void socketMessage(std::string_view /*url*/, Direction, std::uint64_t /*size*/,
                              const LoadsStatus&) {}
   virtual void socketClose(std::string_view /*url*/, const SocketClose&, const LoadsStatus&) {}
+  // Open model: a hit planned at plannedStartUs (µs since the epoch) found no free user
+  // and was not run (k6's dropped_iterations).
+  virtual void addDropped(std::string_view /*test*/, std::int64_t /*plannedStartUs*/,
+                          const LoadsStatus&) {}
 };
 
 }  // namespace loads
