@@ -5,8 +5,9 @@
 // side is the real ResultsReceiver feeding the real AggregateResult on one thread.
 // Each simulated hit is 4 events (startTest, addHit, addSuccess, stopTest), as a
 // slave runner sends them.
-//   loads-ingest-bench [agents=20] [seconds=10]
-#include <atomic>
+// Everything is queued on the sockets first, then the receiver is started and timed
+// until it has replayed every event.
+//   loads-ingest-bench [agents=20] [batches per agent=200]
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -54,53 +55,45 @@ std::uint64_t received(const master::ResultsReceiver& receiver) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int agents = argc > 1 ? std::atoi(argv[1]) : 20;
-  int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
+  const int agents = argc > 1 ? std::atoi(argv[1]) : 20;
+  const int batchesPerAgent = argc > 2 ? std::atoi(argv[2]) : 200;
+  const std::uint64_t total = std::uint64_t(agents) * batchesPerAgent * 1000;
 
   AggregateResult sink;
   master::ResultsReceiver receiver({}, sink);
-  receiver.start();
 
   std::vector<std::string> batches;
   for (int a = 0; a < agents; ++a) batches.push_back(buildBatch("agent-" + std::to_string(a), 250));
-  std::printf("batch: %zu bytes, 1000 events\n", batches[0].size());
+  std::printf("batch: %zu bytes, 1000 events; %d agents x %d batches = %llu events\n",
+              batches[0].size(), agents, batchesPerAgent, static_cast<unsigned long long>(total));
 
-  std::atomic<bool> stop{false};
+  // Queue everything first (the PUSH sockets hold it), then time the master alone.
+  zmq::context_t ctx(1);
+  std::vector<zmq::socket_t> sockets;
+  for (int a = 0; a < agents; ++a) {
+    sockets.emplace_back(ctx, zmq::socket_type::push);
+    sockets.back().set(zmq::sockopt::linger, -1);
+    sockets.back().set(zmq::sockopt::sndhwm, batchesPerAgent + 1);
+    sockets.back().connect(receiver.endpoint());
+  }
   std::thread pusher([&] {
-    zmq::context_t ctx(1);
-    std::vector<zmq::socket_t> sockets;
-    for (int a = 0; a < agents; ++a) {
-      sockets.emplace_back(ctx, zmq::socket_type::push);
-      sockets.back().set(zmq::sockopt::linger, 0);
-      sockets.back().set(zmq::sockopt::sndhwm, 100);  // keep the backlog (and the drain) short
-      sockets.back().connect(receiver.endpoint());
-    }
-    while (!stop) {
-      for (int a = 0; a < agents; ++a) {
-        sockets[a].send(zmq::buffer(batches[a]), zmq::send_flags::none);
-      }
+    for (int b = 0; b < batchesPerAgent; ++b) {
+      for (int a = 0; a < agents; ++a) sockets[a].send(zmq::buffer(batches[a]), zmq::send_flags::none);
     }
   });
-
-  // Let the connections settle, then measure a steady window.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  auto t0 = Clock::now();
-  std::uint64_t e0 = received(receiver);
-  std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  std::uint64_t e1 = received(receiver);
-  double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  stop = true;
   pusher.join();
+
+  auto t0 = Clock::now();
+  receiver.start();
+  while (received(receiver) < total) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   receiver.stop();
 
   // Every event received must be in the aggregate: 4 events per hit.
   Snapshot snap = sink.snapshot();
-  std::uint64_t all = received(receiver);
-  std::printf("agents=%d seconds=%.1f events=%llu events/s=%.0f\n", agents, elapsed,
-              static_cast<unsigned long long>(e1 - e0), (e1 - e0) / elapsed);
-  std::printf("check: events received in all %llu = 4 x hits aggregated %llu: %s\n",
-              static_cast<unsigned long long>(all),
-              static_cast<unsigned long long>(snap.allRequests.count),
-              all == 4 * snap.allRequests.count ? "yes" : "NO");
-  return all == 4 * snap.allRequests.count ? 0 : 1;
+  bool exact = total == 4 * snap.allRequests.count;
+  std::printf("events=%llu seconds=%.2f events/s=%.0f (hits aggregated %llu: %s)\n",
+              static_cast<unsigned long long>(total), elapsed, total / elapsed,
+              static_cast<unsigned long long>(snap.allRequests.count), exact ? "exact" : "WRONG");
+  return exact ? 0 : 1;
 }

@@ -73,6 +73,12 @@ RunInfo Master::runInfo(const std::vector<SelectedTest>& tests,
   info.options["server_url"] = run.user.serverUrl;
   info.options["insecure"] = run.user.insecure ? "true" : "false";
   info.options["timeout_ms"] = std::to_string(run.user.requestTimeout.count());
+  if (run.rate) {
+    info.options["rate_stages"] = formatStages(run.rate->stages());
+    info.options["rate_start"] = std::to_string(run.rate->start());
+    info.options["max_users"] = std::to_string(run.maxUsers);
+  }
+  if (run.userStages) info.options["stages"] = formatStages(run.userStages->stages());
   info.startedUs = epochUs(startedAt);
   info.endedUs = epochUs(std::chrono::system_clock::now());
   info.exitCode = exitCode;
@@ -106,6 +112,10 @@ int Master::runLocal() {
   AggregateResult result;
   ConsoleOutput console(std::cout, stdoutIsTerminal());
   Runner runner(tests, options_.run, result);
+  if (*scheduleKind(options_.run)) {
+    result.setTarget(scheduleKind(options_.run),
+                     [&runner](std::int64_t epochUs) { return runner.targetAt(epochUs); });
+  }
   std::unique_ptr<LiveDashboard> dashboard;
   if (options_.web) {
     auto clock = [&runner] {

@@ -7,6 +7,48 @@
 #include "report_files.hpp"
 
 namespace loads::master {
+namespace {
+
+// The load shape asked for by --rate, --rate-stages, --max-users and --stages (issue 4):
+// the open model, or the closed model with stages; plain -u/--hits/-d cycles otherwise.
+struct LoadShapeText {
+  double rate = 0;
+  std::string rateStages, stages;
+  std::uint32_t maxUsers = 0;
+  bool usersGiven = false, hitsGiven = false, rampGiven = false;
+};
+
+void applyLoadShape(const LoadShapeText& t, RunOptions& run) {
+  const bool open = t.rate > 0 || !t.rateStages.empty();
+  if (!open && t.maxUsers > 0) throw std::invalid_argument("--max-users needs --rate or --rate-stages");
+  if (!open && t.stages.empty()) return;
+  if (open && !t.stages.empty()) {
+    throw std::invalid_argument("--stages (users) and --rate (hits/s) exclude each other: use "
+                                "--rate-stages for a changing rate");
+  }
+  const std::string what = open ? "--rate" : "--stages";
+  if (t.usersGiven && open) throw std::invalid_argument(what + " sizes the pool with --max-users, not -u");
+  if (t.usersGiven) throw std::invalid_argument("--stages sets the users over time: drop -u");
+  if (t.hitsGiven || t.rampGiven) throw std::invalid_argument(what + " cannot be combined with --hits or --ramp");
+  const std::string& stagesText = open ? t.rateStages : t.stages;
+  if (!stagesText.empty() && run.duration) {
+    throw std::invalid_argument("the stages set the run's length: drop -d");
+  }
+  if (stagesText.empty() && !run.duration) {
+    throw std::invalid_argument("--rate needs -d (how long to keep the rate) or --rate-stages");
+  }
+  if (open) {
+    run.rate = t.rateStages.empty()
+                   ? StageProfile::constant(t.rate, *run.duration)
+                   : StageProfile(t.rate, parseStages(t.rateStages, "--rate-stages"));
+    run.maxUsers = t.maxUsers ? t.maxUsers : 100;
+  } else {
+    run.userStages = StageProfile(0, parseStages(t.stages, "--stages"));
+  }
+  run.duration.reset();
+}
+
+}  // namespace
 
 ParseResult parseOptions(int argc, char** argv) {
   CLI::App app{"loads-master: run a loads test library, here or on a fleet of agents.", "loads-master"};
@@ -26,6 +68,19 @@ ParseResult parseOptions(int argc, char** argv) {
                  "Hits per user, or cycles: 5:10 (default: until --duration ends, or 1)");
   app.add_option("-d,--duration", duration, "Length of each cycle: 90s, 5m, 1h30m");
   app.add_option("--ramp", ramp, "Spread user starts over this time (default 0: all at once)");
+  LoadShapeText shape;
+  app.add_option("--rate", shape.rate,
+                 "Open model: start R hits/s (total over all agents) on a fixed schedule, "
+                 "latency also measured from each hit's planned start")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-users", shape.maxUsers,
+                 "Open model: users free to take planned hits (default 100); a hit with no "
+                 "free user is dropped and reported")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rate-stages", shape.rateStages,
+                 "Open model: linear ramps of the rate, 1m:500,5m:2000 (from --rate, or 0)");
+  app.add_option("--stages", shape.stages,
+                 "Closed model: linear ramps of the users, 30s:100,2m:100,30s:0 (from 0)");
   app.add_option("-t,--threads", o.run.threads, "Runner threads (default: one per core)")
       ->check(CLI::PositiveNumber);
   app.add_option("--stop-timeout", stopTimeout,
@@ -85,6 +140,10 @@ ParseResult parseOptions(int argc, char** argv) {
     if (!o.hitsText.empty()) o.run.hitCycles = parseCycles(o.hitsText, "--hits");
     if (!duration.empty()) o.run.duration = parseDuration(duration);
     if (!ramp.empty()) o.run.ramp = parseDuration(ramp);
+    shape.usersGiven = app.count("--users") > 0;
+    shape.hitsGiven = !o.hitsText.empty();
+    shape.rampGiven = !ramp.empty();
+    applyLoadShape(shape, o.run);
     o.run.stopTimeout = parseDuration(stopTimeout);
     o.run.user.requestTimeout = parseDuration(timeout);
     if (o.run.duration && o.run.duration->count() == 0) {

@@ -38,70 +38,6 @@ std::string agentEndpoint(const std::string& bound, const std::string& address) 
   return bound;
 }
 
-// A minimal msgpack reader for the fixed prefix of RESULTS / STOP-TEST-RUN:
-// [protocol str, version uint, type str, [run-id str, agent-id str, ...]]. Full
-// validation is decodeResultsBatch's job; this only finds the agent id ("" if unsure).
-class Prefix {
- public:
-  explicit Prefix(std::string_view b) : b_(b) {}
-  bool array() {
-    if (!need(1)) return false;
-    const auto c = byte(0);
-    if ((c & 0xf0) == 0x90) return skip(1);
-    if (c == 0xdc) return skip(3);
-    if (c == 0xdd) return skip(5);
-    return false;
-  }
-  bool str(std::string_view* out) {
-    if (!need(1)) return false;
-    const auto c = byte(0);
-    std::size_t header = 0, length = 0;
-    if ((c & 0xe0) == 0xa0) {
-      header = 1, length = c & 0x1f;
-    } else if (c == 0xd9 && need(2)) {
-      header = 2, length = byte(1);
-    } else if (c == 0xda && need(3)) {
-      header = 3, length = (std::size_t{byte(1)} << 8) | byte(2);
-    } else if (c == 0xdb && need(5)) {
-      header = 5;
-      for (int i = 1; i <= 4; ++i) length = (length << 8) | byte(i);
-    } else {
-      return false;
-    }
-    if (!need(header + length)) return false;
-    if (out) *out = b_.substr(pos_ + header, length);
-    return skip(header + length);
-  }
-  bool uint() {
-    if (!need(1)) return false;
-    const auto c = byte(0);
-    if (c < 0x80) return skip(1);
-    if (c >= 0xcc && c <= 0xcf) return skip(1 + (std::size_t{1} << (c - 0xcc)));
-    return false;
-  }
-
- private:
-  bool need(std::size_t n) const { return b_.size() - pos_ >= n; }
-  bool skip(std::size_t n) {
-    if (!need(n)) return false;
-    pos_ += n;
-    return true;
-  }
-  unsigned char byte(std::size_t at) const { return static_cast<unsigned char>(b_[pos_ + at]); }
-  std::string_view b_;
-  std::size_t pos_ = 0;
-};
-
-std::string peekAgentId(std::string_view bytes) {
-  Prefix p(bytes);
-  std::string_view agentId;
-  if (p.array() && p.str(nullptr) && p.uint() && p.str(nullptr) && p.array() && p.str(nullptr) &&
-      p.str(&agentId)) {
-    return std::string(agentId);
-  }
-  return "";
-}
-
 }  // namespace
 
 ResultsReceiver::ResultsReceiver(ReceiverOptions options, AggregateResult& sink)
@@ -159,16 +95,13 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   proto::DecodeLimits limits;
   limits.maxMessageSize = options_.maxMessageSize;
   const std::string_view bytes(static_cast<const char*>(data), size);
-  // The source must be set before the events are replayed, and only the header names
-  // the agent: peek at it rather than decode the whole batch twice.
-  const std::string agentId = peekAgentId(bytes);
-  {
+  // The events must be tagged with their agent before they are replayed.
+  auto batch = proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
     std::lock_guard lock(mutex_);
-    auto [index, fresh] = indexes_.try_emplace(agentId, nextUnknownIndex_);
+    auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
     if (fresh) ++nextUnknownIndex_;
     sink_.setSource(index->second);
-  }
-  auto batch = proto::decodeResultsBatch(bytes, sink_, limits);
+  });
   if (!batch) {
     const std::uint64_t count = ++malformed_;
     if (count <= 100 || count % 1000 == 0) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -109,7 +110,10 @@ struct BatchInfo {
 // Replays the events of one RESULTS or STOP-TEST-RUN message into `sink`, in order.
 // Malformed header → error and nothing replayed; a malformed event is skipped and
 // counted in `skipped`. Never throws (except what `sink` itself throws).
-Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
-                                      const DecodeLimits& limits = {});
+// `beforeReplay`, when given, is called once the header is decoded and before the first
+// event is replayed (the master uses it to tag the events with their agent).
+Decoded<BatchInfo> decodeResultsBatch(
+    std::string_view bytes, TestResult& sink, const DecodeLimits& limits = {},
+    const std::function<void(const BatchInfo&)>& beforeReplay = nullptr);
 
 }  // namespace loads::proto

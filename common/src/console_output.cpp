@@ -65,8 +65,24 @@ std::vector<std::string> latencyCells(const Histogram& h) {
           formatMs(h.max()),          formatMs(static_cast<std::int64_t>(h.mean() + 0.5))};
 }
 
+// Open model (hits with a planned start): both latencies, labelled as wrk2 does.
+void printCorrected(const Snapshot& snap, std::ostream& out) {
+  Table table({"request", "planned", "min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"});
+  auto row = [&](const std::string& name, const RequestSummary& r) {
+    std::vector<std::string> cells{truncated(name, 60), formatCount(r.planned)};
+    for (auto& cell : latencyCells(r.latencyCorrected)) cells.push_back(std::move(cell));
+    table.add(std::move(cells));
+  };
+  for (const auto& [name, r] : snap.requests) row(name, r);
+  if (snap.requests.size() > 1) row("total", snap.allRequests);
+  out << "Latency corrected (from planned start, coordinated omission corrected; ms)\n";
+  table.print(out);
+  out << '\n';
+}
+
 void printRequests(const Snapshot& snap, std::ostream& out) {
   const double seconds = runSeconds(snap);
+  const bool open = snap.allRequests.planned > 0;
   Table table({"request", "requests", "failures", "req/s", "min", "p50", "p90", "p95", "p99",
                "p99.9", "max", "mean"});
   auto row = [&](const std::string& name, const RequestSummary& r) {
@@ -77,7 +93,9 @@ void printRequests(const Snapshot& snap, std::ostream& out) {
   };
   for (const auto& [name, r] : snap.requests) row(name, r);
   if (snap.requests.size() > 1) row("total", snap.allRequests);
-  out << "Requests (latencies in ms)\n";
+  if (open) printCorrected(snap, out);
+  out << (open ? "Requests, latency uncorrected (from actual start; ms)\n"
+               : "Requests (latencies in ms)\n");
   table.print(out);
   out << "\n  status codes:";
   for (const auto& [code, n] : snap.allRequests.statusCodes) {
@@ -90,6 +108,14 @@ void printRequests(const Snapshot& snap, std::ostream& out) {
     }
   }
   out << "\n\n";
+}
+
+void printDropped(const Snapshot& snap, std::ostream& out) {
+  if (snap.targetKind != "rate" && snap.droppedHits == 0) return;
+  std::uint64_t planned = snap.droppedHits;
+  for (const auto& [name, t] : snap.tests) planned += t.started;
+  out << "Dropped hits (planned, no free user: raise --max-users): " << formatCount(snap.droppedHits)
+      << " of " << formatCount(planned) << " planned\n\n";
 }
 
 void printTests(const Snapshot& snap, std::ostream& out) {
@@ -203,10 +229,16 @@ std::string ConsoleOutput::liveLine(const Snapshot& snap, const LiveInfo& info) 
   std::ostringstream line;
   line << formatDuration(info.elapsed);
   if (info.remaining) line << " (" << formatDuration(*info.remaining) << " left)";
-  line << " | " << snap.currentUsers << " users | " << formatCount(hits) << " hits | "
+  line << " | " << snap.currentUsers << " users";
+  if (snap.targetKind == "users") line << " (target " << fixed(snap.currentTarget, 0) << ")";
+  line << " | " << formatCount(hits) << " hits | "
        << formatCount(snap.allRequests.count) << " requests, "
-       << formatCount(last ? last->requests : 0) << " req/s | "
-       << formatCount(snap.allRequests.failures + testErrors) << " errors | p99 ";
+       << formatCount(last ? last->requests : 0) << " req/s";
+  if (snap.targetKind == "rate") {
+    line << " (target " << fixed(snap.currentTarget, 0) << "/s, " << formatCount(snap.droppedHits)
+         << " dropped)";
+  }
+  line << " | " << formatCount(snap.allRequests.failures + testErrors) << " errors | p99 ";
   if (last && last->requests) {
     line << formatMs(last->p99Us) << " ms";
   } else if (snap.allRequests.count) {
@@ -234,6 +266,7 @@ void ConsoleOutput::finishLive() {
 void ConsoleOutput::printReport(const Snapshot& snap, std::ostream& out) {
   out << "Run: " << fixed(runSeconds(snap), 1) << " s, max " << snap.maxUsers << " users\n\n";
   if (!snap.requests.empty()) printRequests(snap, out);
+  printDropped(snap, out);
   if (!snap.tests.empty()) printTests(snap, out);
   printCountersAndSockets(snap, out);
   printErrors(snap, out, 10);

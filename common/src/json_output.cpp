@@ -36,7 +36,9 @@ Json request(const std::string& name, const RequestSummary& r, double seconds) {
               {"ratePerSecond", static_cast<double>(r.count) / seconds},
               {"latencyUs", latency(r.latency)},
               {"statusCodes", std::move(codes)},
-              {"errorKinds", std::move(kinds)}};
+              {"errorKinds", std::move(kinds)},
+              {"planned", r.planned},
+              {"latencyCorrectedUs", latency(r.latencyCorrected)}};
 }
 
 Json test(const std::string& name, const TestSummary& t) {
@@ -51,7 +53,8 @@ Json test(const std::string& name, const TestSummary& t) {
               {"skips", t.skips},
               {"cancelled", t.cancelled},
               {"hitTimeUs", latency(t.hitTime)},
-              {"counters", std::move(counters)}};
+              {"counters", std::move(counters)},
+              {"dropped", t.dropped}};
 }
 
 Json run(const RunInfo& info) {
@@ -99,7 +102,9 @@ Json seconds(const Snapshot& snap) {
                           {"p99Us", s.p99Us},
                           {"p95Us", s.p95Us},  // added after p99Us: fields are only appended
                           {"users", s.users},
-                          {"complete", s.complete}});
+                          {"complete", s.complete},
+                          {"dropped", s.dropped},
+                          {"target", s.target}});
   }
   return series;
 }
@@ -134,7 +139,10 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
                                {"testFailures", failures},
                                {"testErrors", errorCount},
                                {"requests", snap.allRequests.count},
-                               {"requestFailures", snap.allRequests.failures}}},
+                               {"requestFailures", snap.allRequests.failures},
+                               {"droppedHits", snap.droppedHits},
+                               {"plannedRequests", snap.allRequests.planned},
+                               {"targetKind", snap.targetKind}}},
               {"allRequests", request("total", snap.allRequests, duration)},
               {"requests", std::move(requests)},
               {"tests", std::move(tests)},

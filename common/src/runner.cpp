@@ -341,6 +341,13 @@ void Runner::runOpen() {
   }
   Cycle cycle{pool, 0, pool + threads};  // users and dispatchers
   stopping_ = false;
+  // Users first: on each thread they are built and idle before its first arrival.
+  for (std::uint64_t i = 0; i < pool; ++i) {
+    Thread& thread = *threads_[i % threads];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+      runPooledUser(thread, cycle, i, y);
+    });
+  }
   for (std::size_t t = 0; t < threads; ++t) {
     Thread& thread = *threads_[t];
     const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
@@ -348,12 +355,6 @@ void Runner::runOpen() {
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
     asio::spawn(thread.io, [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
       runDispatcher(thread, cycle, std::move(d), y);
-    });
-  }
-  for (std::uint64_t i = 0; i < pool; ++i) {
-    Thread& thread = *threads_[i % threads];
-    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
-      runPooledUser(thread, cycle, i, y);
     });
   }
   std::unique_lock lock(mutex_);
@@ -419,6 +420,11 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
   const std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
   std::unique_ptr<TestCase> test;
   std::uint64_t hit = 0;
+  if (open) {  // the pool is built before the schedule starts, as k6 pre-allocates VUs
+    user.status = {0, 0, 0, userId};
+    test = buildTest(user, selected);
+    if (!test) return;
+  }
   while (!stopping_ && !user.cancelled) {
     const bool wanted = open ? slot.assigned : index < targetUsers_.load();
     if (!wanted) {
