@@ -171,6 +171,13 @@ void Agent::Loop::receiveAll() {
 
 void Agent::Loop::onMessage(const std::string& bytes) {
   auto envelope = proto::decodeEnvelope(bytes);
+  if (!envelope && envelope.error() == proto::ErrorCode::kVersionMismatch) {
+    // Nothing this agent sends or receives would mean the same to that broker.
+    spdlog::error("loads-agent: the broker at {} speaks another protocol ({}): run the same "
+                  "loads version on broker and agents", options_.broker, envelope.reason());
+    exitCode_ = 3;
+    return;
+  }
   if (!envelope) {
     ++malformed_;
     spdlog::warn("malformed message #{} from the broker dropped: {}", malformed_, envelope.reason());

@@ -71,6 +71,11 @@ class BrokerLink {
       lastHeard_ = Clock::now();
       auto envelope = proto::decodeEnvelope(message.to_string_view());
       if (envelope) return std::move(envelope.value());
+      if (envelope.error() == proto::ErrorCode::kVersionMismatch) {
+        throw std::runtime_error("the broker at " + endpoint_ + " speaks another protocol (" +
+                                 envelope.reason() +
+                                 "): run the same loads version on master, broker and agents");
+      }
       std::cerr << "loads-master: malformed message from the broker dropped: " << envelope.reason()
                 << std::endl;
     }

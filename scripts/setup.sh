@@ -8,7 +8,8 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           libboost-coroutine-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev
           catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
-          websocketd)    # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
+          websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
+          chromium)      # tests/web: the live dashboard in headless Chromium
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +19,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core (pinned by tests/web/package-lock.json) drives Debian's chromium; it
+# never downloads a browser.
+if ! command -v npm >/dev/null; then  # Node.js and npm: Debian's, unless already here
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+if [ ! -d tests/web/node_modules/playwright-core ]; then
+  echo "==> npm ci in tests/web"
+  (cd tests/web && npm ci --no-audit --no-fund)
 fi
 
 jobs=${LOADS_JOBS:-2}
