@@ -17,6 +17,7 @@
 #include "live_dashboard.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
+#include "report_files.hpp"
 #include "results_receiver.hpp"
 #include "test_library.hpp"
 
@@ -390,9 +391,6 @@ std::string agentsColumn(const std::vector<AgentRow>& rows) {
   return "  agents " + std::to_string(running) + "/" + std::to_string(rows.size());
 }
 
-std::int64_t epochUs(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
 
 // The agents as the --web dashboard lists them.
 std::vector<DashboardAgent> dashboardAgents(const std::vector<AgentRow>& rows,
@@ -505,6 +503,8 @@ int DistributedRun::runOnAgents() {
   int interrupts = 0;
   bool brokerGone = false;
   std::optional<Clock::time_point> giveUpAt;
+  auto nextCheck = Clock::now() + 1s;     // --abort-on-fail: thresholds checked every second
+  std::optional<std::size_t> abortedBy;
   for (;;) {
     const auto tallies = receiver->tallies();
     if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
@@ -526,6 +526,15 @@ int DistributedRun::runOnAgents() {
       } else {
         code = kInfraError;
         break;
+      }
+    }
+    if (o.abortOnFail && !abortedBy && Clock::now() >= nextCheck) {
+      nextCheck += 1s;
+      abortedBy = hopelessThreshold(o.thresholds, result.snapshot());
+      if (abortedBy) {
+        std::cerr << "\nloads-master: threshold '" << o.thresholds[*abortedBy].expression
+                  << "' can no longer pass: stopping the run (--abort-on-fail)" << std::endl;
+        signals_.interrupt();  // the Ctrl-C path: STOP to the broker, report what arrived
       }
     }
     bool keepGoing = true;
@@ -578,37 +587,16 @@ int DistributedRun::runOnAgents() {
               << " malformed messages on the results port were dropped" << std::endl;
   }
   if (!problems.empty() || brokerGone) code = kInfraError;
-  if (code == 0) {
-    for (const auto& [name, test] : snap.tests) {
-      if (test.failures > 0 || test.errors > 0) code = 1;
-    }
-  }
-  if (!o.jsonFile.empty()) {
-    RunInfo info;
-    info.library = o.library;
-    for (const auto& t : tests) info.tests.push_back(t.fullName);
-    info.options = {{"users", o.usersText},
-                    {"agents", std::to_string(o.agents)},
-                    {"broker", o.broker},
-                    {"run_id", accepted->runId},
-                    {"server_url", o.run.user.serverUrl}};
-    if (!o.hitsText.empty()) info.options["hits"] = o.hitsText;
-    if (o.run.duration) info.options["duration_ms"] = std::to_string(o.run.duration->count());
-    info.startedUs = epochUs(startedAt);
-    info.endedUs = epochUs(std::chrono::system_clock::now());
-    info.exitCode = code;
-    auto report = jsonReport(snap, info);
+  if (code == 0) code = testsExitCode(snap);
+  std::vector<std::string> names;
+  for (const auto& t : tests) names.push_back(t.fullName);
+  RunInfo info = describeRun(o, names, startedAt);
+  info.options["run_id"] = accepted->runId;
+  return finishRun(o, snap, std::move(info), code, abortedBy, [&](nlohmann::ordered_json& report) {
     report["agents"] = agentsJson;
     report["problems"] = problems;
     report["malformed_results"] = receiver->malformed();
-    std::ofstream out(o.jsonFile);
-    out << report.dump(2) << "\n";
-    if (!out) {
-      std::cerr << "loads-master: cannot write " << o.jsonFile << std::endl;
-      return 2;
-    }
-  }
-  return code;
+  });
 }
 
 }  // namespace loads::master

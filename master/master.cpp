@@ -21,14 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Test failures or errors make the run exit 1 (design.md §8).
-int exitCodeFor(const Snapshot& snap) {
-  for (const auto& [name, test] : snap.tests) {
-    if (test.failures > 0 || test.errors > 0) return 1;
-  }
-  return 0;
-}
-
 // One sentence when no request at all reached the server: the usual cause is a wrong
 // --server-url or a server that is down.
 void explainUnreachable(const Snapshot& snap, const std::string& serverUrl) {
@@ -52,38 +44,8 @@ LiveInfo liveInfo(const Progress& progress) {
   return info;
 }
 
-std::int64_t epochUs(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
 
 }  // namespace
-
-RunInfo Master::runInfo(const std::vector<SelectedTest>& tests,
-                        std::chrono::system_clock::time_point startedAt, int exitCode) const {
-  RunInfo info;
-  info.library = options_.library;
-  for (const auto& t : tests) info.tests.push_back(t.fullName);
-  const RunOptions& run = options_.run;
-  info.options["users"] = options_.usersText;
-  if (!options_.hitsText.empty()) info.options["hits"] = options_.hitsText;
-  if (run.duration) info.options["duration_ms"] = std::to_string(run.duration->count());
-  info.options["ramp_ms"] = std::to_string(run.ramp.count());
-  info.options["threads"] = std::to_string(run.threads);
-  info.options["stop_timeout_ms"] = std::to_string(run.stopTimeout.count());
-  info.options["server_url"] = run.user.serverUrl;
-  info.options["insecure"] = run.user.insecure ? "true" : "false";
-  info.options["timeout_ms"] = std::to_string(run.user.requestTimeout.count());
-  if (run.rate) {
-    info.options["rate_stages"] = formatStages(run.rate->stages());
-    info.options["rate_start"] = std::to_string(run.rate->start());
-    info.options["max_users"] = std::to_string(run.maxUsers);
-  }
-  if (run.userStages) info.options["stages"] = formatStages(run.userStages->stages());
-  info.startedUs = epochUs(startedAt);
-  info.endedUs = epochUs(std::chrono::system_clock::now());
-  info.exitCode = exitCode;
-  return info;
-}
 
 Master::Master(MasterOptions options, SignalWaiter& signals)
     : options_(std::move(options)), signals_(signals) {}
@@ -178,16 +140,10 @@ int Master::runLocal() {
   if (dashboard) dashboard->finish(snap);
   ConsoleOutput::printReport(snap, std::cout);
   explainUnreachable(snap, options_.run.user.serverUrl);
-  std::vector<ThresholdResult> verdicts = evaluateThresholds(options_.thresholds, snap);
-  if (abortedBy) verdicts[*abortedBy].abortedRun = true;
-  printThresholds(verdicts, std::cout);
-  int code = exitCodeWithThresholds(exitCodeFor(snap), verdicts);
-  if (wantsReportFiles(options_)) {
-    auto report = jsonReport(snap, runInfo(tests, startedAt, code));
-    report["thresholds"] = thresholdsJson(verdicts);
-    if (!writeReportFiles(options_, report)) return 2;
-  }
-  return code;
+  std::vector<std::string> names;
+  for (const auto& t : tests) names.push_back(t.fullName);
+  return finishRun(options_, snap, describeRun(options_, names, startedAt), testsExitCode(snap),
+                   abortedBy);
 }
 
 }  // namespace loads::master

@@ -23,8 +23,6 @@ class Master {
 
  private:
   int runLocal();
-  RunInfo runInfo(const std::vector<SelectedTest>& tests,
-                  std::chrono::system_clock::time_point startedAt, int exitCode) const;
 
   MasterOptions options_;
   SignalWaiter& signals_;

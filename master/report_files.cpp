@@ -124,6 +124,56 @@ bool writeReportFiles(const MasterOptions& o, const Json& report) {
   return renderOutputs(o, Json::parse(text)) && ok;
 }
 
+int testsExitCode(const Snapshot& snapshot) {
+  for (const auto& [name, test] : snapshot.tests) {
+    if (test.failures > 0 || test.errors > 0) return 1;
+  }
+  return 0;
+}
+
+RunInfo describeRun(const MasterOptions& o, const std::vector<std::string>& tests,
+                    std::chrono::system_clock::time_point startedAt) {
+  RunInfo info;
+  info.library = o.library;
+  info.tests = tests;
+  const RunOptions& run = o.run;
+  info.options["users"] = o.usersText;
+  if (!o.hitsText.empty()) info.options["hits"] = o.hitsText;
+  if (run.duration) info.options["duration_ms"] = std::to_string(run.duration->count());
+  info.options["ramp_ms"] = std::to_string(run.ramp.count());
+  info.options["threads"] = std::to_string(run.threads);
+  info.options["stop_timeout_ms"] = std::to_string(run.stopTimeout.count());
+  info.options["server_url"] = run.user.serverUrl;
+  info.options["insecure"] = run.user.insecure ? "true" : "false";
+  info.options["timeout_ms"] = std::to_string(run.user.requestTimeout.count());
+  if (o.agents > 0) {
+    info.options["agents"] = std::to_string(o.agents);
+    info.options["broker"] = o.broker;
+  }
+  info.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                       startedAt.time_since_epoch()).count();
+  return info;
+}
+
+int finishRun(const MasterOptions& o, const Snapshot& snapshot, RunInfo info, int code,
+              std::optional<std::size_t> abortedBy,
+              const std::function<void(Json&)>& extend) {
+  std::vector<ThresholdResult> verdicts = evaluateThresholds(o.thresholds, snapshot);
+  if (abortedBy) verdicts[*abortedBy].abortedRun = true;
+  printThresholds(verdicts, std::cout);
+  code = exitCodeWithThresholds(code, verdicts);
+  if (wantsReportFiles(o)) {
+    info.endedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+    info.exitCode = code;
+    Json report = jsonReport(snapshot, info);
+    report["thresholds"] = thresholdsJson(verdicts);
+    if (extend) extend(report);
+    if (!writeReportFiles(o, report)) return 2;
+  }
+  return code;
+}
+
 int renderSavedReport(const MasterOptions& o) {
   std::ifstream in(o.reportFile, std::ios::binary);
   if (!in) {

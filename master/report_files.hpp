@@ -8,12 +8,16 @@
 // Thread-safety: none needed; called from the master's main thread.
 #pragma once
 
+#include <chrono>
+#include <functional>
+
 #include <iosfwd>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <vector>
 
 #include "options.hpp"
+#include "json_output.hpp"
 #include "thresholds.hpp"
 
 namespace loads {
@@ -44,6 +48,20 @@ bool wantsReportFiles(const MasterOptions& options);
 // file the options ask for. Returns false after printing one sentence per file that
 // could not be written.
 bool writeReportFiles(const MasterOptions& options, const nlohmann::ordered_json& report);
+
+// 1 when any test failed or erred, else 0 (design.md §8).
+int testsExitCode(const Snapshot& snapshot);
+
+// What the reports say about the run: library, tests, the options as typed, start time.
+RunInfo describeRun(const MasterOptions& options, const std::vector<std::string>& tests,
+                    std::chrono::system_clock::time_point startedAt);
+
+// The end of every run, local or distributed, after the console report: prints the
+// threshold verdicts, folds them into `code`, and writes the report files with
+// `extend` adding mode-specific fields (agents, problems). Returns the exit code.
+int finishRun(const MasterOptions& options, const Snapshot& snapshot, RunInfo info, int code,
+              std::optional<std::size_t> abortedBy,
+              const std::function<void(nlohmann::ordered_json&)>& extend = {});
 
 // --report FILE: renders the saved JSON report to --html/--csv/--junit. Returns the
 // exit code: 0, or 2 when the file cannot be read or is not a loads JSON report.

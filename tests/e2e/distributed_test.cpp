@@ -281,3 +281,39 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
   CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
 }
+
+TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all agents") {
+  Cluster cluster(3);
+  const std::string json = cluster.dir + "/ws.json";
+  const std::string junit = cluster.dir + "/ws.xml";
+  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend,
+                                built("tests/libs/libws.so"), "--test", "Ws.test_echo",
+                                "--server-url", "ws://127.0.0.1:" + std::to_string(cluster.targetPort),
+                                "-q", "--agents", "3", "-u", "6", "--hits", "4", "--json", json,
+                                "--junit", junit,
+                                // 6 users x 4 hits x 5 messages, summed over three agents
+                                "--threshold", "ws_msgs_sent:count==120",
+                                "--threshold", "ws_sessions:count==6",
+                                // cannot pass: makes the run exit 99
+                                "--threshold", "hits:count>1000"};
+  auto run = runCommand(argv, 120s);
+  INFO(run.out << run.err);
+  CHECK(run.code == 99);
+  auto report = readJson(json);
+  auto stats = nlohmann::json::parse(httpRequest(cluster.targetPort, "GET", "/stats"));
+  CHECK(report["sockets"]["opened"] == stats["ws"]["opened"]);
+  CHECK(report["sockets"]["messagesSent"] == 120);
+  CHECK(report["sockets"]["messagesReceived"] == stats["ws"]["messages"]);
+  REQUIRE(report["thresholds"].size() == 3);
+  bool passed[3];
+  for (int i = 0; i < 3; ++i) {
+    const auto& t = report["thresholds"][i];
+    INFO(t.dump());
+    passed[i] = t["pass"].get<bool>();
+  }
+  CHECK(passed[0]);
+  CHECK(passed[1]);
+  CHECK_FALSE(passed[2]);
+  CHECK(std::filesystem::exists(junit));
+  CHECK(report["problems"].empty());
+}
