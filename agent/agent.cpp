@@ -271,6 +271,12 @@ void Agent::Loop::startSlave(const std::string& libraryPath) {
   if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
   if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
   for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
+  if (!o.rateStages.empty()) {
+    argv.insert(argv.end(), {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
+                             "--max-users", std::to_string(o.maxUsers)});
+  }
+  if (!o.userStages.empty()) argv.insert(argv.end(), {"--stages", o.userStages});
+  if (o.startAtUs > 0) argv.insert(argv.end(), {"--start-at-us", std::to_string(o.startAtUs)});
   try {
     job_->slave = std::make_unique<SlaveProcess>(argv);
   } catch (const std::exception& e) {

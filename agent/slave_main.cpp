@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   app.add_option("--server-url", o.job.serverUrl, "server url");
   app.add_option("--threads", o.job.threads, "runner threads");
   app.add_option("--arg", o.job.args, "further runner option name=value (repeatable)");
+  app.add_option("--rate-stages", o.job.rateStages, "open model: rate stages, ms:target,...");
+  app.add_option("--rate-start", o.job.rateStart, "open model: the rate at time 0");
+  app.add_option("--max-users", o.job.maxUsers, "open model: user pool, total");
+  app.add_option("--stages", o.job.userStages, "closed model: user stages, ms:target,...");
+  app.add_option("--start-at-us", o.job.startAtUs, "the schedule's time 0, µs since the epoch");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

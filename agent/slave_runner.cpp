@@ -47,6 +47,21 @@ RunOptions runOptionsFor(const SlaveOptions& o, std::uint32_t users) {
   run.user.serverUrl = o.job.serverUrl;
   run.firstUserId = firstUserIdFor(o.job.users, o.index, o.count);
   applyArgs(o.job.args, run);
+  // Schedules: this agent's share of the master's one schedule (docs/distributed.md).
+  run.shareIndex = o.index;
+  run.shareCount = o.count;
+  if (o.job.startAtUs > 0) {
+    run.startAt = std::chrono::system_clock::time_point(std::chrono::microseconds(o.job.startAtUs));
+  }
+  if (!o.job.rateStages.empty()) {
+    run.rate = StageProfile(o.job.rateStart, parseStages(o.job.rateStages, "rate-stages"));
+    run.maxUsers = proto::usersForAgent(o.job.maxUsers, o.index, o.count);
+    run.firstUserId = firstUserIdFor(o.job.maxUsers, o.index, o.count);
+    run.duration.reset();
+  } else if (!o.job.userStages.empty()) {
+    run.userStages = StageProfile(0, parseStages(o.job.userStages, "stages"));
+    run.duration.reset();
+  }
   return run;
 }
 
@@ -116,11 +131,15 @@ int runSlave(const SlaveOptions& options) {
     std::vector<SelectedTest> tests = library.select(splitTests(options.job.tests));
     const std::uint32_t users =
         proto::usersForAgent(options.job.users, options.index, options.count);
-    if (users > 0) {
+    const bool scheduled = !options.job.rateStages.empty() || !options.job.userStages.empty();
+    if (users > 0 || scheduled) {
       Runner runner(tests, runOptionsFor(options, users), proxy);
       runWithSignals(runner);
     }
   } catch (const LoadError& e) {
+    std::cerr << "loads-slave: " << e.what() << std::endl;
+    code = kSlaveConfigError;
+  } catch (const std::invalid_argument& e) {  // stages from the job that do not parse
     std::cerr << "loads-slave: " << e.what() << std::endl;
     code = kSlaveConfigError;
   }

@@ -32,6 +32,7 @@ constexpr auto kBrokerAnswer = 5s;     // a command or RUN unanswered this long:
 constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during a run: gone
 constexpr auto kHeartbeat = 1s;        // our heartbeats (and answers to the broker's)
 constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
 constexpr int kInfraError = 3;
 
 std::string hostName() {
@@ -166,6 +167,18 @@ proto::JobOptions jobOptions(const MasterOptions& o) {
               "stop-timeout-ms=" + std::to_string(o.run.stopTimeout.count()),
               "timeout-ms=" + std::to_string(o.run.user.requestTimeout.count()),
               std::string("insecure=") + (o.run.user.insecure ? "true" : "false")};
+  if (o.run.rate) {
+    job.rateStages = formatStages(o.run.rate->stages());
+    job.rateStart = o.run.rate->start();
+    job.maxUsers = o.run.maxUsers;
+  }
+  if (o.run.userStages) job.userStages = formatStages(o.run.userStages->stages());
+  if (o.run.rate || o.run.userStages) {
+    // Time 0 of the schedule for every agent: far enough ahead for jobs to reach them.
+    job.startAtUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        (std::chrono::system_clock::now() + kScheduleLead).time_since_epoch())
+                        .count();
+  }
   return job;
 }
 
@@ -416,7 +429,13 @@ int DistributedRun::runOnAgents() {
                  "yet: give one value each" << std::endl;
     return 2;
   }
-  if (o.run.userCycles[0] < o.agents || o.run.userCycles[0] > 0xffffffffu) {
+  if (o.run.rate && o.run.maxUsers < o.agents) {
+    std::cerr << "loads-master: --agents " << o.agents << " needs --max-users of at least "
+              << o.agents << " (the pool is split over the agents)" << std::endl;
+    return 2;
+  }
+  const bool scheduled = o.run.rate || o.run.userStages;
+  if (!scheduled && (o.run.userCycles[0] < o.agents || o.run.userCycles[0] > 0xffffffffu)) {
     std::cerr << "loads-master: --agents " << o.agents << " needs at least " << o.agents
               << " users (-u is the total over all agents, each runs at least one)" << std::endl;
     return 2;
@@ -474,6 +493,13 @@ int DistributedRun::runOnAgents() {
             << request.options.users << " users; results on " << receiver->endpoint() << std::endl;
   const auto startedAt = std::chrono::system_clock::now();
   const auto runStart = Clock::now();
+  if (scheduled) {
+    const RunOptions runOptions = o.run;
+    const std::int64_t zeroUs = request.options.startAtUs;
+    result.setTarget(scheduleKind(runOptions), [runOptions, zeroUs](std::int64_t epochUs) {
+      return scheduleTarget(runOptions, Micros(std::max<std::int64_t>(0, epochUs - zeroUs)));
+    });
+  }
   std::unique_ptr<LiveDashboard> dashboard;
   if (o.web) {
     auto clock = [runStart, duration = o.run.duration] {

@@ -146,6 +146,12 @@ RunInfo describeRun(const MasterOptions& o, const std::vector<std::string>& test
   info.options["server_url"] = run.user.serverUrl;
   info.options["insecure"] = run.user.insecure ? "true" : "false";
   info.options["timeout_ms"] = std::to_string(run.user.requestTimeout.count());
+  if (run.rate) {  // open model (issue 4)
+    info.options["rate_start"] = std::to_string(run.rate->start());
+    info.options["rate_stages"] = formatStages(run.rate->stages());
+    info.options["max_users"] = std::to_string(run.maxUsers);
+  }
+  if (run.userStages) info.options["stages"] = formatStages(run.userStages->stages());
   if (o.agents > 0) {
     info.options["agents"] = std::to_string(o.agents);
     info.options["broker"] = o.broker;

@@ -70,7 +70,15 @@ struct JobOptions {
   std::string serverUrl;           // the target server's base URL; "" = test default
   std::uint32_t threads = 0;       // runner threads per agent; 0 = the agent's cores
   std::vector<std::string> args;   // further runner options, passed verbatim; empty
-  MSGPACK_DEFINE_ARRAY(tests, users, hits, durationMs, serverUrl, threads, args);
+  // Schedules (PROTOCOL.md §5.1): every agent follows its share of the same global
+  // schedule from startAtUs. Stages are "duration-ms:target,..." as loads::formatStages.
+  std::string rateStages;          // open model: hits/s of the whole run; "" = closed model
+  double rateStart = 0;            // open model: the rate at time 0, hits/s; 0
+  std::uint32_t maxUsers = 0;      // open model: user pool, total (split as users); 0
+  std::string userStages;          // closed model: target users of the whole run; "" = none
+  std::int64_t startAtUs = 0;      // the schedule's time 0, µs since the epoch; 0 = job start
+  MSGPACK_DEFINE_ARRAY(tests, users, hits, durationMs, serverUrl, threads, args, rateStages,
+                       rateStart, maxUsers, userStages, startAtUs);
 };
 
 // The users agent `index` (0-based) of `count` runs: an even split, the first

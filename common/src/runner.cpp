@@ -425,10 +425,11 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
     test = buildTest(user, selected);
     if (!test) return;
   }
-  while (!stopping_ && !user.cancelled) {
-    const bool wanted = open ? slot.assigned : index < targetUsers_.load();
+  while (!user.cancelled) {
+    // A hit handed over runs even when the stop comes before this user resumes.
+    const bool wanted = open ? slot.assigned : !stopping_ && index < targetUsers_.load();
     if (!wanted) {
-      if (!waitIdle(thread, slot, user, yield)) break;
+      if (stopping_ || !waitIdle(thread, slot, user, yield)) break;
       continue;
     }
     if (!test) {
@@ -486,7 +487,8 @@ void Runner::runStaged() {
 
 void Runner::userDone(Cycle& cycle) {
   std::lock_guard lock(mutex_);
-  if (--cycle.remaining == 0) changed_.notify_all();
+  --cycle.remaining;
+  changed_.notify_all();  // the open model also waits for its dispatchers' end
 }
 
 void Runner::cancelAll() {

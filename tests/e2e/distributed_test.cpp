@@ -317,3 +317,19 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   CHECK(std::filesystem::exists(junit));
   CHECK(report["problems"].empty());
 }
+
+TEST_CASE("--rate over three agents: each follows its share of one schedule, the sum is exact") {
+  Cluster cluster(3);
+  const std::string json = cluster.dir + "/rate.json";
+  auto run = runCommand(cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate",
+                                        "300", "-d", "3s", "--max-users", "9", "--json", json}),
+                        120s);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  auto report = readJson(json);
+  const auto requests = report["summary"]["requests"].get<std::uint64_t>();
+  CHECK(requests + report["summary"]["droppedHits"].get<std::uint64_t>() == 900);
+  CHECK(requests == cluster.served());
+  CHECK(report["summary"]["plannedRequests"] == requests);
+  for (const auto& [source, n] : report["requestsBySource"].items()) CHECK(n == 300);
+}
