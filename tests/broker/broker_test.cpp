@@ -290,7 +290,7 @@ TEST_CASE("messages out of place get ERROR 405 or 407", "[broker]") {
   CHECK(master.expect<proto::Error>().code == 405);
 }
 
-TEST_CASE("malformed frames on both sockets are counted and dropped; the broker keeps serving",
+TEST_CASE("malformed frames on both sockets are counted and dropped, the broker keeps serving",
           "[broker]") {
   zmq::context_t context;
   Broker broker(testOptions());

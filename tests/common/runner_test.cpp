@@ -212,7 +212,7 @@ TEST_CASE("a constructor that throws is one error per user, and the run goes on"
   CHECK(s.errors.front().message.find("cannot log in") != std::string::npos);
 }
 
-TEST_CASE("a failing setUp is an error; neither the test nor tearDown runs") {
+TEST_CASE("a failing setUp is an error, neither the test nor tearDown runs") {
   Results r;
   FailingSetUp::tearDowns = 0;
   FailingSetUp::runs = 0;

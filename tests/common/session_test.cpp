@@ -206,7 +206,7 @@ TEST_CASE("every method reaches the server with its name, body and headers", "[s
                                             "HEAD", "GET", "GET"});
 }
 
-TEST_CASE("query params are URL-encoded and appended; the hit name has no query", "[session]") {
+TEST_CASE("query params are URL-encoded and appended, the hit name has no query", "[session]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -278,7 +278,7 @@ TEST_CASE("redirects are followed, one hit per hop, as the server counted", "[se
   CHECK(stats["paths"]["/"] == 1);
 }
 
-TEST_CASE("303 turns a POST into a GET; 307 keeps method and body", "[session]") {
+TEST_CASE("303 turns a POST into a GET, 307 keeps method and body", "[session]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -467,7 +467,7 @@ TEST_CASE("a connection reset without a reply is a status-0 kReset hit", "[sessi
   checkHit(h.result.hits[0], "GET /reset", url, "GET", 0, ErrorKind::kReset, before, after);
 }
 
-TEST_CASE("an unknown host name is a status-0 kDns hit; names resolve", "[session]") {
+TEST_CASE("an unknown host name is a status-0 kDns hit, names resolve", "[session]") {
   TargetServer server;
   server.start();
   Harness h;

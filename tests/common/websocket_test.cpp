@@ -212,7 +212,7 @@ TEST_CASE("text and binary messages are echoed and every event is reported", "[w
   CHECK(stats["paths"]["/ws/echo"] == 1);
 }
 
-TEST_CASE("the callback sees every message; consumed ones are not queued", "[ws]") {
+TEST_CASE("the callback sees every message, consumed ones are not queued", "[ws]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -242,7 +242,7 @@ TEST_CASE("the callback sees every message; consumed ones are not queued", "[ws]
   CHECK(h.result.closes[0].clean);
 }
 
-TEST_CASE("the callback may not do I/O; what it throws comes out of the next call", "[ws]") {
+TEST_CASE("the callback may not do I/O, what it throws comes out of the next call", "[ws]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -299,7 +299,7 @@ TEST_CASE("receive times out with nullopt and the socket stays usable", "[ws]") 
   CHECK(echo->data == "still here");
 }
 
-TEST_CASE("a close by the server is clean, with its code; later calls throw", "[ws]") {
+TEST_CASE("a close by the server is clean, with its code, later calls throw", "[ws]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -359,7 +359,7 @@ TEST_CASE("a user holds several sockets at once", "[ws]") {
   CHECK(stats["ws"]["closed"] == 3);
 }
 
-TEST_CASE("a full queue pauses reading until receive() takes messages; none is lost", "[ws]") {
+TEST_CASE("a full queue pauses reading until receive() takes messages, none is lost", "[ws]") {
   TargetServer server;
   server.start();
   Harness h;
@@ -399,7 +399,7 @@ TEST_CASE("subprotocols, extra headers and the hit name are sent", "[ws]") {
   CHECK(h.result.hits[0].name == "chat socket");
 }
 
-TEST_CASE("a path is resolved against the server URL; http(s) URLs work too", "[ws]") {
+TEST_CASE("a path is resolved against the server URL, http(s) URLs work too", "[ws]") {
   TargetServer server;
   server.start();
   loads::detail::UserSettings s;

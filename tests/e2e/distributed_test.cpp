@@ -318,7 +318,7 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   CHECK(report["problems"].empty());
 }
 
-TEST_CASE("--rate over three agents: each follows its share of one schedule, the sum is exact") {
+TEST_CASE("a rate over three agents: each follows its share of one schedule, the sum is exact") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rate.json";
   auto run = runCommand(cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate",

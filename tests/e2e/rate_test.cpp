@@ -58,7 +58,7 @@ TEST_CASE("with too few users for a stalling target, hits are dropped and report
         j["allRequests"]["latencyUs"]["p50"].get<std::int64_t>());
 }
 
-TEST_CASE("--stages ramps users up and down; the series shows the target") {
+TEST_CASE("stages ramp users up and down, and the series shows the target") {
   TargetProcess target;
   const std::string report = tempPath("stages.json");
   auto r = runMaster({kSimple, "--test", "Static", "--stages", "2s:6,1s:6,1s:0", "--server-url",
@@ -76,7 +76,7 @@ TEST_CASE("--stages ramps users up and down; the series shows the target") {
   CHECK(maxTarget == 6.0);
 }
 
-TEST_CASE("--rate needs -d or --rate-stages, and excludes --stages") {
+TEST_CASE("a rate needs -d or --rate-stages, and excludes --stages") {
   CHECK(runMaster({kSimple, "--rate", "10"}).code == 2);
   CHECK(runMaster({kSimple, "--rate", "10", "-d", "1s", "--stages", "1s:1"}).code == 2);
   CHECK(runMaster({kSimple, "--rate-stages", "1s:10", "-d", "1s"}).code == 2);

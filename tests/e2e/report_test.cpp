@@ -109,7 +109,7 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   }
 }
 
-TEST_CASE("a failed threshold outranks test failures; passing ones keep exit 1") {
+TEST_CASE("a failed threshold outranks test failures, passing ones keep exit 1") {
   TargetProcess target;
   std::vector<std::string> args{kOutcomes, "--test", "Outcomes.test_fail", "-u",         "2",
                                 "--hits",  "3",      "--server-url",       target.url(), "--quiet"};
