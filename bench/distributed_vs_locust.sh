@@ -61,6 +61,12 @@ build/master/loads-master build/examples/simple/libsimple.so --test Static --age
 loads_rps=$(python3 -c "import json; d=json.load(open('$work/loads.json'))['summary']; \
 print('%.0f' % (d['requests'] / d['durationSeconds']))")
 
+# The ceiling on this machine: wrk alone, 2 threads, same connections and time.
+wrk_rps=$(wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+
 printf '%-22s %10s\n' tool req/s
 printf "%-22s %10s\n" "locust (2 workers)" "$locust_rps" "loads (2 agents)" "$loads_rps"
-printf 'ratio loads/locust: %.1f\n' "$(echo "$loads_rps / $locust_rps" | bc -l)"
+printf '%-22s %10s\n' "wrk -t2 (ceiling)" "$wrk_rps"
+printf 'ratio loads/locust: %.1f   wrk/locust: %.1f   loads/wrk: %.2f\n' \
+  "$(echo "$loads_rps / $locust_rps" | bc -l)" "$(echo "$wrk_rps / $locust_rps" | bc -l)" \
+  "$(echo "$loads_rps / $wrk_rps" | bc -l)"
