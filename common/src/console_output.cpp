@@ -136,7 +136,10 @@ void printTests(const Snapshot& snap, std::ostream& out) {
 void printCountersAndSockets(const Snapshot& snap, std::ostream& out) {
   if (!snap.counters.empty()) {
     Table table({"counter", "value"});
-    for (const auto& [name, value] : snap.counters) table.add({name, std::to_string(value)});
+    for (const auto& [name, value] : snap.counters) {
+      const auto magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+      table.add({name, (value < 0 ? "-" : "") + formatCount(magnitude)});
+    }
     out << "Counters\n";
     table.print(out);
     out << '\n';

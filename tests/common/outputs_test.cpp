@@ -65,6 +65,7 @@ TEST_CASE("the report shows every request name, test, counter, socket and error"
   CHECK(report.find("100.0") != std::string::npos);  // total req/s over 10 s
   CHECK(report.find("Shop.browse") != std::string::npos);
   CHECK(report.find("carts") != std::string::npos);
+  CHECK(report.find("carts    1,000") != std::string::npos);  // counters use thousands separators
   CHECK(report.find("503 x 10") != std::string::npos);
   CHECK(report.find("opened 1") != std::string::npos);
   CHECK(report.find("r.status() == 200 (shop.cpp:42)") != std::string::npos);
