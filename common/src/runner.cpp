@@ -47,6 +47,27 @@ struct Runner::Cycle {
   std::uint64_t remaining;    // users not finished; guarded by Runner::mutex_
 };
 
+// A user's context for the life of its coroutine: registered with its thread (so
+// cancelAll() reaches it) and counted done when the coroutine ends, however it ends.
+struct Runner::UserScope {
+  UserScope(Runner& runner, Thread& thread, Cycle& cycle, const SelectedTest& selected,
+            asio::yield_context& yield)
+      : runner(runner), thread(thread), cycle(cycle),
+        user(thread.io, runner.result_, runner.options_.user, thread.tls, *runner.dns_) {
+    user.yield = &yield;
+    user.test = selected.fullName;
+    thread.users.insert(&user);
+  }
+  ~UserScope() {
+    thread.users.erase(&user);
+    runner.userDone(cycle);
+  }
+  Runner& runner;
+  Thread& thread;
+  Cycle& cycle;
+  detail::UserContext user;
+};
+
 namespace {
 
 // How a hit (or one of its phases) ended.
@@ -194,20 +215,8 @@ void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
 void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
                      asio::yield_context yield) {
   const SelectedTest& selected = tests_[index % tests_.size()];
-  detail::UserContext user(thread.io, result_, options_.user, thread.tls, *dns_);
-  user.yield = &yield;
-  user.test = selected.fullName;
-  thread.users.insert(&user);
-  struct Cleanup {
-    Runner& runner;
-    Thread& thread;
-    Cycle& cycle;
-    detail::UserContext& user;
-    ~Cleanup() {
-      thread.users.erase(&user);
-      runner.userDone(cycle);
-    }
-  } cleanup{*this, thread, cycle, user};
+  UserScope scope(*this, thread, cycle, selected, yield);
+  detail::UserContext& user = scope.user;
 
   if (options_.ramp.count() > 0 && index > 0) {
     asio::steady_timer timer(thread.io, options_.ramp * index / cycle.users);
@@ -400,22 +409,10 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
                            asio::yield_context yield) {
   const bool open = options_.rate.has_value();
   const SelectedTest& selected = tests_[index % tests_.size()];
-  detail::UserContext user(thread.io, result_, options_.user, thread.tls, *dns_);
-  user.yield = &yield;
-  user.test = selected.fullName;
-  thread.users.insert(&user);
+  UserScope scope(*this, thread, cycle, selected, yield);
+  detail::UserContext& user = scope.user;
   Slot slot(thread.io);
   slot.test = index % tests_.size();
-  struct Cleanup {
-    Runner& runner;
-    Thread& thread;
-    Cycle& cycle;
-    detail::UserContext& user;
-    ~Cleanup() {
-      thread.users.erase(&user);
-      runner.userDone(cycle);
-    }
-  } cleanup{*this, thread, cycle, user};
 
   const std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
   std::unique_ptr<TestCase> test;

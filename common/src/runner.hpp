@@ -89,6 +89,7 @@ class Runner {
   struct Cycle;
   struct Thread;
   struct Slot;
+  struct UserScope;
   void runCycle(std::uint64_t users, std::uint64_t hits);
   void runOpen();
   void runStaged();
