@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <random>
 #include <thread>
 #include <zmq.hpp>
@@ -114,6 +115,19 @@ proto::Pong ping(zmq::context_t& context, Broker& broker) {
   return control.expect<proto::Pong>();
 }
 
+// PING until `done` holds, bounded: a message sent on another socket may not have been
+// handled yet when the PING is. `between` runs between two PINGs (e.g. to stay alive).
+template <class Done>
+proto::Pong pingUntil(zmq::context_t& context, Broker& broker, Done done,
+                      const std::function<void()>& between = [] { std::this_thread::sleep_for(20ms); }) {
+  auto pong = ping(context, broker);
+  for (int i = 0; i < 100 && !done(pong); ++i) {
+    between();
+    pong = ping(context, broker);
+  }
+  return pong;
+}
+
 }  // namespace
 
 TEST_CASE("a run goes from RUN to the last AGENT-DONE", "[broker]") {
@@ -186,7 +200,9 @@ TEST_CASE("a run may wait for agents to register", "[broker]") {
   Peer master(context, broker.frontendEndpoint());
   master.send(runRequest(2, 5000));
   CHECK_FALSE(master.next(300ms));
-  CHECK(ping(context, broker).runs.at(0).state == "waiting");
+  auto pong = pingUntil(context, broker, [](const proto::Pong& p) { return !p.runs.empty(); });
+  REQUIRE(pong.runs.size() == 1);
+  CHECK(pong.runs[0].state == "waiting");
   auto a2 = agent(context, broker, "a2", "h2");
   CHECK(master.expect<proto::RunAccepted>().agents.size() == 2);
 
@@ -246,15 +262,14 @@ TEST_CASE("a master that vanishes gets its run stopped on its agents", "[broker]
   CHECK(proto::decodeBody<proto::Stop>(*stop)->runId == accepted.runId);
   a1->send(proto::JobEnded{accepted.runId, -1, 15, "stopped"});
   // The run is gone as soon as the broker gives up on its master; the agent stays busy
-  // until its JOB-ENDED. That arrives on the backend and PING on the frontend: ask until
-  // the broker has handled it (bounded), instead of sleeping and hoping.
-  auto pong = ping(context, broker);
-  CHECK(pong.runs.empty());
-  for (int i = 0; i < 100 && pong.agents.at(0).state != "idle"; ++i) {
-    a1->send(proto::Heartbeat{});
-    a1->next(20ms);
-    pong = ping(context, broker);
-  }
+  // until its JOB-ENDED, which arrives on the backend while PING comes on the frontend.
+  auto pong = pingUntil(
+      context, broker,
+      [](const proto::Pong& p) { return !p.agents.empty() && p.agents[0].state == "idle"; },
+      [&] {
+        a1->send(proto::Heartbeat{});
+        a1->next(20ms);
+      });
   CHECK(pong.runs.empty());
   CHECK(pong.agents.at(0).state == "idle");
 }
