@@ -93,6 +93,8 @@ class Agent::Loop {
   std::uint64_t malformed_ = 0;
 
   std::optional<CurrentJob> job_;
+  // A job that ended while no broker listened: announced in the next HELLO, sent after WELCOME.
+  std::optional<proto::JobEnded> unreported_;
 };
 
 Agent::Loop::Loop(AgentOptions options)
@@ -139,7 +141,8 @@ void Agent::Loop::connect() {
   registered_ = false;
   lastHeard_ = Clock::now();
   proto::Hello hello{options_.id, host_, std::max(1u, std::thread::hardware_concurrency()),
-                     LOADS_VERSION, cache_.list(), job_ ? job_->job.runId : "",
+                     LOADS_VERSION, cache_.list(),
+                     job_ ? job_->job.runId : unreported_ ? unreported_->runId : "",
                      static_cast<std::uint32_t>(::getpid())};
   send(hello);
 }
@@ -209,6 +212,11 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
   nextHeartbeat_ = Clock::now() + heartbeat_;
   spdlog::info("registered with {} as {} (heartbeat {} ms)", options_.broker, options_.id,
                heartbeat_.count());
+  if (unreported_) {
+    spdlog::info("run {}: JOB-ENDED sent now that a broker listens", unreported_->runId);
+    send(*unreported_);
+    unreported_.reset();
+  }
 }
 
 void Agent::Loop::onError(const proto::Envelope& envelope) {
@@ -310,10 +318,12 @@ void Agent::Loop::endJob(int exitCode, int signal, std::string reason) {
   const std::string runId = job_->job.runId;
   spdlog::info("run {}: job ended, exit code {}, signal {}{}{}", runId, exitCode, signal,
                reason.empty() ? "" : ": ", reason);
+  proto::JobEnded ended{runId, exitCode, signal, std::move(reason)};
   if (registered_) {
-    send(proto::JobEnded{runId, exitCode, signal, std::move(reason)});
+    send(ended);
   } else {
-    spdlog::warn("run {}: not registered with a broker, JOB-ENDED not sent", runId);
+    spdlog::warn("run {}: not registered with a broker, JOB-ENDED sent once registered", runId);
+    unreported_ = std::move(ended);
   }
   job_.reset();
 }

@@ -72,7 +72,8 @@ class Broker::Loop {
   BrokerStats stats() const;
 
  private:
-  TimePoint now() const { return options_.now(); }
+  // The broker's running time: the clock minus the stalls it slept through (excludeStall).
+  TimePoint now() const { return options_.now() - stalled_; }
   void send(zmq::socket_t& socket, const std::string& routingId, const std::string& body);
   template <class T>
   void sendTo(zmq::socket_t& socket, const std::string& routingId, const T& message) {
@@ -109,6 +110,7 @@ class Broker::Loop {
 
   // timers
   void onTick();
+  void excludeStall(TimePoint turnStart, Duration pollWait);
 
   BrokerOptions options_;
   zmq::context_t context_;
@@ -122,6 +124,7 @@ class Broker::Loop {
   proto::DecodeLimits limits_;
   TimePoint startedAt_;
   TimePoint nextTick_;
+  Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
       runsAccepted_{0}, runsRefused_{0}, agentsLost_{0};
@@ -180,10 +183,13 @@ void Broker::Loop::run() {
   zmq::pollitem_t items[] = {{pipeIn_.handle(), 0, ZMQ_POLLIN, 0},
                              {frontend_.handle(), 0, ZMQ_POLLIN, 0},
                              {backend_.handle(), 0, ZMQ_POLLIN, 0}};
+  TimePoint turnStart = now();
   for (;;) {
     auto wait = std::chrono::duration_cast<Duration>(nextTick_ - now());
     wait = std::clamp(wait, Duration(0), options_.heartbeatInterval);
     zmq::poll(items, 3, wait);
+    excludeStall(turnStart, wait);
+    turnStart = now();
     if (items[0].revents & ZMQ_POLLIN) break;
     // Bounded bursts keep one busy socket from starving the other and the timers.
     for (int i = 0; i < 100 && (items[1].revents & ZMQ_POLLIN); ++i) {
@@ -576,6 +582,18 @@ void Broker::Loop::onAgentDisconnect(AgentRecord& agent) {
 }
 
 // ---------------------------------------------------------------- timers
+
+// Peers are judged on the broker's running time. A turn of the loop that took far longer
+// than its poll's timeout means the broker itself did not run (stopped, paused, starved):
+// its peers' heartbeats are queued unread, and blaming them for that silence would call
+// every agent and master lost the moment the broker wakes up.
+void Broker::Loop::excludeStall(TimePoint turnStart, Duration pollWait) {
+  const auto excess = std::chrono::duration_cast<Duration>(now() - turnStart) - pollWait;
+  if (excess <= options_.heartbeatInterval) return;
+  stalled_ += excess;
+  spdlog::warn("the broker did not run for {} ms: its peers' silence during that time is not "
+               "held against them", millis(excess));
+}
 
 void Broker::Loop::onTick() {
   const TimePoint t = now();

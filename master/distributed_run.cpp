@@ -100,12 +100,15 @@ class BrokerLink {
   Clock::time_point lastHeard_ = Clock::now();
 };
 
+std::string errorText(const proto::Envelope& envelope) {
+  auto error = proto::decodeBody<proto::Error>(envelope);
+  return "the broker answered ERROR " +
+         (error ? std::to_string(error->code) + ": " + error->text : envelope.typeName);
+}
+
 // Prints an ERROR from the broker; a version mismatch or other error is exit 3.
 int reportError(const proto::Envelope& envelope) {
-  auto error = proto::decodeBody<proto::Error>(envelope);
-  std::cerr << "loads-master: the broker answered ERROR "
-            << (error ? std::to_string(error->code) + ": " + error->text : envelope.typeName)
-            << std::endl;
+  std::cerr << "loads-master: " << errorText(envelope) << std::endl;
   return kInfraError;
 }
 
@@ -325,6 +328,9 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& sig
       continue;
     }
     heardAnything = true;
+    // Answered as during the run: with a short broker heartbeat, our own once a second
+    // would come too late and a master waiting for agents would lose its place.
+    if (envelope->type == MessageType::kHeartbeat) link.send(proto::Heartbeat{});
     if (envelope->type == MessageType::kError) {
       code = reportError(*envelope);
       return std::nullopt;
@@ -353,9 +359,9 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& sig
   return std::nullopt;
 }
 
-// Applies one broker message to the run's agents; false for a message that ends the
-// master's follow (an ERROR, or the broker shutting down).
-bool onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& rows,
+// Applies one broker message to the run's agents. Returns why the master's follow ends
+// (an ERROR, or the broker shutting down), nullopt to go on.
+std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& rows,
                      const std::string& runId) {
   auto rowFor = [&](const std::string& id) -> AgentRow* {
     for (auto& row : rows) {
@@ -367,34 +373,32 @@ bool onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& row
     case MessageType::kAgentDone: {
       auto done = proto::decodeBody<proto::AgentDone>(envelope);
       AgentRow* row = done && done->runId == runId ? rowFor(done->agentId) : nullptr;
-      if (!row || row->state != AgentState::kRunning) return true;
+      if (!row || row->state != AgentState::kRunning) return std::nullopt;
       *row = {row->assigned, AgentState::kDone, done->exitCode, done->signal, done->reason, Clock::now()};
       if (done->signal != 0 || done->exitCode >= 2) {
         std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host
                   << ": slave " << endedText(*row, nullptr) << std::endl;
       }
-      return true;
+      return std::nullopt;
     }
     case MessageType::kAgentLost: {
       auto lost = proto::decodeBody<proto::AgentLost>(envelope);
       AgentRow* row = lost && lost->runId == runId ? rowFor(lost->agentId) : nullptr;
-      if (!row || row->state != AgentState::kRunning) return true;
+      if (!row || row->state != AgentState::kRunning) return std::nullopt;
       row->state = AgentState::kLost;
       row->reason = lost->reason;
       row->endedAt = Clock::now();
       std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host
                 << " lost (" << lost->reason << "): keeping its results so far, going on with the others"
                 << std::endl;
-      return true;
+      return std::nullopt;
     }
     case MessageType::kDisconnect:
-      std::cerr << "\nloads-master: the broker is shutting down" << std::endl;
-      return false;
+      return "the broker is shutting down: reporting what arrived";
     case MessageType::kError:
-      reportError(envelope);
-      return false;
+      return errorText(envelope) + ": reporting what arrived";
     default:
-      return true;  // HEARTBEAT, STOPPED, ...
+      return std::nullopt;  // HEARTBEAT, STOPPED, ...
   }
 }
 
@@ -527,10 +531,15 @@ int DistributedRun::runOnAgents() {
   const auto interval = terminal ? 1s : 10s;
   auto nextLive = Clock::now() + interval;
   int interrupts = 0;
-  bool brokerGone = false;
   std::optional<Clock::time_point> giveUpAt;
   auto nextCheck = Clock::now() + 1s;     // --abort-on-fail: thresholds checked every second
   std::optional<std::size_t> abortedBy;
+  // Why the follow ended early: said now, and kept for the report's problems (exit 3).
+  std::vector<std::string> followProblems;
+  auto followProblem = [&](std::string text) {
+    std::cerr << "\nloads-master: " << text << std::endl;
+    followProblems.push_back(std::move(text));
+  };
   for (;;) {
     const auto tallies = receiver->tallies();
     if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
@@ -538,9 +547,7 @@ int DistributedRun::runOnAgents() {
     for (const auto& row : rows) all = all && agentFinished(row, tallies);
     if (all) break;
     if (giveUpAt && Clock::now() >= *giveUpAt) {
-      std::cerr << "\nloads-master: agents did not end in time after the stop: reporting now"
-                << std::endl;
-      code = kInfraError;
+      followProblem("agents did not end in time after the stop: reporting now");
       break;
     }
     if (signals_.wait(50ms) == Wake::kInterrupt) {
@@ -550,7 +557,7 @@ int DistributedRun::runOnAgents() {
         link.send(proto::Stop{accepted->runId});
         giveUpAt = Clock::now() + o.run.stopTimeout + 15s;
       } else {
-        code = kInfraError;
+        followProblem("interrupted again: reporting now, without waiting for the agents");
         break;
       }
     }
@@ -563,18 +570,18 @@ int DistributedRun::runOnAgents() {
         signals_.interrupt();  // the Ctrl-C path: STOP to the broker, report what arrived
       }
     }
-    bool keepGoing = true;
+    std::optional<std::string> brokerEnded;
     while (auto envelope = link.receive(0ms)) {
       if (envelope->type == MessageType::kHeartbeat) link.send(proto::Heartbeat{});
-      keepGoing = onBrokerMessage(*envelope, rows, accepted->runId) && keepGoing;
+      if (auto ended = onBrokerMessage(*envelope, rows, accepted->runId)) brokerEnded = ended;
     }
     link.heartbeatIfDue();
-    if (!keepGoing || link.silentFor() >= kBrokerSilence) {
-      if (keepGoing) {
-        std::cerr << "\nloads-master: the broker at " << o.broker << " went silent ("
-                  << seconds(link.silentFor()) << "): reporting what arrived" << std::endl;
-      }
-      brokerGone = true;
+    if (!brokerEnded && link.silentFor() >= kBrokerSilence) {
+      brokerEnded = "the broker at " + o.broker + " went silent (" + seconds(link.silentFor()) +
+                    "): reporting what arrived";
+    }
+    if (brokerEnded) {
+      followProblem(*brokerEnded);
       break;
     }
     if (live && Clock::now() >= nextLive) {
@@ -607,12 +614,13 @@ int DistributedRun::runOnAgents() {
   nlohmann::ordered_json agentsJson;
   auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
+  problems.insert(problems.begin(), followProblems.begin(), followProblems.end());
   // Garbage on the results port is no event of this run: reported, not an error.
   if (receiver->malformed() > 0) {
     std::cerr << "loads-master: " << receiver->malformed()
               << " malformed messages on the results port were dropped" << std::endl;
   }
-  if (!problems.empty() || brokerGone) code = kInfraError;
+  if (!problems.empty()) code = kInfraError;
   if (code == 0) code = testsExitCode(snap);
   std::vector<std::string> names;
   for (const auto& t : tests) names.push_back(t.fullName);

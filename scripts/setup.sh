@@ -9,7 +9,9 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
           websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
-          chromium)      # tests/web: the live dashboard in headless Chromium
+          chromium       # tests/web: the live dashboard in headless Chromium
+          iproute2 curl  # tests/netns (ip netns, veth, bridge) and bench/soak.sh
+          python3)       # bench/soak.sh and the tests' scripts read JSON with it
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,8 @@
 //   ANY  /cookies          the cookies received, as JSON
 //   POST /comments         JSON body in, 201 with it and an id out
 //   ANY  /static           a small fixed body (benchmarks)
+//   ANY  /hit/ANYTHING     "hit", counted under its own path in /stats (tests tell
+//                          requests apart by user or run this way)
 //   ANY  /close            replies, then closes the connection
 //   ANY  /reset            closes the connection without a reply (RST)
 //   GET  /ws/echo[?close_after=N&code=C]  WebSocket: echoes every message (text or
@@ -224,6 +226,9 @@ After TargetServer::Impl::handle(const Request& req, Reply& res, const asio::any
   } else if (path == "/static") {
     res.set(http::field::content_type, "text/plain");
     res.body() = kStaticBody;
+  } else if (path.starts_with("/hit/")) {
+    res.set(http::field::content_type, "text/plain");
+    res.body() = "hit";
   } else if (path == "/delay") {
     int ms = std::max(0, toInt(queryValue(query, "ms"), 0));
     asio::steady_timer timer(ex, std::chrono::milliseconds(ms));

@@ -1,0 +1,64 @@
+// A distributed cluster of real processes on loopback for end-to-end and fault tests: a
+// loads-broker, N loads-agents and the example target, plus the commands a test runs
+// against them (ping, master). Not thread-safe; every wait is bounded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/process.hpp"
+
+namespace loads::testing {
+
+// A port nobody listens on right now (the broker CLI cannot bind port 0 and print it).
+int freePort();
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling interval
+  }
+  return condition();
+}
+
+int countLines(const std::string& text, const std::string& needle);
+
+struct Cluster {
+  std::string frontend = "tcp://127.0.0.1:" + std::to_string(freePort());
+  std::string backend = "tcp://127.0.0.1:" + std::to_string(freePort());
+  std::string dir;
+  std::unique_ptr<Process> broker;
+  std::vector<std::unique_ptr<Process>> agents;  // agent i has the id "agent-i"
+  std::unique_ptr<Process> target;
+  int targetPort = 0;
+  int liveness;  // the broker's: a peer silent for liveness x 200 ms is lost
+
+  // Starts everything and waits (20 s at most) until the agents are idle.
+  explicit Cluster(int agentCount, int liveness = 5);
+  ~Cluster();  // SIGTERM to the agents, then the rest is killed
+
+  // The broker with a 200 ms heartbeat and `liveness`.
+  void startBroker();
+  // (Re)starts agent i with the id "agent-i", replacing a previous one.
+  void startAgent(std::size_t i);
+  Completed ping() const;
+  // Agents in `state` ("idle", "busy") in the broker's PING, -1 when it did not answer.
+  int agentsIn(const std::string& state) const;
+  // loads-master argv against this cluster's broker and target with the blog library.
+  std::vector<std::string> master(std::vector<std::string> extra) const;
+  // Requests the target served on the blog's paths.
+  std::uint64_t served() const;
+  // The pid of the slave of agent `agent`, from /proc; 0 when none.
+  static pid_t slaveOf(const Process& agent);
+};
+
+}  // namespace loads::testing
