@@ -297,3 +297,42 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
   CHECK_THAT(text, Catch::Contains("Rebalanced") && Catch::Contains("agent-1"));
 }
+
+// --rebalance with a closed run: 7 users on 3 agents (3, 2, 2). Agent 1 is killed; the
+// survivors take 4 and 3 users, so every whole second after the re-split has 7 users.
+TEST_CASE("with --rebalance a closed run keeps its total users after an agent is lost") {
+  Cluster cluster(3);
+  const std::string json = cluster.dir + "/rebalance-users.json";
+  Process master(cluster.master({"--agents", "3", "-u", "7", "-d", "8s", "--rebalance", "--json", json}));
+  REQUIRE(eventually([&] { return cluster.served() >= 20; }, 30s));
+  ::kill(cluster.agents[1]->pid(), SIGKILL);
+  auto code = master.wait(90s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 0);
+  auto report = readJson(json);
+  REQUIRE(report["rebalances"].size() == 1);
+  const auto& event = report["rebalances"][0];
+  CHECK(event["lost"] == "agent-1");
+  REQUIRE(event["shares"].size() == 2);
+  CHECK(event["shares"][0]["users"] == 4);
+  CHECK(event["shares"][1]["users"] == 3);
+  // Whole seconds from one second after the re-split to one before the end: all 7 run.
+  const std::int64_t from = event["applies_at_us"].get<std::int64_t>() / 1'000'000 + 2;
+  std::int64_t lastT = 0;
+  for (const auto& s : report["seconds"]) lastT = std::max<std::int64_t>(lastT, s["t"]);
+  int seconds = 0;
+  std::string series;
+  for (const auto& s : report["seconds"]) {
+    const std::int64_t t = s["t"];
+    series += std::to_string(s["users"].get<int>()) + (t + 1 == from ? "| " : " ");
+    if (t < from || t >= lastT - 1) continue;
+    INFO("second " << t);
+    CHECK(s["users"] == 7);
+    ++seconds;
+  }
+  std::cerr << "rebalance e2e (users): active users per second (| = checked from here): "
+            << series << "\n";
+  CHECK(seconds >= 1);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+}
