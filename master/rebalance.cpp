@@ -36,8 +36,8 @@ RebalanceEvent describeRebalance(const proto::Rebalance& rebalance,
   for (const auto& share : rebalance.shares) {
     auto holder = std::find_if(holders.begin(), holders.end(),
                                [&](const ShareHolder& h) { return h.agentId == share.agentId; });
-    event.shares.push_back({share.agentId, holder == holders.end() ? "" : holder->host,
-                            share.index, proto::usersForAgent(total, share.index, rebalance.count)});
+    event.shares.push_back({share.agentId, holder == holders.end() ? "" : holder->host, share.index,
+                            proto::usersForAgent(total, share.index, rebalance.count)});
   }
   return event;
 }
@@ -79,7 +79,8 @@ nlohmann::ordered_json rebalancesJson(const std::vector<RebalanceEvent>& events)
   for (const auto& e : events) {
     auto shares = nlohmann::ordered_json::array();
     for (const auto& s : e.shares) {
-      shares.push_back({{"id", s.agentId}, {"host", s.host}, {"index", s.index}, {"users", s.users}});
+      shares.push_back(
+          {{"id", s.agentId}, {"host", s.host}, {"index", s.index}, {"users", s.users}});
     }
     list.push_back({{"at_ms", e.atMs},
                     {"lost", e.lostId},

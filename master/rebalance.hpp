@@ -34,8 +34,8 @@ proto::Rebalance planRebalance(const std::string& runId, std::vector<ShareHolder
 struct RebalanceEvent {
   struct Share {
     std::string agentId, host;
-    std::uint32_t index = 0;     // new index, 0-based
-    std::uint32_t users = 0;     // closed model: users; open model: its --max-users pool
+    std::uint32_t index = 0;  // new index, 0-based
+    std::uint32_t users = 0;  // closed model: users; open model: its --max-users pool
   };
   std::uint64_t atMs = 0;        // when the master decided it, since the run's start
   std::string lostId, lostHost;  // the agent that left
@@ -43,7 +43,7 @@ struct RebalanceEvent {
   std::uint64_t fromMs = 0;      // schedules: applies from this offset into the schedule
   std::int64_t appliesAtUs = 0;  // the same as wall clock µs (closed run: when it was sent)
   std::optional<std::uint64_t> firstArrival;  // open model: the first re-split arrival
-  std::uint32_t count = 0;       // agents sharing the run from then on
+  std::uint32_t count = 0;                    // agents sharing the run from then on
   std::vector<Share> shares;
 };
 

@@ -39,7 +39,8 @@ TEST_CASE("re-split users sum exactly to the total and no survivor's share shrin
         auto plan = planRebalance("r", survivors(count, lost), 0, "x");
         std::uint32_t sum = 0;
         for (const auto& share : plan.shares) {
-          const std::uint32_t before = proto::usersForAgent(total, std::stoul(share.agentId.substr(1)), count);
+          const std::uint32_t before =
+              proto::usersForAgent(total, std::stoul(share.agentId.substr(1)), count);
           const std::uint32_t after = proto::usersForAgent(total, share.index, plan.count);
           INFO(total << " users, " << count << " agents, lost " << lost << ", " << share.agentId);
           CHECK(after >= before);

@@ -64,9 +64,9 @@ Cluster::~Cluster() {
 }
 
 void Cluster::startBroker() {
-  broker = std::make_unique<Process>(std::vector<std::string>{
-      built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
-      "--heartbeat", "200ms", "--liveness", "5"});
+  broker = std::make_unique<Process>(
+      std::vector<std::string>{built("broker/loads-broker"), "--frontend", frontend, "--backend",
+                               backend, "--heartbeat", "200ms", "--liveness", "5"});
 }
 
 Completed Cluster::ping() const {
@@ -79,9 +79,13 @@ int Cluster::agentsIn(const std::string& state) const {
 }
 
 std::vector<std::string> Cluster::master(std::vector<std::string> extra) const {
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend,
-                                built("examples/blog/libblog.so"), "--server-url",
-                                "http://127.0.0.1:" + std::to_string(targetPort), "-q"};
+  std::vector<std::string> argv{built("master/loads-master"),
+                                "--broker",
+                                frontend,
+                                built("examples/blog/libblog.so"),
+                                "--server-url",
+                                "http://127.0.0.1:" + std::to_string(targetPort),
+                                "-q"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

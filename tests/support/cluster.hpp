@@ -24,7 +24,8 @@ bool eventually(Condition condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling interval, not synchronisation
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(100));  // polling interval, not synchronisation
   }
   return condition();
 }
