@@ -13,6 +13,7 @@
 
 #include "agent/library_cache.hpp"
 #include "agent/slave_process.hpp"
+#include "agent/slave_runner.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
 
@@ -68,6 +69,7 @@ class Agent::Loop {
   void onWelcome(const proto::Envelope& envelope);
   void onJob(const proto::Envelope& envelope);
   void onStop(const proto::Envelope& envelope);
+  void onRebalance(const proto::Envelope& envelope);
   void onError(const proto::Envelope& envelope);
   void startSlave(const std::string& libraryPath);
   void endJob(int exitCode, int signal, std::string reason);
@@ -190,6 +192,7 @@ void Agent::Loop::onMessage(const std::string& bytes) {
     case MessageType::kWelcome: onWelcome(envelope.value()); break;
     case MessageType::kJob: onJob(envelope.value()); break;
     case MessageType::kStop: onStop(envelope.value()); break;
+    case MessageType::kRebalance: onRebalance(envelope.value()); break;
     case MessageType::kError: onError(envelope.value()); break;
     case MessageType::kHeartbeat: break;
     case MessageType::kDisconnect: dropSocket("the broker is shutting down", true); break;
@@ -275,7 +278,8 @@ void Agent::Loop::startSlave(const std::string& libraryPath) {
                                    "--users", std::to_string(o.users),
                                    "--hits", std::to_string(o.hits),
                                    "--duration-ms", std::to_string(o.durationMs),
-                                   "--threads", std::to_string(o.threads)};
+                                   "--threads", std::to_string(o.threads),
+                                   "--control-fd", std::to_string(kControlFd)};
   if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
   if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
   for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
@@ -305,6 +309,30 @@ void Agent::Loop::onStop(const proto::Envelope& envelope) {
   spdlog::info("run {}: stopping slave pid {} (SIGKILL in {} ms)", stop->runId, job_->slave->pid(),
                options_.stopGrace.count());
   job_->slave->stop(options_.stopGrace);
+}
+
+// Passes the new split to the slave, which alone knows where its run is.
+void Agent::Loop::onRebalance(const proto::Envelope& envelope) {
+  auto rebalance = proto::decodeBody<proto::Rebalance>(envelope);
+  if (!rebalance) {
+    ++malformed_;
+    spdlog::warn("bad REBALANCE dropped: {}", rebalance.reason());
+    return;
+  }
+  if (!job_ || !job_->slave || job_->job.runId != rebalance->runId) {
+    spdlog::info("REBALANCE for run {}, which this agent's slave is not running: ignored",
+                 rebalance->runId);
+    return;
+  }
+  for (const auto& share : rebalance->shares) {
+    if (share.agentId != options_.id) continue;
+    const std::string line = rebalanceLine(share.index, rebalance.value());
+    spdlog::info("run {}: {} lost, now share {} of {} from {} ms", rebalance->runId,
+                 rebalance->lost, share.index + 1, rebalance->count, rebalance->fromMs);
+    if (!job_->slave->control(line)) spdlog::warn("run {}: the slave did not take '{}'", rebalance->runId, line);
+    return;
+  }
+  spdlog::warn("REBALANCE for run {} does not list this agent: ignored", rebalance->runId);
 }
 
 void Agent::Loop::checkSlave() {

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-users", o.job.maxUsers, "open model: user pool, total");
   app.add_option("--stages", o.job.userStages, "closed model: user stages, ms:target,...");
   app.add_option("--start-at-us", o.job.startAtUs, "the schedule's time 0, µs since the epoch");
+  app.add_option("--control-fd", o.controlFd, "the agent's control channel (a file descriptor)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,9 @@
 #include "agent/slave_process.hpp"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,9 +22,24 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = ::getpid();
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    throw std::runtime_error(std::string("cannot create the slave's control channel: ") +
+                             std::strerror(errno));
+  }
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
+  if (pid_ < 0) {
+    ::close(pair[0]);
+    ::close(pair[1]);
+    throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
+  }
   if (pid_ == 0) {
+    // The slave's end becomes kControlFd without close-on-exec (dup2 clears it).
+    if (pair[1] == kControlFd) {
+      ::fcntl(kControlFd, F_SETFD, 0);
+    } else if (::dup2(pair[1], kControlFd) < 0) {
+      ::_exit(127);
+    }
     // The slave starts with SIGTERM and SIGINT blocked (the mask survives exec) and takes
     // them with sigtimedwait once running: a STOP that comes while it is still loading
     // stays pending instead of killing it before it can send STOP-TEST-RUN.
@@ -38,9 +55,19 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
     ::execv(args[0], args.data());
     ::_exit(127);
   }
+  ::close(pair[1]);
+  control_ = pair[0];
+}
+
+bool SlaveProcess::control(const std::string& line) {
+  if (control_ < 0 || exit_) return false;
+  const std::string text = line + "\n";
+  const ssize_t n = ::send(control_, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(text.size());
 }
 
 SlaveProcess::~SlaveProcess() {
+  if (control_ >= 0) ::close(control_);
   if (pid_ > 0 && !exit_) {
     ::kill(pid_, SIGKILL);
     int status = 0;

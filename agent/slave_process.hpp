@@ -3,6 +3,10 @@
 // The child starts with SIGTERM and SIGINT blocked (loads-slave takes them with
 // sigtimedwait) and gets PR_SET_PDEATHSIG = SIGTERM, so an agent killed with -9 does not leave
 // its slave running on its own. Not thread-safe: the agent's thread owns it.
+//
+// Control channel: the agent holds one end of a Unix socketpair, the child gets the other
+// as file descriptor kControlFd (the agent passes --control-fd). Commands are lines of
+// text (slave_runner.hpp); a write never blocks the agent and never raises SIGPIPE.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +17,8 @@
 #include <vector>
 
 namespace loads::agent {
+
+inline constexpr int kControlFd = 3;  // the slave's end of the control channel
 
 struct SlaveExit {
   int exitCode = 0;    // the exit code; -1 when killed by a signal
@@ -35,9 +41,13 @@ class SlaveProcess {
   // SIGTERM now, SIGKILL once `grace` has passed (checked by poll()).
   void stop(std::chrono::milliseconds grace);
   bool stopping() const { return stopRequested_; }
+  // Sends one command line ("\n" added) to the slave; false when it could not be
+  // written whole (the slave is gone, or its unread commands fill the socket buffer).
+  bool control(const std::string& line);
 
  private:
   pid_t pid_ = -1;
+  int control_ = -1;  // the agent's end of the control channel
   bool stopRequested_ = false;
   std::chrono::steady_clock::time_point killAt_;
   bool killed_ = false;

@@ -1,8 +1,12 @@
 #include "agent/slave_runner.hpp"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <ctime>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "agent/test_result_proxy.hpp"
@@ -73,14 +77,45 @@ sigset_t stopSignals() {
   return set;
 }
 
-// Runs `runner` on a thread; this thread takes SIGTERM/SIGINT: first stop, then cancel.
-void runWithSignals(Runner& runner) {
+// The agent's end of the control channel, read without blocking between signal checks.
+class ControlReader {
+ public:
+  explicit ControlReader(int fd) : fd_(fd) {}
+  // Complete lines that arrived since the last call.
+  std::vector<std::string> lines() {
+    std::vector<std::string> out;
+    pollfd item{fd_, POLLIN, 0};
+    while (fd_ >= 0 && ::poll(&item, 1, 0) == 1) {
+      char chunk[4096];
+      const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+      if (n <= 0) {  // the agent is gone (PR_SET_PDEATHSIG stops this slave)
+        fd_ = -1;
+        break;
+      }
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+    for (std::size_t end; (end = buffer_.find('\n')) != std::string::npos;) {
+      out.push_back(buffer_.substr(0, end));
+      buffer_.erase(0, end + 1);
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+// Runs `runner` on a thread; this thread takes SIGTERM/SIGINT (first stop, then cancel)
+// and the agent's commands.
+void runWithSignals(Runner& runner, const SlaveOptions& options) {
   std::atomic<bool> done{false};
   std::thread thread([&] {
     runner.run();
     done = true;
   });
   const sigset_t set = stopSignals();
+  ControlReader control(options.controlFd);
   int signals = 0;
   while (!done) {
     timespec tick{0, 50'000'000};
@@ -90,6 +125,15 @@ void runWithSignals(Runner& runner) {
         runner.stop();
       } else {
         runner.cancel();
+      }
+    }
+    for (const std::string& line : control.lines()) {
+      if (auto resplit = parseRebalance(line, options.job)) {
+        std::cerr << "loads-slave: rebalanced: share " << resplit->index + 1 << " of "
+                  << resplit->count << " from " << resplit->from.count() / 1000 << " ms" << std::endl;
+        runner.rebalance(*resplit);
+      } else {
+        std::cerr << "loads-slave: ignoring control line '" << line << "'" << std::endl;
       }
     }
   }
@@ -104,6 +148,28 @@ std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint
     before += proto::usersForAgent(total, i, count);
   }
   return before + 1;
+}
+
+std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job) {
+  std::istringstream in(line);
+  std::string word;
+  std::uint32_t index = 0, count = 0;
+  std::uint64_t fromMs = 0;
+  if (!(in >> word >> index >> count >> fromMs) || word != "rebalance" || count == 0 ||
+      index >= count || !(in >> std::ws).eof()) {
+    return std::nullopt;
+  }
+  Resplit resplit;
+  resplit.index = index;
+  resplit.count = count;
+  resplit.from = std::chrono::milliseconds(fromMs);
+  resplit.users = proto::usersForAgent(job.rateStages.empty() ? job.users : job.maxUsers, index, count);
+  return resplit;
+}
+
+std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance) {
+  return "rebalance " + std::to_string(index) + " " + std::to_string(rebalance.count) + " " +
+         std::to_string(rebalance.fromMs);
 }
 
 std::vector<std::string> splitTests(const std::string& tests) {
@@ -134,7 +200,7 @@ int runSlave(const SlaveOptions& options) {
     const bool scheduled = !options.job.rateStages.empty() || !options.job.userStages.empty();
     if (users > 0 || scheduled) {
       Runner runner(tests, runOptionsFor(options, users), proxy);
-      runWithSignals(runner);
+      runWithSignals(runner, options);
     }
   } catch (const LoadError& e) {
     std::cerr << "loads-slave: " << e.what() << std::endl;

@@ -4,13 +4,19 @@
 //
 // SIGTERM or SIGINT stops the run (runner.stop(): hits in flight get the stop timeout);
 // a second one cancels them. Results are flushed either way.
+//
+// The agent's commands arrive on the control channel (--control-fd, SlaveProcess), one
+// line each; the only one is "rebalance INDEX COUNT FROM-MS" (REBALANCE, PROTOCOL.md
+// §5.1). Unknown or bad lines are logged and ignored.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "proto/messages.hpp"
+#include "runner.hpp"
 
 namespace loads::agent {
 
@@ -22,6 +28,7 @@ struct SlaveOptions {
   std::uint32_t index = 0;       // this agent's index in the run (0)
   std::uint32_t count = 1;       // agents in the run (1)
   proto::JobOptions job;         // the run's options (users is the total over all agents)
+  int controlFd = -1;            // the agent's control channel; -1 = none
 };
 
 // Exit codes of the slave process, reported by the agent in JOB-ENDED.
@@ -32,6 +39,12 @@ inline constexpr int kSlaveNotDelivered = 3;  // results could not be handed to 
 // The users this agent runs and the id of its first user, so that user ids are unique
 // over the run (agent i's users follow those of agents 0..i-1).
 std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint32_t count);
+
+// The runner's new share from a "rebalance INDEX COUNT FROM-MS" line; nullopt for a
+// line that is not one (count 0, index >= count, not numbers).
+std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job);
+// The line the agent sends for a REBALANCE giving it `index`.
+std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance);
 
 // Splits JobOptions::tests ("Class.method,Class2") into names for TestLibrary::select.
 std::vector<std::string> splitTests(const std::string& tests);

@@ -38,6 +38,7 @@ constexpr Rule kFrontendRules[] = {
     {MessageType::kPing, kAnyMaster},      {MessageType::kStop, kAnyMaster},
     {MessageType::kPurge, kAnyMaster},     {MessageType::kHeartbeat, kAnyMaster},
     {MessageType::kDisconnect, kAnyMaster}, {MessageType::kRun, bit(MasterState::kStart)},
+    {MessageType::kRebalance, bit(MasterState::kRunning)},
 };
 
 // PROTOCOL.md §8.2: what an agent may send, and when.
@@ -93,6 +94,7 @@ class Broker::Loop {
   void onStop(const std::string& master, const proto::Envelope& envelope);
   void onPurge(const std::string& master);
   void onPing(const std::string& master);
+  void onRebalance(RunRecord& run, const proto::Envelope& envelope);
   // backend handlers
   void onHello(const std::string& routingId, const proto::Envelope& envelope);
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
@@ -293,6 +295,7 @@ void Broker::Loop::onFrontend(const std::string& master, const proto::Envelope& 
     case MessageType::kStop: onStop(master, envelope); break;
     case MessageType::kPurge: onPurge(master); break;
     case MessageType::kPing: onPing(master); break;
+    case MessageType::kRebalance: onRebalance(*run, envelope); break;  // RUNNING: run is set
     case MessageType::kHeartbeat: break;  // masterLastSeen is refreshed above
     case MessageType::kDisconnect:
       if (run) {
@@ -349,6 +352,43 @@ void Broker::Loop::onStop(const std::string& peer, const proto::Envelope& envelo
   const std::string runId = run->id;
   const std::uint32_t told = stopRun(*run);  // may end the run record
   sendTo(frontend_, peer, proto::Stopped{runId, told});
+}
+
+// Forwards the master's new split to the run's agents that still run it.
+void Broker::Loop::onRebalance(RunRecord& run, const proto::Envelope& envelope) {
+  const std::string& master = run.masterRoutingId;
+  auto rebalance = proto::decodeBody<proto::Rebalance>(envelope);
+  if (!rebalance) {
+    countMalformed(true, master, rebalance.reason());
+    sendError(frontend_, master, ErrorCode::kMalformed, rebalance.reason());
+    return;
+  }
+  if (rebalance->runId != run.id) {
+    sendError(frontend_, master, ErrorCode::kUnknownRun,
+              "REBALANCE for run \"" + rebalance->runId + "\": this connection's run is " + run.id);
+    return;
+  }
+  std::string problem = proto::validateRebalance(rebalance.value());
+  for (const auto& share : rebalance->shares) {
+    if (problem.empty() && !run.slot(share.agentId)) {
+      problem = "REBALANCE lists agent " + share.agentId + ", which is not in run " + run.id;
+    }
+  }
+  if (!problem.empty()) {
+    sendError(frontend_, master, ErrorCode::kMalformed, problem);
+    return;
+  }
+  std::uint32_t told = 0;
+  for (const auto& share : rebalance->shares) {
+    AgentRecord* agent = registry_.find(share.agentId);
+    if (run.slot(share.agentId)->state != SlotState::kRunning || !agent || agent->runId != run.id) {
+      continue;
+    }
+    sendTo(backend_, agent->routingId, rebalance.value());
+    ++told;
+  }
+  spdlog::info("run {}: {} lost, rebalanced over {} agents ({} told) from {} ms", run.id,
+               rebalance->lost, rebalance->count, told, rebalance->fromMs);
 }
 
 void Broker::Loop::onPurge(const std::string& peer) {

@@ -17,6 +17,7 @@
 #include "live_dashboard.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
+#include "rebalance.hpp"
 #include "report_files.hpp"
 #include "results_receiver.hpp"
 #include "test_library.hpp"
@@ -33,6 +34,7 @@ constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during 
 constexpr auto kHeartbeat = 1s;        // our heartbeats (and answers to the broker's)
 constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
 constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
+constexpr auto kRebalanceLead = 500ms; // --rebalance: a new split applies this far ahead
 constexpr int kInfraError = 3;
 
 std::string hostName() {
@@ -147,7 +149,16 @@ struct AgentRow {
   int signal = 0;
   std::string reason;
   Clock::time_point endedAt;
+  std::uint32_t share = 0;   // the index of its current share (changes with --rebalance)
+  bool leaveSeen = false;    // --rebalance: its early end was looked at
+  bool shareMoved = false;   // --rebalance: its share went to the others
 };
+
+// Ended before the run did: lost, or its slave crashed or failed.
+bool leftEarly(const AgentRow& row) {
+  return row.state == AgentState::kLost ||
+         (row.state == AgentState::kDone && (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
+}
 
 bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
   if (row.state == AgentState::kLost) return true;
@@ -220,7 +231,9 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
     const std::uint64_t hits = hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
     const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host;
     std::string sentText = final ? formatCount(sent) : "?";
-    if (row.state == AgentState::kLost) {
+    if (row.shareMoved) {
+      // Reported under "Rebalanced": with --rebalance a lost agent is expected, not a fault.
+    } else if (row.state == AgentState::kLost) {
       problems.push_back(who + " was lost (" + row.reason + "); its results up to then are kept");
     } else if (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0) {
       problems.push_back(who + ": its slave " + endedText(row, tally));
@@ -424,6 +437,62 @@ std::vector<DashboardAgent> dashboardAgents(const std::vector<AgentRow>& rows,
   return agents;
 }
 
+// The schedule offset from which a new split applies; nullopt when the run is over.
+std::optional<std::uint64_t> rebalanceFrom(const proto::JobOptions& job, const RunOptions& run,
+                                           Clock::time_point runStart) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  if (job.startAtUs > 0) {  // --rate or --stages: the same offset for every agent
+    const std::int64_t nowUs = duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto from = std::max<std::int64_t>(0, (nowUs - job.startAtUs) / 1000) +
+                      duration_cast<milliseconds>(kRebalanceLead).count();
+    const Micros length = run.rate ? run.rate->length() : run.userStages->length();
+    if (from >= duration_cast<milliseconds>(length).count()) return std::nullopt;
+    return static_cast<std::uint64_t>(from);
+  }
+  if (run.duration && Clock::now() - runStart >= *run.duration) return std::nullopt;
+  return 0;  // a closed run: at once
+}
+
+// --rebalance: the share of each agent that left early goes to those still running.
+void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::string& runId,
+                      const proto::JobOptions& job, const RunOptions& run,
+                      Clock::time_point runStart, std::vector<RebalanceEvent>& events) {
+  for (AgentRow& left : rows) {
+    if (left.leaveSeen || !leftEarly(left)) continue;
+    left.leaveSeen = true;
+    std::vector<ShareHolder> holders;
+    for (const AgentRow& row : rows) {
+      if (row.state == AgentState::kRunning) holders.push_back({row.assigned.agentId, row.assigned.host, row.share});
+    }
+    const auto fromMs = rebalanceFrom(job, run, runStart);
+    if (holders.empty() || !fromMs) continue;
+    const proto::Rebalance message = planRebalance(runId, holders, *fromMs, left.assigned.agentId);
+    link.send(message);
+    left.shareMoved = true;
+    for (const auto& share : message.shares) {
+      for (AgentRow& row : rows) {
+        if (row.assigned.agentId == share.agentId) row.share = share.index;
+      }
+    }
+    RebalanceEvent event = describeRebalance(message, holders, job, run);
+    event.atMs = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - runStart).count());
+    event.lostId = left.assigned.agentId;
+    event.lostHost = left.assigned.host;
+    event.reason = left.state == AgentState::kLost ? left.reason : endedText(left, nullptr);
+    event.appliesAtUs = job.startAtUs > 0
+                            ? job.startAtUs + static_cast<std::int64_t>(*fromMs) * 1000
+                            : std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+    std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, "
+              << event.count << " agents share the run from " << event.fromMs
+              << " ms into the schedule (--rebalance)" << std::endl;
+    events.push_back(std::move(event));
+  }
+}
+
 }  // namespace
 
 int DistributedRun::runOnAgents() {
@@ -491,6 +560,7 @@ int DistributedRun::runOnAgents() {
     receiver->setAgentIndex(a.agentId, a.index);
     AgentRow row;
     row.assigned = a;
+    row.share = a.index;
     rows.push_back(std::move(row));
   }
   std::cerr << "loads-master: run " << accepted->runId << " on " << rows.size() << " agents, "
@@ -540,6 +610,7 @@ int DistributedRun::runOnAgents() {
     std::cerr << "\nloads-master: " << text << std::endl;
     followProblems.push_back(std::move(text));
   };
+  std::vector<RebalanceEvent> rebalances;
   for (;;) {
     const auto tallies = receiver->tallies();
     if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
@@ -574,6 +645,9 @@ int DistributedRun::runOnAgents() {
     while (auto envelope = link.receive(0ms)) {
       if (envelope->type == MessageType::kHeartbeat) link.send(proto::Heartbeat{});
       if (auto ended = onBrokerMessage(*envelope, rows, accepted->runId)) brokerEnded = ended;
+    }
+    if (o.rebalance && interrupts == 0 && !brokerEnded) {
+      rebalanceLeavers(link, rows, accepted->runId, request.options, o.run, runStart, rebalances);
     }
     link.heartbeatIfDue();
     if (!brokerEnded && link.silentFor() >= kBrokerSilence) {
@@ -613,6 +687,7 @@ int DistributedRun::runOnAgents() {
   ConsoleOutput::printReport(snap, std::cout);
   nlohmann::ordered_json agentsJson;
   auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
+  printRebalances(rebalances, std::cout);
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
   problems.insert(problems.begin(), followProblems.begin(), followProblems.end());
   // Garbage on the results port is no event of this run: reported, not an error.
@@ -629,6 +704,7 @@ int DistributedRun::runOnAgents() {
   return finishRun(o, snap, std::move(info), code, abortedBy, [&](nlohmann::ordered_json& report) {
     report["agents"] = agentsJson;
     report["problems"] = problems;
+    if (o.rebalance) report["rebalances"] = rebalancesJson(rebalances);
     report["malformed_results"] = receiver->malformed();
   });
 }

@@ -118,6 +118,9 @@ ParseResult parseOptions(int argc, char** argv) {
                  "Where to receive results (default tcp://127.0.0.1:*, an ephemeral port)");
   app.add_option("--results-address", o.resultsAddress,
                  "Results endpoint agents connect to, for NAT or several interfaces");
+  app.add_flag("--rebalance", o.rebalance,
+               "With --agents: when an agent is lost mid-run, re-split what is left of the run "
+               "over the others so the total stays the one asked for");
   app.add_flag("--ping", o.ping, "Show the broker's agents and runs, and exit");
   app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
   app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
@@ -132,6 +135,9 @@ ParseResult parseOptions(int argc, char** argv) {
     if (!web.empty()) o.web = parseWebAddress(web);
     const bool command = o.ping || o.purge || !o.stopRun.empty();
     checkReportOptions(o, thresholds);
+    if (o.rebalance && o.agents == 0) {
+      throw std::invalid_argument("--rebalance shares a lost agent's load among the others: it needs --agents");
+    }
     if (o.library.empty() && !command && o.reportFile.empty()) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
     }

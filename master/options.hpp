@@ -41,6 +41,7 @@ struct MasterOptions {
   std::chrono::milliseconds waitAgents{0};       // --wait-agents: wait for idle agents; 0
   std::string resultsBind = "tcp://127.0.0.1:*"; // --results-bind: the PULL socket; ephemeral
   std::string resultsAddress;                    // --results-address: what agents connect to; ""
+  bool rebalance = false;                        // --rebalance: re-split a lost agent's share
   bool ping = false;                             // --ping: show the broker's state
   std::string stopRun;                           // --stop RUN: stop that run; ""
   bool purge = false;                            // --purge: stop every run

@@ -34,6 +34,7 @@ constexpr std::array kTypeNames = {
     TypeName{MessageType::kJob, "JOB"},
     TypeName{MessageType::kNeedLibrary, "NEED-LIBRARY"},
     TypeName{MessageType::kJobEnded, "JOB-ENDED"},
+    TypeName{MessageType::kRebalance, "REBALANCE"},
     TypeName{MessageType::kResults, "RESULTS"},
     TypeName{MessageType::kStopTestRun, "STOP-TEST-RUN"},
 };
@@ -182,6 +183,31 @@ std::string validateRun(const Run& run) {
     return "the test library's bytes do not match its sha256: it was damaged on the way";
   }
   if (run.resultsEndpoint.empty()) return "the RUN has no results endpoint";
+  return "";
+}
+
+std::string validateRebalance(const Rebalance& rebalance) {
+  if (rebalance.count == 0 || rebalance.count > kMaxAgentsPerRun) {
+    return "REBALANCE over " + std::to_string(rebalance.count) + " agents: give 1 to " +
+           std::to_string(kMaxAgentsPerRun);
+  }
+  if (rebalance.shares.size() != rebalance.count) {
+    return "REBALANCE lists " + std::to_string(rebalance.shares.size()) + " agents for a count of " +
+           std::to_string(rebalance.count);
+  }
+  std::vector<bool> seen(rebalance.count, false);
+  for (std::size_t i = 0; i < rebalance.shares.size(); ++i) {
+    const RebalanceShare& share = rebalance.shares[i];
+    if (share.index >= rebalance.count || seen[share.index]) {
+      return "REBALANCE indices must be 0.." + std::to_string(rebalance.count - 1) + ", each once";
+    }
+    seen[share.index] = true;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (rebalance.shares[j].agentId == share.agentId) {
+        return "REBALANCE lists agent " + share.agentId + " twice";
+      }
+    }
+  }
   return "";
 }
 

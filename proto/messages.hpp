@@ -47,6 +47,8 @@ enum class MessageType : std::uint8_t {
   // master <-> broker
   kRun, kRunAccepted, kRunRefused, kAgentDone, kAgentLost, kStop, kStopped, kPurge,
   kPurged, kPing, kPong,
+  // master -> broker -> agent
+  kRebalance,
   // both sockets
   kHeartbeat, kDisconnect, kError,
   // agent <-> broker
@@ -161,6 +163,26 @@ struct Stopped {
   std::uint32_t agents = 0;  // agents told to stop
   MSGPACK_DEFINE_ARRAY(runId, agents);
 };
+
+struct RebalanceShare {
+  std::string agentId;      // an agent still running the run
+  std::uint32_t index = 0;  // its new index, 0-based
+  MSGPACK_DEFINE_ARRAY(agentId, index);
+};
+
+// master -> broker and broker -> agent: re-split the rest of the run over the agents
+// still running it (PROTOCOL.md §5.1).
+struct Rebalance {
+  static constexpr MessageType kType = MessageType::kRebalance;
+  std::string runId;                   // the run
+  std::uint32_t count = 1;             // agents sharing the run from now on
+  std::vector<RebalanceShare> shares;  // each with its new index; `count` entries
+  std::uint64_t fromMs = 0;            // schedules: new split from this offset; 0
+  std::string lost;                    // the agent whose share is re-split, for logs; ""
+  MSGPACK_DEFINE_ARRAY(runId, count, shares, fromMs, lost);
+};
+// Why a REBALANCE is not a permutation of 0..count-1 over distinct agents; "" when valid.
+std::string validateRebalance(const Rebalance& rebalance);
 
 struct Purge {
   static constexpr MessageType kType = MessageType::kPurge;

@@ -337,11 +337,29 @@ void errors(std::string& out, const Json& r) {
   out += "</section>\n";
 }
 
+// --rebalance: when an agent left, and how the run was split over the others.
+void rebalances(std::string& out, const Json& r) {
+  std::vector<Row> rows;
+  for (const auto& e : arrayField(r, "rebalances")) {
+    std::string shares;
+    for (const auto& s : arrayField(e, "shares")) {
+      shares += (shares.empty() ? "" : ", ") + text(s, "id") + " #" +
+                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) + " users)";
+    }
+    rows.push_back({Cell(report::utcTime(integer(e, "applies_at_us")), "text"),
+                    Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),
+                    formatCount(count(e, "count")), Cell(shares, "text")});
+  }
+  if (rows.empty()) return;
+  out += "<h3>Rebalanced</h3>";
+  table(out, {"new split from", "agent lost", "why", "agents", "new shares"}, rows);
+}
+
 // Distributed runs add "agents" (objects) and "problems" (strings): shown as they are.
 void agents(std::string& out, const Json& r) {
   const Json& list = arrayField(r, "agents");
   const Json& problems = arrayField(r, "problems");
-  if (list.empty() && problems.empty()) return;
+  if (list.empty() && problems.empty() && arrayField(r, "rebalances").empty()) return;
   out += "<section><h2>Agents</h2>";
   if (!list.empty() && list.front().is_object()) {
     std::vector<std::string> keys;
@@ -356,6 +374,7 @@ void agents(std::string& out, const Json& r) {
   }
   for (const auto& p : problems)
     out += "<p class=\"sub\">" + htmlEscape(report::scalarText(p)) + "</p>";
+  rebalances(out, r);
   out += "</section>\n";
 }
 

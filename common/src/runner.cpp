@@ -28,6 +28,9 @@ struct Runner::Thread {
   asio::ssl::context tls{asio::ssl::context::tls_client};
   std::unordered_set<detail::UserContext*> users;  // touched only on this thread
   std::vector<Slot*> idle;  // pooled users waiting for a hit or a higher target; this thread only
+  // Open model: this thread's dispatcher and its timer while it runs; this thread only.
+  ArrivalDispatcher* dispatcher = nullptr;
+  asio::steady_timer* dispatchTimer = nullptr;
   std::thread thread;
 };
 
@@ -42,9 +45,10 @@ struct Runner::Slot {
 };
 
 struct Runner::Cycle {
-  std::uint64_t users;
+  std::uint64_t users;        // users started with the cycle (more may join: rebalance)
   std::uint64_t hits;         // per user; 0 = until stopping
-  std::uint64_t remaining;    // users not finished; guarded by Runner::mutex_
+  std::uint64_t remaining;    // users and dispatchers not finished; guarded by Runner::mutex_
+  std::uint64_t dispatchers = 0;  // open model: dispatchers not finished; guarded by mutex_
 };
 
 // A user's context for the life of its coroutine: registered with its thread (so
@@ -171,6 +175,7 @@ void Runner::run() {
 void Runner::runCycle(std::uint64_t users, std::uint64_t hits) {
   Cycle cycle{users, hits, users};
   stopping_ = false;
+  track(cycle, users, false);
   for (std::uint64_t i = 0; i < users; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
     asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context yield) {
@@ -200,6 +205,8 @@ void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
                          [&] { return finished() || cancelRequested_; })) {
     // grace period over
   }
+  cycle_ = nullptr;  // users that finish from here on are not replaced
+  staged_ = nullptr;
   while (!finished()) {
     lock.unlock();
     cancelAll();
@@ -218,7 +225,7 @@ void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
   UserScope scope(*this, thread, cycle, selected, yield);
   detail::UserContext& user = scope.user;
 
-  if (options_.ramp.count() > 0 && index > 0) {
+  if (options_.ramp.count() > 0 && index > 0 && index < cycle.users) {  // not users added later
     asio::steady_timer timer(thread.io, options_.ramp * index / cycle.users);
     std::size_t id = user.onCancel([&timer] { timer.cancel(); });
     boost::system::error_code ec;
@@ -348,8 +355,13 @@ void Runner::runOpen() {
     progress_.users = pool;
     progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
   }
-  Cycle cycle{pool, 0, pool + threads};  // users and dispatchers
+  Cycle cycle{pool, 0, pool + threads, threads};  // users and dispatchers
   stopping_ = false;
+  {
+    std::lock_guard lock(mutex_);
+    dispatcherThreads_ = threads;
+  }
+  track(cycle, pool, true);
   // Users first: on each thread they are built and idle before its first arrival.
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads];
@@ -368,13 +380,15 @@ void Runner::runOpen() {
   }
   std::unique_lock lock(mutex_);
   // Dispatchers end with their schedule: then only the users are left.
-  changed_.wait(lock, [&] { return cycle.remaining <= pool || stopRequested_; });
+  changed_.wait(lock, [&] { return cycle.dispatchers == 0 || stopRequested_; });
   finishCycle(cycle, lock);
 }
 
 void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
                            asio::yield_context yield) {
   asio::steady_timer timer(thread.io);
+  thread.dispatcher = &dispatcher;  // rebalance() re-splits it and wakes the timer
+  thread.dispatchTimer = &timer;
   const std::int64_t startUs = scheduleStartUs_;
   std::uint64_t sequence = 0;  // this share's arrivals so far: tests take turns
   while (auto next = dispatcher.nextPlanned()) {
@@ -400,7 +414,12 @@ void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispa
       return false;
     });
   }
-  userDone(cycle);
+  thread.dispatcher = nullptr;
+  thread.dispatchTimer = nullptr;
+  std::lock_guard lock(mutex_);
+  --cycle.dispatchers;
+  --cycle.remaining;
+  changed_.notify_all();
 }
 
 // A user of the open model's pool or of --stages: built once, then runs the hits it is
@@ -447,7 +466,7 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
 // Closed model with --stages: this thread (the caller's) moves the target; users above
 // it finish their hit and wait, users below it run.
 void Runner::runStaged() {
-  const UserTargetSchedule schedule(*options_.userStages, options_.shareIndex, options_.shareCount);
+  UserTargetSchedule schedule(*options_.userStages, options_.shareIndex, options_.shareCount);
   const std::uint32_t pool = schedule.max();
   scheduleStart();
   {
@@ -458,6 +477,11 @@ void Runner::runStaged() {
   Cycle cycle{pool, 0, pool};
   stopping_ = false;
   targetUsers_ = 0;
+  track(cycle, pool, true);
+  {
+    std::lock_guard lock(mutex_);
+    staged_ = &schedule;
+  }
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
     asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
@@ -485,7 +509,68 @@ void Runner::runStaged() {
 void Runner::userDone(Cycle& cycle) {
   std::lock_guard lock(mutex_);
   --cycle.remaining;
-  changed_.notify_all();  // the open model also waits for its dispatchers' end
+  changed_.notify_all();
+}
+
+// ---------------------------------------------------------------- rebalance
+
+void Runner::track(Cycle& cycle, std::uint64_t users, bool pooled) {
+  std::lock_guard lock(mutex_);
+  cycle_ = &cycle;
+  cycleUsers_ = users;
+  pooled_ = pooled;
+}
+
+void Runner::rebalance(const Resplit& resplit) {
+  if (options_.rate) {
+    std::size_t threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads = dispatcherThreads_;
+    }
+    for (std::size_t t = 0; t < threads; ++t) {
+      const std::uint64_t index = resplit.index + std::uint64_t{resplit.count} * t;
+      const std::uint64_t count = std::uint64_t{resplit.count} * threads;
+      asio::post(threads_[t]->io, [&thread = *threads_[t], from = resplit.from, index, count] {
+        if (!thread.dispatcher) return;  // its schedule is over
+        thread.dispatcher->resplit(from, index, count);
+        thread.dispatchTimer->cancel();  // recompute its next arrival now
+      });
+    }
+    growUsers(resplit.users);
+  } else if (options_.userStages) {
+    std::uint64_t pool = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (!staged_) return;
+      staged_->resplit(resplit.from, resplit.index, resplit.count);
+      pool = staged_->max();
+    }
+    growUsers(pool);
+  } else {
+    growUsers(resplit.users);
+  }
+}
+
+// Adds users to the running cycle up to `users`; never removes any.
+void Runner::growUsers(std::uint64_t users) {
+  std::lock_guard lock(mutex_);
+  if (!cycle_ || stopping_ || users <= cycleUsers_) return;
+  Cycle& cycle = *cycle_;
+  const std::size_t threads = pooled_ && dispatcherThreads_ > 0 ? dispatcherThreads_ : threads_.size();
+  for (std::uint64_t i = cycleUsers_; i < users; ++i) {
+    Thread& thread = *threads_[i % threads];
+    ++cycle.remaining;
+    asio::spawn(thread.io, [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
+      if (pooled) {
+        runPooledUser(thread, cycle, i, y);
+      } else {
+        runUser(thread, cycle, i, y);
+      }
+    });
+  }
+  cycleUsers_ = users;
+  progress_.users = users;
 }
 
 void Runner::cancelAll() {

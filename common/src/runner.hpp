@@ -55,6 +55,15 @@ double scheduleTarget(const RunOptions& options, Micros sinceStart);
 // "users", "rate" or "" (no schedule).
 const char* scheduleKind(const RunOptions& options);
 
+// A new share for a runner of a distributed run that lost an agent (REBALANCE,
+// PROTOCOL.md §5.1): from now on it runs share `index` of `count`.
+struct Resplit {
+  std::uint32_t index = 0;  // the new share's index, 0-based
+  std::uint32_t count = 1;  // shares (agents) from now on
+  Micros from{0};           // schedules: the new split applies from this offset; 0
+  std::uint32_t users = 0;  // closed model: this runner's users; open model: its pool
+};
+
 // A snapshot of where the run is, for live outputs.
 struct Progress {
   std::size_t cycle = 0;        // 0-based index of the running cycle
@@ -82,6 +91,10 @@ class Runner {
   // Cancels the hits in flight now (a second Ctrl-C).
   void cancel();
   Progress progress() const;
+  // Takes the new share: the open model re-splits its arrivals from `from`, stages their
+  // targets from `from`; a closed run starts the users it lacks at once. Users and pool
+  // only grow (a runner never gives users back). Callable from any thread.
+  void rebalance(const Resplit& resplit);
   // scheduleTarget() at a wall-clock time (µs since the epoch); -1 before run() starts.
   double targetAt(std::int64_t epochUs) const;
 
@@ -107,6 +120,8 @@ class Runner {
   void scheduleStart();
   void runHit(detail::UserContext& user, TestCase& test, const SelectedTest& selected);
   void userDone(Cycle& cycle);
+  void growUsers(std::uint64_t users);
+  void track(Cycle& cycle, std::uint64_t users, bool pooled);
   void cancelAll();
   void raiseFileLimit(std::uint64_t users);
 
@@ -127,6 +142,13 @@ class Runner {
   std::chrono::steady_clock::time_point scheduleStart_;
   std::atomic<std::int64_t> scheduleStartUs_{0};  // the same, wall clock µs; 0 = not yet
   std::atomic<std::uint32_t> targetUsers_{0};     // --stages: users of this runner now
+  // What rebalance() changes, guarded by mutex_: the running cycle, its users so far,
+  // how they are spawned, and the --stages schedule.
+  Cycle* cycle_ = nullptr;
+  std::uint64_t cycleUsers_ = 0;
+  bool pooled_ = false;                 // pooled users (open model, stages)
+  std::size_t dispatcherThreads_ = 0;   // open model: threads [0, this) dispatch
+  UserTargetSchedule* staged_ = nullptr;
 };
 
 }  // namespace loads

@@ -137,8 +137,9 @@ std::optional<Micros> StageProfile::timeOfIntegral(double n) const {
 // ---------------------------------------------------------------- ArrivalSchedule
 
 ArrivalSchedule::ArrivalSchedule(StageProfile rate, std::uint64_t index, std::uint64_t count)
-    : rate_(std::move(rate)), index_(index), count_(std::max<std::uint64_t>(1, count)) {
-  next_ = plannedAt(index_);
+    : rate_(std::move(rate)), index_(index), count_(std::max<std::uint64_t>(1, count)),
+      nextGlobal_(index) {
+  next_ = plannedAt(nextGlobal_);
 }
 
 std::optional<Micros> ArrivalSchedule::plannedAt(std::uint64_t global) const {
@@ -149,7 +150,31 @@ std::optional<Micros> ArrivalSchedule::plannedAt(std::uint64_t global) const {
 void ArrivalSchedule::pop() {
   if (!next_) return;
   ++issued_;
-  next_ = plannedAt(index_ + issued_ * count_);
+  nextGlobal_ += count_;
+  applyPending();
+  next_ = plannedAt(nextGlobal_);
+}
+
+// Switches to the pending split once the old one has reached its first arrival.
+void ArrivalSchedule::applyPending() {
+  if (!pending_ || nextGlobal_ < pending_->from) return;
+  index_ = pending_->index;
+  count_ = pending_->count;
+  nextGlobal_ = pending_->from + index_;
+  pending_.reset();
+}
+
+void ArrivalSchedule::resplit(Micros from, std::uint64_t index, std::uint64_t count) {
+  pending_ = Split{firstArrivalFrom(from), index, std::max<std::uint64_t>(1, count)};
+  applyPending();
+  next_ = plannedAt(nextGlobal_);
+}
+
+std::uint64_t ArrivalSchedule::firstArrivalFrom(Micros t) const {
+  // Arrival k is planned at the earliest time the integral reaches k: at or after t
+  // exactly when k >= integral(t), with slack for exact products.
+  const double n = rate_.integral(t);
+  return n <= kEpsilon ? 0 : static_cast<std::uint64_t>(std::ceil(n - kEpsilon));
 }
 
 std::uint64_t ArrivalSchedule::globalTotal() const {
@@ -178,11 +203,14 @@ std::uint32_t UserTargetSchedule::globalAt(Micros t) const {
 }
 
 std::uint32_t UserTargetSchedule::at(Micros t) const {
+  if (resplit_ && t >= resplit_->from) return shareOf(globalAt(t), resplit_->index, resplit_->count);
   return shareOf(globalAt(t), index_, count_);
 }
 
 std::uint32_t UserTargetSchedule::max() const {
-  return shareOf(static_cast<std::uint32_t>(std::floor(users_.maxValue() + kEpsilon)), index_, count_);
+  const auto most = static_cast<std::uint32_t>(std::floor(users_.maxValue() + kEpsilon));
+  const std::uint32_t before = shareOf(most, index_, count_);
+  return resplit_ ? std::max(before, shareOf(most, resplit_->index, resplit_->count)) : before;
 }
 
 }  // namespace loads

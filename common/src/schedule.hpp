@@ -72,15 +72,28 @@ class ArrivalSchedule {
   std::optional<Micros> peek() const { return next_; }
   void pop();
   std::uint64_t issued() const { return issued_; }  // arrivals popped so far
-  // Arrivals of this share over the whole profile.
+  // Arrivals of this share over the whole profile, before any resplit.
   std::uint64_t total() const;
   // Arrivals of the whole (global) schedule over the whole profile.
   std::uint64_t globalTotal() const;
+  // Re-split (a distributed run lost an agent): global arrivals k < K keep the split so
+  // far, arrivals k >= K go to share `index` of `count` counted from K, where K is the
+  // first arrival planned at or after `from`. Every share of the run must get the same
+  // `from` and a distinct index, so that each arrival still has exactly one owner.
+  void resplit(Micros from, std::uint64_t index, std::uint64_t count);
+  // The first global arrival planned at or after `t`.
+  std::uint64_t firstArrivalFrom(Micros t) const;
 
  private:
+  struct Split {
+    std::uint64_t from, index, count;  // arrivals from, index, count
+  };
   std::optional<Micros> plannedAt(std::uint64_t global) const;
+  void applyPending();
   StageProfile rate_;
   std::uint64_t index_, count_;
+  std::uint64_t nextGlobal_;         // the global number of the next arrival of this share
+  std::optional<Split> pending_;     // a resplit not reached yet
   std::uint64_t issued_ = 0;
   std::optional<Micros> next_;
 };
@@ -104,6 +117,9 @@ class ArrivalDispatcher {
     }
   }
   std::optional<Micros> nextPlanned() const { return schedule_.peek(); }
+  void resplit(Micros from, std::uint64_t index, std::uint64_t count) {
+    schedule_.resplit(from, index, count);
+  }
   std::uint64_t started() const { return started_; }
   std::uint64_t dropped() const { return dropped_; }
 
@@ -118,14 +134,24 @@ class UserTargetSchedule {
  public:
   UserTargetSchedule(StageProfile users, std::uint32_t index, std::uint32_t count)
       : users_(std::move(users)), index_(index), count_(count) {}
+  // From `from` on, this runner is share `index` of `count` (a rebalanced run); before
+  // `from` the split stays as constructed.
+  void resplit(Micros from, std::uint32_t index, std::uint32_t count) {
+    resplit_ = {from, index, count};
+  }
   std::uint32_t globalAt(Micros t) const;  // floor of the profile
   std::uint32_t at(Micros t) const;        // this share of globalAt(t)
   std::uint32_t max() const;               // the most this share ever runs
   Micros length() const { return users_.length(); }
 
  private:
+  struct Split {
+    Micros from;
+    std::uint32_t index, count;
+  };
   StageProfile users_;
   std::uint32_t index_, count_;
+  std::optional<Split> resplit_;
 };
 
 }  // namespace loads

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <map>
 #include <random>
 #include <thread>
 #include <zmq.hpp>
@@ -408,4 +409,72 @@ TEST_CASE("a broker that stops tells its agents, which can register with the nex
   a1->send(hello);
   a1->expect<proto::Welcome>();
   CHECK(ping(context, restarted).agents.size() == 1);
+}
+
+TEST_CASE("REBALANCE from a run's master reaches its running agents, and only valid ones do",
+          "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  auto a2 = agent(context, broker, "a2", "h2");
+  auto a3 = agent(context, broker, "a3", "h3");
+  auto idle = agent(context, broker, "a4", "h4");
+  Peer master(context, broker.frontendEndpoint());
+  master.send(runRequest(3));
+  auto accepted = master.expect<proto::RunAccepted>();
+  std::map<std::string, std::uint32_t> index;
+  for (const auto& a : accepted.agents) index[a.agentId] = a.index;
+  std::vector<Peer*> inRun;
+  for (auto* peer : {a1.get(), a2.get(), a3.get(), idle.get()}) {
+    if (peer->next(200ms)) inRun.push_back(peer);  // its JOB
+  }
+  REQUIRE(inRun.size() == 3);
+  const std::string lost = accepted.agents[2].agentId;
+
+  proto::Rebalance rebalance;
+  rebalance.runId = accepted.runId;
+  rebalance.count = 2;
+  rebalance.shares = {{accepted.agents[0].agentId, 0}, {accepted.agents[1].agentId, 1}};
+  rebalance.fromMs = 4200;
+  rebalance.lost = lost;
+  SECTION("forwarded as sent to each listed agent, not to the others") {
+    master.send(rebalance);
+    std::size_t told = 0;
+    for (Peer* peer : inRun) {
+      auto envelope = peer->next(500ms);
+      if (!envelope) continue;
+      REQUIRE(envelope->type == MessageType::kRebalance);
+      auto got = proto::decodeBody<proto::Rebalance>(*envelope);
+      REQUIRE(got.ok());
+      CHECK(got->runId == accepted.runId);
+      CHECK(got->count == 2);
+      CHECK(got->fromMs == 4200);
+      CHECK(got->lost == lost);
+      CHECK(got->shares.size() == 2);
+      ++told;
+    }
+    CHECK(told == 2);
+    CHECK(!idle->next(100ms));
+    CHECK(!master.next(100ms));  // no answer to a valid REBALANCE
+  }
+  SECTION("an index given twice is ERROR 400 and reaches no agent") {
+    rebalance.shares[1].index = 0;
+    master.send(rebalance);
+    CHECK(master.expect<proto::Error>().code == 400);
+    for (Peer* peer : inRun) CHECK(!peer->next(100ms));
+  }
+  SECTION("an agent that is not in the run is ERROR 400") {
+    rebalance.shares[1].agentId = "a-stranger";
+    master.send(rebalance);
+    CHECK(master.expect<proto::Error>().code == 400);
+  }
+  SECTION("another run's id is ERROR 404, and a master without a run gets 405") {
+    rebalance.runId = "r-other";
+    master.send(rebalance);
+    CHECK(master.expect<proto::Error>().code == 404);
+    Peer stranger(context, broker.frontendEndpoint());
+    stranger.send(rebalance);
+    CHECK(stranger.expect<proto::Error>().code == 405);
+  }
 }

@@ -2,7 +2,9 @@
 #include "schedule.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <numeric>
+#include <optional>
 
 using namespace loads;
 using namespace std::chrono_literals;
@@ -145,4 +147,85 @@ TEST_CASE("user stages: linear ramps, exact boundaries, shares that sum to the t
   }
   CHECK(UserTargetSchedule(users, 0, 3).max() == 34);
   CHECK(UserTargetSchedule(users, 2, 3).max() == 33);
+}
+
+namespace {
+// The planned starts (µs) of `s`, popped until `until` (exclusive) or the end.
+std::vector<std::uint64_t> drain(ArrivalSchedule& s, std::optional<Micros> until = std::nullopt) {
+  std::vector<std::uint64_t> out;
+  while (auto p = s.peek()) {
+    if (until && *p >= *until) break;
+    out.push_back(static_cast<std::uint64_t>(p->count()));
+    s.pop();
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a resplit gives every arrival from its start exactly one of the remaining shares") {
+  // 3 agents, 2 runner threads each; agent 1 is lost 2.301 s in, the others take its share
+  // from 2.801 s on. A rate whose arrivals are all at distinct µs, so times identify them.
+  const StageProfile rate(50, parseStages("2s:500,3s:500", "--rate-stages"));
+  ArrivalSchedule global(rate, 0, 1);
+  std::map<std::uint64_t, int> owners;  // planned µs -> how many shares planned it
+  std::vector<std::uint64_t> everything = drain(global);
+  for (auto t : everything) owners[t] = 0;
+  REQUIRE(owners.size() == everything.size());  // distinct times
+
+  const Micros lostAt = 2301ms, from = 2801ms;
+  const std::uint64_t agents = 3, threads = 2, lost = 1;
+  std::uint64_t survivorRank = 0;
+  for (std::uint64_t a = 0; a < agents; ++a) {
+    for (std::uint64_t t = 0; t < threads; ++t) {
+      ArrivalSchedule s(rate, a + agents * t, agents * threads);
+      if (a == lost) {
+        for (auto p : drain(s, lostAt)) ++owners[p];
+        continue;
+      }
+      // The re-split reaches the thread at 2.501 s: its arrivals before then are issued.
+      std::vector<std::uint64_t> planned = drain(s, 2501ms);
+      s.resplit(from, survivorRank + (agents - 1) * t, (agents - 1) * threads);
+      for (auto p : drain(s)) planned.push_back(p);
+      for (auto p : planned) ++owners[p];
+    }
+    if (a != lost) ++survivorRank;
+  }
+  std::uint64_t missing = 0, doubled = 0;
+  for (const auto& [t, n] : owners) {
+    if (Micros(t) >= from || Micros(t) < lostAt) {
+      CHECK(n == 1);  // before the loss and from the resplit on: exactly once
+    }
+    if (n == 0) ++missing;
+    if (n > 1) ++doubled;
+  }
+  CHECK(doubled == 0);
+  // Only the lost agent's arrivals between its loss and the resplit are missing: a third
+  // of the 500/s for 0.5 s.
+  CHECK(missing == 83);
+  const std::uint64_t k = global.firstArrivalFrom(from);
+  CHECK(rate.timeOfIntegral(static_cast<double>(k)).value() >= from);
+  CHECK(rate.timeOfIntegral(static_cast<double>(k - 1)).value() < from);
+}
+
+TEST_CASE("a resplit after the share passed its start applies at once") {
+  const StageProfile rate = StageProfile::constant(100, 2s);
+  ArrivalSchedule s(rate, 0, 2);  // 0, 20 ms, 40 ms, ...
+  while (s.peek() && *s.peek() < 1000ms) s.pop();
+  s.resplit(500ms, 0, 1);  // from arrival 50 on, every arrival
+  REQUIRE(s.peek());
+  CHECK(*s.peek() == 500ms);
+  s.pop();
+  CHECK(*s.peek() == 510ms);
+}
+
+TEST_CASE("stage targets follow the new split from the resplit on") {
+  const StageProfile users(10, parseStages("10s:10", "--stages"));
+  UserTargetSchedule a(users, 0, 3), c(users, 2, 3);  // 4, 3 (and the lost one 3)
+  CHECK(a.at(1s) + c.at(1s) == 7);
+  a.resplit(5s, 0, 2);
+  c.resplit(5s, 1, 2);
+  CHECK(a.at(4s) == 4);
+  CHECK(c.at(4s) == 3);
+  CHECK(a.at(5s) + c.at(5s) == 10);
+  CHECK(a.max() == 5);
 }

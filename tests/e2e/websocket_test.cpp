@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
+#include <memory>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "support/cluster.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
 
@@ -26,12 +28,6 @@ const json& requestNamed(const json& report, const std::string& name) {
   }
   FAIL("no request " << name << " in the report");
   throw std::logic_error("unreachable");
-}
-
-int freePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
 }
 
 // The program's path from $PATH; "" when it is not installed.
@@ -55,6 +51,47 @@ bool listening(int port) {
   s.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}, ec);
   return !ec;
 }
+
+// websocketd (Debian package; scripts/setup.sh installs it) on a free loopback port,
+// running `cat` per connection: each text message goes in as a line and comes back as
+// a message. Fails the test, never skips, when it is missing or does not listen.
+struct Websocketd {
+  int port = freePort();
+  std::unique_ptr<Process> server;
+  Websocketd() {
+    const std::string websocketd = findProgram("websocketd");
+    if (websocketd.empty()) FAIL("websocketd is not installed: run scripts/setup.sh");
+    server = std::make_unique<Process>(std::vector<std::string>{
+        websocketd, "--address=127.0.0.1", "--port=" + std::to_string(port), "--loglevel=error",
+        findProgram("cat")});
+    INFO(server->err());
+    REQUIRE(eventually([&] { return listening(port); }, std::chrono::seconds(5)));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+// A websocketd run of Ws.test_echo and Ws.test_callback: `users` users of `hits` hits, 5
+// messages a hit, each echoed (websocketd's cat returns every line): received equals
+// sent exactly, one socket per user kept across its hits.
+void checkAllEchoed(const json& j, int users, int hits) {
+  const json& k = j["sockets"];
+  CHECK(k["messagesSent"] == users * hits * 5);
+  CHECK(k["messagesReceived"] == k["messagesSent"]);
+  CHECK(k["bytesReceived"] == k["bytesSent"]);
+  CHECK(k["opened"] == users);
+  CHECK(k["closed"] == users);
+  CHECK(k["failed"] == 0);
+  CHECK(requestNamed(j, "WS /")["requests"] == users);
+  CHECK(j["summary"]["testFailures"] == 0);
+  CHECK(j["summary"]["testErrors"] == 0);
+}
+
+// libws reads the WebSocket path from LOADS_WS_PATH (websocketd serves "/"); processes
+// started while this lives (agents and their slaves) inherit it.
+struct WsPathAtRoot {
+  WsPathAtRoot() { ::setenv("LOADS_WS_PATH", "/", 1); }
+  ~WsPathAtRoot() { ::unsetenv("LOADS_WS_PATH"); }
+};
 
 }  // namespace
 
@@ -105,36 +142,37 @@ TEST_CASE("e2e: a timed WebSocket run echoes every message it sent") {
   CHECK(stats["ws"]["closed"] == 8);
 }
 
-// websocketd (Debian package; scripts/setup.sh installs it) runs `cat` per connection:
-// each text message goes in as a line and comes back as a message.
 TEST_CASE("e2e: against websocketd, every message comes back") {
-  std::string websocketd = findProgram("websocketd");
-  if (websocketd.empty()) FAIL("websocketd is not installed: run scripts/setup.sh");
-  int port = freePort();
-  Process server({websocketd, "--address=127.0.0.1", "--port=" + std::to_string(port),
-                  "--loglevel=error", findProgram("cat")});
-  bool up = false;
-  for (int i = 0; i < 100 && !(up = listening(port)); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  INFO(server.err());
-  REQUIRE(up);  // websocketd not listening: this test fails, never skips
-
+  Websocketd server;
   std::string report = tempPath("websocketd.json");
-  ::setenv("LOADS_WS_PATH", "/", 1);
-  auto r = runMaster({kWs, "--test", "Ws.test_echo", "--test", "Ws.test_callback", "-u", "3",
-                      "--hits", "4", "--server-url", "http://127.0.0.1:" + std::to_string(port),
-                      "--json", report, "--quiet"});
-  ::unsetenv("LOADS_WS_PATH");
+  Completed r;
+  {
+    WsPathAtRoot path;
+    r = runMaster({kWs, "--test", "Ws.test_echo", "--test", "Ws.test_callback", "-u", "3",
+                   "--hits", "4", "--server-url", server.url(), "--json", report, "--quiet"});
+  }
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  checkAllEchoed(readJson(report), 3, 4);
+}
+
+TEST_CASE("e2e: against websocketd over a broker and two agents, every message comes back") {
+  Websocketd server;
+  WsPathAtRoot path;  // before the agents start: their slaves inherit it
+  Cluster cluster(2);
+  const std::string report = cluster.dir + "/websocketd.json";
+  auto r = runCommand({built("master/loads-master"), "--broker", cluster.frontend, kWs, "--test",
+                       "Ws.test_echo", "--test", "Ws.test_callback", "--agents", "2", "-u", "5",
+                       "--hits", "4", "--server-url", server.url(), "--json", report, "-q"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   json j = readJson(report);
-  const json& k = j["sockets"];
-  CHECK(k["messagesSent"] == 3 * 4 * 5);
-  CHECK(k["messagesReceived"] == k["messagesSent"]);
-  CHECK(k["opened"] == 3);
-  CHECK(k["closed"] == 3);
-  CHECK(k["failed"] == 0);
-  CHECK(requestNamed(j, "WS /")["requests"] == 3);
-  CHECK(j["summary"]["testFailures"] == 0);
-  CHECK(j["summary"]["testErrors"] == 0);
+  checkAllEchoed(j, 5, 4);  // 3 users on one agent, 2 on the other
+  REQUIRE(j["agents"].size() == 2);
+  for (const auto& agent : j["agents"]) {
+    CHECK(agent["events_sent"] == agent["events_received"]);
+    CHECK(agent["hits"].get<std::uint64_t>() > 0);
+  }
+  CHECK(j["problems"].empty());
+  CHECK_THAT(r.out, Catch::Contains("WebSockets"));
 }
