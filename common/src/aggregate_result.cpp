@@ -84,34 +84,54 @@ struct ShardCache {
 thread_local ShardCache tlsShard;
 std::atomic<std::uint64_t> nextInstanceId{1};
 
+// Adds `n` requests of `source` to a second's bySource, keeping it sorted; sources at or
+// above `cap` share the kOtherSources entry.
+void addSourceRequests(std::vector<SourceRequests>& bySource, std::uint32_t source, std::uint64_t n,
+                       std::uint32_t cap) {
+  if (n == 0) return;
+  const std::uint32_t key = source < cap ? source : kOtherSources;
+  auto it = std::lower_bound(bySource.begin(), bySource.end(), key,
+                             [](const SourceRequests& e, std::uint32_t k) { return e.source < k; });
+  if (it != bySource.end() && it->source == key) {
+    it->requests += n;
+  } else {
+    bySource.insert(it, SourceRequests{key, n});
+  }
+}
+
 }  // namespace
 
 // Everything one wall-clock second collected (in a shard's ring or in the live window).
 struct AggregateResult::SecondData {
+  // One source's share of the second: its most active users and its requests.
+  struct PerSource {
+    std::uint32_t source = 0;
+    std::uint32_t users = 0;
+    std::uint64_t requests = 0;
+    void noteUsers(std::uint32_t n) { users = std::max(users, n); }
+  };
+
   std::int64_t second = kNoSecond;
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
   std::uint64_t testFailures = 0;
   std::uint64_t dropped = 0;
   Histogram latency;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> users;  // (source, max users)
+  std::vector<PerSource> sources;  // one per source seen in this second, unsorted
 
-  SecondData() { users.reserve(4); }
+  SecondData() { sources.reserve(4); }
 
   void clear(std::int64_t s) {
     second = s;
     requests = errors = testFailures = dropped = 0;
     latency.reset();
-    users.clear();  // keeps its capacity: no allocation on the hot path
+    sources.clear();  // keeps its capacity: no allocation on the hot path
   }
-  void noteUsers(std::uint32_t source, std::uint32_t n) {
-    for (auto& [src, max] : users) {
-      if (src == source) {
-        max = std::max(max, n);
-        return;
-      }
+  PerSource& of(std::uint32_t source) {
+    for (auto& p : sources) {
+      if (p.source == source) return p;
     }
-    users.emplace_back(source, n);
+    return sources.emplace_back(PerSource{source});
   }
   void merge(const SecondData& o) {
     requests += o.requests;
@@ -119,24 +139,32 @@ struct AggregateResult::SecondData {
     testFailures += o.testFailures;
     dropped += o.dropped;
     latency.merge(o.latency);
-    for (const auto& [src, n] : o.users) noteUsers(src, n);
+    for (const auto& p : o.sources) {
+      PerSource& mine = of(p.source);
+      mine.noteUsers(p.users);
+      mine.requests += p.requests;
+    }
   }
   std::uint32_t totalUsers() const {
     std::uint32_t total = 0;
-    for (const auto& u : users) total += u.second;
+    for (const auto& p : sources) total += p.users;
     return total;
   }
+  void addSourcesTo(SecondSample& sample, std::uint32_t cap) const {
+    for (const auto& p : sources) addSourceRequests(sample.bySource, p.source, p.requests, cap);
+  }
   // Adds data that arrived after its second was summarised (percentiles cannot follow).
-  void addLateTo(SecondSample& sample) const {
+  void addLateTo(SecondSample& sample, std::uint32_t cap) const {
     sample.requests += requests;
     sample.errors += errors;
     sample.testFailures += testFailures;
     sample.dropped += dropped;
     sample.users = std::max(sample.users, totalUsers());
+    addSourcesTo(sample, cap);
     if (requests) sample.complete = false;
   }
-  SecondSample summary() const {
-    return SecondSample{second,
+  SecondSample summary(std::uint32_t cap) const {
+    SecondSample sample{second,
                         requests,
                         errors,
                         testFailures,
@@ -146,12 +174,14 @@ struct AggregateResult::SecondData {
                         totalUsers(),
                         true,
                         dropped};
+    addSourcesTo(sample, cap);
+    return sample;
   }
 };
 
 // The per-second series: a live window of full seconds, then summaries.
 struct AggregateResult::Series {
-  explicit Series(int window) : window(window) {}
+  Series(int window, std::uint32_t sources) : window(window), sources(sources) {}
 
   void noteSecond(std::int64_t s) {
     std::int64_t seen = newest.load(std::memory_order_relaxed);
@@ -163,7 +193,7 @@ struct AggregateResult::Series {
     noteSecond(d.second);
     std::lock_guard lock(mu);
     if (auto it = summarized.find(d.second); it != summarized.end()) {
-      d.addLateTo(it->second);
+      d.addLateTo(it->second, sources);
       return;
     }
     auto& slot = live[d.second];
@@ -177,12 +207,13 @@ struct AggregateResult::Series {
   void compactLocked() {
     const std::int64_t cutoff = newest.load(std::memory_order_relaxed) - window;
     while (!live.empty() && live.begin()->first <= cutoff) {
-      summarized[live.begin()->first] = live.begin()->second->summary();
+      summarized[live.begin()->first] = live.begin()->second->summary(sources);
       live.erase(live.begin());
     }
   }
 
   const int window;
+  const std::uint32_t sources;  // AggregateOptions::seriesSources
   std::atomic<std::int64_t> newest{kNoSecond};
   std::mutex mu;
   std::map<std::int64_t, std::unique_ptr<SecondData>> live;
@@ -228,7 +259,8 @@ struct AggregateResult::Shard {
 AggregateResult::AggregateResult(AggregateOptions options)
     : options_(std::move(options)),
       instanceId_(nextInstanceId.fetch_add(1)),
-      series_(std::make_unique<Series>(std::max(1, options_.liveWindowSeconds))) {}
+      series_(std::make_unique<Series>(std::max(1, options_.liveWindowSeconds),
+                                       options_.seriesSources)) {}
 
 AggregateResult::~AggregateResult() = default;
 
@@ -290,12 +322,12 @@ void AggregateResult::countTestEvent(std::string_view test, const LoadsStatus& s
   update(findOrAdd(s.tests, test));
   s.noteEvent(at, at);
   if (SecondData* sec = s.second(secondOf(at), *series_)) {
-    sec->noteUsers(s.source, status.users);
+    sec->of(s.source).noteUsers(status.users);
     sec->testFailures += testFailure;
   } else {
     SecondData late;
     late.clear(secondOf(at));
-    late.noteUsers(s.source, status.users);
+    late.of(s.source).noteUsers(status.users);
     late.testFailures += testFailure;
     series_->absorb(late);
   }
@@ -402,7 +434,9 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     ++sec->requests;
     sec->errors += failed;
     sec->latency.record(hit.elapsedUs);
-    sec->noteUsers(s.source, status.users);
+    SecondData::PerSource& source = sec->of(s.source);
+    source.noteUsers(status.users);
+    ++source.requests;
     if (late) series_->absorb(*late);
   }
   for (TestResult* o : observers_) o->addHit(hit, status);
@@ -476,7 +510,7 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
       sec->clear(second);
     }
     ++sec->dropped;
-    sec->noteUsers(s.source, status.users);
+    sec->of(s.source).noteUsers(status.users);
     if (late) series_->absorb(*late);
   }
   for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
@@ -577,9 +611,9 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   }
   for (const auto& [second, data] : pending) {
     if (auto it = out.find(second); it != out.end()) {
-      data.addLateTo(it->second);
+      data.addLateTo(it->second, options_.seriesSources);
     } else {
-      out.emplace(second, data.summary());
+      out.emplace(second, data.summary(options_.seriesSources));
     }
   }
   std::vector<SecondSample> series;

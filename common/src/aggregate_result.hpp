@@ -11,7 +11,9 @@
 // addObserver() must be called before the run starts (before the first call).
 //
 // Memory stays bounded on long runs: full per-second histograms are kept only for a
-// short sliding window; older seconds keep a small summary (counts, p50, p99, users).
+// short sliding window; older seconds keep a small summary (counts, p50, p99, users, and
+// requests per source for at most AggregateOptions::seriesSources sources plus one
+// "other" entry, so many agents cost at most that many entries a second).
 #pragma once
 
 #include <array>
@@ -80,6 +82,16 @@ struct ErrorSample {
   std::uint64_t count = 0;
 };
 
+// SourceRequests::source of the entry that sums every source at or above the cap.
+inline constexpr std::uint32_t kOtherSources = UINT32_MAX;
+
+// Requests one source (an agent in distributed mode, see setSource) started in a second.
+struct SourceRequests {
+  std::uint32_t source = 0;    // the source, or kOtherSources for all sources >= the cap
+  std::uint64_t requests = 0;  // never 0: sources without requests have no entry
+  bool operator==(const SourceRequests&) const = default;
+};
+
 // One wall-clock second of the run.
 struct SecondSample {
   std::int64_t second = 0;         // Unix time, seconds
@@ -95,6 +107,8 @@ struct SecondSample {
   bool complete = true;
   std::uint64_t dropped = 0;  // open model: hits planned in this second and dropped
   double target = -1;         // stages/rate: target users or rate at the second's start; -1 none
+  // `requests` by source, ascending (kOtherSources last); the entries sum to `requests`.
+  std::vector<SourceRequests> bySource;
 };
 
 struct Snapshot {
@@ -126,6 +140,10 @@ struct AggregateOptions {
   int liveWindowSeconds = 10;
   // Distinct error samples kept; further distinct ones are only counted (default 100).
   std::size_t maxErrorSamples = 100;
+  // Sources 0 .. seriesSources-1 get their own requests in each second's bySource; the
+  // requests of higher sources are summed under kOtherSources (default 10: one chart
+  // line per agent stays readable, and a second costs at most 11 entries).
+  std::uint32_t seriesSources = 10;
 };
 
 class AggregateResult final : public TestResult {

@@ -47,16 +47,26 @@ void writeRequestsCsv(const Json& r, std::ostream& out) {
   if (report::field(r, "allRequests").is_object()) line(out, requestRow(r["allRequests"]));
 }
 
+// One requests_source_<key> column per source of the series (agent index or "other").
 void writeSecondsCsv(const Json& r, std::ostream& out) {
-  line(out, {"t", "elapsed_s", "requests", "errors", "test_failures", "p50_us", "p95_us", "p99_us",
-             "users", "complete"});
+  std::vector<std::string> header{"t",      "elapsed_s", "requests", "errors", "test_failures",
+                                  "p50_us", "p95_us",    "p99_us",   "users",  "complete"};
+  const std::vector<std::string> sources = report::secondSourceKeys(r);
+  for (const auto& key : sources) header.push_back("requests_source_" + key);
+  line(out, header);
   const Json& seconds = report::arrayField(r, "seconds");
   const std::int64_t first = seconds.empty() ? 0 : report::integer(seconds.front(), "t");
   for (const auto& s : seconds) {
     const std::int64_t t = report::integer(s, "t");
-    line(out, {std::to_string(t), std::to_string(t - first), num(s, "requests"), num(s, "errors"),
-               num(s, "testFailures"), num(s, "p50Us"), num(s, "p95Us"), num(s, "p99Us"),
-               num(s, "users"), report::flag(s, "complete") ? "true" : "false"});
+    std::vector<std::string> row{
+        std::to_string(t),      std::to_string(t - first),
+        num(s, "requests"),     num(s, "errors"),
+        num(s, "testFailures"), num(s, "p50Us"),
+        num(s, "p95Us"),        num(s, "p99Us"),
+        num(s, "users"),        report::flag(s, "complete") ? "true" : "false"};
+    const Json& bySource = report::objectField(s, "requestsBySource");
+    for (const auto& key : sources) row.push_back(num(bySource, key));
+    line(out, row);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "html_report.hpp"
 
+#include <iterator>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -165,7 +166,24 @@ struct Series {
   std::vector<double> x;
   std::vector<std::optional<double>> requests, errors, testErrors, p50, p95, p99, users;
   bool hasP95 = false;
+  bool hasSources = false;  // seconds carry requestsBySource (older reports do not)
+  // Requests per second by source key ("0", "1", ..., "other"), one value per x.
+  std::map<std::string, std::vector<std::optional<double>>> bySource;
 };
+
+// Fills s.bySource for the point just added: every source known so far gets a value (0
+// when it had no requests), a source seen first here gets zeros before it.
+void addSourcePoint(Series& s, const Json* second) {
+  if (second && field(*second, "requestsBySource").is_object()) {
+    s.hasSources = true;
+    for (const auto& [key, n] : field(*second, "requestsBySource").items()) {
+      auto& values = s.bySource[key];
+      values.resize(s.x.size() - 1, 0.0);
+      values.push_back(n.is_number() ? n.get<double>() : 0.0);
+    }
+  }
+  for (auto& [key, values] : s.bySource) values.resize(s.x.size(), 0.0);
+}
 
 Series series(const Json& r) {
   std::map<std::int64_t, const Json*> byT;
@@ -192,6 +210,7 @@ Series series(const Json& r) {
     out.p95.push_back(latency("p95Us"));
     out.p99.push_back(latency("p99Us"));
     out.users.push_back(s ? std::optional<double>(number(*s, "users")) : std::nullopt);
+    addSourcePoint(out, s);
   };
   if (dense) {
     for (std::int64_t t = first; t <= last; ++t) {
@@ -202,6 +221,34 @@ Series series(const Json& r) {
     for (const auto& [t, s] : byT) add(t, s);
   }
   return out;
+}
+
+// "req/s per agent": one line per source over time ("other" for agents beyond the cap).
+void perAgentLines(std::string& out, const Json& r, const Series& s) {
+  static constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                            "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79"};
+  if (s.bySource.size() < 2) return;
+  std::vector<report::ChartSeries> lines;
+  for (const std::string& key : report::secondSourceKeys(r)) {
+    const bool other = key == "other";
+    lines.push_back({other ? "other agents" : "agent " + key,
+                     other ? "#7f7f7f" : kColors[lines.size() % std::size(kColors)],
+                     s.bySource.at(key)});
+  }
+  out += report::svgLineChart({"req/s per agent", "", s.x, std::move(lines)});
+}
+
+// A report older than the per-second breakdown: each agent's average as a bar.
+void perAgentAverages(std::string& out, const Json& r) {
+  const Json& sources = objectField(r, "requestsBySource");
+  if (sources.size() < 2) return;
+  const double seconds = number(objectField(r, "summary"), "durationSeconds");
+  std::vector<report::Bar> bars;
+  for (const auto& [source, n] : sources.items()) {
+    double requests = n.is_number() ? n.get<double>() : 0;
+    bars.push_back({"agent " + source, seconds > 0 ? requests / seconds : 0});
+  }
+  out += report::svgBarChart("req/s per agent (run average)", bars, "req/s");
 }
 
 void charts(std::string& out, const Json& r) {
@@ -224,15 +271,10 @@ void charts(std::string& out, const Json& r) {
   latency.push_back({"p99", "#d62728", s.p99});
   out += report::svgLineChart({"Latency", "ms", s.x, latency});
   out += report::svgLineChart({"Active users", "", s.x, {{"users", "#9467bd", s.users}}});
-  const Json& sources = objectField(r, "requestsBySource");
-  if (sources.size() > 1) {
-    const double seconds = number(objectField(r, "summary"), "durationSeconds");
-    std::vector<report::Bar> bars;
-    for (const auto& [source, n] : sources.items()) {
-      double requests = n.is_number() ? n.get<double>() : 0;
-      bars.push_back({"agent " + source, seconds > 0 ? requests / seconds : 0});
-    }
-    out += report::svgBarChart("Requests per second by agent", bars, "req/s");
+  if (s.hasSources) {
+    perAgentLines(out, r, s);
+  } else {
+    perAgentAverages(out, r);
   }
   out += "</div></section>\n";
 }

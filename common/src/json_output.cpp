@@ -91,6 +91,15 @@ Json sockets(const SocketSummary& k, double seconds) {
               {"messagesReceivedPerSecond", static_cast<double>(k.messagesReceived) / seconds}};
 }
 
+// A second's requests by source: "0", "1", ... and "other" for the sources beyond the cap.
+Json bySource(const std::vector<SourceRequests>& entries) {
+  Json out = Json::object();
+  for (const SourceRequests& e : entries) {
+    out[e.source == kOtherSources ? std::string("other") : std::to_string(e.source)] = e.requests;
+  }
+  return out;
+}
+
 Json seconds(const Snapshot& snap) {
   Json series = Json::array();
   for (const SecondSample& s : snap.seconds) {
@@ -104,7 +113,8 @@ Json seconds(const Snapshot& snap) {
                           {"users", s.users},
                           {"complete", s.complete},
                           {"dropped", s.dropped},
-                          {"target", s.target}});
+                          {"target", s.target},
+                          {"requestsBySource", bySource(s.bySource)}});
   }
   return series;
 }

@@ -1,8 +1,10 @@
 #include "report_json.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <tuple>
 
 namespace loads::report {
 namespace {
@@ -60,6 +62,19 @@ std::string text(const Json& j, std::string_view key) { return scalarText(field(
 bool flag(const Json& j, std::string_view key) {
   const Json& f = field(j, key);
   return f.is_boolean() && f.get<bool>();
+}
+
+std::vector<std::string> secondSourceKeys(const Json& report) {
+  std::vector<std::string> keys;
+  for (const auto& second : arrayField(report, "seconds")) {
+    for (const auto& [key, n] : objectField(second, "requestsBySource").items()) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+  }
+  auto rank = [](const std::string& k) { return std::tuple(k == "other", k.size(), k); };
+  std::sort(keys.begin(), keys.end(),
+            [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  return keys;
 }
 
 std::string utcTime(std::int64_t epochUs) {

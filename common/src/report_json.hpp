@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace loads::report {
 
@@ -25,6 +26,10 @@ std::int64_t integer(const Json& j, std::string_view key);  // numbers rounded
 std::uint64_t count(const Json& j, std::string_view key);   // negatives read as 0
 std::string text(const Json& j, std::string_view key);      // numbers and booleans as text
 bool flag(const Json& j, std::string_view key);
+
+// The source keys of the per-second series (seconds[].requestsBySource): agents in
+// numeric order ("2" before "10"), then "other". Empty for a report without them.
+std::vector<std::string> secondSourceKeys(const Json& report);
 
 // Any scalar as text: strings as they are, numbers as JSON writes them, null as "".
 std::string scalarText(const Json& value);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -297,6 +298,78 @@ TEST_CASE("active users are summed over sources and maxed within one") {
   CHECK(snap.seconds[0].users == 11);
   CHECK(snap.requestsBySource.at(1) == 2);
   CHECK(snap.requestsBySource.at(2) == 1);
+}
+
+namespace {
+
+std::uint64_t sumOf(const std::vector<SourceRequests>& bySource) {
+  std::uint64_t sum = 0;
+  for (const auto& e : bySource) sum += e.requests;
+  return sum;
+}
+
+}  // namespace
+
+// Shaped like the master's receiver: one thread replays batches from two agents in turn,
+// tagging each with its source, over more seconds than the live window keeps in full.
+TEST_CASE("two sources: each second's per-source requests sum to its total") {
+  FakeClock clock;
+  AggregateResult result(clock.options(/*window=*/2));
+  std::map<std::uint32_t, std::uint64_t> sent;
+  for (int second = 0; second < 8; ++second) {
+    for (int batch = 0; batch < 3; ++batch) {
+      for (std::uint32_t source : {0u, 1u}) {
+        if (source == 1 && second == 5) continue;  // agent 1 silent for a second
+        result.setSource(source);
+        const int hits = static_cast<int>(source) * 2 + batch + 1;
+        for (int i = 0; i < hits; ++i) {
+          result.addHit(hit("GET /", i % 4 ? 200 : 503, kT0 + second * 1'000'000 + i, 100),
+                        users(3));
+        }
+        sent[source] += static_cast<std::uint64_t>(hits);
+      }
+    }
+  }
+  result.setSource(1);  // a late hit of agent 1 for an already summarised second
+  result.addHit(hit("GET /", 200, kT0 + 1'000'000, 100), users(3));
+  ++sent[1];
+
+  const Snapshot snap = result.snapshot();
+  REQUIRE(snap.seconds.size() == 8);
+  std::map<std::uint32_t, std::uint64_t> perSource;
+  for (const SecondSample& s : snap.seconds) {
+    INFO("second " << s.second - kT0 / 1'000'000);
+    CHECK(sumOf(s.bySource) == s.requests);
+    for (const auto& e : s.bySource) perSource[e.source] += e.requests;
+  }
+  CHECK(perSource == sent);
+  CHECK(perSource[0] == snap.requestsBySource.at(0));
+  CHECK(perSource[1] == snap.requestsBySource.at(1));
+  const SecondSample* quiet = sampleAt(snap, kT0 / 1'000'000 + 5);
+  REQUIRE(quiet);
+  CHECK(quiet->bySource == std::vector<SourceRequests>{{0, 6}});
+  const SecondSample* late = sampleAt(snap, kT0 / 1'000'000 + 1);
+  REQUIRE(late);
+  CHECK(late->bySource == std::vector<SourceRequests>{{0, 6}, {1, 13}});
+}
+
+TEST_CASE("sources beyond the series cap share one other entry in each second") {
+  FakeClock clock;
+  AggregateOptions options = clock.options(/*window=*/1);
+  options.seriesSources = 2;
+  AggregateResult result(options);
+  for (int second = 0; second < 4; ++second) {
+    for (std::uint32_t source = 0; source < 5; ++source) {
+      result.setSource(source);
+      result.addHit(hit("GET /", 200, kT0 + second * 1'000'000, 100), users(1));
+    }
+  }
+  const Snapshot snap = result.snapshot();
+  REQUIRE(snap.seconds.size() == 4);
+  for (const SecondSample& s : snap.seconds) {
+    CHECK(s.bySource == std::vector<SourceRequests>{{0, 1}, {1, 1}, {kOtherSources, 3}});
+  }
+  CHECK(snap.requestsBySource.size() == 5);  // the run totals stay exact per source
 }
 
 TEST_CASE("errors are deduplicated and the distinct ones capped") {

@@ -176,6 +176,7 @@ TEST_CASE("the JSON report parses back with every field of schema 1") {
   CHECK(seconds.at(0).at("t") == kT0 / 1'000'000);
   CHECK(seconds.at(0).at("requests") == 100);
   CHECK(seconds.at(0).at("users") == 20);
+  CHECK(seconds.at(0).at("requestsBySource") == nlohmann::json{{"0", 100}});  // local: source 0
   std::uint64_t total = 0;
   for (const auto& s : seconds) total += s.at("requests").get<std::uint64_t>();
   CHECK(total == 1000);

@@ -109,3 +109,28 @@ TEST_CASE("a report missing fields, or with fields of the wrong type, still rend
     CHECK_NOTHROW(render(writeJunitReport, report));
   }
 }
+
+TEST_CASE("the HTML report draws req/s per agent as one line per agent over time") {
+  const std::string html = render(writeHtmlReport, goldenInput());
+  const auto at = html.find("<h3>req/s per agent</h3>");
+  REQUIRE(at != std::string::npos);
+  const std::string chart = html.substr(at, html.find("</figure>", at) - at);
+  auto occurrences = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto i = chart.find(needle); i != std::string::npos; i = chart.find(needle, i + 1)) ++n;
+    return n;
+  };
+  CHECK(occurrences("<path ") == 2);
+  CHECK(occurrences("<title>agent 0</title>") == 1);
+  CHECK(occurrences("<title>agent 1</title>") == 1);
+}
+
+TEST_CASE("a report without per-second sources shows each agent's average instead") {
+  Json report = goldenInput();
+  for (auto& second : report["seconds"]) second.erase("requestsBySource");
+  const std::string html = render(writeHtmlReport, report);
+  CHECK(html.find("<h3>req/s per agent (run average)</h3>") != std::string::npos);
+  CHECK(html.find("<h3>req/s per agent</h3>") == std::string::npos);
+  const std::string csv = render(writeSecondsCsv, report);
+  CHECK(csv.find("requests_source_") == std::string::npos);
+}
