@@ -15,10 +15,15 @@ std::string signalName(int signal) {
   return "signal " + std::to_string(signal);
 }
 
-SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
+SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;  // built before fork: the child only calls async-signal-safe functions
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  for (const auto& e : environment) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
@@ -35,7 +40,7 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
     sigprocmask(SIG_BLOCK, &stop, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), env.data());
     ::_exit(127);
   }
 }

@@ -5,6 +5,7 @@
 
 #include "parse.hpp"
 #include "report_files.hpp"
+#include "security/cli.hpp"
 
 namespace loads::master {
 namespace {
@@ -88,7 +89,7 @@ ParseResult parseOptions(int argc, char** argv) {
                  "(default 5s)");
   app.add_option("--server-url", o.run.user.serverUrl,
                  "Base URL of the system under test, returned by serverUrl() in tests");
-  app.add_flag("--insecure", o.run.user.insecure, "Do not verify TLS certificates");
+  app.add_flag("-k,--insecure-skip-tls-verify", o.run.user.insecure, "Do not verify TLS certificates");
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
@@ -118,6 +119,8 @@ ParseResult parseOptions(int argc, char** argv) {
                  "Where to receive results (default tcp://127.0.0.1:*, an ephemeral port)");
   app.add_option("--results-address", o.resultsAddress,
                  "Results endpoint agents connect to, for NAT or several interfaces");
+  security::ClientKeyFiles keys;
+  keys.addOptions(app);
   app.add_flag("--ping", o.ping, "Show the broker's agents and runs, and exit");
   app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
   app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
@@ -132,6 +135,11 @@ ParseResult parseOptions(int argc, char** argv) {
     if (!web.empty()) o.web = parseWebAddress(web);
     const bool command = o.ping || o.purge || !o.stopRun.empty();
     checkReportOptions(o, thresholds);
+    if (o.distributed()) keys.load("loads-master", o.broker, o.key, o.brokerKey);
+    if (o.agents > 0) {
+      security::requireKeysUnlessLoopback("loads-master", "bind", o.resultsBind, !o.key.empty(),
+                                          keys.insecure);
+    }
     if (o.library.empty() && !command && o.reportFile.empty()) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
     }

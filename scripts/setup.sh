@@ -9,6 +9,7 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
           websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
+          tcpdump        # tests/e2e/security_test: no plaintext on the wire of a secured run
           chromium)      # tests/web: the live dashboard in headless Chromium
 missing=()
 for p in "${packages[@]}"; do

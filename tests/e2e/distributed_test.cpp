@@ -2,11 +2,7 @@
 // processes, loads-master --agents N and the example target. Every wait is bounded.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,123 +13,12 @@
 
 #include <zmq.hpp>
 
-#include "support/process.hpp"
+#include "support/cluster.hpp"
+#include "support/target.hpp"
 
 using namespace loads::testing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-// A port nobody listens on right now (the broker CLI cannot bind port 0 and print it).
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(100ms);  // polling interval, not synchronisation
-  }
-  return condition();
-}
-
-int countLines(const std::string& text, const std::string& needle) {
-  std::istringstream in(text);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
-  return n;
-}
-
-struct Cluster {
-  std::string frontend = "tcp://127.0.0.1:" + std::to_string(freePort());
-  std::string backend = "tcp://127.0.0.1:" + std::to_string(freePort());
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("loads-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(freePort())))
-                        .string();
-  std::unique_ptr<Process> broker;
-  std::vector<std::unique_ptr<Process>> agents;
-  std::unique_ptr<Process> target;
-  int targetPort = 0;
-
-  explicit Cluster(int agentCount) {
-    std::filesystem::create_directories(dir);
-    startBroker();
-    for (int i = 0; i < agentCount; ++i) {
-      agents.push_back(std::make_unique<Process>(std::vector<std::string>{
-          built("agent/loads-agent"), "--broker", backend, "--id", "agent-" + std::to_string(i),
-          "--cache-dir", dir + "/cache-" + std::to_string(i), "--stop-grace", "3s"}));
-    }
-    target = std::make_unique<Process>(
-        std::vector<std::string>{built("examples/target/loads-target"), "--port", "0"});
-    auto line = target->readLine(10s);
-    REQUIRE(line);
-    targetPort = std::stoi(line->substr(line->rfind(':') + 1));
-    REQUIRE(eventually([&] { return agentsIn("idle") == agentCount; }, 20s));
-  }
-  ~Cluster() {
-    for (auto& a : agents) a->signal(SIGTERM);
-    for (auto& a : agents) a->wait(10s);
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  void startBroker() {
-    broker = std::make_unique<Process>(std::vector<std::string>{
-        built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
-        "--heartbeat", "200ms", "--liveness", "5"});
-  }
-  Completed ping() const {
-    return runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
-  }
-  int agentsIn(const std::string& state) const {
-    auto p = ping();
-    return p.code == 0 ? countLines(p.out, " " + state + " ") : -1;
-  }
-  std::vector<std::string> master(std::vector<std::string> extra) const {
-    std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend,
-                                  built("examples/blog/libblog.so"), "--server-url",
-                                  "http://127.0.0.1:" + std::to_string(targetPort), "-q"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
-  }
-  std::uint64_t served() const {
-    auto stats = nlohmann::json::parse(httpRequest(targetPort, "GET", "/stats"));
-    std::uint64_t n = 0;
-    for (const char* path : {"/", "/comments"}) n += stats["paths"].value(path, std::uint64_t{0});
-    return n;
-  }
-  // The pid of the slave of the agent process `agent`, from /proc (the agent forks from
-  // its loop thread, so every task's children are looked at); 0 when none.
-  static pid_t slaveOf(const Process& agent) {
-    std::error_code ec;
-    const std::string tasks = "/proc/" + std::to_string(agent.pid()) + "/task";
-    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-      std::ifstream children(task.path() / "children");
-      pid_t pid = 0;
-      if (children >> pid && pid > 0) return pid;
-    }
-    return 0;
-  }
-};
-
-nlohmann::json readJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-}  // namespace
 
 TEST_CASE("with three agents the hits in the report are exactly the requests the target served") {
   Cluster cluster(3);
