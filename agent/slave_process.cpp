@@ -31,13 +31,13 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
     // The slave starts with SIGTERM and SIGINT blocked (the mask survives exec) and takes
     // them with sigtimedwait once running: a STOP that comes while it is still loading
     // stays pending instead of killing it before it can send STOP-TEST-RUN.
-    sigset_t all, stop;
-    sigfillset(&all);
-    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    // SIG_SETMASK in one step: the agent's mask already blocks them, and unblocking them
+    // even for an instant would deliver a STOP's SIGTERM that came right after fork.
+    sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
-    sigprocmask(SIG_BLOCK, &stop, nullptr);
+    sigprocmask(SIG_SETMASK, &stop, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
     ::execve(args[0], args.data(), env.data());
