@@ -139,6 +139,7 @@ void Agent::Loop::connect() {
   socket_->set(zmq::sockopt::linger, 0);
   socket_->set(zmq::sockopt::maxmsgsize,
                static_cast<std::int64_t>(proto::kDefaultMaxMessageSize + 65536));
+  if (!options_.key.empty()) security::makeCurveClient(*socket_, options_.key, options_.brokerKey);
   socket_->connect(options_.broker);
   registered_ = false;
   lastHeard_ = Clock::now();
@@ -289,8 +290,14 @@ void Agent::Loop::startSlave(const std::string& libraryPath) {
   }
   if (!o.userStages.empty()) argv.insert(argv.end(), {"--stages", o.userStages});
   if (o.startAtUs > 0) argv.insert(argv.end(), {"--start-at-us", std::to_string(o.startAtUs)});
+  std::vector<std::string> environment;
+  if (!job.resultsCurve.empty()) {  // the secret in the environment: argv is world-readable
+    argv.insert(argv.end(), {"--results-server-key", job.resultsCurve.serverKey,
+                             "--results-client-key", job.resultsCurve.clientPublic});
+    environment.push_back(std::string(kResultsSecretVariable) + "=" + job.resultsCurve.clientSecret);
+  }
   try {
-    job_->slave = std::make_unique<SlaveProcess>(argv);
+    job_->slave = std::make_unique<SlaveProcess>(argv, environment);
   } catch (const std::exception& e) {
     return endJob(-1, 0, e.what());
   }

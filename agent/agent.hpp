@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "security/curve.hpp"
+
 namespace loads::agent {
 
 struct AgentOptions {
@@ -26,6 +28,8 @@ struct AgentOptions {
   std::string slaveBinary;           // "" = loads-slave next to this executable
   std::chrono::milliseconds stopGrace{10000};  // SIGTERM → SIGKILL delay on STOP (10 s)
   std::chrono::milliseconds maxBackoff{30000};  // reconnect delay doubles from 1 s up to this
+  security::KeyPair key;             // --key: CURVE to the broker; none = plain TCP
+  std::string brokerKey;             // --broker-key: the broker's Z85 public key; "" with no key
 };
 
 class Agent {

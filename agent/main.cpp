@@ -9,6 +9,7 @@
 #include "agent/agent.hpp"
 #include "loads/version.hpp"
 #include "parse.hpp"
+#include "security/cli.hpp"
 
 int main(int argc, char** argv) {
   loads::agent::AgentOptions options;
@@ -25,10 +26,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--slave-binary", options.slaveBinary,
                  "the slave runner (default: loads-slave next to loads-agent)");
+  loads::security::ClientKeyFiles keys;
+  keys.addOptions(app);
   try {
     app.parse(argc, argv);
     options.heartbeat = loads::parseDuration(heartbeat);
     options.stopGrace = loads::parseDuration(stopGrace);
+    keys.load("loads-agent", options.broker, options.key, options.brokerKey);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::invalid_argument& e) {

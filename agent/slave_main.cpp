@@ -2,6 +2,7 @@
 // crashing test library takes down only this process). Started by loads-agent, not by
 // hand; its options mirror the fields of a JOB (PROTOCOL.md §5.2).
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "agent/slave_runner.hpp"
@@ -28,8 +29,20 @@ int main(int argc, char** argv) {
   app.add_option("--stages", o.job.userStages, "closed model: user stages, ms:target,...");
   app.add_option("--start-at-us", o.job.startAtUs, "the schedule's time 0, µs since the epoch");
   app.add_option("--control-fd", o.controlFd, "the agent's control channel (a file descriptor)");
+  app.add_option("--results-server-key", o.resultsCurve.serverKey, "the master's results key (Z85)");
+  app.add_option("--results-client-key", o.resultsCurve.clientPublic,
+                 "the run key's public key (Z85); its secret comes in $LOADS_RESULTS_CLIENT_SECRET");
   try {
     app.parse(argc, argv);
+    if (const char* secret = std::getenv(loads::agent::kResultsSecretVariable)) {
+      o.resultsCurve.clientSecret = secret;
+      ::unsetenv(loads::agent::kResultsSecretVariable);  // the test library has no use for it
+    }
+    if (o.resultsCurve.serverKey.empty() != o.resultsCurve.clientSecret.empty()) {
+      std::cerr << "loads-slave: --results-server-key needs the secret in $"
+                << loads::agent::kResultsSecretVariable << std::endl;
+      return 2;
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

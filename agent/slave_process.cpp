@@ -17,10 +17,15 @@ std::string signalName(int signal) {
   return "signal " + std::to_string(signal);
 }
 
-SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
+SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;  // built before fork: the child only calls async-signal-safe functions
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  for (const auto& e : environment) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   const pid_t parent = ::getpid();
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -43,16 +48,16 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv) {
     // The slave starts with SIGTERM and SIGINT blocked (the mask survives exec) and takes
     // them with sigtimedwait once running: a STOP that comes while it is still loading
     // stays pending instead of killing it before it can send STOP-TEST-RUN.
-    sigset_t all, stop;
-    sigfillset(&all);
-    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    // SIG_SETMASK in one step: the agent's mask already blocks them, and unblocking them
+    // even for an instant would deliver a STOP's SIGTERM that came right after fork.
+    sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
-    sigprocmask(SIG_BLOCK, &stop, nullptr);
+    sigprocmask(SIG_SETMASK, &stop, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), env.data());
     ::_exit(127);
   }
   ::close(pair[1]);

@@ -30,7 +30,9 @@ class SlaveProcess {
  public:
   // Starts argv[0] with argv; stdout and stderr are the agent's. Throws
   // std::runtime_error when fork fails (exec failures show as exit code 127).
-  explicit SlaveProcess(const std::vector<std::string>& argv);
+  // `environment`: "NAME=value" entries added to this process's environment for the child.
+  explicit SlaveProcess(const std::vector<std::string>& argv,
+                        const std::vector<std::string>& environment = {});
   ~SlaveProcess();  // kills and reaps a child still running
   SlaveProcess(const SlaveProcess&) = delete;
   SlaveProcess& operator=(const SlaveProcess&) = delete;

@@ -190,7 +190,9 @@ int runSlave(const SlaveOptions& options) {
 
   // The proxy first: even a slave that cannot load its library ends with STOP-TEST-RUN,
   // so the master knows this agent is done and sent nothing.
-  TestResultProxy proxy({options.resultsEndpoint, options.runId, options.agentId});
+  ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
+  proxyOptions.curve = options.resultsCurve;
+  TestResultProxy proxy(proxyOptions);
   int code = kSlaveOk;
   try {
     TestLibrary library = TestLibrary::load(options.library);

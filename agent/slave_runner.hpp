@@ -29,7 +29,12 @@ struct SlaveOptions {
   std::uint32_t count = 1;       // agents in the run (1)
   proto::JobOptions job;         // the run's options (users is the total over all agents)
   int controlFd = -1;            // the agent's control channel; -1 = none
+  proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
 };
+
+// The environment variable that carries the run key's secret from agent to slave
+// (PROTOCOL.md §9.3): a command line is readable by every local user, an environment not.
+inline constexpr const char* kResultsSecretVariable = "LOADS_RESULTS_CLIENT_SECRET";
 
 // Exit codes of the slave process, reported by the agent in JOB-ENDED.
 inline constexpr int kSlaveOk = 0;

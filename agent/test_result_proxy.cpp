@@ -3,6 +3,8 @@
 #include <deque>
 #include <zmq.hpp>
 
+#include "security/curve.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace loads::agent {
@@ -38,6 +40,10 @@ TestResultProxy::TestResultProxy(ProxyOptions options)
   socket.set(zmq::sockopt::sndhwm, options_.sendHighWaterMark);
   socket.set(zmq::sockopt::sndtimeo, 100);
   socket.set(zmq::sockopt::linger, static_cast<int>(options_.finishTimeout.count()));
+  if (!options_.curve.empty()) {
+    security::makeCurveClient(socket, {options_.curve.clientPublic, options_.curve.clientSecret},
+                              options_.curve.serverKey);
+  }
   socket.connect(options_.endpoint);
   sender_ = std::thread([this] { sendLoop(); });
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "proto/messages.hpp"
 #include "proto/results.hpp"
 
 namespace loads::agent {
@@ -34,6 +35,7 @@ struct ProxyOptions {
   std::size_t maxQueuedBuffers = 64;            // full buffers per thread before callers wait (64)
   std::chrono::milliseconds finishTimeout{10000};  // finish() gives up delivering after this (10 s)
   int sendHighWaterMark = 1000;                 // ZMQ_SNDHWM of the PUSH socket, messages (1000)
+  proto::ResultsCurve curve;                    // CURVE client with the run key; all "" = plain
 };
 
 struct ProxyStats {

@@ -12,6 +12,7 @@
 #include "broker/registry.hpp"
 #include "broker/run_table.hpp"
 #include "loads/version.hpp"
+#include "security/zap.hpp"
 
 namespace loads::broker {
 
@@ -116,6 +117,7 @@ class Broker::Loop {
 
   BrokerOptions options_;
   zmq::context_t context_;
+  std::unique_ptr<security::ZapAuthenticator> zap_;  // with a key pair only
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
   zmq::socket_t pipeIn_;   // broker thread end of the stop pipe
@@ -157,6 +159,13 @@ void Broker::Loop::bind(std::string& frontendEndpoint, std::string& backendEndpo
     socket->set(zmq::sockopt::linger, 200);
     socket->set(zmq::sockopt::sndhwm, 10000);
   }
+  if (!options_.key.empty()) {
+    zap_ = std::make_unique<security::ZapAuthenticator>(context_);
+    zap_->allow("masters", options_.allowedMasters);
+    zap_->allow("agents", options_.allowedAgents);
+    security::makeCurveServer(frontend_, options_.key, "masters");
+    security::makeCurveServer(backend_, options_.key, "agents");
+  }
   frontend_.bind(options_.frontend);
   backend_.bind(options_.backend);
   frontendEndpoint = frontend_.get(zmq::sockopt::last_endpoint);
@@ -173,14 +182,18 @@ void Broker::Loop::requestStop() {
 
 BrokerStats Broker::Loop::stats() const {
   return {malformedFrontend_.load(), malformedBackend_.load(), errorsSent_.load(),
-          runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load()};
+          runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load(),
+          zap_ ? zap_->refusals() : 0};
 }
 
 // ---------------------------------------------------------------- the loop
 
 void Broker::Loop::run() {
-  spdlog::info("loads-broker {}: masters on {}, agents on {}", LOADS_VERSION,
-               frontend_.get(zmq::sockopt::last_endpoint), backend_.get(zmq::sockopt::last_endpoint));
+  spdlog::info("loads-broker {}: masters on {}, agents on {}, {}", LOADS_VERSION,
+               frontend_.get(zmq::sockopt::last_endpoint), backend_.get(zmq::sockopt::last_endpoint),
+               zap_ ? fmt::format("CURVE, {} master and {} agent keys allowed",
+                                  options_.allowedMasters.size(), options_.allowedAgents.size())
+                    : std::string("plain TCP (no keys)"));
   nextTick_ = now() + options_.heartbeatInterval;
   zmq::pollitem_t items[] = {{pipeIn_.handle(), 0, ZMQ_POLLIN, 0},
                              {frontend_.handle(), 0, ZMQ_POLLIN, 0},
@@ -456,6 +469,7 @@ void Broker::Loop::sendJob(RunRecord& run, const RunSlot& slot, AgentRecord& age
   job.options = run.request.options;
   job.resultsEndpoint = run.request.resultsEndpoint;
   job.agentId = agent.id;
+  job.resultsCurve = run.request.resultsCurve;
   sendTo(backend_, agent.routingId, job);
   agent.libraries.insert(run.request.librarySha256);  // cached from now on
 }

@@ -10,11 +10,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "broker/clock.hpp"
 #include "proto/messages.hpp"
+#include "security/curve.hpp"
 
 namespace loads::broker {
 
@@ -26,6 +28,11 @@ struct BrokerOptions {
   std::size_t maxMessageSize = proto::kDefaultMaxMessageSize;  // larger messages are dropped
   Duration lostRetention{10 * 60 * 1000};          // lost agents stay visible in PONG this long
   NowFunction now;                                 // the clock; empty = steady_clock::now
+  // CURVE (PROTOCOL.md §9): with a key pair both sockets are CURVE servers and only
+  // these public keys (Z85) may connect; empty key = plain TCP, anyone may connect.
+  security::KeyPair key;                  // --key; none
+  std::set<std::string> allowedMasters;   // --allow-masters DIR: frontend clients; none
+  std::set<std::string> allowedAgents;    // --allow-agents DIR: backend clients; none
 };
 
 // Counters for tests and PING-style diagnostics.
@@ -36,6 +43,7 @@ struct BrokerStats {
   std::uint64_t runsAccepted = 0;
   std::uint64_t runsRefused = 0;
   std::uint64_t agentsLost = 0;
+  std::uint64_t keysRefused = 0;  // CURVE handshakes refused by the ZAP handler
 };
 
 class Broker {

@@ -9,6 +9,7 @@
 
 #include "broker/broker.hpp"
 #include "loads/version.hpp"
+#include "security/curve.hpp"
 
 namespace {
 
@@ -28,6 +29,30 @@ bool parseDuration(const std::string& text, loads::broker::Duration& out) {
   return true;
 }
 
+struct SecurityFlags {
+  std::string keyFile, allowMasters, allowAgents;  // --key, --allow-masters, --allow-agents
+  bool insecure = false;                            // --insecure
+};
+
+// PROTOCOL.md §9: the key pair and the allowed keys, or plain TCP on loopback (or with
+// --insecure). Throws security::ConfigError.
+void applySecurity(const SecurityFlags& flags, loads::broker::BrokerOptions& options) {
+  namespace security = loads::security;
+  const int given = !flags.keyFile.empty() + !flags.allowMasters.empty() + !flags.allowAgents.empty();
+  if (given != 0 && given != 3) {
+    throw security::ConfigError("--key, --allow-masters and --allow-agents go together: the broker's "
+                                "key pair and the directories of allowed *.pub keys");
+  }
+  if (given == 3) {
+    options.key = security::loadKeyPair(flags.keyFile);
+    options.allowedMasters = security::loadAllowedKeys(flags.allowMasters);
+    options.allowedAgents = security::loadAllowedKeys(flags.allowAgents);
+  }
+  for (const auto& endpoint : {options.frontend, options.backend}) {
+    security::requireKeysUnlessLoopback("loads-broker", "bind", endpoint, given == 3, flags.insecure);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,10 +70,22 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-size", options.maxMessageSize, "largest message accepted, in bytes")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 31));
+  SecurityFlags security;
+  app.add_option("--key", security.keyFile, "this broker's CURVE key pair (a .key file of loads-keys)");
+  app.add_option("--allow-masters", security.allowMasters,
+                 "directory whose *.pub keys may submit runs (frontend)");
+  app.add_option("--allow-agents", security.allowAgents,
+                 "directory whose *.pub keys may register as agents (backend)");
+  app.add_flag("--insecure", security.insecure,
+               "allow binding a non-loopback endpoint without keys (unauthenticated, unencrypted)");
   try {
     app.parse(argc, argv);
+    applySecurity(security, options);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const loads::security::ConfigError& e) {
+    std::fprintf(stderr, "loads-broker: %s\n", e.what());
+    return 2;
   }
   if (!parseDuration(heartbeat, options.heartbeatInterval)) {
     std::fprintf(stderr, "loads-broker: --heartbeat %s is not a duration: use e.g. 500ms or 1s\n",

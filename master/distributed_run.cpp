@@ -52,9 +52,10 @@ std::string seconds(Clock::duration d) {
 // The master's DEALER to the broker's frontend. Malformed replies are counted and dropped.
 class BrokerLink {
  public:
-  explicit BrokerLink(const std::string& endpoint)
-      : endpoint_(endpoint), socket_(context_, zmq::socket_type::dealer) {
+  BrokerLink(const std::string& endpoint, const security::KeyPair& key, const std::string& brokerKey)
+      : endpoint_(endpoint), secured_(!key.empty()), socket_(context_, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 500);
+    if (secured_) security::makeCurveClient(socket_, key, brokerKey);
     socket_.connect(endpoint);
   }
   template <class T>
@@ -91,11 +92,17 @@ class BrokerLink {
   Clock::duration silentFor() const { return Clock::now() - lastHeard_; }
   const std::string& endpoint() const { return endpoint_; }
   std::string noAnswer() const {
-    return "no broker answered at " + endpoint_ + ": start loads-broker or pass --broker";
+    return "no broker answered at " + endpoint_ +
+           (secured_ ? ": start loads-broker, pass --broker, or check that --broker-key is the "
+                       "broker's key and that the broker allows this master's key (its log "
+                       "names refused keys)"
+                     : ": start loads-broker or pass --broker (a broker with keys also needs "
+                       "--key and --broker-key)");
   }
 
  private:
   std::string endpoint_;
+  bool secured_;
   zmq::context_t context_{1};
   zmq::socket_t socket_;
   Clock::time_point lastSent_ = Clock::now();
@@ -279,7 +286,7 @@ int DistributedRun::run() {
 // ---------------------------------------------------------------- commands
 
 int DistributedRun::ping() {
-  BrokerLink link(options_.broker);
+  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
   int code = 0;
   auto pong = ask<proto::Pong>(link, proto::Ping{}, code);
   if (!pong) return code;
@@ -301,7 +308,7 @@ int DistributedRun::ping() {
 }
 
 int DistributedRun::stopRun() {
-  BrokerLink link(options_.broker);
+  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
   int code = 0;
   auto stopped = ask<proto::Stopped>(link, proto::Stop{options_.stopRun}, code);
   if (!stopped) return code;
@@ -310,7 +317,7 @@ int DistributedRun::stopRun() {
 }
 
 int DistributedRun::purge() {
-  BrokerLink link(options_.broker);
+  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
   int code = 0;
   auto purged = ask<proto::Purged>(link, proto::Purge{}, code);
   if (!purged) return code;
@@ -529,9 +536,17 @@ int DistributedRun::runOnAgents() {
   }
 
   AggregateResult result;
+  ReceiverOptions receiverOptions{o.resultsBind, o.resultsAddress};
+  proto::ResultsCurve curve;
+  if (!o.key.empty()) {  // the run key: slaves authenticate with it (PROTOCOL.md §9.3)
+    const security::KeyPair runKey = security::generateKeyPair();
+    curve = {o.key.publicKey, runKey.publicKey, runKey.secretKey};
+    receiverOptions.key = o.key;
+    receiverOptions.allowedClient = runKey.publicKey;
+  }
   std::unique_ptr<ResultsReceiver> receiver;
   try {
-    receiver = std::make_unique<ResultsReceiver>(ReceiverOptions{o.resultsBind, o.resultsAddress}, result);
+    receiver = std::make_unique<ResultsReceiver>(receiverOptions, result);
   } catch (const zmq::error_t& e) {
     std::cerr << "loads-master: cannot bind --results-bind " << o.resultsBind << ": " << e.what()
               << std::endl;
@@ -539,7 +554,7 @@ int DistributedRun::runOnAgents() {
   }
   receiver->start();
 
-  BrokerLink link(o.broker);
+  BrokerLink link(o.broker, o.key, o.brokerKey);
   proto::Run request;
   request.agents = o.agents;
   request.waitAgentsMs = static_cast<std::uint32_t>(o.waitAgents.count());
@@ -549,6 +564,7 @@ int DistributedRun::runOnAgents() {
   request.options = jobOptions(o);
   request.resultsEndpoint = receiver->endpoint();
   request.masterHost = hostName();
+  request.resultsCurve = curve;
   link.send(request);
   request.library.clear();
 

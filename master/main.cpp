@@ -1,12 +1,17 @@
 // loads-master: runs a loads test library locally or on a fleet of agents.
 #include <iostream>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "master.hpp"
 #include "options.hpp"
 #include "signals.hpp"
 
 int main(int argc, char** argv) {
   loads::master::SignalWaiter signals;  // before any thread starts
+  // Logs (refused CURVE keys) go to stderr: stdout carries the report.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("loads-master"));
   auto parsed = loads::master::parseOptions(argc, argv);
   if (!parsed.options) return parsed.exitCode;
   try {

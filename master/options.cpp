@@ -5,6 +5,7 @@
 
 #include "parse.hpp"
 #include "report_files.hpp"
+#include "security/cli.hpp"
 
 namespace loads::master {
 namespace {
@@ -88,7 +89,7 @@ ParseResult parseOptions(int argc, char** argv) {
                  "(default 5s)");
   app.add_option("--server-url", o.run.user.serverUrl,
                  "Base URL of the system under test, returned by serverUrl() in tests");
-  app.add_flag("--insecure", o.run.user.insecure, "Do not verify TLS certificates");
+  app.add_flag("-k,--insecure-skip-tls-verify", o.run.user.insecure, "Do not verify TLS certificates");
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
@@ -121,6 +122,8 @@ ParseResult parseOptions(int argc, char** argv) {
   app.add_flag("--rebalance", o.rebalance,
                "With --agents: when an agent is lost mid-run, re-split what is left of the run "
                "over the others so the total stays the one asked for");
+  security::ClientKeyFiles keys;
+  keys.addOptions(app);
   app.add_flag("--ping", o.ping, "Show the broker's agents and runs, and exit");
   app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
   app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
@@ -137,6 +140,11 @@ ParseResult parseOptions(int argc, char** argv) {
     checkReportOptions(o, thresholds);
     if (o.rebalance && o.agents == 0) {
       throw std::invalid_argument("--rebalance shares a lost agent's load among the others: it needs --agents");
+    }
+    if (o.distributed()) keys.load("loads-master", o.broker, o.key, o.brokerKey);
+    if (o.agents > 0) {
+      security::requireKeysUnlessLoopback("loads-master", "bind", o.resultsBind, !o.key.empty(),
+                                          keys.insecure);
     }
     if (o.library.empty() && !command && o.reportFile.empty()) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");

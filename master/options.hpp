@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runner.hpp"
+#include "security/curve.hpp"
 #include "thresholds.hpp"
 #include "web_dashboard.hpp"
 
@@ -45,6 +46,8 @@ struct MasterOptions {
   bool ping = false;                             // --ping: show the broker's state
   std::string stopRun;                           // --stop RUN: stop that run; ""
   bool purge = false;                            // --purge: stop every run
+  security::KeyPair key;                         // --key: CURVE to the broker and on results; none
+  std::string brokerKey;                         // --broker-key: the broker's public key; ""
   bool distributed() const { return agents > 0 || ping || purge || !stopRun.empty(); }
 };
 

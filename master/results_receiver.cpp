@@ -7,11 +7,13 @@
 
 #include "aggregate_result.hpp"
 #include "proto/results.hpp"
+#include "security/zap.hpp"
 
 namespace loads::master {
 
 struct ResultsReceiver::Socket {
   zmq::context_t context{1};
+  std::unique_ptr<security::ZapAuthenticator> zap;  // with a key pair only
   zmq::socket_t pull{context, zmq::socket_type::pull};
 };
 
@@ -46,11 +48,20 @@ ResultsReceiver::ResultsReceiver(ReceiverOptions options, AggregateResult& sink)
   socket_->pull.set(zmq::sockopt::maxmsgsize,
                     static_cast<std::int64_t>(options_.maxMessageSize * 2 + 65536));
   socket_->pull.set(zmq::sockopt::linger, 0);
+  if (!options_.key.empty()) {
+    socket_->zap = std::make_unique<security::ZapAuthenticator>(socket_->context);
+    socket_->zap->allow("results", {options_.allowedClient});
+    security::makeCurveServer(socket_->pull, options_.key, "results");
+  }
   socket_->pull.bind(options_.bind);
   endpoint_ = agentEndpoint(socket_->pull.get(zmq::sockopt::last_endpoint), options_.address);
 }
 
 ResultsReceiver::~ResultsReceiver() { stop(); }
+
+std::uint64_t ResultsReceiver::keysRefused() const {
+  return socket_->zap ? socket_->zap->refusals() : 0;
+}
 
 void ResultsReceiver::setAgentIndex(const std::string& agentId, std::uint32_t index) {
   std::lock_guard lock(mutex_);

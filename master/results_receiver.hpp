@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+#include "security/curve.hpp"
+
 namespace loads {
 class AggregateResult;
 }
@@ -38,6 +40,10 @@ struct ReceiverOptions {
   std::string bind = "tcp://127.0.0.1:*";  // --results-bind; "*" port = ephemeral
   std::string address;  // --results-address, given to agents; "" = derived from the bind
   std::size_t maxMessageSize = 64u << 20;  // larger frames are dropped and counted (64 MiB)
+  // CURVE (PROTOCOL.md §9.3): with a key pair the socket is a CURVE server that accepts
+  // only `allowedClient`, the run key's public key; none = plain TCP.
+  security::KeyPair key;      // the master's --key; none
+  std::string allowedClient;  // Z85 public key of the run key; ""
 };
 
 class ResultsReceiver {
@@ -60,6 +66,7 @@ class ResultsReceiver {
 
   std::map<std::string, AgentTally> tallies() const;  // by agent id
   std::uint64_t malformed() const { return malformed_; }
+  std::uint64_t keysRefused() const;  // CURVE clients refused (wrong key)
 
   struct Socket;  // zmq context and socket (results_receiver.cpp)
 

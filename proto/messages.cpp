@@ -183,6 +183,12 @@ std::string validateRun(const Run& run) {
     return "the test library's bytes do not match its sha256: it was damaged on the way";
   }
   if (run.resultsEndpoint.empty()) return "the RUN has no results endpoint";
+  const ResultsCurve& curve = run.resultsCurve;
+  const auto isKey = [](const std::string& k) { return k.size() == 40; };
+  const bool plain = curve.serverKey.empty() && curve.clientPublic.empty() && curve.clientSecret.empty();
+  if (!plain && !(isKey(curve.serverKey) && isKey(curve.clientPublic) && isKey(curve.clientSecret))) {
+    return "the RUN's results-curve is neither three 40-character Z85 keys nor empty";
+  }
   return "";
 }
 

@@ -91,6 +91,16 @@ constexpr std::uint32_t usersForAgent(std::uint32_t total, std::uint32_t index,
   return total / count + (index < total % count ? 1 : 0);
 }
 
+// How slaves authenticate to the master's results socket (PROTOCOL.md §9.3): all three
+// are 40-character Z85 keys, or all "" (plain TCP).
+struct ResultsCurve {
+  std::string serverKey;     // public key of the master's results socket; ""
+  std::string clientPublic;  // the run key, made by the master for this run only; ""
+  std::string clientSecret;  // its secret: never logged, never in PONG; ""
+  bool empty() const { return serverKey.empty(); }
+  MSGPACK_DEFINE_ARRAY(serverKey, clientPublic, clientSecret);
+};
+
 struct Run {
   static constexpr MessageType kType = MessageType::kRun;
   std::uint32_t agents = 1;        // agents wanted, 1..kMaxAgentsPerRun
@@ -101,8 +111,9 @@ struct Run {
   JobOptions options;              // what each agent runs
   std::string resultsEndpoint;     // the master's PULL socket, tcp://host:port; required
   std::string masterHost;          // the master's host name, shown by PING; ""
+  ResultsCurve resultsCurve;       // the results socket's CURVE keys; all "" = plain
   MSGPACK_DEFINE_ARRAY(agents, waitAgentsMs, libraryName, librarySha256, library, options,
-                       resultsEndpoint, masterHost);
+                       resultsEndpoint, masterHost, resultsCurve);
 };
 inline constexpr std::uint32_t kMaxAgentsPerRun = 10000;
 
@@ -289,8 +300,9 @@ struct Job {
   JobOptions options;           // what to run
   std::string resultsEndpoint;  // the master's PULL socket
   std::string agentId;          // the agent's id as registered
+  ResultsCurve resultsCurve;    // the RUN's, verbatim; all "" = plain
   MSGPACK_DEFINE_ARRAY(runId, index, count, libraryName, librarySha256, library, options,
-                       resultsEndpoint, agentId);
+                       resultsEndpoint, agentId, resultsCurve);
 };
 
 struct NeedLibrary {

@@ -10,6 +10,7 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
           websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
           chromium       # tests/web: the live dashboard in headless Chromium
+          tcpdump        # tests/e2e/security_test: no plaintext on the wire of a secured run
           iproute2 curl  # tests/netns (ip netns, veth, bridge) and bench/soak.sh
           python3)       # bench/soak.sh and the tests' scripts read JSON with it
 missing=()

@@ -1,6 +1,6 @@
 // What the HTTP Session and the WebSocket client share: opening a TCP or TLS connection
 // from a user's coroutine (DNS cache, timeout, SNI and certificate verification per
-// --insecure), classifying failures into ErrorKinds, and cancellation guards.
+// --insecure-skip-tls-verify), classifying failures into ErrorKinds, and cancellation guards.
 //
 // Included only by session.cpp and websocket.cpp (it pulls in Beast and Asio's SSL).
 // Everything here runs on the user's thread, from its coroutine.
@@ -65,7 +65,7 @@ inline ConnectFailure classify(const boost::system::error_code& ec, Stage stage,
     std::string reason = "TLS handshake failed: " + ec.message();
     if (ec.category() == asio::error::get_ssl_category() &&
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-      reason += " (the server's certificate is not trusted; --insecure skips verification)";
+      reason += " (the server's certificate is not trusted; --insecure-skip-tls-verify skips verification)";
     }
     return {ErrorKind::kTls, std::move(reason)};
   }

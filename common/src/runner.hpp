@@ -34,7 +34,7 @@ struct RunOptions {
   std::chrono::milliseconds ramp{0};          // --ramp: user starts spread over this; default 0
   unsigned threads = 0;                       // -t: runner threads; 0 = one per core
   std::chrono::milliseconds stopTimeout{5000};  // --stop-timeout: grace for hits in flight
-  detail::UserSettings user;                  // --server-url, --insecure, --timeout
+  detail::UserSettings user;                  // --server-url, --insecure-skip-tls-verify, --timeout
   std::uint32_t firstUserId = 1;              // ids of this runner's users start here
 
   // Open model (--rate, --rate-stages): hits start on this schedule of the whole run

@@ -26,7 +26,7 @@ class DnsCache;
 // Settings shared by every user of a run (read-only while the run goes).
 struct UserSettings {
   std::string serverUrl;                             // --server-url; default ""
-  bool insecure = false;                             // --insecure: skip TLS verification
+  bool insecure = false;                             // --insecure-skip-tls-verify: skip TLS verification
   std::chrono::milliseconds requestTimeout{30000};  // --timeout; default 30 s
 };
 

@@ -11,6 +11,7 @@
 #include <zmq_addon.hpp>
 
 #include "proto/messages.hpp"
+#include "security/curve.hpp"
 
 using namespace loads;
 using namespace loads::broker;
@@ -22,9 +23,12 @@ namespace {
 // A DEALER playing a master or an agent.
 class Peer {
  public:
-  Peer(zmq::context_t& context, const std::string& endpoint)
+  // With `key`, a CURVE client that expects the server's public key `serverKey`.
+  Peer(zmq::context_t& context, const std::string& endpoint, const security::KeyPair& key = {},
+       const std::string& serverKey = "")
       : socket_(context, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
+    if (!key.empty()) security::makeCurveClient(socket_, key, serverKey);
     socket_.connect(endpoint);
   }
   template <class T>
@@ -477,4 +481,41 @@ TEST_CASE("REBALANCE from a run's master reaches its running agents, and only va
     stranger.send(rebalance);
     CHECK(stranger.expect<proto::Error>().code == 405);
   }
+}
+
+TEST_CASE("a broker with keys serves allowed keys and refuses and counts the others per socket") {
+  const security::KeyPair brokerKey = security::generateKeyPair(), master = security::generateKeyPair(),
+                          agent = security::generateKeyPair(), stranger = security::generateKeyPair();
+  BrokerOptions options = testOptions();
+  options.key = brokerKey;
+  options.allowedMasters = {master.publicKey};
+  options.allowedAgents = {agent.publicKey};
+  Broker broker(options);
+  broker.start();
+  zmq::context_t context(1);
+  const std::string front = broker.frontendEndpoint(), back = broker.backendEndpoint();
+
+  Peer allowedMaster(context, front, master, brokerKey.publicKey);
+  allowedMaster.send(proto::Ping{});
+  allowedMaster.expect<proto::Pong>();
+  Peer allowedAgent(context, back, agent, brokerKey.publicKey);
+  allowedAgent.send(proto::Hello{"a1", "host", 1, "v", {}, "", 1});
+  allowedAgent.expect<proto::Welcome>();
+
+  Peer unknown(context, front, stranger, brokerKey.publicKey);
+  Peer agentAsMaster(context, front, agent, brokerKey.publicKey);
+  Peer masterAsAgent(context, back, master, brokerKey.publicKey);
+  Peer noKey(context, front);
+  for (Peer* peer : {&unknown, &agentAsMaster, &noKey}) peer->send(proto::Ping{});
+  masterAsAgent.send(proto::Hello{"a2", "host", 1, "v", {}, "", 2});
+  for (Peer* peer : {&unknown, &agentAsMaster, &masterAsAgent, &noKey}) {
+    CHECK_FALSE(peer->next(300ms));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (broker.stats().keysRefused < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);  // polling the ZAP handler's count, bounded
+  }
+  CHECK(broker.stats().keysRefused == 3);  // no key is no ZAP request: the mechanisms differ
+  allowedMaster.send(proto::Ping{});
+  CHECK(allowedMaster.expect<proto::Pong>().agents.size() == 1);
 }

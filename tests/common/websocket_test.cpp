@@ -478,7 +478,7 @@ TEST_CASE("wss: certificates are verified unless insecure", "[ws][tls]") {
     Harness h;
     auto e = h.runExpecting([&] { h.open(url); });
     CHECK(e.kind() == ErrorKind::kTls);
-    CHECK(std::string(e.what()).find("--insecure") != std::string::npos);
+    CHECK(std::string(e.what()).find("--insecure-skip-tls-verify") != std::string::npos);
     REQUIRE(h.result.hits.size() == 1);
     CHECK(h.result.hits[0].error == ErrorKind::kTls);
   }

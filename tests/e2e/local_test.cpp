@@ -204,7 +204,7 @@ TEST_CASE("help documents every option") {
   auto r = runMaster({"--help"});
   CHECK(r.code == 0);
   for (const char* option : {"--users", "--hits", "--duration", "--ramp", "--threads", "--test",
-                             "--list", "--stop-timeout", "--server-url", "--insecure",
+                             "--list", "--stop-timeout", "--server-url", "--insecure-skip-tls-verify",
                              "--timeout", "--json", "--quiet"}) {
     CHECK(r.out.find(option) != std::string::npos);
   }

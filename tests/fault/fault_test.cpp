@@ -112,7 +112,7 @@ struct FaultRun {
   Daemon daemon;
   Fault fault;
   std::mt19937_64 rng;
-  Cluster cluster{kAgents, kLiveness};
+  Cluster cluster{kAgents, ClusterArgs{.liveness = kLiveness}};
   std::size_t victimAgent = 0;
   milliseconds paused{0};
   milliseconds pauseLow{300}, pauseHigh{4000};  // the range a pause is drawn from

@@ -62,22 +62,28 @@ for h in "${hosts[@]}"; do
 done
 
 # ---- the daemons, each on its host's address
-# TODO(secure by default): once non-loopback binds need CURVE keys or --insecure, pass the
-# broker's key pair / public key here (loads-broker, loads-agent, loads-master), or
-# --insecure on each, or this test will (rightly) be refused.
+# Non-loopback addresses: secured with CURVE keys, as a real fleet would be (without keys
+# every daemon would refuse to start, rightly).
+keys="$work/keys"
+"$build/security/loads-keys" --dir "$keys" broker >/dev/null
+"$build/security/loads-keys" --dir "$keys/masters" master >/dev/null
+"$build/security/loads-keys" --dir "$keys/agents" agent-1 agent-2 >/dev/null
 broker_front="tcp://${addr[brk]}:7780"
 broker_back="tcp://${addr[brk]}:7781"
 in_ns tgt "$build/examples/target/loads-target" --host "${addr[tgt]}" --port 8080 >"$work/target.log" 2>&1 &
 pids+=($!)
 in_ns brk "$build/broker/loads-broker" --frontend "$broker_front" --backend "$broker_back" \
-  --heartbeat 200ms --liveness 5 >"$work/broker.log" 2>&1 &
+  --heartbeat 200ms --liveness 5 --key "$keys/broker.key" --allow-masters "$keys/masters" \
+  --allow-agents "$keys/agents" >"$work/broker.log" 2>&1 &
 pids+=($!)
 for i in 1 2; do
   in_ns "ag$i" "$build/agent/loads-agent" --broker "$broker_back" --id "netns-agent-$i" \
-    --cache-dir "$work/cache-$i" --stop-grace 3s >"$work/agent-$i.log" 2>&1 &
+    --cache-dir "$work/cache-$i" --stop-grace 3s --key "$keys/agents/agent-$i.key" \
+    --broker-key "$keys/broker.pub" >"$work/agent-$i.log" 2>&1 &
   pids+=($!)
 done
-master_cmd=("$build/master/loads-master" --broker "$broker_front")
+master_cmd=("$build/master/loads-master" --broker "$broker_front" --key "$keys/masters/master.key"
+  --broker-key "$keys/broker.pub")
 idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping | grep -c " $1 ")" = "$2" ]; }
 wait_for 20 idle idle 2 || fail "the agents did not register with the broker at $broker_back"
 

@@ -85,6 +85,8 @@ TEST_CASE("every broker-agent message survives a round trip", "[proto]") {
   CHECK(roundTrip(job).library == run.library);
   job.library.clear();
   CHECK(roundTrip(job).library.empty());
+  job.resultsCurve = {std::string(40, 'k'), std::string(40, 'p'), std::string(40, 's')};
+  CHECK(roundTrip(job).resultsCurve.clientSecret == std::string(40, 's'));
   roundTrip(NeedLibrary{"r1-1", run.librarySha256});
   roundTrip(JobEnded{"r1-1", 0, 0, ""});
 }
@@ -109,6 +111,15 @@ TEST_CASE("fields appended by a newer sender are ignored, missing ones get defau
   REQUIRE(older.ok());
   CHECK(older->runId == "r1");
   CHECK(older->agents == 0);
+  // A RUN from before results-curve (PROTOCOL.md §9.3) is a plain-TCP run.
+  const Run run = sampleRun();
+  auto plain = decode<Run>(envelopeWith("LOADS", kProtocolVersion, "RUN",
+                                        std::make_tuple(run.agents, run.waitAgentsMs, run.libraryName,
+                                                        run.librarySha256, run.library, run.options,
+                                                        run.resultsEndpoint, run.masterHost)));
+  REQUIRE(plain.ok());
+  CHECK(plain->resultsCurve.empty());
+  CHECK(plain->masterHost == "laptop");
 }
 
 TEST_CASE("another protocol version is refused with a sentence naming both", "[proto]") {
@@ -194,6 +205,11 @@ TEST_CASE("a RUN is checked before the broker accepts it", "[proto]") {
   run = sampleRun();
   run.resultsEndpoint.clear();
   CHECK_FALSE(validateRun(run).empty());
+  run = sampleRun();
+  run.resultsCurve = {std::string(40, 'k'), std::string(40, 'p'), std::string(40, 's')};
+  CHECK(validateRun(run).empty());
+  run.resultsCurve.clientSecret.clear();
+  CHECK_THAT(validateRun(run), Catch::Contains("results-curve"));
   CHECK(sha256Hex(std::string_view("abc")) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }

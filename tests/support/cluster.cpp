@@ -35,11 +35,13 @@ int countLines(const std::string& text, const std::string& needle) {
   return n;
 }
 
-Cluster::Cluster(int agentCount, int liveness)
-    : dir((std::filesystem::temp_directory_path() /
+Cluster::Cluster(int agentCount, ClusterArgs extra)
+    : args(std::move(extra)),
+      frontend("tcp://127.0.0.1:" + std::to_string(args.frontendPort ? args.frontendPort : freePort())),
+      backend("tcp://127.0.0.1:" + std::to_string(args.backendPort ? args.backendPort : freePort())),
+      dir((std::filesystem::temp_directory_path() /
            ("loads-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(freePort())))
-              .string()),
-      liveness(liveness) {
+              .string()) {
   std::filesystem::create_directories(dir);
   startBroker();
   agents.resize(static_cast<std::size_t>(agentCount));
@@ -60,20 +62,28 @@ Cluster::~Cluster() {
 }
 
 void Cluster::startBroker() {
-  broker = std::make_unique<Process>(std::vector<std::string>{
-      built("broker/loads-broker"), "--frontend", frontend, "--backend", backend,
-      "--heartbeat", "200ms", "--liveness", std::to_string(liveness)});
+  std::vector<std::string> argv{built("broker/loads-broker"), "--frontend", frontend, "--backend",
+                                backend, "--heartbeat", "200ms", "--liveness",
+                                std::to_string(args.liveness)};
+  argv.insert(argv.end(), args.broker.begin(), args.broker.end());
+  broker = std::make_unique<Process>(argv);
 }
 
 void Cluster::startAgent(std::size_t i) {
   const std::string n = std::to_string(i);
-  agents.at(i) = std::make_unique<Process>(std::vector<std::string>{
-      built("agent/loads-agent"), "--broker", backend, "--id", "agent-" + n, "--cache-dir",
-      dir + "/cache-" + n, "--stop-grace", "3s"});
+  std::vector<std::string> argv{built("agent/loads-agent"), "--broker", backend, "--id",
+                                "agent-" + n, "--cache-dir", dir + "/cache-" + n, "--stop-grace", "3s"};
+  if (args.agent) {
+    auto more = args.agent(static_cast<int>(i));
+    argv.insert(argv.end(), more.begin(), more.end());
+  }
+  agents.at(i) = std::make_unique<Process>(argv);
 }
 
 Completed Cluster::ping() const {
-  return runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
+  std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend, "--ping"};
+  argv.insert(argv.end(), args.master.begin(), args.master.end());
+  return runCommand(argv, 20s);
 }
 
 int Cluster::agentsIn(const std::string& state) const {
@@ -85,6 +95,7 @@ std::vector<std::string> Cluster::master(std::vector<std::string> extra) const {
   std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend,
                                 built("examples/blog/libblog.so"), "--server-url",
                                 "http://127.0.0.1:" + std::to_string(targetPort), "-q"};
+  argv.insert(argv.end(), args.master.begin(), args.master.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

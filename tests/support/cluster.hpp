@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,21 +33,29 @@ bool eventually(Condition condition, std::chrono::milliseconds timeout) {
 
 int countLines(const std::string& text, const std::string& needle);
 
+// Extra arguments for the cluster's processes (keys, --insecure, ...) and its settings.
+struct ClusterArgs {
+  std::vector<std::string> broker;                     // loads-broker
+  std::function<std::vector<std::string>(int)> agent;  // loads-agent number i
+  std::vector<std::string> master;                     // every loads-master (ping too)
+  int frontendPort = 0, backendPort = 0;               // the broker's; 0 = a free port
+  int liveness = 5;  // the broker's: a peer silent for liveness x 200 ms is lost
+};
+
 struct Cluster {
-  std::string frontend = "tcp://127.0.0.1:" + std::to_string(freePort());
-  std::string backend = "tcp://127.0.0.1:" + std::to_string(freePort());
-  std::string dir;
+  ClusterArgs args;
+  std::string frontend, backend;  // the broker's endpoints on 127.0.0.1
+  std::string dir;                // a fresh directory, removed at the end
   std::unique_ptr<Process> broker;
   std::vector<std::unique_ptr<Process>> agents;  // agent i has the id "agent-i"
   std::unique_ptr<Process> target;
   int targetPort = 0;
-  int liveness;  // the broker's: a peer silent for liveness x 200 ms is lost
 
   // Starts everything and waits (20 s at most) until the agents are idle.
-  explicit Cluster(int agentCount, int liveness = 5);
+  explicit Cluster(int agentCount, ClusterArgs args = {});
   ~Cluster();  // SIGTERM to the agents, then the rest is killed
 
-  // The broker with a 200 ms heartbeat and `liveness`.
+  // The broker with a 200 ms heartbeat and args.liveness.
   void startBroker();
   // (Re)starts agent i with the id "agent-i", replacing a previous one.
   void startAgent(std::size_t i);
