@@ -9,7 +9,9 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
           websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
-          chromium)      # tests/web: the live dashboard in headless Chromium
+          chromium       # tests/web: the live dashboard in headless Chromium
+          clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
+          systemd)       # systemd-analyze verify: tests/deploy checks deploy/systemd
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,6 +32,12 @@ fi
 if [ ! -d tests/web/node_modules/playwright-core ]; then
   echo "==> npm ci in tests/web"
   (cd tests/web && npm ci --no-audit --no-fund)
+fi
+# tests/deploy validates deploy/ offline: kubernetes-models (the Kubernetes JSON schemas),
+# yaml, dockerfile-utils (a Dockerfile linter); pinned by tests/deploy/package-lock.json.
+if [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
+  echo "==> npm ci in tests/deploy"
+  (cd tests/deploy && npm ci --no-audit --no-fund)
 fi
 
 jobs=${LOADS_JOBS:-2}
