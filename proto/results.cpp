@@ -192,6 +192,12 @@ class EventReader {
     if (i >= size_ || items_[i].type != msgpack::type::BOOLEAN) return fail() != 0;
     return items_[i].via.boolean;
   }
+  // A time or a duration: in [0, kMaxTimeUs].
+  std::int64_t time(std::uint32_t i) {
+    std::int64_t v = s(i);
+    if (v < 0 || v > kMaxTimeUs) return static_cast<std::int64_t>(fail());
+    return v;
+  }
   int i32(std::uint32_t i) {
     std::int64_t v = s(i);
     if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) return fail();
@@ -230,7 +236,7 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
     }
     case EventKind::kStopTest: {
       auto test = r.str(5);
-      auto elapsed = r.s(6);
+      auto elapsed = r.time(6);
       if (r.ok()) sink.stopTest(test, std::chrono::microseconds(elapsed), st);
       return r.ok();
     }
@@ -269,10 +275,10 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
       hit.method = r.str(7);
       hit.status = r.i32(8);
       const std::uint64_t error = r.u(9);
-      hit.startedUs = r.s(10);
-      hit.elapsedUs = r.s(11);
+      hit.startedUs = r.time(10);
+      hit.elapsedUs = r.time(11);
       hit.bytes = r.u(12);
-      if (r.has(13)) hit.plannedStartUs = r.s(13);
+      if (r.has(13)) hit.plannedStartUs = r.time(13);
       if (!r.ok() || error > static_cast<std::uint64_t>(ErrorKind::kOther)) return false;
       hit.error = static_cast<ErrorKind>(error);
       sink.addHit(hit, st);
@@ -309,7 +315,7 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
     }
     case EventKind::kAddDropped: {
       auto test = r.str(5);
-      auto planned = r.s(6);
+      auto planned = r.time(6);
       if (r.ok()) sink.addDropped(test, planned, st);
       return r.ok();
     }

@@ -33,6 +33,10 @@ enum class EventKind : std::uint8_t {
 
 inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
 inline constexpr int kDefaultBatchIntervalMs = 50;            // and at least this often
+// Every time and duration an event carries (µs since the epoch, or µs) lies in
+// [0, kMaxTimeUs] (PROTOCOL.md §5.3), some 36,000 years: a receiver may add and subtract
+// two of them without overflow. An event with a time outside is malformed.
+inline constexpr std::int64_t kMaxTimeUs = std::int64_t{1} << 60;
 
 class EventBuffer final : public TestResult {
  public:

@@ -12,7 +12,9 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           chromium       # tests/web: the live dashboard in headless Chromium
           tcpdump        # tests/e2e/security_test: no plaintext on the wire of a secured run
           iproute2 curl  # tests/netns (ip netns, veth, bridge) and bench/soak.sh
-          python3)       # bench/soak.sh and the tests' scripts read JSON with it
+          python3        # bench/soak.sh and the tests' scripts read JSON with it
+          clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
+          systemd)       # systemd-analyze verify: tests/deploy checks deploy/systemd
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,6 +35,12 @@ fi
 if [ ! -d tests/web/node_modules/playwright-core ]; then
   echo "==> npm ci in tests/web"
   (cd tests/web && npm ci --no-audit --no-fund)
+fi
+# tests/deploy validates deploy/ offline: kubernetes-models (the Kubernetes JSON schemas),
+# yaml, dockerfile-utils (a Dockerfile linter); pinned by tests/deploy/package-lock.json.
+if [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
+  echo "==> npm ci in tests/deploy"
+  (cd tests/deploy && npm ci --no-audit --no-fund)
 fi
 
 jobs=${LOADS_JOBS:-2}

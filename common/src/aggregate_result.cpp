@@ -34,6 +34,12 @@ std::int64_t secondOf(std::int64_t us) {
   return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
 }
 
+// Counters hold the test's own int64 values (or a peer's): their sums saturate at the
+// int64 limits instead of overflowing.
+void addToCounter(std::int64_t& counter, std::int64_t value) {
+  if (__builtin_add_overflow(counter, value, &counter)) counter = value > 0 ? INT64_MAX : INT64_MIN;
+}
+
 std::size_t errorKindIndex(ErrorKind kind) {
   auto i = static_cast<std::size_t>(kind);
   return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
@@ -48,7 +54,7 @@ void mergeInto(TestSummary& dst, const TestSummary& src) {
   dst.skips += src.skips;
   dst.cancelled += src.cancelled;
   dst.hitTime.merge(src.hitTime);
-  for (const auto& [name, value] : src.counters) dst.counters[name] += value;
+  for (const auto& [name, value] : src.counters) addToCounter(dst.counters[name], value);
   dst.dropped += src.dropped;
 }
 
@@ -451,7 +457,7 @@ void AggregateResult::incrCounter(std::string_view test, std::string_view name, 
     auto& counters = test.empty() ? s.looseCounters : findOrAdd(s.tests, test).counters;
     auto it = counters.find(name);
     if (it == counters.end()) it = counters.emplace(std::string(name), 0).first;
-    it->second += value;
+    addToCounter(it->second, value);
     s.noteEvent(at, at);
   }
   for (TestResult* o : observers_) o->incrCounter(test, name, value, status);
@@ -535,7 +541,7 @@ Snapshot AggregateResult::snapshot() const {
     for (const auto& shard : shards_) mergeShard(*shard, snap, errors, pending);
   }
   for (const auto& [name, t] : snap.tests) {
-    for (const auto& [counter, value] : t.counters) snap.counters[counter] += value;
+    for (const auto& [counter, value] : t.counters) addToCounter(snap.counters[counter], value);
     snap.droppedHits += t.dropped;
   }
   for (auto& [key, e] : errors) snap.errors.push_back(std::move(e));
@@ -563,7 +569,7 @@ void AggregateResult::mergeShard(Shard& s, Snapshot& snap,
     mergeInto(snap.requests[name], r);
     mergeInto(snap.allRequests, r);
   }
-  for (const auto& [name, value] : s.looseCounters) snap.counters[name] += value;
+  for (const auto& [name, value] : s.looseCounters) addToCounter(snap.counters[name], value);
   mergeInto(snap.sockets, s.sockets);
   for (const auto& [key, e] : s.errors) {
     if (auto it = errors.find(key); it != errors.end()) {

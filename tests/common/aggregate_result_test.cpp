@@ -414,3 +414,18 @@ TEST_CASE("WebSocket figures count failed closes") {
   CHECK(snap.sockets.failed == 1);
   CHECK(snap.sockets.any());
 }
+
+// Found by tests/fuzz/results_fuzzer: two counter increments of INT64_MAX overflowed.
+TEST_CASE("a counter saturates at the int64 limits instead of overflowing") {
+  FakeClock clock;
+  AggregateResult result(clock.options());
+  result.incrCounter("Load.test0", "up", INT64_MAX, users(1));
+  result.incrCounter("Load.test0", "up", INT64_MAX, users(1));
+  result.incrCounter("Load.test0", "down", INT64_MIN, users(1));
+  std::thread other([&] { result.incrCounter("Load.test0", "down", -1, users(1)); });
+  other.join();  // another shard: the merge saturates too
+  const Snapshot snap = result.snapshot();
+  CHECK(snap.counters.at("up") == INT64_MAX);
+  CHECK(snap.counters.at("down") == INT64_MIN);
+  CHECK(snap.tests.at("Load.test0").counters.at("up") == INT64_MAX);
+}

@@ -68,7 +68,7 @@ void everyCall(TestResult& r) {
   r.addHit({"GET /posts", "https://example.org/posts?x=1", "GET", 200, ErrorKind::kNone,
             1700000000000000, 1234, 5678},
            s);
-  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, -1, 0,
+  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, kMaxTimeUs, 0,
             UINT64_MAX},
            s);
   r.incrCounter("Blog.test_read", "posts-read", -42, s);
@@ -163,6 +163,33 @@ TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[pr
   CHECK(info->replayed == 1);
   CHECK(info->skipped == 3);
   CHECK(sink.calls.size() == 1);
+}
+
+// Found by tests/fuzz/results_fuzzer: a time near INT64_MAX or below zero reached the
+// aggregating TestResult, whose sums of times overflowed (undefined behaviour).
+TEST_CASE("events whose times are negative or beyond kMaxTimeUs are skipped", "[proto][results]") {
+  const LoadsStatus s{0, 1, 1, 1};
+  auto hitAt = [](std::int64_t startedUs, std::int64_t elapsedUs, std::int64_t plannedUs = 0) {
+    return Hit{"GET /", "http://127.0.0.1/", "GET", 200, ErrorKind::kNone, startedUs, elapsedUs,
+               10, plannedUs};
+  };
+  EventBuffer events;
+  events.addHit(hitAt(1'700'000'000'000'000, 1500, 1'699'999'999'999'000), s);  // fine
+  events.addHit(hitAt(kMaxTimeUs, kMaxTimeUs), s);                            // fine: the bound
+  events.addHit(hitAt(INT64_MAX - 5, 100), s);
+  events.addHit(hitAt(1'700'000'000'000'000, -1), s);
+  events.addHit(hitAt(INT64_MIN, 0), s);
+  events.addHit(hitAt(1'700'000'000'000'000, 10, kMaxTimeUs + 1), s);
+  events.stopTest("T.t", std::chrono::microseconds(-7), s);
+  events.stopTest("T.t", std::chrono::microseconds(kMaxTimeUs + 1), s);
+  events.addDropped("T.t", INT64_MIN, s);
+  ResultsEncoder encoder("r1", "a1");
+  Recorder sink;
+  auto info = decodeResultsBatch(encoder.batch(events), sink);
+  REQUIRE(info.ok());
+  CHECK(info->replayed == 2);
+  CHECK(info->skipped == 7);
+  CHECK(sink.calls.size() == 2);
 }
 
 TEST_CASE("a bad results header replays nothing", "[proto][results]") {
