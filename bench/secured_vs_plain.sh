@@ -10,7 +10,13 @@ users=${1:-50}; secs=${2:-10}
 source bench/nginx.sh
 work=$(mktemp -d)
 pids=()
-stop_fleet() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
+# With no pids, a bare `wait` would wait for nginx too, that is forever.
+stop_fleet() {
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  pids=()
+}
 trap 'stop_fleet; rm -rf "$work"; kill $NGINX_PID 2>/dev/null; rm -rf "$NGINX_DIR"' EXIT
 
 build/security/loads-keys --dir "$work/keys" broker >/dev/null
