@@ -260,6 +260,19 @@ struct AggregateResult::Shard {
     series.noteSecond(s);
     return &slot;
   }
+  // Runs `update` on this shard's data for second `s`, or, for a late event, on a
+  // second of its own that goes straight to the series.
+  template <class Update>
+  void inSecond(std::int64_t s, Series& series, Update&& update) {
+    if (SecondData* sec = second(s, series)) {
+      update(*sec);
+      return;
+    }
+    SecondData late;
+    late.clear(s);
+    update(late);
+    series.absorb(late);
+  }
 };
 
 AggregateResult::AggregateResult(AggregateOptions options)
@@ -327,16 +340,10 @@ void AggregateResult::countTestEvent(std::string_view test, const LoadsStatus& s
   std::lock_guard lock(s.mu);
   update(findOrAdd(s.tests, test));
   s.noteEvent(at, at);
-  if (SecondData* sec = s.second(secondOf(at), *series_)) {
-    sec->of(s.source).noteUsers(status.users);
-    sec->testFailures += testFailure;
-  } else {
-    SecondData late;
-    late.clear(secondOf(at));
-    late.of(s.source).noteUsers(status.users);
-    late.testFailures += testFailure;
-    series_->absorb(late);
-  }
+  s.inSecond(secondOf(at), *series_, [&](SecondData& sec) {
+    sec.of(s.source).noteUsers(status.users);
+    sec.testFailures += testFailure;
+  });
 }
 
 void AggregateResult::startTest(std::string_view test, const LoadsStatus& status) {
@@ -430,20 +437,14 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     s.noteEvent(hit.startedUs, endedUs);
     ++*s.sourceRequests;
 
-    const std::int64_t second = secondOf(hit.startedUs);
-    std::optional<SecondData> late;  // a hit that started before the shard's ring
-    SecondData* sec = s.second(second, *series_);
-    if (!sec) {
-      sec = &late.emplace();
-      sec->clear(second);
-    }
-    ++sec->requests;
-    sec->errors += failed;
-    sec->latency.record(hit.elapsedUs);
-    SecondData::PerSource& source = sec->of(s.source);
-    source.noteUsers(status.users);
-    ++source.requests;
-    if (late) series_->absorb(*late);
+    s.inSecond(secondOf(hit.startedUs), *series_, [&](SecondData& sec) {
+      ++sec.requests;
+      sec.errors += failed;
+      sec.latency.record(hit.elapsedUs);
+      SecondData::PerSource& source = sec.of(s.source);
+      source.noteUsers(status.users);
+      ++source.requests;
+    });
   }
   for (TestResult* o : observers_) o->addHit(hit, status);
 }
@@ -508,16 +509,10 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
     std::lock_guard lock(s.mu);
     ++findOrAdd(s.tests, test).dropped;
     s.noteEvent(plannedStartUs, plannedStartUs);
-    const std::int64_t second = secondOf(plannedStartUs);
-    std::optional<SecondData> late;
-    SecondData* sec = s.second(second, *series_);
-    if (!sec) {
-      sec = &late.emplace();
-      sec->clear(second);
-    }
-    ++sec->dropped;
-    sec->of(s.source).noteUsers(status.users);
-    if (late) series_->absorb(*late);
+    s.inSecond(secondOf(plannedStartUs), *series_, [&](SecondData& sec) {
+      ++sec.dropped;
+      sec.of(s.source).noteUsers(status.users);
+    });
   }
   for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
 }
