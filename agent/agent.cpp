@@ -1,4 +1,5 @@
 // The agent's loop: connection and heartbeats with the broker, jobs and the slave.
+#include "util/host_name.hpp"
 #include "agent/agent.hpp"
 
 #include <unistd.h>
@@ -24,12 +25,6 @@ using std::chrono::milliseconds;
 using proto::MessageType;
 
 namespace {
-
-std::string hostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
 
 std::string defaultSlaveBinary() {
   std::error_code ec;

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "agent/test_result_proxy.hpp"
-#include "parse.hpp"
-#include "runner.hpp"
-#include "test_library.hpp"
+#include "util/parse.hpp"
+#include "run/runner.hpp"
+#include "run/test_library.hpp"
 
 namespace loads::agent {
 namespace {

@@ -15,9 +15,9 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "aggregate_result.hpp"
+#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
-#include "results_receiver.hpp"
+#include "master/results_receiver.hpp"
 
 using namespace loads;
 using Clock = std::chrono::steady_clock;

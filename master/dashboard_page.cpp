@@ -2,7 +2,7 @@
 // no network access but its own WebSocket). Everything from the run is written with
 // textContent, never as HTML, so names and error messages cannot inject markup.
 // The state's fields are produced by LiveDashboard::state() (live_dashboard.cpp).
-#include "web_dashboard.hpp"
+#include "master/web_dashboard.hpp"
 
 namespace loads::master {
 namespace {

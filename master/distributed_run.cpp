@@ -1,5 +1,6 @@
-#include "distributed_run.hpp"
+#include "master/distributed_run.hpp"
 
+#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,16 +12,16 @@
 #include <sstream>
 #include <zmq.hpp>
 
-#include "aggregate_result.hpp"
-#include "console_output.hpp"
-#include "json_output.hpp"
-#include "live_dashboard.hpp"
+#include "stats/aggregate_result.hpp"
+#include "report/console_output.hpp"
+#include "report/json_output.hpp"
+#include "master/live_dashboard.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
-#include "rebalance.hpp"
-#include "report_files.hpp"
-#include "results_receiver.hpp"
-#include "test_library.hpp"
+#include "master/rebalance.hpp"
+#include "master/report_files.hpp"
+#include "master/results_receiver.hpp"
+#include "run/test_library.hpp"
 
 namespace loads::master {
 namespace {
@@ -36,12 +37,6 @@ constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DON
 constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
 constexpr auto kRebalanceLead = 500ms; // --rebalance: a new split applies this far ahead
 constexpr int kInfraError = 3;
-
-std::string hostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
 
 std::string seconds(Clock::duration d) {
   std::ostringstream s;

@@ -7,8 +7,8 @@
 // Not thread-safe: construct and run from main(). `options` and `signals` must outlive it.
 #pragma once
 
-#include "options.hpp"
-#include "signals.hpp"
+#include "master/options.hpp"
+#include "master/signals.hpp"
 
 namespace loads::master {
 

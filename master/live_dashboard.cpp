@@ -1,12 +1,12 @@
-#include "live_dashboard.hpp"
+#include "master/live_dashboard.hpp"
 
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "aggregate_result.hpp"
-#include "console_output.hpp"
+#include "stats/aggregate_result.hpp"
+#include "report/console_output.hpp"
 
 namespace loads::master {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "web_dashboard.hpp"
+#include "master/web_dashboard.hpp"
 
 namespace loads {
 class AggregateResult;

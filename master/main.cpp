@@ -4,9 +4,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "master.hpp"
-#include "options.hpp"
-#include "signals.hpp"
+#include "master/master.hpp"
+#include "master/options.hpp"
+#include "master/signals.hpp"
 
 int main(int argc, char** argv) {
   loads::master::SignalWaiter signals;  // before any thread starts

@@ -1,4 +1,4 @@
-#include "master.hpp"
+#include "master/master.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -6,15 +6,15 @@
 #include <optional>
 #include <thread>
 
-#include "aggregate_result.hpp"
-#include "console_output.hpp"
-#include "distributed_run.hpp"
-#include "json_output.hpp"
-#include "live_dashboard.hpp"
-#include "parse.hpp"
-#include "report_files.hpp"
-#include "runner.hpp"
-#include "test_library.hpp"
+#include "stats/aggregate_result.hpp"
+#include "report/console_output.hpp"
+#include "master/distributed_run.hpp"
+#include "report/json_output.hpp"
+#include "master/live_dashboard.hpp"
+#include "util/parse.hpp"
+#include "master/report_files.hpp"
+#include "run/runner.hpp"
+#include "run/test_library.hpp"
 
 namespace loads::master {
 namespace {

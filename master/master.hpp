@@ -8,9 +8,9 @@
 #include <chrono>
 #include <vector>
 
-#include "json_output.hpp"
-#include "options.hpp"
-#include "signals.hpp"
+#include "report/json_output.hpp"
+#include "master/options.hpp"
+#include "master/signals.hpp"
 
 namespace loads::master {
 

@@ -1,10 +1,11 @@
-#include "options.hpp"
+#include "master/options.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "parse.hpp"
-#include "report_files.hpp"
+#include "loads/version.hpp"
+#include "util/parse.hpp"
+#include "master/report_files.hpp"
 #include "security/cli.hpp"
 
 namespace loads::master {
@@ -51,8 +52,9 @@ void applyLoadShape(const LoadShapeText& t, RunOptions& run) {
 
 }  // namespace
 
-ParseResult parseOptions(int argc, char** argv) {
+ParseResult parseOptions(int argc, const char* const* argv) {
   CLI::App app{"loads-master: run a loads test library, here or on a fleet of agents.", "loads-master"};
+  app.set_version_flag("--version", LOADS_VERSION);
   app.get_formatter()->column_width(34);
   MasterOptions o;
   std::string duration, ramp, stopTimeout = "5s", timeout = "30s";
@@ -165,6 +167,9 @@ ParseResult parseOptions(int argc, char** argv) {
     }
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
+    return result;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << LOADS_VERSION << std::endl;
     return result;
   } catch (const CLI::ParseError& e) {
     std::cerr << "loads-master: " << e.what() << " (see loads-master --help)" << std::endl;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "runner.hpp"
+#include "run/runner.hpp"
 #include "security/curve.hpp"
-#include "thresholds.hpp"
-#include "web_dashboard.hpp"
+#include "report/thresholds.hpp"
+#include "master/web_dashboard.hpp"
 
 namespace loads::master {
 
@@ -57,6 +57,6 @@ struct ParseResult {
   std::optional<MasterOptions> options;
   int exitCode = 0;
 };
-ParseResult parseOptions(int argc, char** argv);
+ParseResult parseOptions(int argc, const char* const* argv);
 
 }  // namespace loads::master

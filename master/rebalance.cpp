@@ -1,4 +1,4 @@
-#include "rebalance.hpp"
+#include "master/rebalance.hpp"
 
 #include <algorithm>
 #include <iomanip>

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "proto/messages.hpp"
-#include "runner.hpp"
+#include "run/runner.hpp"
 
 namespace loads::master {
 

@@ -1,4 +1,4 @@
-#include "report_files.hpp"
+#include "master/report_files.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "aggregate_result.hpp"
-#include "csv_report.hpp"
-#include "html_report.hpp"
-#include "junit_report.hpp"
+#include "stats/aggregate_result.hpp"
+#include "report/csv_report.hpp"
+#include "report/html_report.hpp"
+#include "report/junit_report.hpp"
 
 namespace loads::master {
 namespace {

@@ -16,9 +16,9 @@
 #include <optional>
 #include <vector>
 
-#include "options.hpp"
-#include "json_output.hpp"
-#include "thresholds.hpp"
+#include "master/options.hpp"
+#include "report/json_output.hpp"
+#include "report/thresholds.hpp"
 
 namespace loads {
 struct Snapshot;

@@ -1,11 +1,12 @@
-#include "results_receiver.hpp"
+#include "master/results_receiver.hpp"
 
+#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <iostream>
 #include <zmq.hpp>
 
-#include "aggregate_result.hpp"
+#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
 #include "security/zap.hpp"
 
@@ -18,12 +19,6 @@ struct ResultsReceiver::Socket {
 };
 
 namespace {
-
-std::string hostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
 
 // "tcp://0.0.0.0:4321" → "tcp://<host>:4321"; an address without a port takes the bound one.
 std::string agentEndpoint(const std::string& bound, const std::string& address) {

@@ -1,4 +1,4 @@
-#include "signals.hpp"
+#include "master/signals.hpp"
 
 #include <csignal>
 #include <ctime>

@@ -1,4 +1,4 @@
-#include "web_dashboard.hpp"
+#include "master/web_dashboard.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -14,7 +14,8 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           iproute2 curl  # tests/netns (ip netns, veth, bridge) and bench/soak.sh
           python3        # bench/soak.sh and the tests' scripts read JSON with it
           clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
-          systemd)       # systemd-analyze verify: tests/deploy checks deploy/systemd
+          systemd        # systemd-analyze verify: tests/deploy checks deploy/systemd
+          ccache)        # rebuilds (and git worktrees of one clone) reuse compiled objects
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

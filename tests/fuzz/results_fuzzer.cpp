@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "aggregate_result.hpp"
+#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
 
 using namespace loads;

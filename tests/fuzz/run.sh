@@ -9,8 +9,8 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 seconds=${1:?usage: tests/fuzz/run.sh SECONDS [WORK_DIR]}
 work=$(mkdir -p "${2:-$src/build/fuzz}" && cd "${2:-$src/build/fuzz}" && pwd)
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S "$src/tests/fuzz" -B "$work/build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache)")
+cmake -S "$src/tests/fuzz" -B "$work/build" -G Ninja -DCMAKE_CXX_COMPILER="$(command -v clang++)" \
       "${launcher[@]}" >/dev/null
 cmake --build "$work/build" -j "${LOADS_JOBS:-2}" --target messages_fuzzer results_fuzzer >/dev/null
 for fuzzer in messages results; do

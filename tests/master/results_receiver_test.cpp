@@ -1,6 +1,6 @@
 // ResultsReceiver with CURVE (PROTOCOL.md §9.3): only the run key gets in; a slave with
 // any other key is refused by the ZAP handler, logged with its key, and counted.
-#include "results_receiver.hpp"
+#include "master/results_receiver.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "agent/test_result_proxy.hpp"
-#include "aggregate_result.hpp"
+#include "stats/aggregate_result.hpp"
 #include "security/curve.hpp"
 
 using namespace loads;

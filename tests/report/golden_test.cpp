@@ -10,9 +10,9 @@
 #include <sstream>
 #include <string>
 
-#include "csv_report.hpp"
-#include "html_report.hpp"
-#include "junit_report.hpp"
+#include "report/csv_report.hpp"
+#include "report/html_report.hpp"
+#include "report/junit_report.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
 

@@ -3,9 +3,9 @@
 //
 //   node tests/web/dashboard.mjs BUILD_DIR [--distributed]
 //
-// Starts the demo target and a 60 s run with --web 127.0.0.1:0, opens the page, reads
+// Starts the demo target and a 300 s run with --web 127.0.0.1:0, opens the page, reads
 // the request and hit counts twice (they must grow and never exceed the final report),
-// clicks Stop, and checks that the master exits 0 well before 60 s, that the page's
+// clicks Stop, and checks that the master exits 0 within 20 s of the click, that the page's
 // final counts equal the JSON report's, and saves BUILD_DIR/test-output/dashboard.png.
 // With --distributed the run goes through a loads-broker and two loads-agents on free
 // loopback ports (as scripts/demo.sh does): the page must also list both agents running,
@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CHROMIUM, check, freePort, launchBrowser, runTest, startAndWaitFor, tempDir, withTimeout } from "./support.mjs";
 
-const RUN_SECONDS = 60;
+const RUN_SECONDS = 300;  // far longer than the test: only Stop can end it in time
 const build = resolve(process.argv[2] || "build");
 const distributed = process.argv.includes("--distributed");
 const AGENTS = 2;
@@ -82,7 +82,6 @@ async function main() {
   const target = startAndWaitFor(targetBin, ["--port", "0"], /listening on (\S+)/, 10000);
   const serverUrl = await target.found;
   const cluster = distributed ? await startCluster(work) : { agents: [], args: [] };
-  const started = Date.now();
   const master = startAndWaitFor(masterBin, [...cluster.args, library, "-u", "6", "-d", `${RUN_SECONDS}s`,
     "--web", "127.0.0.1:0", "--server-url", serverUrl, "--json", jsonFile], /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/, 20000);
   const dashboardUrl = await master.found;
@@ -123,16 +122,19 @@ async function main() {
   await page.screenshot({ path: join(outDir, `${shotName}.png`), fullPage: true });
 
   // Stop: the run ends like Ctrl-C; the page shows the final state.
+  // Timed from the click, not from the master's start: a busy machine (a compile beside the
+  // test) may take long to get here, but not to stop.
+  const clicked = Date.now();
   await page.click("#stop");
   await page.waitForFunction(() => document.getElementById("state").textContent === "finished", null, { timeout: 30000 });
   const final = await readCounts(page);
   const finalAgents = await readAgents(page);
   await page.screenshot({ path: join(outDir, `${shotName}-final.png`), fullPage: true });
   const { code, signal } = await withTimeout(master.exited, 30000, "loads-master to exit after Stop");
-  const seconds = (Date.now() - started) / 1000;
+  const seconds = (Date.now() - clicked) / 1000;
   const { out, err } = master.output();
   check(code === 0, `loads-master exited ${code} (signal ${signal})\nstdout: ${out}\nstderr: ${err}`);
-  check(seconds < RUN_SECONDS - 20, `the run took ${seconds} s: Stop did not stop it`);
+  check(seconds < 20, `loads-master exited ${seconds} s after the click: Stop did not stop it`);
   check(/Stop pressed on the dashboard/.test(err), `no stop message on stderr: ${err}`);
 
   const report = JSON.parse(readFileSync(jsonFile, "utf8"));
@@ -143,7 +145,7 @@ async function main() {
   check(pageErrors.length === 0, `errors on the page: ${pageErrors.join("; ")}`);
   if (distributed) await checkAgentsEnded(cluster.agents, finalAgents, report);
   console.log(`ok${distributed ? " (distributed, 2 agents)" : ""}: ${first.requests} -> ${second.requests} requests live; ` +
-    `final ${final.requests} requests, ${final.hits} hits = report; stopped after ${seconds.toFixed(1)} s; ` +
+    `final ${final.requests} requests, ${final.hits} hits = report; exited ${seconds.toFixed(1)} s after Stop; ` +
     `screenshot ${join(outDir, `${shotName}.png`)}`);
 }
 

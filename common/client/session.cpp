@@ -1,0 +1,396 @@
+// Session: the HTTP/1.1 client of a virtual user, on Beast and the user's coroutine.
+//
+// The only translation unit of libloads that includes Beast and Asio's SSL stream
+// (they dominate compile time). Everything else the client needs (URLs, cookies, DNS)
+// lives in small files next to it.
+#include "loads/session.hpp"
+
+#include <strings.h>
+
+#include <array>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+
+#include "client/connect.hpp"
+#include "client/cookie_jar.hpp"
+#include "loads/version.hpp"
+#include "client/url.hpp"
+#include "run/user_context.hpp"
+
+namespace loads {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using boost::system::error_code;
+using detail::CancelGuard;
+using detail::classify;
+using detail::isResetError;
+using detail::Stage;
+using detail::TcpStream;
+using detail::TlsStream;
+using detail::Url;
+using detail::UserContext;
+using detail::wallClockUs;
+
+namespace {
+
+constexpr std::uint64_t kBodyLimit = 256ull << 20;  // a larger response is a protocol error
+constexpr std::uint32_t kHeaderLimit = 64u << 10;
+
+using Parser = http::response_parser<http::string_body>;
+
+// One keep-alive connection to an origin: plain TCP or TLS, and its read buffer.
+struct Connection {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::optional<TcpStream> plain;
+  std::unique_ptr<TlsStream> secure;
+  beast::flat_buffer buffer;
+  bool reused = false;  // has already carried a complete exchange
+
+  TcpStream& lowest() { return tls ? beast::get_lowest_layer(*secure) : *plain; }
+  bool serves(const Url& u) const { return tls == u.tls && port == u.port && host == u.host; }
+};
+
+// Beast 1.74 speaks boost::string_view.
+std::string_view ssv(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool equalsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool isRedirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+// ---- Session::Impl ------------------------------------------------------------------
+
+struct Session::Impl {
+  explicit Impl(UserContext& u) : user(u) {}
+
+  // What one hop needs besides the URL; the session fills it once per call.
+  struct Call {
+    std::string_view method;
+    const Body* body;
+    const Headers* defaults;
+    const Headers* extra;
+    std::chrono::milliseconds timeout;
+    std::string_view name;  // empty: "METHOD /path"
+  };
+
+  Response perform(const Call& call, const Url& url);
+
+  std::unique_ptr<Connection> take(const Url& url);
+  error_code connect(const Url& url, std::chrono::milliseconds timeout,
+                     std::unique_ptr<Connection>& c);
+  void buildRequest(const Call& call, const Url& url);
+  template <class Stream>
+  error_code exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
+                      std::size_t& bytes);
+  void recordHit(const Call& call, const Url& url, const std::string& urlText, int status,
+                 ErrorKind error, std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
+                 std::uint64_t bytes);
+
+  UserContext& user;
+  detail::CookieJar cookies;
+  std::vector<std::unique_ptr<Connection>> idle;  // at most one per origin
+  std::string wire;               // the request head being sent; reused so it rarely allocates
+  Stage stage = Stage::kConnect;  // where the last failure happened
+};
+
+std::unique_ptr<Connection> Session::Impl::take(const Url& url) {
+  for (auto it = idle.begin(); it != idle.end(); ++it) {
+    if ((*it)->serves(url)) {
+      auto c = std::move(*it);
+      idle.erase(it);
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+// Resolves, connects and (for https) handshakes a new connection into `c`; `c` is set
+// before any I/O so that the canceller can close it. DNS failures throw RequestError.
+error_code Session::Impl::connect(const Url& url, std::chrono::milliseconds timeout,
+                                  std::unique_ptr<Connection>& c) {
+  stage = Stage::kResolve;
+  auto endpoints = user.dns.resolve(url.host, url.port, user);
+  c = std::make_unique<Connection>();
+  c->tls = url.tls;
+  c->host = url.host;
+  c->port = url.port;
+  return detail::connectStream(user, url, endpoints, timeout, c->plain, c->secure, stage);
+}
+
+// Serialises the request head into `wire` by hand: one contiguous buffer is much
+// cheaper to send than Beast's per-field buffer sequence.
+void Session::Impl::buildRequest(const Call& call, const Url& url) {
+  wire.clear();
+  wire.append(call.method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
+  wire.append(url.hostHeader()).append("\r\n");
+  bool userAgent = false, contentType = false, cookie = false, contentLength = false;
+  auto add = [&](const std::string& name, const std::string& value) {
+    wire.append(name).append(": ").append(value).append("\r\n");
+    userAgent = userAgent || equalsNoCase(name, "user-agent");
+    contentType = contentType || equalsNoCase(name, "content-type");
+    cookie = cookie || equalsNoCase(name, "cookie");
+    contentLength = contentLength || equalsNoCase(name, "content-length");
+  };
+  for (const auto& [name, value] : *call.defaults) {
+    bool overridden = false;  // per-request headers replace defaults of the same name
+    for (const auto& extra : *call.extra)
+      overridden = overridden || equalsNoCase(extra.first, name);
+    if (!overridden) add(name, value);
+  }
+  for (const auto& [name, value] : *call.extra) add(name, value);
+  if (!userAgent) wire.append("User-Agent: loads/" LOADS_VERSION "\r\n");
+  if (!cookie && !cookies.empty()) {
+    std::size_t mark = wire.size();
+    wire.append("Cookie: ");
+    if (cookies.header(url, wire)) {
+      wire.append("\r\n");
+    } else {
+      wire.resize(mark);
+    }
+  }
+  if (call.body) {
+    if (!contentType && !call.body->contentType.empty())
+      wire.append("Content-Type: ").append(call.body->contentType).append("\r\n");
+    if (!contentLength)
+      wire.append("Content-Length: ").append(std::to_string(call.body->data.size())).append("\r\n");
+  }
+  wire.append("\r\n");
+}
+
+template <class Stream>
+error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
+                                   std::size_t& bytes) {
+  error_code ec;
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(wire), asio::const_buffer()};
+  if (call.body) buffers[1] = asio::buffer(call.body->data);
+  asio::async_write(stream, buffers, (*user.yield)[ec]);
+  if (ec) return ec;
+  bytes = http::async_read(stream, c.buffer, parser, (*user.yield)[ec]);
+  return ec;
+}
+
+void Session::Impl::recordHit(const Call& call, const Url& url, const std::string& urlText,
+                              int status, ErrorKind error, std::int64_t startedUs,
+                              std::chrono::steady_clock::time_point t0, std::uint64_t bytes) {
+  std::string defaultName;
+  std::string_view name = call.name;
+  if (name.empty()) {
+    std::string_view path = url.path();
+    defaultName.reserve(call.method.size() + 1 + path.size());
+    defaultName.append(call.method).append(" ").append(path);
+    name = defaultName;
+  }
+  Hit hit;
+  hit.name = name;
+  hit.url = urlText;
+  hit.method = call.method;
+  hit.status = status;
+  hit.error = error;
+  hit.startedUs = startedUs;
+  hit.elapsedUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  hit.bytes = bytes;
+  hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
+  user.result.addHit(hit, user.status);
+}
+
+// One request/response exchange (no redirects). Reports the hit; throws RequestError
+// when no response arrived.
+Response Session::Impl::perform(const Call& call, const Url& url) {
+  const std::int64_t startedUs = wallClockUs();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string urlText = url.str();
+  auto fail = [&](ErrorKind kind, const std::string& reason) -> RequestError {
+    recordHit(call, url, urlText, 0, kind, startedUs, t0, 0);
+    return RequestError(kind, std::string(call.method) + " " + urlText + " failed: " + reason);
+  };
+  if (user.cancelled) throw fail(ErrorKind::kCancelled, "cancelled: the run stopped");
+
+  buildRequest(call, url);
+
+  std::unique_ptr<Connection> c = take(url);
+  CancelGuard guard(user, [&c] {
+    if (c) c->lowest().close();
+  });
+
+  for (int attempt = 0;; ++attempt) {
+    if (!c) {
+      error_code ec;
+      try {
+        ec = connect(url, call.timeout, c);
+      } catch (const RequestError& e) {
+        throw fail(e.kind(), e.what());
+      }
+      if (ec) {
+        auto f = classify(ec, stage, user.cancelled, call.timeout);
+        throw fail(f.kind, f.reason);
+      }
+    } else {
+      c->lowest().expires_after(call.timeout);
+    }
+
+    Parser parser;
+    parser.body_limit(kBodyLimit);
+    parser.header_limit(kHeaderLimit);
+    if (call.method == "HEAD") parser.skip(true);
+    std::size_t bytes = 0;
+    error_code ec = c->tls ? exchange(*c->secure, *c, call, parser, bytes)
+                           : exchange(*c->plain, *c, call, parser, bytes);
+    if (ec) {
+      // A kept connection the server closed while idle: retry once on a fresh one.
+      bool stale =
+          c->reused && attempt == 0 && !parser.got_some() && !user.cancelled && isResetError(ec);
+      c.reset();
+      if (stale) continue;
+      auto f = classify(ec, Stage::kExchange, user.cancelled, call.timeout);
+      throw fail(f.kind, f.reason);
+    }
+
+    auto& msg = parser.get();
+    Response r;
+    r.status_ = msg.result_int();
+    r.headers_.reserve(16);
+    for (const auto& field : msg) {
+      r.headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      if (field.name() == http::field::set_cookie) cookies.store(url, ssv(field.value()));
+    }
+    r.body_ = std::move(msg.body());
+    recordHit(call, url, urlText, r.status_, ErrorKind::kNone, startedUs, t0, bytes);
+    r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - t0);
+    r.url_ = std::move(urlText);
+    if (msg.keep_alive()) {
+      c->reused = true;
+      idle.push_back(std::move(c));
+    }
+    return r;
+  }
+}
+
+// ---- Session --------------------------------------------------------------------------
+
+Session::Session(detail::UserContext& user)
+    : impl_(std::make_unique<Impl>(user)), timeout_(user.settings.requestTimeout) {}
+
+Session::~Session() = default;
+
+Response Session::get(std::string_view url, const RequestOptions& o) {
+  return request("GET", url, nullptr, o);
+}
+Response Session::head(std::string_view url, const RequestOptions& o) {
+  return request("HEAD", url, nullptr, o);
+}
+Response Session::options(std::string_view url, const RequestOptions& o) {
+  return request("OPTIONS", url, nullptr, o);
+}
+Response Session::del(std::string_view url, const RequestOptions& o) {
+  return request("DELETE", url, nullptr, o);
+}
+Response Session::post(std::string_view url, const Body& body, const RequestOptions& o) {
+  return request("POST", url, &body, o);
+}
+Response Session::put(std::string_view url, const Body& body, const RequestOptions& o) {
+  return request("PUT", url, &body, o);
+}
+Response Session::patch(std::string_view url, const Body& body, const RequestOptions& o) {
+  return request("PATCH", url, &body, o);
+}
+
+Response Session::request(std::string_view method, std::string_view url, const Body* body,
+                          const RequestOptions& options) {
+  UserContext& user = impl_->user;
+  if (!user.yield) {
+    throw std::logic_error(
+        "Session used outside a virtual user's coroutine: call it from a "
+        "test method, setUp or tearDown");
+  }
+  Url target;
+  bool parsed;
+  if (url.starts_with('/') && !user.settings.serverUrl.empty()) {
+    std::string_view base = user.settings.serverUrl;
+    if (base.ends_with('/')) base.remove_suffix(1);
+    parsed = detail::parseUrl(std::string(base) + std::string(url), target);
+  } else {
+    parsed = detail::parseUrl(url, target);
+  }
+  if (!parsed) {
+    throw std::invalid_argument(std::string(method) + " " + std::string(url) +
+                                ": not an http:// or https:// URL (a path needs --server-url)");
+  }
+  if (!options.params.empty()) {
+    target.target += target.target.find('?') == std::string::npos ? '?' : '&';
+    detail::appendEncodedPairs(options.params, target.target);
+  }
+
+  Impl::Call call{
+      method, body, &headers_, &options.headers, options.timeout.value_or(timeout_), options.name};
+  const bool follow = options.followRedirects.value_or(followRedirects_);
+  for (int hops = 0;; ++hops) {
+    Response r = impl_->perform(call, target);
+    if (!follow || !isRedirect(r.status_)) return r;
+    std::string location = r.header("location");
+    if (location.empty()) return r;
+    if (hops >= maxRedirects_) {
+      throw RequestError(ErrorKind::kOther,
+                         std::string(method) + " " + r.url_ + " failed: more than " +
+                             std::to_string(maxRedirects_) +
+                             " redirects (Session::setMaxRedirects raises the limit)");
+    }
+    Url next;
+    if (!detail::resolveLocation(target, location, next)) {
+      throw RequestError(ErrorKind::kProtocol, std::string(method) + " " + r.url_ +
+                                                   " failed: unusable redirect Location '" +
+                                                   location + "'");
+    }
+    target = std::move(next);
+    bool toGet = (r.status_ == 303 && call.method != "HEAD") ||
+                 ((r.status_ == 301 || r.status_ == 302) && call.method == "POST");
+    if (toGet) {
+      call.method = "GET";
+      call.body = nullptr;
+    }
+  }
+}
+
+std::string Session::cookie(std::string_view host, std::string_view name) const {
+  return impl_->cookies.value(host, name);
+}
+
+void Session::clearCookies() { impl_->cookies.clear(); }
+
+void Session::closeConnections() { impl_->idle.clear(); }
+
+// ---- Response and bodies ------------------------------------------------------------------
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& [n, v] : headers_)
+    if (equalsNoCase(n, name)) return v;
+  return {};
+}
+
+Body raw(std::string data, std::string contentType) {
+  return Body{std::move(contentType), std::move(data)};
+}
+
+Body json(const nlohmann::json& value) { return Body{"application/json", value.dump()}; }
+
+Body form(const Params& fields) {
+  Body b{"application/x-www-form-urlencoded", {}};
+  detail::appendEncodedPairs(fields, b.data);
+  return b;
+}
+
+}  // namespace loads

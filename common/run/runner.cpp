@@ -1,0 +1,625 @@
+#include "run/runner.hpp"
+
+#include <cxxabi.h>
+#include <sys/resource.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/spawn.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/coroutine/exceptions.hpp>
+#include <cmath>
+#include <iostream>
+#include <thread>
+#include <unordered_set>
+
+#include "run/current_user.hpp"
+
+namespace loads {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// One runner thread: its io_context, TLS context and the users it runs.
+struct Runner::Thread {
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  asio::ssl::context tls{asio::ssl::context::tls_client};
+  std::unordered_set<detail::UserContext*> users;  // touched only on this thread
+  std::vector<Slot*> idle;  // pooled users waiting for a hit or a higher target; this thread only
+  // Open model: this thread's dispatcher and its timer while it runs; this thread only.
+  ArrivalDispatcher* dispatcher = nullptr;
+  asio::steady_timer* dispatchTimer = nullptr;
+  std::thread thread;
+};
+
+// A pooled user (open model, stages) while it waits: the dispatcher or the stage
+// controller wakes it by cancelling its timer.
+struct Runner::Slot {
+  explicit Slot(asio::io_context& io) : wake(io) {}
+  asio::steady_timer wake;
+  std::size_t test = 0;           // index in tests_
+  std::int64_t plannedUs = 0;     // open model: the planned start of the hit handed over
+  bool assigned = false;          // a hit was handed over
+};
+
+struct Runner::Cycle {
+  std::uint64_t users;        // users started with the cycle (more may join: rebalance)
+  std::uint64_t hits;         // per user; 0 = until stopping
+  std::uint64_t remaining;    // users and dispatchers not finished; guarded by Runner::mutex_
+  std::uint64_t dispatchers = 0;  // open model: dispatchers not finished; guarded by mutex_
+};
+
+// A user's context for the life of its coroutine: registered with its thread (so
+// cancelAll() reaches it) and counted done when the coroutine ends, however it ends.
+struct Runner::UserScope {
+  UserScope(Runner& runner, Thread& thread, Cycle& cycle, const SelectedTest& selected,
+            asio::yield_context& yield)
+      : runner(runner), thread(thread), cycle(cycle),
+        user(thread.io, runner.result_, runner.options_.user, thread.tls, *runner.dns_) {
+    user.yield = &yield;
+    user.test = selected.fullName;
+    thread.users.insert(&user);
+  }
+  ~UserScope() {
+    thread.users.erase(&user);
+    runner.userDone(cycle);
+  }
+  Runner& runner;
+  Thread& thread;
+  Cycle& cycle;
+  detail::UserContext user;
+};
+
+namespace {
+
+// How a hit (or one of its phases) ended.
+struct Outcome {
+  enum Kind { kSuccess, kFailure, kError, kSkip, kCancelled } kind = kSuccess;
+  std::string type;
+  std::string message;
+  std::string file;
+  int line = 0;
+};
+
+std::string typeName(const std::type_info& type) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && name ? name : type.name();
+  std::free(name);
+  return out;
+}
+
+// Runs one phase of a hit, turning what it throws into an Outcome. The coroutine's
+// forced unwind must pass through untouched.
+template <class F>
+Outcome guarded(const detail::UserContext& user, F&& phase) {
+  Outcome out;
+  try {
+    phase();
+    return out;
+  } catch (const boost::coroutines::detail::forced_unwind&) {
+    throw;
+  } catch (const AssertionFailure& e) {
+    out = {Outcome::kFailure, "AssertionError", e.what(), e.where().file_name(),
+           static_cast<int>(e.where().line())};
+  } catch (const SkipTest& e) {
+    out = {Outcome::kSkip, "SkipTest", e.what(), "", 0};
+  } catch (const std::exception& e) {
+    out = {Outcome::kError, typeName(typeid(e)), e.what(), "", 0};
+  } catch (...) {
+    out = {Outcome::kError, "unknown", "an exception that is not a std::exception", "", 0};
+  }
+  if (user.cancelled && out.kind != Outcome::kSkip) out.kind = Outcome::kCancelled;
+  return out;
+}
+
+}  // namespace
+
+Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result)
+    : tests_(std::move(tests)), options_(std::move(options)), result_(result),
+      dns_(std::make_unique<detail::DnsCache>()) {
+  unsigned n = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    auto t = std::make_unique<Thread>();
+    t->tls.set_default_verify_paths();
+    threads_.push_back(std::move(t));
+  }
+}
+
+Runner::~Runner() {
+  for (auto& t : threads_) {
+    t->work.reset();
+    if (t->thread.joinable()) t->thread.join();
+  }
+}
+
+void Runner::run() {
+  std::vector<std::uint64_t> hitCycles = options_.hitCycles;
+  if (hitCycles.empty()) hitCycles.push_back(options_.duration ? 0 : 1);
+  {
+    std::lock_guard lock(mutex_);
+    progress_.cycles = options_.userCycles.size() * hitCycles.size();
+    progress_.duration = options_.duration;
+  }
+  raiseFileLimit(*std::max_element(options_.userCycles.begin(), options_.userCycles.end()));
+  for (auto& t : threads_) t->thread = std::thread([&io = t->io] { io.run(); });
+
+  result_.startTestRun();
+  if (options_.rate) {
+    runOpen();
+  } else if (options_.userStages) {
+    runStaged();
+  }
+  std::size_t index = 0;
+  for (std::uint64_t users : options_.rate || options_.userStages ? std::vector<std::uint64_t>{}
+                                                                  : options_.userCycles) {
+    for (std::uint64_t hits : hitCycles) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopRequested_) break;
+        progress_.cycle = index++;
+        progress_.users = users;
+        progress_.cycleStart = Clock::now();
+        progress_.stopping = false;
+      }
+      runCycle(users, hits);
+    }
+  }
+  result_.stopTestRun();
+  for (auto& t : threads_) t->work.reset();
+  for (auto& t : threads_) t->thread.join();
+}
+
+void Runner::runCycle(std::uint64_t users, std::uint64_t hits) {
+  Cycle cycle{users, hits, users};
+  stopping_ = false;
+  track(cycle, users, false);
+  for (std::uint64_t i = 0; i < users; ++i) {
+    Thread& thread = *threads_[i % threads_.size()];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context yield) {
+      runUser(thread, cycle, i, yield);
+    });
+  }
+  std::unique_lock lock(mutex_);
+  auto finished = [&] { return cycle.remaining == 0; };
+  if (options_.duration) {
+    changed_.wait_until(lock, progress_.cycleStart + *options_.duration,
+                        [&] { return finished() || stopRequested_; });
+  } else {
+    changed_.wait(lock, [&] { return finished() || stopRequested_; });
+  }
+  finishCycle(cycle, lock);
+}
+
+// No new hits from here; hits in flight get the stop timeout, then are cancelled.
+void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
+  auto finished = [&] { return cycle.remaining == 0; };
+  stopping_ = true;
+  progress_.stopping = true;
+  lock.unlock();
+  wakeIdle();
+  lock.lock();
+  if (!changed_.wait_for(lock, options_.stopTimeout,
+                         [&] { return finished() || cancelRequested_; })) {
+    // grace period over
+  }
+  cycle_ = nullptr;  // users that finish from here on are not replaced
+  staged_ = nullptr;
+  while (!finished()) {
+    lock.unlock();
+    cancelAll();
+    lock.lock();
+    if (!changed_.wait_for(lock, std::chrono::seconds(5), finished)) {
+      std::cerr << "loads: " << cycle.remaining
+                << " users are still busy after being cancelled (a test that does not yield?)"
+                << std::endl;
+    }
+  }
+}
+
+void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
+                     asio::yield_context yield) {
+  const SelectedTest& selected = tests_[index % tests_.size()];
+  UserScope scope(*this, thread, cycle, selected, yield);
+  detail::UserContext& user = scope.user;
+
+  if (options_.ramp.count() > 0 && index > 0 && index < cycle.users) {  // not users added later
+    asio::steady_timer timer(thread.io, options_.ramp * index / cycle.users);
+    std::size_t id = user.onCancel([&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    timer.async_wait(yield[ec]);
+    user.removeOnCancel(id);
+  }
+  if (stopping_ || user.cancelled) return;
+
+  std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
+  user.status = {cycle.hits, ++activeUsers_, 0, userId};
+  std::unique_ptr<TestCase> test;
+  detail::currentUser() = &user;
+  Outcome built = guarded(user, [&] { test = selected.testClass->factory(); });
+  detail::currentUser() = nullptr;
+  if (built.kind == Outcome::kSuccess) {
+    for (std::uint64_t hit = 1; !stopping_ && (cycle.hits == 0 || hit <= cycle.hits); ++hit) {
+      user.status = {cycle.hits, activeUsers_.load(std::memory_order_relaxed), hit, userId};
+      runHit(user, *test, selected);
+      if (user.cancelled) break;
+    }
+  } else {
+    std::string message = "constructing " + selected.testClass->name + " failed: " + built.message;
+    Failure f{built.type, message, built.file, built.line};
+    result_.addError(selected.fullName, f, user.status);
+  }
+  test.reset();
+  --activeUsers_;
+}
+
+void Runner::runHit(detail::UserContext& user, TestCase& test, const SelectedTest& selected) {
+  const std::string& name = selected.fullName;
+  auto start = Clock::now();
+  result_.startTest(name, user.status);
+  Outcome out = guarded(user, [&] { test.setUp(); });
+  if (out.kind == Outcome::kSuccess) {
+    out = guarded(user, [&] { selected.method->call(test); });
+    Outcome down = guarded(user, [&] { test.tearDown(); });
+    if (out.kind == Outcome::kSuccess) out = std::move(down);
+  }
+  Failure failure{out.type, out.message, out.file, out.line};
+  switch (out.kind) {
+    case Outcome::kSuccess: result_.addSuccess(name, user.status); break;
+    case Outcome::kFailure: result_.addFailure(name, failure, user.status); break;
+    case Outcome::kError: result_.addError(name, failure, user.status); break;
+    case Outcome::kSkip: result_.addSkip(name, out.message, user.status); break;
+    case Outcome::kCancelled: result_.addCancelled(name, user.status); break;
+  }
+  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  result_.stopTest(name, elapsed, user.status);
+}
+
+// ---------------------------------------------------------------- schedules
+
+double scheduleTarget(const RunOptions& options, Micros sinceStart) {
+  if (options.rate) return options.rate->at(sinceStart);
+  if (options.userStages) return std::floor(options.userStages->at(sinceStart) + 1e-6);
+  return -1;
+}
+
+const char* scheduleKind(const RunOptions& options) {
+  return options.rate ? "rate" : options.userStages ? "users" : "";
+}
+
+double Runner::targetAt(std::int64_t epochUs) const {
+  const std::int64_t start = scheduleStartUs_.load();
+  if (start == 0) return -1;
+  return scheduleTarget(options_, Micros(std::max<std::int64_t>(0, epochUs - start)));
+}
+
+// Time 0 of the schedule: the master's common start when given (waiting for it), else now.
+void Runner::scheduleStart() {
+  using namespace std::chrono;
+  const auto sysNow = system_clock::now();
+  const auto steadyNow = Clock::now();
+  auto startSys = options_.startAt.value_or(sysNow);
+  if (startSys < sysNow) startSys = sysNow;  // a late job starts now: its share's count is unchanged
+  scheduleStart_ = steadyNow + duration_cast<Clock::duration>(startSys - sysNow);
+  scheduleStartUs_ = duration_cast<microseconds>(startSys.time_since_epoch()).count();
+  std::lock_guard lock(mutex_);
+  progress_.cycleStart = scheduleStart_;
+  progress_.stopping = false;
+}
+
+std::unique_ptr<TestCase> Runner::buildTest(detail::UserContext& user, const SelectedTest& selected) {
+  std::unique_ptr<TestCase> test;
+  detail::currentUser() = &user;
+  Outcome built = guarded(user, [&] { test = selected.testClass->factory(); });
+  detail::currentUser() = nullptr;
+  if (built.kind != Outcome::kSuccess) {
+    std::string message = "constructing " + selected.testClass->name + " failed: " + built.message;
+    Failure f{built.type, message, built.file, built.line};
+    result_.addError(selected.fullName, f, user.status);
+  }
+  return test;
+}
+
+// Wakes every pooled user that waits, so each rechecks the target or sees the stop.
+void Runner::wakeIdle() {
+  for (auto& t : threads_) {
+    asio::post(t->io, [&thread = *t] {
+      for (Slot* slot : thread.idle) slot->wake.cancel();
+    });
+  }
+}
+
+// Parks a pooled user until it is woken; false when it was cancelled.
+bool Runner::waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
+                      asio::yield_context& yield) {
+  thread.idle.push_back(&slot);
+  slot.wake.expires_at(Clock::time_point::max());
+  std::size_t id = user.onCancel([&slot] { slot.wake.cancel(); });
+  boost::system::error_code ec;
+  slot.wake.async_wait(yield[ec]);
+  user.removeOnCancel(id);
+  thread.idle.erase(std::find(thread.idle.begin(), thread.idle.end(), &slot));
+  return !user.cancelled;
+}
+
+// Open model: per runner thread, one dispatcher hands its share of the arrivals to the
+// thread's share of --max-users; the run ends when every share's schedule is over.
+void Runner::runOpen() {
+  const std::uint32_t pool = std::max<std::uint32_t>(1, options_.maxUsers);
+  const std::size_t threads = std::min<std::size_t>(threads_.size(), pool);
+  scheduleStart();
+  {
+    std::lock_guard lock(mutex_);
+    progress_.users = pool;
+    progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
+  }
+  Cycle cycle{pool, 0, pool + threads, threads};  // users and dispatchers
+  stopping_ = false;
+  {
+    std::lock_guard lock(mutex_);
+    dispatcherThreads_ = threads;
+  }
+  track(cycle, pool, true);
+  // Users first: on each thread they are built and idle before its first arrival.
+  for (std::uint64_t i = 0; i < pool; ++i) {
+    Thread& thread = *threads_[i % threads];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+      runPooledUser(thread, cycle, i, y);
+    });
+  }
+  for (std::size_t t = 0; t < threads; ++t) {
+    Thread& thread = *threads_[t];
+    const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
+    const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
+    ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
+    asio::spawn(thread.io, [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
+      runDispatcher(thread, cycle, std::move(d), y);
+    });
+  }
+  std::unique_lock lock(mutex_);
+  // Dispatchers end with their schedule: then only the users are left.
+  changed_.wait(lock, [&] { return cycle.dispatchers == 0 || stopRequested_; });
+  finishCycle(cycle, lock);
+}
+
+void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
+                           asio::yield_context yield) {
+  asio::steady_timer timer(thread.io);
+  thread.dispatcher = &dispatcher;  // rebalance() re-splits it and wakes the timer
+  thread.dispatchTimer = &timer;
+  const std::int64_t startUs = scheduleStartUs_;
+  std::uint64_t sequence = 0;  // this share's arrivals so far: tests take turns
+  while (auto next = dispatcher.nextPlanned()) {
+    if (stopping_) break;
+    timer.expires_at(scheduleStart_ + *next);
+    boost::system::error_code ec;
+    timer.async_wait(yield[ec]);
+    if (stopping_) break;
+    const auto now = std::chrono::duration_cast<Micros>(Clock::now() - scheduleStart_);
+    dispatcher.dispatch(now, [&](Micros planned) {
+      const std::size_t test = sequence++ % tests_.size();
+      const std::int64_t plannedUs = startUs + planned.count();
+      for (auto it = thread.idle.rbegin(); it != thread.idle.rend(); ++it) {
+        Slot* slot = *it;
+        if (slot->test != test || slot->assigned) continue;
+        slot->assigned = true;
+        slot->plannedUs = plannedUs;
+        slot->wake.cancel();
+        return true;
+      }
+      LoadsStatus status{0, activeUsers_.load(std::memory_order_relaxed), 0, 0};
+      result_.addDropped(tests_[test].fullName, plannedUs, status);
+      return false;
+    });
+  }
+  thread.dispatcher = nullptr;
+  thread.dispatchTimer = nullptr;
+  std::lock_guard lock(mutex_);
+  --cycle.dispatchers;
+  --cycle.remaining;
+  changed_.notify_all();
+}
+
+// A user of the open model's pool or of --stages: built once, then runs the hits it is
+// given (open model) or runs while its index is below the target (stages).
+void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
+                           asio::yield_context yield) {
+  const bool open = options_.rate.has_value();
+  const SelectedTest& selected = tests_[index % tests_.size()];
+  UserScope scope(*this, thread, cycle, selected, yield);
+  detail::UserContext& user = scope.user;
+  Slot slot(thread.io);
+  slot.test = index % tests_.size();
+
+  const std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
+  std::unique_ptr<TestCase> test;
+  std::uint64_t hit = 0;
+  if (open) {  // the pool is built before the schedule starts, as k6 pre-allocates VUs
+    user.status = {0, 0, 0, userId};
+    test = buildTest(user, selected);
+    if (!test) return;
+  }
+  while (!user.cancelled) {
+    // A hit handed over runs even when the stop comes before this user resumes.
+    const bool wanted = open ? slot.assigned : !stopping_ && index < targetUsers_.load();
+    if (!wanted) {
+      if (stopping_ || !waitIdle(thread, slot, user, yield)) break;
+      continue;
+    }
+    if (!test) {
+      user.status = {0, activeUsers_.load(), 0, userId};
+      test = buildTest(user, selected);
+      if (!test) break;
+    }
+    user.status = {0, ++activeUsers_, ++hit, userId};
+    user.plannedStartUs = slot.plannedUs;
+    runHit(user, *test, selected);
+    user.plannedStartUs = 0;
+    slot.assigned = false;
+    --activeUsers_;
+  }
+  test.reset();
+}
+
+// Closed model with --stages: this thread (the caller's) moves the target; users above
+// it finish their hit and wait, users below it run.
+void Runner::runStaged() {
+  UserTargetSchedule schedule(*options_.userStages, options_.shareIndex, options_.shareCount);
+  const std::uint32_t pool = schedule.max();
+  scheduleStart();
+  {
+    std::lock_guard lock(mutex_);
+    progress_.users = pool;
+    progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(schedule.length());
+  }
+  Cycle cycle{pool, 0, pool};
+  stopping_ = false;
+  targetUsers_ = 0;
+  track(cycle, pool, true);
+  {
+    std::lock_guard lock(mutex_);
+    staged_ = &schedule;
+  }
+  for (std::uint64_t i = 0; i < pool; ++i) {
+    Thread& thread = *threads_[i % threads_.size()];
+    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+      runPooledUser(thread, cycle, i, y);
+    });
+  }
+  std::unique_lock lock(mutex_);
+  const auto end = scheduleStart_ + schedule.length();
+  while (!stopRequested_ && Clock::now() < end) {
+    const auto now = Clock::now();
+    const auto at = now < scheduleStart_ ? Micros(0)
+                                         : std::chrono::duration_cast<Micros>(now - scheduleStart_);
+    const std::uint32_t target = now < scheduleStart_ ? 0 : schedule.at(at);
+    if (target != targetUsers_.exchange(target)) {
+      lock.unlock();
+      wakeIdle();
+      lock.lock();
+    }
+    changed_.wait_until(lock, std::min(end, now + std::chrono::milliseconds(10)),
+                        [&] { return stopRequested_; });
+  }
+  finishCycle(cycle, lock);
+}
+
+void Runner::userDone(Cycle& cycle) {
+  std::lock_guard lock(mutex_);
+  --cycle.remaining;
+  changed_.notify_all();
+}
+
+// ---------------------------------------------------------------- rebalance
+
+void Runner::track(Cycle& cycle, std::uint64_t users, bool pooled) {
+  std::lock_guard lock(mutex_);
+  cycle_ = &cycle;
+  cycleUsers_ = users;
+  pooled_ = pooled;
+}
+
+void Runner::rebalance(const Resplit& resplit) {
+  if (options_.rate) {
+    std::size_t threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads = dispatcherThreads_;
+    }
+    for (std::size_t t = 0; t < threads; ++t) {
+      const std::uint64_t index = resplit.index + std::uint64_t{resplit.count} * t;
+      const std::uint64_t count = std::uint64_t{resplit.count} * threads;
+      asio::post(threads_[t]->io, [&thread = *threads_[t], from = resplit.from, index, count] {
+        if (!thread.dispatcher) return;  // its schedule is over
+        thread.dispatcher->resplit(from, index, count);
+        thread.dispatchTimer->cancel();  // recompute its next arrival now
+      });
+    }
+    growUsers(resplit.users);
+  } else if (options_.userStages) {
+    std::uint64_t pool = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (!staged_) return;
+      staged_->resplit(resplit.from, resplit.index, resplit.count);
+      pool = staged_->max();
+    }
+    growUsers(pool);
+  } else {
+    growUsers(resplit.users);
+  }
+}
+
+// Adds users to the running cycle up to `users`; never removes any.
+void Runner::growUsers(std::uint64_t users) {
+  std::lock_guard lock(mutex_);
+  if (!cycle_ || stopping_ || users <= cycleUsers_) return;
+  Cycle& cycle = *cycle_;
+  const std::size_t threads = pooled_ && dispatcherThreads_ > 0 ? dispatcherThreads_ : threads_.size();
+  for (std::uint64_t i = cycleUsers_; i < users; ++i) {
+    Thread& thread = *threads_[i % threads];
+    ++cycle.remaining;
+    asio::spawn(thread.io, [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
+      if (pooled) {
+        runPooledUser(thread, cycle, i, y);
+      } else {
+        runUser(thread, cycle, i, y);
+      }
+    });
+  }
+  cycleUsers_ = users;
+  progress_.users = users;
+}
+
+void Runner::cancelAll() {
+  for (auto& t : threads_) {
+    asio::post(t->io, [&thread = *t] {
+      // cancel() may run user code paths that erase from the set: iterate a copy.
+      std::vector<detail::UserContext*> users(thread.users.begin(), thread.users.end());
+      for (auto* user : users) user->cancel();
+    });
+  }
+}
+
+void Runner::stop() {
+  std::lock_guard lock(mutex_);
+  stopRequested_ = true;
+  changed_.notify_all();
+}
+
+void Runner::cancel() {
+  std::lock_guard lock(mutex_);
+  stopRequested_ = true;
+  cancelRequested_ = true;
+  changed_.notify_all();
+}
+
+Progress Runner::progress() const {
+  std::lock_guard lock(mutex_);
+  Progress p = progress_;
+  p.activeUsers = activeUsers_.load();
+  if (scheduleStartUs_.load() != 0) {
+    p.target = scheduleTarget(options_, std::chrono::duration_cast<Micros>(
+                                            std::max(Clock::now() - scheduleStart_, Clock::duration(0))));
+  }
+  return p;
+}
+
+void Runner::raiseFileLimit(std::uint64_t users) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  // Each user holds about one connection; keep headroom for the process itself.
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < users + 64) {
+    std::cerr << "loads: the open-files limit is " << limit.rlim_cur << ", below the " << users
+              << " users of this run: raise it (ulimit -n) or some connections will fail"
+              << std::endl;
+  }
+}
+
+}  // namespace loads

@@ -1,0 +1,626 @@
+#include "stats/aggregate_result.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+namespace loads {
+namespace {
+
+// Lets a string_view find an existing std::string key without building a string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+template <class V>
+V& findOrAdd(StringMap<V>& map, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(std::string(key), V{}).first;
+  return it->second;
+}
+
+constexpr std::int64_t kNoSecond = INT64_MIN;
+constexpr std::size_t kRingSize = 4;  // seconds a shard keeps before handing them over
+
+std::int64_t secondOf(std::int64_t us) {
+  return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
+}
+
+// Counters hold the test's own int64 values (or a peer's): their sums saturate at the
+// int64 limits instead of overflowing.
+void addToCounter(std::int64_t& counter, std::int64_t value) {
+  if (__builtin_add_overflow(counter, value, &counter)) counter = value > 0 ? INT64_MAX : INT64_MIN;
+}
+
+std::size_t errorKindIndex(ErrorKind kind) {
+  auto i = static_cast<std::size_t>(kind);
+  return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
+}
+
+void mergeInto(TestSummary& dst, const TestSummary& src) {
+  dst.started += src.started;
+  dst.stopped += src.stopped;
+  dst.successes += src.successes;
+  dst.failures += src.failures;
+  dst.errors += src.errors;
+  dst.skips += src.skips;
+  dst.cancelled += src.cancelled;
+  dst.hitTime.merge(src.hitTime);
+  for (const auto& [name, value] : src.counters) addToCounter(dst.counters[name], value);
+  dst.dropped += src.dropped;
+}
+
+void mergeInto(RequestSummary& dst, const RequestSummary& src) {
+  dst.count += src.count;
+  dst.failures += src.failures;
+  dst.bytes += src.bytes;
+  for (const auto& [code, n] : src.statusCodes) dst.statusCodes[code] += n;
+  for (std::size_t i = 0; i < kErrorKindCount; ++i) dst.errorKinds[i] += src.errorKinds[i];
+  dst.latency.merge(src.latency);
+  dst.latencyCorrected.merge(src.latencyCorrected);
+  dst.planned += src.planned;
+  if (src.firstStartedUs && (!dst.firstStartedUs || src.firstStartedUs < dst.firstStartedUs)) {
+    dst.firstStartedUs = src.firstStartedUs;
+  }
+  dst.lastEndedUs = std::max(dst.lastEndedUs, src.lastEndedUs);
+}
+
+void mergeInto(SocketSummary& dst, const SocketSummary& src) {
+  dst.opened += src.opened;
+  dst.closed += src.closed;
+  dst.failed += src.failed;
+  dst.messagesSent += src.messagesSent;
+  dst.messagesReceived += src.messagesReceived;
+  dst.bytesSent += src.bytesSent;
+  dst.bytesReceived += src.bytesReceived;
+}
+
+struct ShardCache {
+  std::uint64_t owner = 0;
+  void* shard = nullptr;
+};
+thread_local ShardCache tlsShard;
+std::atomic<std::uint64_t> nextInstanceId{1};
+
+// Adds `n` requests of `source` to a second's bySource, keeping it sorted; sources at or
+// above `cap` share the kOtherSources entry.
+void addSourceRequests(std::vector<SourceRequests>& bySource, std::uint32_t source, std::uint64_t n,
+                       std::uint32_t cap) {
+  if (n == 0) return;
+  const std::uint32_t key = source < cap ? source : kOtherSources;
+  auto it = std::lower_bound(bySource.begin(), bySource.end(), key,
+                             [](const SourceRequests& e, std::uint32_t k) { return e.source < k; });
+  if (it != bySource.end() && it->source == key) {
+    it->requests += n;
+  } else {
+    bySource.insert(it, SourceRequests{key, n});
+  }
+}
+
+}  // namespace
+
+// Everything one wall-clock second collected (in a shard's ring or in the live window).
+struct AggregateResult::SecondData {
+  // One source's share of the second: its most active users and its requests.
+  struct PerSource {
+    std::uint32_t source = 0;
+    std::uint32_t users = 0;
+    std::uint64_t requests = 0;
+    void noteUsers(std::uint32_t n) { users = std::max(users, n); }
+  };
+
+  std::int64_t second = kNoSecond;
+  std::uint64_t requests = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t testFailures = 0;
+  std::uint64_t dropped = 0;
+  Histogram latency;
+  std::vector<PerSource> sources;  // one per source seen in this second, unsorted
+
+  SecondData() { sources.reserve(4); }
+
+  void clear(std::int64_t s) {
+    second = s;
+    requests = errors = testFailures = dropped = 0;
+    latency.reset();
+    sources.clear();  // keeps its capacity: no allocation on the hot path
+  }
+  PerSource& of(std::uint32_t source) {
+    for (auto& p : sources) {
+      if (p.source == source) return p;
+    }
+    return sources.emplace_back(PerSource{source});
+  }
+  void merge(const SecondData& o) {
+    requests += o.requests;
+    errors += o.errors;
+    testFailures += o.testFailures;
+    dropped += o.dropped;
+    latency.merge(o.latency);
+    for (const auto& p : o.sources) {
+      PerSource& mine = of(p.source);
+      mine.noteUsers(p.users);
+      mine.requests += p.requests;
+    }
+  }
+  std::uint32_t totalUsers() const {
+    std::uint32_t total = 0;
+    for (const auto& p : sources) total += p.users;
+    return total;
+  }
+  void addSourcesTo(SecondSample& sample, std::uint32_t cap) const {
+    for (const auto& p : sources) addSourceRequests(sample.bySource, p.source, p.requests, cap);
+  }
+  // Adds data that arrived after its second was summarised (percentiles cannot follow).
+  void addLateTo(SecondSample& sample, std::uint32_t cap) const {
+    sample.requests += requests;
+    sample.errors += errors;
+    sample.testFailures += testFailures;
+    sample.dropped += dropped;
+    sample.users = std::max(sample.users, totalUsers());
+    addSourcesTo(sample, cap);
+    if (requests) sample.complete = false;
+  }
+  SecondSample summary(std::uint32_t cap) const {
+    SecondSample sample{second,
+                        requests,
+                        errors,
+                        testFailures,
+                        latency.percentile(50),
+                        latency.percentile(95),
+                        latency.percentile(99),
+                        totalUsers(),
+                        true,
+                        dropped};
+    addSourcesTo(sample, cap);
+    return sample;
+  }
+};
+
+// The per-second series: a live window of full seconds, then summaries.
+struct AggregateResult::Series {
+  Series(int window, std::uint32_t sources) : window(window), sources(sources) {}
+
+  void noteSecond(std::int64_t s) {
+    std::int64_t seen = newest.load(std::memory_order_relaxed);
+    while (s > seen && !newest.compare_exchange_weak(seen, s, std::memory_order_relaxed)) {
+    }
+  }
+  // Takes a second's data from a shard (or a late event); caller holds no series lock.
+  void absorb(const SecondData& d) {
+    noteSecond(d.second);
+    std::lock_guard lock(mu);
+    if (auto it = summarized.find(d.second); it != summarized.end()) {
+      d.addLateTo(it->second, sources);
+      return;
+    }
+    auto& slot = live[d.second];
+    if (!slot) {
+      slot = std::make_unique<SecondData>();
+      slot->clear(d.second);
+    }
+    slot->merge(d);
+    compactLocked();
+  }
+  void compactLocked() {
+    const std::int64_t cutoff = newest.load(std::memory_order_relaxed) - window;
+    while (!live.empty() && live.begin()->first <= cutoff) {
+      summarized[live.begin()->first] = live.begin()->second->summary(sources);
+      live.erase(live.begin());
+    }
+  }
+
+  const int window;
+  const std::uint32_t sources;  // AggregateOptions::seriesSources
+  std::atomic<std::int64_t> newest{kNoSecond};
+  std::mutex mu;
+  std::map<std::int64_t, std::unique_ptr<SecondData>> live;
+  std::map<std::int64_t, SecondSample> summarized;
+};
+
+struct AggregateResult::Shard {
+  std::thread::id thread;
+  std::mutex mu;
+  std::uint32_t source = 0;
+  std::uint64_t* sourceRequests = nullptr;  // requestsBySource[source]
+  StringMap<TestSummary> tests;
+  StringMap<RequestSummary> requests;
+  std::map<std::string, std::int64_t, std::less<>> looseCounters;  // incrCounter without test
+  SocketSummary sockets;
+  StringMap<ErrorSample> errors;
+  std::uint64_t errorsDropped = 0;
+  std::string errorKey;  // reused to build error keys without allocating
+  std::map<std::uint32_t, std::uint64_t> requestsBySource;
+  std::int64_t firstEventUs = 0;
+  std::int64_t lastEventUs = 0;
+  std::array<SecondData, kRingSize> ring;
+
+  Shard() { sourceRequests = &requestsBySource[0]; }
+
+  void noteEvent(std::int64_t fromUs, std::int64_t toUs) {
+    if (!firstEventUs || fromUs < firstEventUs) firstEventUs = fromUs;
+    lastEventUs = std::max(lastEventUs, toUs);
+  }
+  // This shard's data for second `s`, handing an older second in the same ring slot over
+  // to the series; nullptr when `s` is older than the slot's (a late event).
+  SecondData* second(std::int64_t s, Series& series) {
+    SecondData& slot = ring[static_cast<std::uint64_t>(s) % kRingSize];
+    if (slot.second == s) return &slot;
+    if (slot.second > s) return nullptr;
+    if (slot.second != kNoSecond) series.absorb(slot);
+    slot.clear(s);
+    series.noteSecond(s);
+    return &slot;
+  }
+  // Runs `update` on this shard's data for second `s`, or, for a late event, on a
+  // second of its own that goes straight to the series.
+  template <class Update>
+  void inSecond(std::int64_t s, Series& series, Update&& update) {
+    if (SecondData* sec = second(s, series)) {
+      update(*sec);
+      return;
+    }
+    SecondData late;
+    late.clear(s);
+    update(late);
+    series.absorb(late);
+  }
+};
+
+AggregateResult::AggregateResult(AggregateOptions options)
+    : options_(std::move(options)),
+      instanceId_(nextInstanceId.fetch_add(1)),
+      series_(std::make_unique<Series>(std::max(1, options_.liveWindowSeconds),
+                                       options_.seriesSources)) {}
+
+AggregateResult::~AggregateResult() = default;
+
+void AggregateResult::addObserver(TestResult& observer) { observers_.push_back(&observer); }
+
+std::int64_t AggregateResult::now() const {
+  if (options_.clock) return options_.clock();
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+AggregateResult::Shard& AggregateResult::shard() {
+  if (tlsShard.owner == instanceId_) return *static_cast<Shard*>(tlsShard.shard);
+  std::lock_guard lock(shardsMutex_);
+  const auto self = std::this_thread::get_id();
+  Shard* found = nullptr;
+  for (auto& s : shards_) {
+    if (s->thread == self) found = s.get();
+  }
+  if (!found) {
+    shards_.push_back(std::make_unique<Shard>());
+    found = shards_.back().get();
+    found->thread = self;
+  }
+  tlsShard = {instanceId_, found};
+  return *found;
+}
+
+void AggregateResult::setSource(std::uint32_t source) {
+  Shard& s = shard();
+  std::lock_guard lock(s.mu);
+  s.source = source;
+  s.sourceRequests = &s.requestsBySource[source];
+}
+
+void AggregateResult::startTestRun() {
+  {
+    std::lock_guard lock(shardsMutex_);
+    runStartedUs_ = now();
+  }
+  for (TestResult* o : observers_) o->startTestRun();
+}
+
+void AggregateResult::stopTestRun() {
+  {
+    std::lock_guard lock(shardsMutex_);
+    runStoppedUs_ = now();
+  }
+  for (TestResult* o : observers_) o->stopTestRun();
+}
+
+// A test event carries no time of its own: it is counted in the second of now().
+template <class Update>
+void AggregateResult::countTestEvent(std::string_view test, const LoadsStatus& status,
+                                     bool testFailure, Update&& update) {
+  const std::int64_t at = now();
+  Shard& s = shard();
+  std::lock_guard lock(s.mu);
+  update(findOrAdd(s.tests, test));
+  s.noteEvent(at, at);
+  s.inSecond(secondOf(at), *series_, [&](SecondData& sec) {
+    sec.of(s.source).noteUsers(status.users);
+    sec.testFailures += testFailure;
+  });
+}
+
+void AggregateResult::startTest(std::string_view test, const LoadsStatus& status) {
+  countTestEvent(test, status, false, [](TestSummary& t) { ++t.started; });
+  for (TestResult* o : observers_) o->startTest(test, status);
+}
+
+void AggregateResult::stopTest(std::string_view test, std::chrono::microseconds elapsed,
+                               const LoadsStatus& status) {
+  countTestEvent(test, status, false, [&](TestSummary& t) {
+    ++t.stopped;
+    t.hitTime.record(elapsed.count());
+  });
+  for (TestResult* o : observers_) o->stopTest(test, elapsed, status);
+}
+
+void AggregateResult::addSuccess(std::string_view test, const LoadsStatus& status) {
+  countTestEvent(test, status, false, [](TestSummary& t) { ++t.successes; });
+  for (TestResult* o : observers_) o->addSuccess(test, status);
+}
+
+void AggregateResult::addFailure(std::string_view test, const Failure& failure,
+                                 const LoadsStatus& status) {
+  addTestError(test, failure, status, true);
+  for (TestResult* o : observers_) o->addFailure(test, failure, status);
+}
+
+void AggregateResult::addError(std::string_view test, const Failure& failure,
+                               const LoadsStatus& status) {
+  addTestError(test, failure, status, false);
+  for (TestResult* o : observers_) o->addError(test, failure, status);
+}
+
+void AggregateResult::addTestError(std::string_view test, const Failure& f,
+                                   const LoadsStatus& status, bool failure) {
+  countTestEvent(test, status, true, [&](TestSummary& t) { ++(failure ? t.failures : t.errors); });
+  Shard& s = shard();
+  std::lock_guard lock(s.mu);
+  // One key per distinct (kind, test, type, message, file, line), built in a reused buffer.
+  std::string& key = s.errorKey;
+  key.clear();
+  key.push_back(failure ? 'F' : 'E');
+  for (std::string_view part : {test, f.type, f.message, f.file}) {
+    key.append(part).push_back('\x1f');
+  }
+  key.append(std::to_string(f.line));
+  if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
+    ++it->second.count;
+  } else if (s.errors.size() < options_.maxErrorSamples) {
+    s.errors.emplace(key, ErrorSample{failure, std::string(test), std::string(f.type),
+                                      std::string(f.message), std::string(f.file), f.line, 1});
+  } else {
+    ++s.errorsDropped;
+  }
+}
+
+void AggregateResult::addSkip(std::string_view test, std::string_view reason,
+                              const LoadsStatus& status) {
+  countTestEvent(test, status, false, [](TestSummary& t) { ++t.skips; });
+  for (TestResult* o : observers_) o->addSkip(test, reason, status);
+}
+
+void AggregateResult::addCancelled(std::string_view test, const LoadsStatus& status) {
+  countTestEvent(test, status, false, [](TestSummary& t) { ++t.cancelled; });
+  for (TestResult* o : observers_) o->addCancelled(test, status);
+}
+
+// The hot path: 100,000+ calls a second per thread. No allocation once a request name
+// and status code have been seen.
+void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
+  const bool failed = isFailedStatus(hit.status);
+  const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    RequestSummary& r = findOrAdd(s.requests, hit.name);
+    ++r.count;
+    r.failures += failed;
+    r.bytes += hit.bytes;
+    ++r.statusCodes[hit.status];
+    if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
+    r.latency.record(hit.elapsedUs);
+    if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
+      ++r.planned;
+      r.latencyCorrected.record(endedUs - hit.plannedStartUs);
+    } else {
+      r.latencyCorrected.record(hit.elapsedUs);
+    }
+    if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
+    r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
+    s.noteEvent(hit.startedUs, endedUs);
+    ++*s.sourceRequests;
+
+    s.inSecond(secondOf(hit.startedUs), *series_, [&](SecondData& sec) {
+      ++sec.requests;
+      sec.errors += failed;
+      sec.latency.record(hit.elapsedUs);
+      SecondData::PerSource& source = sec.of(s.source);
+      source.noteUsers(status.users);
+      ++source.requests;
+    });
+  }
+  for (TestResult* o : observers_) o->addHit(hit, status);
+}
+
+void AggregateResult::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
+                                  const LoadsStatus& status) {
+  const std::int64_t at = now();
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    auto& counters = test.empty() ? s.looseCounters : findOrAdd(s.tests, test).counters;
+    auto it = counters.find(name);
+    if (it == counters.end()) it = counters.emplace(std::string(name), 0).first;
+    addToCounter(it->second, value);
+    s.noteEvent(at, at);
+  }
+  for (TestResult* o : observers_) o->incrCounter(test, name, value, status);
+}
+
+template <class Update>
+void AggregateResult::countSocketEvent(Update&& update) {
+  const std::int64_t at = now();
+  Shard& s = shard();
+  std::lock_guard lock(s.mu);
+  update(s.sockets);
+  s.noteEvent(at, at);
+}
+
+void AggregateResult::socketOpen(std::string_view url, const LoadsStatus& status) {
+  countSocketEvent([](SocketSummary& k) { ++k.opened; });
+  for (TestResult* o : observers_) o->socketOpen(url, status);
+}
+
+void AggregateResult::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
+                                    const LoadsStatus& status) {
+  countSocketEvent([&](SocketSummary& k) {
+    if (direction == Direction::kSent) {
+      ++k.messagesSent;
+      k.bytesSent += size;
+    } else {
+      ++k.messagesReceived;
+      k.bytesReceived += size;
+    }
+  });
+  for (TestResult* o : observers_) o->socketMessage(url, direction, size, status);
+}
+
+void AggregateResult::socketClose(std::string_view url, const SocketClose& close,
+                                  const LoadsStatus& status) {
+  countSocketEvent([&](SocketSummary& k) {
+    ++k.closed;
+    k.failed += !close.clean;
+  });
+  for (TestResult* o : observers_) o->socketClose(url, close, status);
+}
+
+// Counted in the second it was planned in, like a hit in the second it started in.
+void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStartUs,
+                                 const LoadsStatus& status) {
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    ++findOrAdd(s.tests, test).dropped;
+    s.noteEvent(plannedStartUs, plannedStartUs);
+    s.inSecond(secondOf(plannedStartUs), *series_, [&](SecondData& sec) {
+      ++sec.dropped;
+      sec.of(s.source).noteUsers(status.users);
+    });
+  }
+  for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
+}
+
+void AggregateResult::setTarget(std::string kind, TargetFunction target) {
+  targetKind_ = std::move(kind);
+  target_ = std::move(target);
+}
+
+// Merges every shard into a plain copy. Seconds older than the newest complete one are
+// handed from the shards' rings to the series on the way, so an idle thread's data
+// does not wait for that thread's next event.
+Snapshot AggregateResult::snapshot() const {
+  Snapshot snap;
+  std::map<std::string, ErrorSample, std::less<>> errors;  // by dedup key
+  std::map<std::int64_t, SecondData> pending;              // seconds still in shard rings
+  {
+    std::lock_guard lock(shardsMutex_);
+    snap.runStartedUs = runStartedUs_;
+    snap.runStoppedUs = runStoppedUs_;
+    for (const auto& shard : shards_) mergeShard(*shard, snap, errors, pending);
+  }
+  for (const auto& [name, t] : snap.tests) {
+    for (const auto& [counter, value] : t.counters) addToCounter(snap.counters[counter], value);
+    snap.droppedHits += t.dropped;
+  }
+  for (auto& [key, e] : errors) snap.errors.push_back(std::move(e));
+  std::stable_sort(snap.errors.begin(), snap.errors.end(),
+                   [](const ErrorSample& a, const ErrorSample& b) { return a.count > b.count; });
+  snap.seconds = mergedSeconds(pending);
+  for (const SecondSample& sample : snap.seconds) {
+    snap.maxUsers = std::max(snap.maxUsers, sample.users);
+    if (sample.users) snap.currentUsers = sample.users;
+  }
+  if (target_) {
+    snap.targetKind = targetKind_;
+    for (SecondSample& sample : snap.seconds) sample.target = target_(sample.second * 1'000'000);
+    snap.currentTarget = target_(now());
+  }
+  return snap;
+}
+
+void AggregateResult::mergeShard(Shard& s, Snapshot& snap,
+                                 std::map<std::string, ErrorSample, std::less<>>& errors,
+                                 std::map<std::int64_t, SecondData>& pending) const {
+  std::lock_guard lock(s.mu);
+  for (const auto& [name, t] : s.tests) mergeInto(snap.tests[name], t);
+  for (const auto& [name, r] : s.requests) {
+    mergeInto(snap.requests[name], r);
+    mergeInto(snap.allRequests, r);
+  }
+  for (const auto& [name, value] : s.looseCounters) addToCounter(snap.counters[name], value);
+  mergeInto(snap.sockets, s.sockets);
+  for (const auto& [key, e] : s.errors) {
+    if (auto it = errors.find(key); it != errors.end()) {
+      it->second.count += e.count;
+    } else if (errors.size() < options_.maxErrorSamples) {
+      errors.emplace(key, e);
+    } else {
+      snap.errorsDropped += e.count;
+    }
+  }
+  snap.errorsDropped += s.errorsDropped;
+  for (const auto& [source, n] : s.requestsBySource) {
+    if (n) snap.requestsBySource[source] += n;
+  }
+  if (s.firstEventUs && (!snap.firstEventUs || s.firstEventUs < snap.firstEventUs)) {
+    snap.firstEventUs = s.firstEventUs;
+  }
+  snap.lastEventUs = std::max(snap.lastEventUs, s.lastEventUs);
+
+  const std::int64_t newest = series_->newest.load(std::memory_order_relaxed);
+  for (SecondData& slot : s.ring) {
+    if (slot.second == kNoSecond) continue;
+    if (slot.second < newest - 1) {
+      series_->absorb(slot);
+      slot.clear(kNoSecond);
+    } else {
+      auto [it, added] = pending.try_emplace(slot.second);
+      if (added) it->second.clear(slot.second);
+      it->second.merge(slot);
+    }
+  }
+}
+
+std::vector<SecondSample> AggregateResult::mergedSeconds(
+    std::map<std::int64_t, SecondData>& pending) const {
+  std::map<std::int64_t, SecondSample> out;
+  {
+    std::lock_guard lock(series_->mu);
+    out = series_->summarized;
+    for (const auto& [second, data] : series_->live) {
+      auto [it, added] = pending.try_emplace(second);
+      if (added) it->second.clear(second);
+      it->second.merge(*data);
+    }
+  }
+  for (const auto& [second, data] : pending) {
+    if (auto it = out.find(second); it != out.end()) {
+      data.addLateTo(it->second, options_.seriesSources);
+    } else {
+      out.emplace(second, data.summary(options_.seriesSources));
+    }
+  }
+  std::vector<SecondSample> series;
+  series.reserve(out.size());
+  for (const auto& [second, sample] : out) series.push_back(sample);
+  return series;
+}
+
+}  // namespace loads

@@ -1,0 +1,21 @@
+// Parsing of the values users type, one syntax for every option of every tool:
+// durations ("250ms", "90s", "5m", "1h30m"; a bare number is seconds), sizes ("64MiB",
+// "2GiB", "512KiB"; a bare number is bytes) and cycles ("10:20:30"). Each throws
+// std::invalid_argument with a sentence that names the bad value and the expected form.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loads {
+
+std::chrono::milliseconds parseDuration(std::string_view text);
+// Bytes: a number with B, KiB, MiB or GiB (powers of 1024), or a bare number of bytes.
+std::uint64_t parseSize(std::string_view text);
+// Positive integers separated by ':' ("10:20:30"); `what` names the option in errors.
+std::vector<std::uint64_t> parseCycles(std::string_view text, std::string_view what);
+
+}  // namespace loads

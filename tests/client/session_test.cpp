@@ -1,0 +1,564 @@
+// Session against an in-process TargetServer: every request runs in a real virtual-user
+// coroutine (asio::spawn) and every hit reported to the TestResult is checked.
+#include "loads/session.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/spawn.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "client/cookie_jar.hpp"
+#include "loads/version.hpp"
+#include "target_server.hpp"
+#include "client/url.hpp"
+#include "run/user_context.hpp"
+
+namespace asio = boost::asio;
+using loads::ErrorKind;
+using loads::RequestError;
+using loads::Session;
+using loads::examples::TargetOptions;
+using loads::examples::TargetServer;
+using nlohmann::json;
+
+namespace {
+
+struct RecordedHit {
+  std::string name, url, method;
+  int status = 0;
+  ErrorKind error = ErrorKind::kNone;
+  std::int64_t startedUs = 0, elapsedUs = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t user = 0;
+};
+
+class RecordingResult : public loads::TestResult {
+ public:
+  void addHit(const loads::Hit& h, const loads::LoadsStatus& s) override {
+    hits.push_back({std::string(h.name), std::string(h.url), std::string(h.method), h.status,
+                    h.error, h.startedUs, h.elapsedUs, h.bytes, s.currentUser});
+  }
+  std::vector<RecordedHit> hits;
+};
+
+std::int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One virtual user on its own io_context, plus an observer user that reads /stats.
+struct Harness {
+  explicit Harness(loads::detail::UserSettings s = {}) : settings(std::move(s)) {
+    user.status.currentUser = 7;
+    tls.set_default_verify_paths();
+  }
+
+  // Runs `body` as the user's coroutine to completion; rethrows what it threw.
+  void run(const std::function<void()>& body) {
+    std::exception_ptr error;
+    asio::spawn(io, [&](asio::yield_context yield) {
+      user.yield = &yield;
+      observer.yield = &yield;
+      try {
+        body();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      user.yield = observer.yield = nullptr;
+    });
+    io.run();
+    io.restart();
+    if (error) std::rethrow_exception(error);
+  }
+
+  // Runs `body` and returns the RequestError it must raise.
+  RequestError runExpectingError(const std::function<void()>& body) {
+    try {
+      run(body);
+    } catch (const RequestError& e) {
+      return e;
+    }
+    FAIL("no RequestError was raised");
+    throw std::logic_error("unreachable");
+  }
+
+  json stats(const TargetServer& server) {
+    return observerSession.get(server.url() + "/stats").json();
+  }
+  void resetStats(const TargetServer& server) {
+    REQUIRE(observerSession.post(server.url() + "/stats/reset", loads::raw("")).status() == 200);
+  }
+
+  asio::io_context io;
+  asio::ssl::context tls{asio::ssl::context::tls_client};
+  loads::detail::UserSettings settings;
+  loads::detail::DnsCache dns;
+  RecordingResult result;
+  RecordingResult observed;
+  loads::detail::UserContext user{io, result, settings, tls, dns};
+  loads::detail::UserContext observer{io, observed, settings, tls, dns};
+  Session session{user};
+  Session observerSession{observer};
+};
+
+// The exact size of a response on the wire, rebuilt from what the Response holds.
+std::uint64_t wireSize(const loads::Response& r, std::string_view reason, bool head = false) {
+  std::uint64_t n = std::string("HTTP/1.1 ").size() + 3 + 1 + reason.size() + 2;
+  for (const auto& [k, v] : r.headers()) n += k.size() + 2 + v.size() + 2;
+  return n + 2 + (head ? 0 : r.body().size());
+}
+
+void checkHit(const RecordedHit& h, std::string_view name, std::string_view url,
+              std::string_view method, int status, ErrorKind error, std::int64_t before,
+              std::int64_t after) {
+  CHECK(h.name == name);
+  CHECK(h.url == url);
+  CHECK(h.method == method);
+  CHECK(h.status == status);
+  CHECK(h.error == error);
+  CHECK(h.startedUs >= before);
+  CHECK(h.startedUs <= after);
+  CHECK(h.elapsedUs > 0);
+  CHECK(h.elapsedUs <= after - before);
+  CHECK(h.user == 7);
+  if (status == 0) CHECK(h.bytes == 0);
+}
+
+std::string run(const std::string& command) {
+  REQUIRE(std::system(command.c_str()) == 0);
+  return command;
+}
+
+}  // namespace
+
+TEST_CASE("a GET returns status, headers and body and reports one exact hit", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  loads::Response r;
+  auto before = nowUs();
+  h.run([&] { r = h.session.get(server.url() + "/"); });
+  auto after = nowUs();
+
+  CHECK(r.status() == 200);
+  CHECK(r.ok());
+  CHECK(r.body().find("Search") != std::string::npos);
+  CHECK(r.header("CONTENT-type") == "text/html; charset=utf-8");
+  CHECK(r.header("x-absent") == "");
+  CHECK(r.url() == server.url() + "/");
+  CHECK(r.elapsed().count() > 0);
+  REQUIRE(h.result.hits.size() == 1);
+  const auto& hit = h.result.hits[0];
+  checkHit(hit, "GET /", server.url() + "/", "GET", 200, ErrorKind::kNone, before, after);
+  CHECK(hit.bytes == wireSize(r, "OK"));
+}
+
+TEST_CASE("every method reaches the server with its name, body and headers", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  h.session.headers().emplace_back("X-Session", "s1");
+  std::string echo = server.url() + "/echo";
+  h.run([&] {
+    CHECK(h.session.get(echo).json()["method"] == "GET");
+    CHECK(h.session.del(echo).json()["method"] == "DELETE");
+    CHECK(h.session.options(echo).json()["method"] == "OPTIONS");
+    for (auto [name, call] : std::vector<std::pair<std::string, decltype(&Session::post)>>{
+             {"POST", &Session::post}, {"PUT", &Session::put}, {"PATCH", &Session::patch}}) {
+      json e = (h.session.*call)(echo, loads::raw("payload", "text/plain"), {}).json();
+      CHECK(e["method"] == name);
+      CHECK(e["body"] == "payload");
+      CHECK(e["headers"]["Content-Type"] == "text/plain");
+      CHECK(e["headers"]["Content-Length"] == "7");
+    }
+    auto head = h.session.head(echo);
+    CHECK(head.status() == 200);
+    CHECK(head.body().empty());
+    CHECK(!head.header("content-length").empty());
+    CHECK(h.result.hits.back().bytes == wireSize(head, "OK", true));
+
+    json e = h.session.get(echo).json();
+    CHECK(e["headers"]["User-Agent"] == "loads/" LOADS_VERSION);
+    CHECK(e["headers"]["X-Session"] == "s1");
+    loads::RequestOptions o;
+    o.headers = {{"User-Agent", "custom/1"}, {"X-Session", "override"}};
+    e = h.session.get(echo, o).json();
+    CHECK(e["headers"]["User-Agent"] == "custom/1");
+    CHECK(e["headers"]["X-Session"] == "override");
+  });
+  std::vector<std::string> methods;
+  for (const auto& hit : h.result.hits) {
+    methods.push_back(hit.method);
+    CHECK(hit.name == hit.method + " /echo");
+    CHECK(hit.status == 200);
+  }
+  CHECK(methods == std::vector<std::string>{"GET", "DELETE", "OPTIONS", "POST", "PUT", "PATCH",
+                                            "HEAD", "GET", "GET"});
+}
+
+TEST_CASE("query params are URL-encoded and appended, the hit name has no query", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  loads::RequestOptions o;
+  o.params = {{"q", "a b&c=d"}, {"\xC3\xBC", "/~x"}};
+  json e;
+  h.run([&] { e = h.session.get(server.url() + "/echo?x=1", o).json(); });
+  CHECK(e["target"] == "/echo?x=1&q=a%20b%26c%3Dd&%C3%BC=%2F~x");
+  CHECK(e["args"]["q"] == "a b&c=d");
+  CHECK(e["args"]["x"] == "1");
+  REQUIRE(h.result.hits.size() == 1);
+  CHECK(h.result.hits[0].name == "GET /echo");
+  CHECK(h.result.hits[0].url == server.url() + "/echo?x=1&q=a%20b%26c%3Dd&%C3%BC=%2F~x");
+
+  o.name = "search";
+  h.run([&] { h.session.get(server.url() + "/echo", o); });
+  CHECK(h.result.hits.back().name == "search");
+}
+
+TEST_CASE("JSON and form bodies are sent with their content types", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  json j, f, c;
+  loads::Response created;
+  h.run([&] {
+    j = h.session.post(server.url() + "/echo", loads::json({{"a", 1}, {"b", "x"}})).json();
+    f = h.session.post(server.url() + "/echo", loads::form({{"a", "1 2"}, {"b", "&"}})).json();
+    created = h.session.post(server.url() + "/comments", loads::json({{"text", "hi"}}));
+  });
+  CHECK(j["headers"]["Content-Type"] == "application/json");
+  CHECK(json::parse(j["body"].get<std::string>()) == json({{"a", 1}, {"b", "x"}}));
+  CHECK(f["headers"]["Content-Type"] == "application/x-www-form-urlencoded");
+  CHECK(f["body"] == "a=1%202&b=%26");
+  CHECK(created.status() == 201);
+  CHECK(created.json()["text"] == "hi");
+  CHECK(h.result.hits.back().name == "POST /comments");
+  CHECK(h.result.hits.back().status == 201);
+}
+
+TEST_CASE("redirects are followed, one hit per hop, as the server counted", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  loads::Response r;
+  json stats;
+  auto before = nowUs();
+  h.run([&] {
+    h.resetStats(server);
+    r = h.session.get(server.url() + "/redirect?n=3");
+    stats = h.stats(server);
+  });
+  auto after = nowUs();
+  CHECK(r.status() == 200);
+  CHECK(r.url() == server.url() + "/");
+  CHECK(r.body().find("Search") != std::string::npos);
+  REQUIRE(h.result.hits.size() == 4);
+  for (int i = 0; i < 3; ++i) {
+    checkHit(h.result.hits[i], "GET /redirect",
+             server.url() + "/redirect?n=" + std::to_string(3 - i), "GET", 302, ErrorKind::kNone,
+             before, after);
+    CHECK(h.result.hits[i].bytes > 0);
+  }
+  checkHit(h.result.hits[3], "GET /", server.url() + "/", "GET", 200, ErrorKind::kNone, before,
+           after);
+  CHECK(h.result.hits[3].bytes == wireSize(r, "OK"));
+  CHECK(stats["served"] == h.result.hits.size());
+  CHECK(stats["paths"]["/redirect"] == 3);
+  CHECK(stats["paths"]["/"] == 1);
+}
+
+TEST_CASE("303 turns a POST into a GET, 307 keeps method and body", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  json see, temp;
+  loads::Response unfollowed;
+  h.run([&] {
+    see =
+        h.session.post(server.url() + "/redirect-to?url=/echo&status=303", loads::raw("b")).json();
+    temp =
+        h.session.post(server.url() + "/redirect-to?url=echo%3Fk%3Dv&status=307", loads::raw("b"))
+            .json();
+    loads::RequestOptions o;
+    o.followRedirects = false;
+    unfollowed = h.session.get(server.url() + "/redirect?n=2", o);
+  });
+  CHECK(see["method"] == "GET");
+  CHECK(see["body"] == "");
+  CHECK(temp["method"] == "POST");
+  CHECK(temp["body"] == "b");
+  CHECK(temp["target"] == "/echo?k=v");  // a relative Location
+  CHECK(unfollowed.status() == 302);
+  CHECK(unfollowed.header("location") == "/redirect?n=1");
+  REQUIRE(h.result.hits.size() == 5);
+  CHECK(h.result.hits[1].name == "GET /echo");
+  CHECK(h.result.hits[3].name == "POST /echo");
+}
+
+TEST_CASE("more redirects than the limit raise RequestError", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  h.session.setMaxRedirects(2);
+  auto e = h.runExpectingError([&] { h.session.get(server.url() + "/redirect?n=5"); });
+  CHECK(std::string(e.what()).find("more than 2 redirects") != std::string::npos);
+  REQUIRE(h.result.hits.size() == 3);
+  for (const auto& hit : h.result.hits) CHECK(hit.status == 302);
+}
+
+TEST_CASE("cookies set by the server are stored and sent back", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  json first, second, cleared;
+  h.run([&] {
+    h.session.get(server.url() + "/cookies/set?session=abc&theme=dark");
+    first = h.session.get(server.url() + "/cookies").json();
+    h.session.get(server.url() + "/cookies/delete?theme");
+    second = h.session.get(server.url() + "/cookies").json();
+    h.session.clearCookies();
+    cleared = h.session.get(server.url() + "/cookies").json();
+  });
+  CHECK(first == json({{"session", "abc"}, {"theme", "dark"}}));
+  CHECK(second == json({{"session", "abc"}}));
+  CHECK(cleared == json::object());
+}
+
+TEST_CASE("cookie attributes: Path, Domain, Secure and Max-Age", "[session][cookies]") {
+  loads::detail::CookieJar jar;
+  loads::detail::Url from, other;
+  REQUIRE(loads::detail::parseUrl("http://www.example.com/shop/cart", from));
+  jar.store(from, "plain=1");
+  jar.store(from, "scoped=2; Path=/shop; HttpOnly");
+  jar.store(from, "wide=3; Domain=.example.com; Path=/");
+  jar.store(from, "tls=4; Secure; Path=/");
+  jar.store(from, "foreign=5; Domain=evil.com");
+  jar.store(from, "gone=6; Max-Age=0");
+  jar.store(from, "old=7; Expires=Wed, 21 Oct 2015 07:28:00 GMT");
+  jar.store(from, "noequals");
+
+  std::string header;
+  REQUIRE(parseUrl("http://www.example.com/shop/item", other));
+  CHECK(jar.header(other, header));
+  CHECK(header == "plain=1; scoped=2; wide=3");
+  header.clear();
+  REQUIRE(parseUrl("https://api.example.com/", other));
+  CHECK(jar.header(other, header));
+  CHECK(header == "wide=3");  // tls=4 belongs to www only (host-only)
+  header.clear();
+  REQUIRE(parseUrl("https://www.example.com/", other));
+  CHECK(jar.header(other, header));
+  CHECK(header == "wide=3; tls=4");  // not plain (path /shop), not scoped
+  header.clear();
+  REQUIRE(parseUrl("http://example.org/", other));
+  CHECK_FALSE(jar.header(other, header));
+
+  jar.store(from, "wide=; Domain=example.com; Path=/; Max-Age=0");
+  CHECK(jar.value("www.example.com", "wide") == "");
+  CHECK(jar.value("WWW.example.com", "plain") == "1");
+}
+
+TEST_CASE("keep-alive: many requests use one connection", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  json stats, afterClose;
+  h.run([&] {
+    h.resetStats(server);
+    for (int i = 0; i < 20; ++i) REQUIRE(h.session.get(server.url() + "/static").status() == 200);
+    stats = h.stats(server);
+    h.session.get(server.url() + "/close");
+    h.session.get(server.url() + "/static");
+    afterClose = h.stats(server);
+  });
+  CHECK(stats["paths"]["/static"] == 20);
+  CHECK(stats["served"] == 20);
+  CHECK(stats["connections"] == 1);
+  CHECK(afterClose["connections"] == 2);
+  CHECK(h.result.hits.size() == 22);
+}
+
+TEST_CASE("a kept connection the server closed is replaced transparently", "[session]") {
+  auto first = std::make_unique<TargetServer>();
+  first->start();
+  unsigned short port = first->port();
+  std::string url = first->url() + "/static";
+  Harness h;
+  h.run([&] { REQUIRE(h.session.get(url).status() == 200); });
+  first.reset();  // closes the kept connection from the server side
+  TargetOptions o;
+  o.port = port;
+  TargetServer second(o);
+  second.start();
+  loads::Response r;
+  h.run([&] { r = h.session.get(url); });
+  CHECK(r.status() == 200);
+  REQUIRE(h.result.hits.size() == 2);
+  CHECK(h.result.hits[1].status == 200);
+  CHECK(h.result.hits[1].error == ErrorKind::kNone);
+  CHECK(second.served() == 1);
+  CHECK(second.connections() == 1);
+}
+
+TEST_CASE("a request over its timeout is a status-0 kTimeout hit and a RequestError", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  loads::RequestOptions o;
+  o.timeout = std::chrono::milliseconds(100);
+  std::string url = server.url() + "/delay?ms=3000";
+  auto before = nowUs();
+  auto e = h.runExpectingError([&] { h.session.get(url, o); });
+  auto after = nowUs();
+  CHECK(e.kind() == ErrorKind::kTimeout);
+  CHECK(std::string(e.what()).starts_with("GET " + url + " failed: no response within 100 ms"));
+  REQUIRE(h.result.hits.size() == 1);
+  checkHit(h.result.hits[0], "GET /delay", url, "GET", 0, ErrorKind::kTimeout, before, after);
+  CHECK(h.result.hits[0].elapsedUs >= 90'000);
+  CHECK(h.result.hits[0].elapsedUs < 2'000'000);
+
+  // The session-wide default applies too, and the session still works afterwards.
+  h.session.setTimeout(std::chrono::milliseconds(50));
+  auto e2 = h.runExpectingError([&] { h.session.get(url); });
+  CHECK(e2.kind() == ErrorKind::kTimeout);
+  h.session.setTimeout(std::chrono::milliseconds(5000));
+  h.run([&] { CHECK(h.session.get(server.url() + "/static").status() == 200); });
+}
+
+TEST_CASE("a refused connection is a status-0 kRefused hit", "[session]") {
+  unsigned short port;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }  // closed: nothing listens there now
+  Harness h;
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  auto before = nowUs();
+  auto e = h.runExpectingError([&] { h.session.get(url); });
+  auto after = nowUs();
+  CHECK(e.kind() == ErrorKind::kRefused);
+  CHECK(std::string(e.what()) == "GET " + url + " failed: connection refused");
+  REQUIRE(h.result.hits.size() == 1);
+  checkHit(h.result.hits[0], "GET /", url, "GET", 0, ErrorKind::kRefused, before, after);
+}
+
+TEST_CASE("a connection reset without a reply is a status-0 kReset hit", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  std::string url = server.url() + "/reset";
+  auto before = nowUs();
+  auto e = h.runExpectingError([&] { h.session.get(url); });
+  auto after = nowUs();
+  CHECK(e.kind() == ErrorKind::kReset);
+  REQUIRE(h.result.hits.size() == 1);
+  checkHit(h.result.hits[0], "GET /reset", url, "GET", 0, ErrorKind::kReset, before, after);
+}
+
+TEST_CASE("an unknown host name is a status-0 kDns hit, names resolve", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  auto e = h.runExpectingError([&] { h.session.get("http://no-such-host.invalid/x"); });
+  CHECK(e.kind() == ErrorKind::kDns);
+  REQUIRE(h.result.hits.size() == 1);
+  CHECK(h.result.hits[0].status == 0);
+  CHECK(h.result.hits[0].error == ErrorKind::kDns);
+  h.run([&] {
+    CHECK(h.session.get("http://localhost:" + std::to_string(server.port()) + "/").status() == 200);
+  });
+}
+
+TEST_CASE("paths are resolved against the --server-url", "[session]") {
+  TargetServer server;
+  server.start();
+  loads::detail::UserSettings s;
+  s.serverUrl = server.url() + "/";
+  Harness h(s);
+  h.run([&] { CHECK(h.session.get("/static").status() == 200); });
+  CHECK(h.result.hits.at(0).url == server.url() + "/static");
+}
+
+TEST_CASE("HTTPS: certificates are verified unless insecure", "[session][tls]") {
+  auto dir = std::filesystem::temp_directory_path() / ("loads-session-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost -keyout " +
+      key + " -out " + cert + " 2>/dev/null");
+  TargetOptions o;
+  o.tlsCert = cert;
+  o.tlsKey = key;
+  TargetServer server(o);
+  server.start();
+  REQUIRE(server.url().starts_with("https://"));
+  std::string url = server.url() + "/";
+
+  SECTION("an untrusted certificate is a kTls hit") {
+    Harness h;
+    auto e = h.runExpectingError([&] { h.session.get(url); });
+    CHECK(e.kind() == ErrorKind::kTls);
+    CHECK(std::string(e.what()).find("certificate") != std::string::npos);
+    REQUIRE(h.result.hits.size() == 1);
+    CHECK(h.result.hits[0].error == ErrorKind::kTls);
+    CHECK(h.result.hits[0].status == 0);
+  }
+  SECTION("insecure skips verification") {
+    loads::detail::UserSettings s;
+    s.insecure = true;
+    Harness h(s);
+    loads::Response r;
+    h.run([&] {
+      r = h.session.get(url);
+      h.session.get(url);
+    });
+    CHECK(r.status() == 200);
+    CHECK(r.body().find("Search") != std::string::npos);
+    REQUIRE(h.result.hits.size() == 2);
+    CHECK(h.result.hits[0].url == url);
+    CHECK(h.result.hits[0].bytes == wireSize(r, "OK"));
+    CHECK(server.connections() == 1);  // kept alive over TLS
+  }
+  SECTION("a trusted certificate is checked against the host name") {
+    Harness h;
+    h.tls.load_verify_file(cert);
+    h.run([&] {
+      CHECK(h.session.get("https://localhost:" + std::to_string(server.port()) + "/").status() ==
+            200);
+    });
+    // The certificate names localhost only, not the address it is reached at.
+    auto e = h.runExpectingError([&] { h.session.get(url); });
+    CHECK(e.kind() == ErrorKind::kTls);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cancel() during a pending request ends it at once with kCancelled", "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  std::string url = server.url() + "/delay?ms=5000";
+  asio::steady_timer stopper(h.io, std::chrono::milliseconds(100));
+  stopper.async_wait([&](boost::system::error_code) { h.user.cancel(); });
+  auto started = std::chrono::steady_clock::now();
+  auto e = h.runExpectingError([&] { h.session.get(url); });
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(e.kind() == ErrorKind::kCancelled);
+  CHECK(took < std::chrono::seconds(2));
+  REQUIRE(h.result.hits.size() == 1);
+  CHECK(h.result.hits[0].status == 0);
+  CHECK(h.result.hits[0].error == ErrorKind::kCancelled);
+  CHECK(h.result.hits[0].name == "GET /delay");
+}

@@ -1,0 +1,172 @@
+#include "stats/histogram.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+using loads::Histogram;
+
+namespace {
+
+// The value at HdrHistogram's rank for q: max(1, round(q/100 * n)), 1-based.
+std::int64_t exactPercentile(const std::vector<std::int64_t>& sorted, double q) {
+  const auto n = static_cast<double>(sorted.size());
+  auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(q / 100.0 * n + 0.5));
+  return sorted[rank - 1];
+}
+
+void checkAccuracy(std::vector<std::int64_t> values) {
+  Histogram h;
+  for (auto v : values) h.record(v);
+  std::sort(values.begin(), values.end());
+  REQUIRE(h.count() == values.size());
+  CHECK(h.min() == values.front());
+  CHECK(h.max() == values.back());
+  for (double q : {0.0, 1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
+    const auto exact = exactPercentile(values, q);
+    const auto got = h.percentile(q);
+    INFO("q=" << q << " exact=" << exact << " got=" << got);
+    CHECK(got >= exact);  // the highest equivalent value never under-reports
+    CHECK(std::abs(static_cast<double>(got - exact)) <= 0.001 * static_cast<double>(exact));
+  }
+  double sum = 0;
+  for (auto v : values) sum += static_cast<double>(v);
+  CHECK(h.mean() == Approx(sum / static_cast<double>(values.size())).epsilon(1e-9));
+}
+
+}  // namespace
+
+TEST_CASE("percentiles are within 0.1% of the exact ones for several distributions") {
+  std::mt19937_64 rng(42);
+  const int n = 200'000;
+  std::vector<std::int64_t> values(n);
+
+  SECTION("uniform 1 us .. 10 s") {
+    std::uniform_int_distribution<std::int64_t> d(1, 10'000'000);
+    for (auto& v : values) v = d(rng);
+    checkAccuracy(values);
+  }
+  SECTION("log-normal around 20 ms with a long tail") {
+    std::lognormal_distribution<double> d(std::log(20'000.0), 1.0);
+    for (auto& v : values) v = static_cast<std::int64_t>(d(rng)) + 1;
+    checkAccuracy(values);
+  }
+  SECTION("exponential, mostly sub-millisecond") {
+    std::exponential_distribution<double> d(1.0 / 300.0);
+    for (auto& v : values) v = static_cast<std::int64_t>(d(rng));
+    checkAccuracy(values);
+  }
+  SECTION("bimodal: cache hits at 200 us, misses at 800 ms") {
+    std::normal_distribution<double> fast(200, 20), slow(800'000, 50'000);
+    std::bernoulli_distribution miss(0.05);
+    for (auto& v : values)
+      v = std::max<std::int64_t>(1, std::llround(miss(rng) ? slow(rng) : fast(rng)));
+    checkAccuracy(values);
+  }
+}
+
+TEST_CASE("merging histograms equals recording everything in one") {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> d(std::log(5'000.0), 1.5);
+  Histogram all, parts[4];
+  for (int i = 0; i < 100'000; ++i) {
+    const auto v = static_cast<std::int64_t>(d(rng));
+    all.record(v);
+    parts[i % 4].record(v);
+  }
+  Histogram merged;
+  for (const auto& p : parts) merged.merge(p);
+  CHECK(merged.count() == all.count());
+  CHECK(merged.min() == all.min());
+  CHECK(merged.max() == all.max());
+  CHECK(merged.mean() == Approx(all.mean()));
+  for (double q = 0; q <= 100.0; q += 0.5) CHECK(merged.percentile(q) == all.percentile(q));
+}
+
+TEST_CASE("an empty histogram reports zeros") {
+  Histogram h;
+  CHECK(h.count() == 0);
+  CHECK(h.min() == 0);
+  CHECK(h.max() == 0);
+  CHECK(h.mean() == 0.0);
+  CHECK(h.percentile(50) == 0);
+  Histogram other;
+  h.merge(other);
+  CHECK(h.count() == 0);
+}
+
+TEST_CASE("one value is every percentile, exactly") {
+  Histogram h;
+  h.record(123'457);
+  for (double q : {0.0, 50.0, 99.9, 100.0}) CHECK(h.percentile(q) == 123'457);
+  CHECK(h.mean() == 123'457.0);
+}
+
+TEST_CASE("zero and negative values are recorded as 0") {
+  Histogram h;
+  h.record(0);
+  h.record(-5);
+  h.record(1);
+  CHECK(h.count() == 3);
+  CHECK(h.min() == 0);
+  CHECK(h.percentile(50) == 0);
+  CHECK(h.percentile(100) == 1);
+}
+
+TEST_CASE("values above the range clamp to the highest trackable and are counted") {
+  Histogram h;
+  h.record(5);
+  h.record(Histogram::kDefaultHighest * 10, 2);
+  h.record(INT64_MAX);
+  CHECK(h.count() == 4);
+  CHECK(h.clampedCount() == 3);
+  CHECK(h.max() == Histogram::kDefaultHighest);
+  CHECK(h.percentile(100) == Histogram::kDefaultHighest);
+  CHECK(h.percentile(25) == 5);
+  // one hour itself is within range, at 3 digits
+  Histogram hour;
+  hour.record(Histogram::kDefaultHighest - 1);
+  CHECK(hour.clampedCount() == 0);
+  CHECK(hour.percentile(50) == Histogram::kDefaultHighest - 1);
+}
+
+TEST_CASE("record with a count, reset, and layouts that do not match") {
+  Histogram h;
+  h.record(1000, 99);
+  h.record(2000, 1);
+  CHECK(h.count() == 100);
+  CHECK(h.percentile(99) == 1000);
+  CHECK(h.percentile(100) == 2000);
+  h.reset();
+  CHECK(h.count() == 0);
+  CHECK(h.percentile(50) == 0);
+  h.record(7);
+  CHECK(h.percentile(50) == 7);
+
+  Histogram coarse(1'000'000, 2);
+  CHECK_THROWS_AS(h.merge(coarse), std::invalid_argument);
+  CHECK_THROWS_AS(Histogram(1000, 0), std::invalid_argument);
+}
+
+TEST_CASE("values below 2048 are exact, larger ones within one part in 1024") {
+  Histogram h;
+  for (std::int64_t v = 0; v < 2048; ++v) {
+    h.reset();
+    h.record(v);
+    h.record(v + 100'000'000);  // widens the range so clamping to max does not hide errors
+    REQUIRE(h.percentile(50) == v);
+  }
+  for (std::int64_t v : {2048LL, 4097LL, 999'999LL, 123'456'789LL, 3'599'999'999LL}) {
+    h.reset();
+    h.record(v);
+    h.record(0);
+    CHECK(h.percentile(100) == v);  // clamped to the exact max
+    h.record(Histogram::kDefaultHighest);
+    const auto p = h.percentile(66);  // the bucket's highest equivalent value
+    CHECK(p >= v);
+    CHECK(p - v < v / 1024 + 1);
+  }
+}
