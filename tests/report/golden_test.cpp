@@ -1,6 +1,8 @@
 // Golden tests of the report writers: a fixed JSON report (tests/report/golden/run.json,
 // with hostile text in names and error messages) rendered to HTML, CSV and JUnit must
-// equal the checked-in files byte for byte. After an intended change, regenerate them:
+// equal the checked-in files byte for byte. The golden run.json is itself the schema-1
+// fixture (tests/report/schema1/run.json) as the reader upgrades it. After an intended
+// change, regenerate them (twice: run.json first, then what is rendered from it):
 //   LOADS_UPDATE_GOLDEN=1 build/tests/report_golden_test
 // and review the diff.
 #include <catch2/catch.hpp>
@@ -13,6 +15,7 @@
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
+#include "report/report_json.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
 
@@ -30,7 +33,20 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
-Json goldenInput() { return Json::parse(readFile(kGolden + "run.json")); }
+// What loads-master --report hands the renderers.
+Json readReportFile(const std::string& path) {
+  report::ReadReport read = report::readReport(readFile(path));
+  INFO(path << " " << read.error);
+  REQUIRE(read.report);
+  return *read.report;
+}
+
+Json goldenInput() { return readReportFile(kGolden + "run.json"); }
+Json schema1Input() { return readReportFile(LOADS_SOURCE_DIR "/tests/report/schema1/run.json"); }
+
+std::string jsonText(const Json& report) {
+  return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 template <class Writer>
 std::string render(Writer&& write, const Json& report) {
@@ -70,6 +86,47 @@ TEST_CASE("the CSV reports of the fixed run match their golden files") {
 
 TEST_CASE("the JUnit report of the fixed run matches its golden file") {
   checkGolden("run.junit.xml", render(writeJunitReport, goldenInput()));
+}
+
+TEST_CASE("a schema-1 report reads as the golden schema-2 report") {
+  checkGolden("run.json", jsonText(schema1Input()));
+}
+
+TEST_CASE("a schema-1 report renders the same HTML, CSV and JUnit as its schema-2 form") {
+  CHECK(render(writeHtmlReport, schema1Input()) == render(writeHtmlReport, goldenInput()));
+  CHECK(render(writeRequestsCsv, schema1Input()) == render(writeRequestsCsv, goldenInput()));
+  CHECK(render(writeSecondsCsv, schema1Input()) == render(writeSecondsCsv, goldenInput()));
+  CHECK(render(writeJunitReport, schema1Input()) == render(writeJunitReport, goldenInput()));
+}
+
+TEST_CASE("the schema-1 reader types the options and renames the snake_case keys") {
+  const Json r = schema1Input();
+  CHECK(r.at("schema") == 2);
+  const Json& options = r.at("run").at("options");
+  CHECK(options.at("users") == Json::array({20}));
+  CHECK(options.at("durationMs") == 12000);
+  CHECK(options.at("insecure") == false);
+  CHECK(options.at("serverUrl") == "http://127.0.0.1:8080/?a=1&b=<2>");
+  CHECK_FALSE(options.contains("runId"));
+  CHECK(r.at("run").at("runId") == "run-7");
+  CHECK(r.at("agents").at(1).at("eventsSent").is_null());
+  CHECK(r.at("agents").at(1).at("requests") == 820);
+  CHECK(r.at("rebalances").at(0).at("appliesAtUs") == 1700000008000000);
+  CHECK(r.at("malformedResults") == 3);
+  // Cycles, and a value that is not the number its name promises, stay readable.
+  const Json odd = report::upgradeReport(Json::parse(
+      R"({"schema": 1, "run": {"options": {"users": "10:20", "hits": "5", "ramp_ms": "soon"}}})"));
+  CHECK(odd.at("run").at("options") ==
+        Json::parse(R"({"users": [10, 20], "hits": [5], "rampMs": "soon"})"));
+}
+
+TEST_CASE("a report of a later schema, or no report at all, is refused with one sentence") {
+  CHECK_THAT(report::readReport(R"({"schema": 3})").error,
+             Catch::Contains("schema 3") && Catch::Contains("reads schemas 1 and 2"));
+  CHECK_THAT(report::readReport("[1, 2]").error, Catch::Contains("is not a loads JSON report"));
+  CHECK_THAT(report::readReport("{\"schema\": 2").error,
+             Catch::Contains("is not a loads JSON report"));
+  CHECK(report::readReport(R"({"schema": 2})").report);
 }
 
 TEST_CASE("the HTML report is self-contained and escapes every text from the data") {
