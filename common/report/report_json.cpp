@@ -44,18 +44,32 @@ void renameKeys(Json& object, const std::map<std::string, std::string>& renamed 
   object = std::move(out);
 }
 
+// The whole of `text` as a number read by `parse` (std::stoll, ...); throws otherwise.
+template <class Parse>
+auto whole(const std::string& text, Parse parse) {
+  std::size_t used = 0;
+  auto value = parse(text, &used);
+  if (used != text.size()) throw std::invalid_argument(text);
+  return value;
+}
+
 // Schema 1 wrote every option as text; schema 2 keeps their types.
 Json typedOption(const std::string& key, const Json& value) {
   if (!value.is_string()) return value;
   const std::string text = value.get<std::string>();
+  const auto endsWith = [&](std::string_view tail) {
+    return key.size() > tail.size() && key.compare(key.size() - tail.size(), tail.size(), tail) == 0;
+  };
   try {
     if (key == "users" || key == "hits") return parseCycles(text, key);
-    if (key == "insecure") return text == "true";
-    if (key == "rateStart") return std::stod(text);
-    if (key.size() > 2 && key.compare(key.size() - 2, 2, "Ms") == 0) return std::stoll(text);
-    if (key == "threads" || key == "maxUsers" || key == "agents") return std::stoull(text);
+    if (key == "insecure" && (text == "true" || text == "false")) return text == "true";
+    if (key == "rateStart") return whole(text, [](auto& t, auto* n) { return std::stod(t, n); });
+    if (endsWith("Ms")) return whole(text, [](auto& t, auto* n) { return std::stoll(t, n); });
+    if (key == "threads" || key == "maxUsers" || key == "agents") {
+      return whole(text, [](auto& t, auto* n) { return std::stoull(t, n); });
+    }
   } catch (const std::exception&) {
-    // Not a number after all: kept as text, as every reader reads any scalar.
+    // Not the number its name promises: kept as text, as every reader reads any scalar.
   }
   return value;
 }

@@ -116,7 +116,7 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   }
 }
 
-TEST_CASE("--report renders a schema-1 report as the golden files of its schema-2 form") {
+TEST_CASE("a schema-1 report re-rendered with --report gives the golden files of its schema-2 form") {
   const std::string golden = LOADS_SOURCE_DIR "/tests/report/golden/";
   const std::string html = tempPath("schema1.html"), junit = tempPath("schema1.xml"),
                     csv = tempPath("schema1");

@@ -108,9 +108,11 @@ TEST_CASE("the schema-1 reader types the options and renames the snake_case keys
   CHECK(r.at("malformedResults") == 3);
   // Cycles, and a value that is not the number its name promises, stay readable.
   const Json odd = report::upgradeReport(Json::parse(
-      R"({"schema": 1, "run": {"options": {"users": "10:20", "hits": "5", "ramp_ms": "soon"}}})"));
+      R"({"schema": 1, "run": {"options": {"users": "10:20", "hits": "5", "ramp_ms": "soon",
+                                            "timeout_ms": "12abc", "insecure": "maybe"}}})"));
   CHECK(odd.at("run").at("options") ==
-        Json::parse(R"({"users": [10, 20], "hits": [5], "rampMs": "soon"})"));
+        Json::parse(R"({"users": [10, 20], "hits": [5], "rampMs": "soon", "timeoutMs": "12abc",
+                        "insecure": "maybe"})"));
 }
 
 TEST_CASE("a report of a later schema, or no report at all, is refused with one sentence") {
