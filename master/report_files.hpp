@@ -42,9 +42,8 @@ std::optional<std::size_t> hopelessThreshold(const std::vector<Threshold>& thres
 // Whether any of --json, --html, --csv, --junit was asked for.
 bool wantsReportFiles(const MasterOptions& options);
 
-// Writes `report` (jsonReport()) to every
-// file the options ask for. Returns false after printing one sentence per file that
-// could not be written.
+// Writes `report` (jsonReport()) to every file the options ask for. Returns false after
+// printing one sentence per file that could not be written.
 bool writeReportFiles(const MasterOptions& options, const nlohmann::ordered_json& report);
 
 // 1 when any test failed or erred, else 0 (design.md §8).
@@ -52,7 +51,7 @@ int testsExitCode(const Snapshot& snapshot);
 
 // What the reports say about the run: library, tests, the effective options, start time.
 RunFacts describeRun(const MasterOptions& options, const std::vector<std::string>& tests,
-                    std::chrono::system_clock::time_point startedAt);
+                     std::chrono::system_clock::time_point startedAt);
 
 // The end of every run, local or distributed, after the console report: prints the
 // threshold verdicts, folds them into `code`, and writes the report files from the

@@ -17,21 +17,21 @@ namespace loads {
 
 // The effective options of the run, typed as the JSON report writes them.
 struct ReportOptions {
-  std::vector<std::uint64_t> users;         // -u: users per cycle; default none
-  std::vector<std::uint64_t> hits;          // --hits: hits per user per cycle; none = by duration
-  std::optional<std::int64_t> durationMs;   // -d: per cycle; none = by hits
-  std::int64_t rampMs = 0;                  // --ramp; default 0
-  std::uint64_t threads = 0;                // -t: runner threads; 0 = one per core
-  std::int64_t stopTimeoutMs = 0;           // --stop-timeout; default 0
-  std::string serverUrl;                    // --server-url; default ""
-  bool insecure = false;                    // --insecure-skip-tls-verify; default false
-  std::int64_t timeoutMs = 0;               // --timeout: per request; default 0
-  std::optional<double> rateStart;          // --rate/--rate-stages: hits/s at time 0; none
-  std::string rateStages;                   // --rate-stages as "30s:100,1m:100"; "" = none
-  std::optional<std::uint64_t> maxUsers;    // --max-users (open model only); none
-  std::string stages;                       // --stages as "30s:10,1m:10"; "" = none
-  std::optional<std::uint64_t> agents;      // --agents (distributed only); none
-  std::string broker;                       // --broker (distributed only); "" = none
+  std::vector<std::uint64_t> users;        // -u: users per cycle; default none
+  std::vector<std::uint64_t> hits;         // --hits: hits per user per cycle; none = by duration
+  std::optional<std::int64_t> durationMs;  // -d: per cycle; none = by hits
+  std::int64_t rampMs = 0;                 // --ramp; default 0
+  std::uint64_t threads = 0;               // -t: runner threads; 0 = one per core
+  std::int64_t stopTimeoutMs = 0;          // --stop-timeout; default 0
+  std::string serverUrl;                   // --server-url; default ""
+  bool insecure = false;                   // --insecure-skip-tls-verify; default false
+  std::int64_t timeoutMs = 0;              // --timeout: per request; default 0
+  std::optional<double> rateStart;         // --rate/--rate-stages: hits/s at time 0; none
+  std::string rateStages;                  // --rate-stages as "30s:100,1m:100"; "" = none
+  std::optional<std::uint64_t> maxUsers;   // --max-users (open model only); none
+  std::string stages;                      // --stages as "30s:10,1m:10"; "" = none
+  std::optional<std::uint64_t> agents;     // --agents (distributed only); none
+  std::string broker;                      // --broker (distributed only); "" = none
 };
 
 // How one agent of a distributed run ended, and what it sent.
@@ -67,21 +67,21 @@ struct RebalanceFacts {
 
 // What only a distributed run has.
 struct DistributedFacts {
-  std::string runId;                      // the broker's id of the run
-  std::vector<AgentFacts> agents;         // one per agent, in share order
-  std::vector<std::string> problems;      // each fault found, one sentence; default none
+  std::string runId;                  // the broker's id of the run
+  std::vector<AgentFacts> agents;     // one per agent, in share order
+  std::vector<std::string> problems;  // each fault found, one sentence; default none
   std::optional<std::vector<RebalanceFacts>> rebalances;  // with --rebalance only; none
-  std::uint64_t malformedResults = 0;     // undecodable messages dropped on the results port
+  std::uint64_t malformedResults = 0;  // undecodable messages dropped on the results port
 };
 
 struct RunFacts {
-  std::string library;                        // test library path; default empty
-  std::vector<std::string> tests;             // tests selected ("Class.method"); default none
-  ReportOptions options;                      // the effective options
-  std::int64_t startedUs = 0;                 // wall clock, µs since the epoch; 0 = unknown
-  std::int64_t endedUs = 0;                   // wall clock, µs since the epoch; 0 = unknown
-  int exitCode = 0;                           // the tool's exit code (design.md §8); default 0
-  std::vector<ThresholdResult> thresholds;    // one per --threshold, in order; default none
+  std::string library;                          // test library path; default empty
+  std::vector<std::string> tests;               // tests selected ("Class.method"); default none
+  ReportOptions options;                        // the effective options
+  std::int64_t startedUs = 0;                   // wall clock, µs since the epoch; 0 = unknown
+  std::int64_t endedUs = 0;                     // wall clock, µs since the epoch; 0 = unknown
+  int exitCode = 0;                             // the tool's exit code (design.md §8); default 0
+  std::vector<ThresholdResult> thresholds;      // one per --threshold, in order; default none
   std::optional<DistributedFacts> distributed;  // none in local mode
 };
 

@@ -77,7 +77,7 @@ Doc parseDoc(const std::string& text) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind('#', 0) == 0) {
       bases = line.find("Top level") != std::string::npos ? std::vector<std::string>{""}
-                                                         : backticked(line);
+                                                          : backticked(line);
       inKeyTable = false;
     } else if (line.rfind('|', 0) == 0) {
       const auto c = cells(line);
@@ -224,10 +224,18 @@ RunFacts everyFact() {
   facts.endedUs = kT0 + 2'000'000;
   facts.thresholds.push_back({"hits:count>1", 2.0, ThresholdUnit::kCount, true, false});
   DistributedFacts d{.runId = "run-1", .problems = {"agent a2 was lost"}, .malformedResults = 3};
-  d.agents.push_back({.id = "a1", .host = "h", .state = "done", .eventsSent = 9,
-                      .eventsReceived = 9, .requests = 2});
-  RebalanceFacts event{.atMs = 800, .lostId = "a2", .lostHost = "h2", .reason = "gone",
-                       .firstArrival = 3, .count = 1};
+  d.agents.push_back({.id = "a1",
+                      .host = "h",
+                      .state = "done",
+                      .eventsSent = 9,
+                      .eventsReceived = 9,
+                      .requests = 2});
+  RebalanceFacts event{.atMs = 800,
+                       .lostId = "a2",
+                       .lostHost = "h2",
+                       .reason = "gone",
+                       .firstArrival = 3,
+                       .count = 1};
   event.shares.push_back({"a1", "h", 0, 4});
   d.rebalances = std::vector{event};
   facts.distributed = d;
@@ -260,7 +268,8 @@ TEST_CASE("the check fails on an undocumented key, a snake_case key and a number
 
 TEST_CASE("every key of the golden reports is camelCase and documented with its type") {
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(LOADS_SOURCE_DIR "/tests/report/golden")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(LOADS_SOURCE_DIR "/tests/report/golden")) {
     if (entry.path().extension() != ".json") continue;
     ++files;
     const Json report = Json::parse(readFile(entry.path()));
