@@ -412,6 +412,7 @@ TEST_CASE("Stop on the dashboard stops the run like Ctrl-C") {
   h.options.web = loads::master::WebAddress{"127.0.0.1", static_cast<std::uint16_t>(port)};
   h.options.quiet = true;
   h.driver.cycleLength = 3min;  // about 40 s of real time if Stop never arrives
+  h.driver.hitsPerSecond = 10;
   h.waiter.realWait = 20ms;  // the page's Stop arrives on the dashboard's thread
   int code = -1;
   std::string error;
@@ -438,7 +439,24 @@ TEST_CASE("Stop on the dashboard stops the run like Ctrl-C") {
     connected = !ec;
     if (!connected) std::this_thread::sleep_for(50ms);  // the dashboard is not listening yet
   }
-  if (connected) ws.write(boost::asio::buffer(std::string(R"({"type":"stop"})")));
+  // The page's states: the first while the run goes on, the last once it is over (the
+  // loop's ending hands the final snapshot to the dashboard).
+  auto readState = [&]() -> std::optional<nlohmann::json> {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    ws.read(buffer, ec);  // bounded: the dashboard closes the page when the run is over
+    if (ec) return std::nullopt;
+    return nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+  };
+  std::optional<nlohmann::json> first, last;
+  if (connected) {
+    first = readState();
+    ws.write(boost::asio::buffer(std::string(R"({"type":"stop"})")));
+    while (auto state = readState()) {
+      last = state;
+      if ((*state)["state"] == "finished") break;
+    }
+  }
   loop.join();
   REQUIRE(connected);
   REQUIRE(error.empty());
@@ -447,6 +465,13 @@ TEST_CASE("Stop on the dashboard stops the run like Ctrl-C") {
   REQUIRE(s.size() == 1);
   CHECK(s[0].rfind("graceful@", 0) == 0);
   CHECK(h.driver.stopping());
+  REQUIRE(first);
+  CHECK((*first)["state"] == "running");
+  CHECK((*first)["mode"] == "local");
+  REQUIRE(last);
+  CHECK((*last)["state"] == "finished");
+  CHECK((*last)["requests"] == h.result.snapshot().allRequests.count);
+  CHECK((*last)["requests"] > 0);
 }
 
 TEST_CASE("the ending: the exit code comes from the driver, the tests and the thresholds") {
