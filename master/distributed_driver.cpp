@@ -410,6 +410,8 @@ int DistributedDriver::prepare() {
 
 int DistributedDriver::startCycle(std::size_t) {
   const MasterOptions& o = options_;
+  finished_ = false;
+  giveUpAt_.reset();
   link_ = std::make_unique<BrokerLink>(o.broker, o.key, o.brokerKey);
   proto::Run request;
   request.agents = o.agents;
