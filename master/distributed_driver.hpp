@@ -70,7 +70,7 @@ class DistributedDriver : public RunDriver {
   proto::ResultsCurve curve_;       // the run key given to the slaves; none
   std::unique_ptr<ResultsReceiver> receiver_;
   std::unique_ptr<BrokerLink> link_;
-  proto::JobOptions job_;           // what every agent runs
+  proto::JobOptions job_;  // what every agent runs
   std::string runId_;
   std::vector<AgentRow> rows_;
   std::chrono::system_clock::time_point startedAt_;
