@@ -81,6 +81,7 @@ class Agent::Loop {
   zmq::context_t context_;
   std::unique_ptr<zmq::socket_t> socket_;
   bool registered_ = false;
+  bool idRefused_ = false;  // ERROR 409 once: the next one ends the agent (exit code 2)
   Clock::time_point lastHeard_;
   Clock::time_point nextHeartbeat_;
   Clock::time_point reconnectAt_;
@@ -205,6 +206,7 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
     return;
   }
   registered_ = true;
+  idRefused_ = false;
   backoff_ = milliseconds(1000);
   if (welcome->heartbeatMs > 0) heartbeat_ = milliseconds(welcome->heartbeatMs);
   if (welcome->liveness > 0) liveness_ = welcome->liveness;
@@ -226,6 +228,18 @@ void Agent::Loop::onError(const proto::Envelope& envelope) {
   if (code == proto::ErrorCode::kVersionMismatch) {
     spdlog::error("loads-agent: {}", error->text);
     exitCode_ = 3;
+  } else if (code == proto::ErrorCode::kDuplicate && !idRefused_) {
+    // The holder may be this agent's own predecessor, dead without a DISCONNECT (a crash
+    // and a quick restart with the same --id): its entry expires after liveness x
+    // heartbeat of silence. Ask once more after that (PROTOCOL.md §8.2).
+    idRefused_ = true;
+    dropSocket("the id " + options_.id + " is taken by a live agent, asking once more", false);
+    reconnectAt_ = Clock::now() + heartbeat_ * (liveness_ + 1);
+  } else if (code == proto::ErrorCode::kDuplicate) {
+    // A live twin: saying HELLO again would only fight it for the id.
+    spdlog::error("loads-agent: the broker at {} already has a live agent with the id \"{}\": "
+                  "give each agent its own --id", options_.broker, options_.id);
+    exitCode_ = 2;
   } else if (code == proto::ErrorCode::kNotRegistered) {
     dropSocket("the broker does not know this agent", false);
   }

@@ -570,6 +570,17 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
     sendError(backend_, routingId, ErrorCode::kMalformed, reason);
     return;
   }
+  // Two live agents with one id would take the id from each other forever (each ERROR
+  // 407 makes the loser say HELLO again): the id stays with the live one. The same
+  // process on a new socket (same host and pid) is a reconnect, and takes it.
+  if (const AgentRecord* holder = registry_.find(hello->agentId);
+      holder && holder->routingId != routingId && holder->state != AgentState::kLost &&
+      (holder->host != hello->host || holder->pid != hello->pid)) {
+    sendError(backend_, routingId, ErrorCode::kDuplicate,
+              "agent id \"" + hello->agentId + "\" is taken by a live agent on " + holder->host +
+                  " (pid " + std::to_string(holder->pid) + "): give each agent its own --id");
+    return;
+  }
   if (auto replaced = registry_.registerAgent(hello.value(), routingId, now())) {
     agentLeftRun(*replaced, "agent restarted");
   }

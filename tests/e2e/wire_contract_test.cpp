@@ -68,3 +68,24 @@ TEST_CASE("two agents whose slaves run 0-1 s and 2-3 s make a run of 3 s, not 1 
   CHECK(seconds >= eventSpan - 0.2);  // the run covers its events (arrival adds a flush)
   CHECK(summary["requests"].get<std::uint64_t>() == cluster.served());
 }
+
+TEST_CASE("a second agent with a live agent's id exits 2 naming the id, the first keeps working") {
+  Cluster cluster(1);  // agent-0
+  Process twin({built("agent/loads-agent"), "--broker", cluster.backend, "--id", "agent-0",
+                "--heartbeat", "200ms", "--cache-dir", cluster.dir + "/cache-twin"});
+  auto code = twin.wait(20s);
+  INFO(twin.out() << twin.err());
+  REQUIRE(code);
+  CHECK(*code == 2);
+  CHECK_THAT(twin.out() + twin.err(),
+             Catch::Contains("already has a live agent with the id \"agent-0\": give each agent "
+                             "its own --id"));
+  // The first was never displaced: it runs a job, and registered exactly once.
+  auto run = runCommand(cluster.master({"--agents", "1", "-u", "2", "--hits", "3"}), 60s);
+  INFO(run.out << run.err);
+  CHECK(run.code == 0);
+  CHECK(cluster.served() == 6);
+  cluster.agents[0]->signal(SIGTERM);
+  REQUIRE(cluster.agents[0]->wait(10s));
+  CHECK(countLines(cluster.agents[0]->out() + cluster.agents[0]->err(), "registered with") == 1);
+}
