@@ -41,14 +41,17 @@ std::int64_t wallClockUs() {
 // The run's span is the earliest start to the latest stop over every slave, by the
 // slaves' own clocks: the master's time of arrival says nothing about a slave that
 // started late (PROTOCOL.md §5.3).
-void EventBuffer::startTestRun() {
+void EventBuffer::startTestRun() { startTestRunAt(wallClockUs()); }
+void EventBuffer::stopTestRun() { stopTestRunAt(wallClockUs()); }
+
+void EventBuffer::startTestRunAt(std::int64_t epochUs) {
   begin(EventKind::kStartTestRun, 1, LoadsStatus{});
-  packer_.pack_int64(wallClockUs());
+  packer_.pack_int64(epochUs);
 }
 
-void EventBuffer::stopTestRun() {
+void EventBuffer::stopTestRunAt(std::int64_t epochUs) {
   begin(EventKind::kStopTestRun, 1, LoadsStatus{});
-  packer_.pack_int64(wallClockUs());
+  packer_.pack_int64(epochUs);
 }
 
 void EventBuffer::startTest(std::string_view test, const LoadsStatus& s) {

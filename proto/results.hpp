@@ -50,8 +50,11 @@ class EventBuffer final : public TestResult {
   void clear();
   void swap(EventBuffer& other);
 
+  // Packed with the wall clock now, or with a time given (µs since the epoch).
   void startTestRun() override;
   void stopTestRun() override;
+  void startTestRunAt(std::int64_t epochUs);
+  void stopTestRunAt(std::int64_t epochUs);
   void startTest(std::string_view test, const LoadsStatus& s) override;
   void stopTest(std::string_view test, std::chrono::microseconds elapsed,
                 const LoadsStatus& s) override;
