@@ -89,3 +89,60 @@ TEST_CASE("a second agent with a live agent's id exits 2 naming the id, the firs
   REQUIRE(cluster.agents[0]->wait(10s));
   CHECK(countLines(cluster.agents[0]->out() + cluster.agents[0]->err(), "registered with") == 1);
 }
+
+namespace {
+
+// The Python runner on a cluster of two agents; with `secured`, CURVE on every socket and
+// the run key on the results stream (PROTOCOL.md §9.3, §10).
+void pythonRunnerRun(bool secured) {
+  const std::string runner = std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
+  const std::string keys = freshDir("runner-keys");
+  ClusterArgs args;
+  args.agent = [&](int i) {
+    std::vector<std::string> a{"--slave-binary", runner};
+    if (secured) {
+      a.insert(a.end(), {"--key", keys + "/agents/agent-" + std::to_string(i) + ".key",
+                         "--broker-key", keys + "/broker.pub"});
+    }
+    return a;
+  };
+  if (secured) {
+    for (const auto& [sub, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"", {"broker"}}, {"/masters", {"master"}}, {"/agents", {"agent-0", "agent-1"}}}) {
+      std::vector<std::string> argv{built("security/loads-keys"), "--dir", keys + sub};
+      argv.insert(argv.end(), names.begin(), names.end());
+      REQUIRE(runCommand(argv, 20s).code == 0);
+    }
+    args.broker = {"--key", keys + "/broker.key", "--allow-masters", keys + "/masters",
+                   "--allow-agents", keys + "/agents"};
+    args.master = {"--key", keys + "/masters/master.key", "--broker-key", keys + "/broker.pub"};
+  }
+  Cluster cluster(2, args);
+  const std::string json = cluster.dir + "/report.json";
+  // 5 users over 2 agents (3 + 2), 7 hits each: every hit is one GET of the target.
+  auto run = runCommand(cluster.master({"--agents", "2", "-u", "5", "--hits", "7", "--json", json}), 120s);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  const auto report = readJson(json);
+  const std::uint64_t served = cluster.served();
+  CHECK(served == 5 * 7);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == served);
+  REQUIRE(report["tests"].size() == 1);
+  CHECK(report["tests"][0]["name"] == "PythonRunner.test_get");
+  CHECK(report["problems"].empty());
+  REQUIRE(report["agents"].size() == 2);
+  std::uint64_t hits = 0;
+  for (const auto& agent : report["agents"]) hits += agent["hits"].get<std::uint64_t>();
+  CHECK(hits == served);
+}
+
+}  // namespace
+
+TEST_CASE("an external runner in Python runs a job through a real broker and agent, every hit counted") {
+  // examples/python_runner: a slave written from PROTOCOL.md §10 alone, no loads code.
+  pythonRunnerRun(false);
+}
+
+TEST_CASE("the Python runner sends its results with the run key when the fleet runs CURVE") {
+  pythonRunnerRun(true);
+}
