@@ -81,7 +81,9 @@ class Agent::Loop {
   zmq::context_t context_;
   std::unique_ptr<zmq::socket_t> socket_;
   bool registered_ = false;
-  bool idRefused_ = false;  // ERROR 409 once: the next one ends the agent (exit code 2)
+  // The first ERROR 409 since the last WELCOME: refused for liveness + 1 intervals, the
+  // agent exits (code 2).
+  std::optional<Clock::time_point> idRefusedSince_;
   Clock::time_point lastHeard_;
   Clock::time_point nextHeartbeat_;
   Clock::time_point reconnectAt_;
@@ -206,7 +208,7 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
     return;
   }
   registered_ = true;
-  idRefused_ = false;
+  idRefusedSince_.reset();
   backoff_ = milliseconds(1000);
   if (welcome->heartbeatMs > 0) heartbeat_ = milliseconds(welcome->heartbeatMs);
   if (welcome->liveness > 0) liveness_ = welcome->liveness;
@@ -228,13 +230,14 @@ void Agent::Loop::onError(const proto::Envelope& envelope) {
   if (code == proto::ErrorCode::kVersionMismatch) {
     spdlog::error("loads-agent: {}", error->text);
     exitCode_ = 3;
-  } else if (code == proto::ErrorCode::kDuplicate && !idRefused_) {
+  } else if (code == proto::ErrorCode::kDuplicate &&
+             (!idRefusedSince_ || Clock::now() - *idRefusedSince_ < heartbeat_ * (liveness_ + 1))) {
     // The holder may be this agent's own predecessor, dead without a DISCONNECT (a crash
-    // and a quick restart with the same --id): its entry expires after liveness x
-    // heartbeat of silence. Ask once more after that (PROTOCOL.md §8.2).
-    idRefused_ = true;
-    dropSocket("the id " + options_.id + " is taken by a live agent, asking once more", false);
-    reconnectAt_ = Clock::now() + heartbeat_ * (liveness_ + 1);
+    // and a quick restart with the same --id): the broker gives the id over once the
+    // holder has missed 3 heartbeats. Ask again every interval (PROTOCOL.md §8.2).
+    if (!idRefusedSince_) idRefusedSince_ = Clock::now();
+    dropSocket("the id " + options_.id + " is taken by a live agent, asking again", false);
+    reconnectAt_ = Clock::now() + heartbeat_;
   } else if (code == proto::ErrorCode::kDuplicate) {
     // A live twin: saying HELLO again would only fight it for the id.
     spdlog::error("loads-agent: the broker at {} already has a live agent with the id \"{}\": "

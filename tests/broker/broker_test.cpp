@@ -564,11 +564,28 @@ TEST_CASE("a HELLO with the id of a live agent is ERROR 409 and the live agent k
     first.send(proto::Heartbeat{});
     CHECK(first.expect<proto::Error>().code == 407);  // the old socket is forgotten
   }
+  SECTION("a holder silent for 3 heartbeat intervals gives the id over (a restart after a crash)") {
+    first.send(proto::Heartbeat{});
+    const auto lastHeard = std::chrono::steady_clock::now();
+    Peer restarted(context, broker.backendEndpoint());
+    std::optional<proto::Envelope> answer;
+    for (int i = 0; i < 30; ++i) {  // the agent's retry: one HELLO per interval, bounded
+      restarted.send(helloFrom("twin", "h1", 300));
+      answer = restarted.next();
+      if (!answer || answer->type != MessageType::kError) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(answer);
+    CHECK(answer->type == MessageType::kWelcome);
+    CHECK(std::chrono::steady_clock::now() - lastHeard >= 300ms);  // 3 x the 100 ms interval
+    first.send(proto::Heartbeat{});
+    CHECK(first.expect<proto::Error>().code == 407);
+  }
 }
 
 TEST_CASE("after a broker restart a job that ended meanwhile is reported and the agent is idle",
           "[broker]") {
-  // PROTOCOL.md §6: HELLO names the run of an unknown run; the broker sends STOP and keeps
+  // PROTOCOL.md §6: HELLO names a run this broker does not know; the broker sends STOP, keeps
   // the agent busy until its JOB-ENDED, which has nobody to be told and gets no answer.
   zmq::context_t context;
   Broker broker(testOptions());

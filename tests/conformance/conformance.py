@@ -390,6 +390,25 @@ def backend(build):
             done.quiet(0.2)
             done.close()
 
+        sleepy = welcomed(b, "sleepy")
+        sleepy.heartbeat = False
+        since = time.monotonic()
+        newcomer = b.agent("sleepy", host="elsewhere", pid=5)
+        expect_error(newcomer, w.DUPLICATE, "UNKNOWN | HELLO, id held by an agent heard from lately")
+        got = None
+        while time.monotonic() - since < 3:  # one HELLO per interval, as loads-agent retries
+            time.sleep(H_MS / 1000)
+            newcomer.send("HELLO", agent_id="sleepy", host="elsewhere", cores=1, version="c",
+                          libraries=[], run_id="", pid=5)
+            got = newcomer.next(1)
+            if got and got[0] == "WELCOME":
+                break
+        row("UNKNOWN | HELLO, id held by an agent silent 3 x H -> WELCOME (the id is taken over)",
+            got and got[0] == "WELCOME" and time.monotonic() - since >= 3 * H_MS / 1000, got)
+        for peer in (sleepy, newcomer):
+            peer.send("DISCONNECT", reason="done")
+            peer.quiet(0.2)
+            peer.close()
         gone = welcomed(b, "gone")
         gone.send("DISCONNECT", reason="agent shutting down")
         gone.quiet(0.3)
@@ -407,6 +426,15 @@ def backend(build):
 
         silent = welcomed(b, "silent")
         silent.heartbeat = False
+        chatty = welcomed(b, "chatty")  # no HEARTBEAT, only messages answered with 405
+        chatty.heartbeat = False
+        end = time.monotonic() + 1.6  # longer than L x H = 1 s
+        while time.monotonic() < end:
+            chatty.send("JOB-ENDED", run_id="x", exit_code=0, signal=0, reason="")
+            chatty.next(0.1)  # its ERROR 405
+            time.sleep(0.1)   # the pace of this agent's messages: 5 per heartbeat interval
+        row("IDLE | any message, even one answered with ERROR, is a sign of life",
+            b.agent_state("chatty") == "idle", b.agent_state("chatty"))
         deadline = time.monotonic() + 5  # lost after L x H = 1 s, checked each H
         while b.agent_state("silent") != "lost" and time.monotonic() < deadline:
             time.sleep(0.1)  # polling the broker's PING, bounded

@@ -34,6 +34,17 @@ std::string freshDir(const std::string& name) {
   return dir.string();
 }
 
+// Runs loads-master on the cluster with --json and these arguments; the report, after
+// checking the master exited 0.
+nlohmann::json runReport(const Cluster& cluster, std::vector<std::string> extra) {
+  const std::string json = cluster.dir + "/report.json";
+  extra.insert(extra.end(), {"--json", json});
+  auto run = runCommand(cluster.master(extra), 120s);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  return readJson(json);
+}
+
 }  // namespace
 
 TEST_CASE("two agents whose slaves run 0-1 s and 2-3 s make a run of 3 s, not 1 s") {
@@ -53,11 +64,7 @@ TEST_CASE("two agents whose slaves run 0-1 s and 2-3 s make a run of 3 s, not 1 
   ClusterArgs args;
   args.agent = [&](int i) { return std::vector<std::string>{"--slave-binary", i == 0 ? first : late}; };
   Cluster cluster(2, args);
-  const std::string json = cluster.dir + "/report.json";
-  auto run = runCommand(cluster.master({"--agents", "2", "-u", "2", "-d", "1s", "--json", json}), 120s);
-  INFO(run.out << run.err);
-  REQUIRE(run.code == 0);
-  const auto report = readJson(json);
+  const auto report = runReport(cluster, {"--agents", "2", "-u", "2", "-d", "1s"});
   const auto& summary = report["summary"];
   const double seconds = summary["durationSeconds"].get<double>();
   const double eventSpan =
@@ -118,12 +125,8 @@ void pythonRunnerRun(bool secured) {
     args.master = {"--key", keys + "/masters/master.key", "--broker-key", keys + "/broker.pub"};
   }
   Cluster cluster(2, args);
-  const std::string json = cluster.dir + "/report.json";
   // 5 users over 2 agents (3 + 2), 7 hits each: every hit is one GET of the target.
-  auto run = runCommand(cluster.master({"--agents", "2", "-u", "5", "--hits", "7", "--json", json}), 120s);
-  INFO(run.out << run.err);
-  REQUIRE(run.code == 0);
-  const auto report = readJson(json);
+  const auto report = runReport(cluster, {"--agents", "2", "-u", "5", "--hits", "7"});
   const std::uint64_t served = cluster.served();
   CHECK(served == 5 * 7);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == served);
@@ -145,4 +148,23 @@ TEST_CASE("an external runner in Python runs a job through a real broker and age
 
 TEST_CASE("the Python runner sends its results with the run key when the fleet runs CURVE") {
   pythonRunnerRun(true);
+}
+
+TEST_CASE("a STOP reaches the Python runner as SIGTERM: it reports every hit it made and exits 0") {
+  const std::string runner = std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
+  ClusterArgs args;
+  args.agent = [&](int) { return std::vector<std::string>{"--slave-binary", runner}; };
+  Cluster cluster(2, args);
+  const std::string json = cluster.dir + "/report.json";
+  Process master(cluster.master({"--agents", "2", "-u", "4", "-d", "120s", "--json", json}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 2 && cluster.served() > 0; }, 20s));
+  master.signal(SIGINT);  // the master sends STOP, the agents SIGTERM their runners
+  auto code = master.wait(30s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 0);
+  const auto report = readJson(json);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+  CHECK(report["problems"].empty());
+  CHECK(eventually([&] { return cluster.agentsIn("idle") == 2; }, 10s));
 }
