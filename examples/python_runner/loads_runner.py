@@ -135,6 +135,8 @@ def parse(argv):
     for name in ("--tests", "--server-url", "--results-server-key", "--results-client-key"):
         parser.add_argument(name, default="")
     parser.add_argument("--arg", action="append", default=[])
+    for name in ("--rate-stages", "--stages"):  # schedules: not in this small runner
+        parser.add_argument(name, default="")
     args, unknown = parser.parse_known_args(argv)  # §10: options may be added later
     if unknown:
         print(f"loads_runner.py: ignoring {' '.join(unknown)}", file=sys.stderr)
@@ -142,6 +144,8 @@ def parse(argv):
     if args.count < 1 or bool(args.results_server_key) != bool(args.secret):
         raise ValueError("--count must be >= 1, and --results-server-key needs "
                          "$LOADS_RESULTS_CLIENT_SECRET")
+    if args.rate_stages or args.stages:
+        raise ValueError("this runner runs closed-model jobs only (no --rate or --stages)")
     args.timeout = 30.0
     for arg in args.arg:
         name, _, value = arg.partition("=")

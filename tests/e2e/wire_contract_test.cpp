@@ -2,11 +2,10 @@
 // duplicate agent ids, and slaves that are any program honouring §10. Real loads-broker,
 // loads-agent and loads-master processes and the example target on loopback; every wait
 // is bounded.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -55,21 +54,24 @@ TEST_CASE("two agents whose slaves run 0-1 s and 2-3 s make a run of 3 s, not 1 
   // slave alone (what arrival times measured) lasts about 1 s.
   const std::string dir = freshDir("staggered");
   const std::string slave = built("agent/loads-slave");
-  const std::string first = script(dir + "/first-slave", slave + " \"$@\"\ncode=$?\ntouch " + dir +
-                                                             "/first-done\nexit $code\n");
-  const std::string late = script(dir + "/late-slave",
-                                  "for i in $(seq 600); do [ -e " + dir +
+  const std::string first = script(
+      dir + "/first-slave", slave + " \"$@\"\ncode=$?\ntouch " + dir + "/first-done\nexit $code\n");
+  const std::string late =
+      script(dir + "/late-slave", "for i in $(seq 600); do [ -e " + dir +
                                       "/first-done ] && break; sleep 0.1; done\n"
-                                      "sleep 1\nexec " + slave + " \"$@\"\n");
+                                      "sleep 1\nexec " +
+                                      slave + " \"$@\"\n");
   ClusterArgs args;
-  args.agent = [&](int i) { return std::vector<std::string>{"--slave-binary", i == 0 ? first : late}; };
+  args.agent = [&](int i) {
+    return std::vector<std::string>{"--slave-binary", i == 0 ? first : late};
+  };
   Cluster cluster(2, args);
   const auto report = runReport(cluster, {"--agents", "2", "-u", "2", "-d", "1s"});
   const auto& summary = report["summary"];
   const double seconds = summary["durationSeconds"].get<double>();
-  const double eventSpan =
-      static_cast<double>(summary["lastEventUs"].get<std::int64_t>() -
-                          summary["firstEventUs"].get<std::int64_t>()) / 1e6;
+  const double eventSpan = static_cast<double>(summary["lastEventUs"].get<std::int64_t>() -
+                                               summary["firstEventUs"].get<std::int64_t>()) /
+                           1e6;
   INFO("durationSeconds " << seconds << ", events span " << eventSpan << " s");
   CHECK(seconds >= 3.0);
   CHECK(seconds >= eventSpan - 0.2);  // the run covers its events (arrival adds a flush)
@@ -102,7 +104,8 @@ namespace {
 // The Python runner on a cluster of two agents; with `secured`, CURVE on every socket and
 // the run key on the results stream (PROTOCOL.md §9.3, §10).
 void pythonRunnerRun(bool secured) {
-  const std::string runner = std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
+  const std::string runner =
+      std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
   const std::string keys = freshDir("runner-keys");
   ClusterArgs args;
   args.agent = [&](int i) {
@@ -120,8 +123,8 @@ void pythonRunnerRun(bool secured) {
       argv.insert(argv.end(), names.begin(), names.end());
       REQUIRE(runCommand(argv, 20s).code == 0);
     }
-    args.broker = {"--key", keys + "/broker.key", "--allow-masters", keys + "/masters",
-                   "--allow-agents", keys + "/agents"};
+    args.broker = {"--key",           keys + "/broker.key", "--allow-masters",
+                   keys + "/masters", "--allow-agents",     keys + "/agents"};
     args.master = {"--key", keys + "/masters/master.key", "--broker-key", keys + "/broker.pub"};
   }
   Cluster cluster(2, args);
@@ -141,7 +144,8 @@ void pythonRunnerRun(bool secured) {
 
 }  // namespace
 
-TEST_CASE("an external runner in Python runs a job through a real broker and agent, every hit counted") {
+TEST_CASE(
+    "an external runner in Python runs a job through a real broker and agent, every hit counted") {
   // examples/python_runner: a slave written from PROTOCOL.md §10 alone, no loads code.
   pythonRunnerRun(false);
 }
@@ -151,7 +155,8 @@ TEST_CASE("the Python runner sends its results with the run key when the fleet r
 }
 
 TEST_CASE("a STOP reaches the Python runner as SIGTERM: it reports every hit it made and exits 0") {
-  const std::string runner = std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
+  const std::string runner =
+      std::string(LOADS_SOURCE_DIR) + "/examples/python_runner/loads_runner.py";
   ClusterArgs args;
   args.agent = [&](int) { return std::vector<std::string>{"--slave-binary", runner}; };
   Cluster cluster(2, args);

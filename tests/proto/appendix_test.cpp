@@ -1,7 +1,6 @@
 // PROTOCOL.md appendix A: every example message decodes with proto/ and re-encodes to
 // the same bytes, so the spec's examples and the code cannot drift apart.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -75,7 +74,8 @@ void replay(const std::string& bytes, EventBuffer& events) {
 
 }  // namespace
 
-TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte for byte", "[proto]") {
+TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte for byte",
+          "[proto]") {
   const auto examples = appendixExamples();
   REQUIRE(examples.size() >= 11);
   std::string results;  // RESULTS is re-encoded with the STOP-TEST-RUN that follows it
@@ -86,15 +86,33 @@ TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte f
     REQUIRE(envelope.ok());
     std::string again;
     switch (envelope->type) {
-      case MessageType::kHeartbeat: again = reencode<Heartbeat>(example.bytes); break;
-      case MessageType::kError: again = reencode<Error>(example.bytes); break;
-      case MessageType::kHello: again = reencode<Hello>(example.bytes); break;
-      case MessageType::kWelcome: again = reencode<Welcome>(example.bytes); break;
-      case MessageType::kRun: again = reencode<Run>(example.bytes); break;
-      case MessageType::kRunAccepted: again = reencode<RunAccepted>(example.bytes); break;
-      case MessageType::kJob: again = reencode<Job>(example.bytes); break;
-      case MessageType::kJobEnded: again = reencode<JobEnded>(example.bytes); break;
-      case MessageType::kAgentDone: again = reencode<AgentDone>(example.bytes); break;
+      case MessageType::kHeartbeat:
+        again = reencode<Heartbeat>(example.bytes);
+        break;
+      case MessageType::kError:
+        again = reencode<Error>(example.bytes);
+        break;
+      case MessageType::kHello:
+        again = reencode<Hello>(example.bytes);
+        break;
+      case MessageType::kWelcome:
+        again = reencode<Welcome>(example.bytes);
+        break;
+      case MessageType::kRun:
+        again = reencode<Run>(example.bytes);
+        break;
+      case MessageType::kRunAccepted:
+        again = reencode<RunAccepted>(example.bytes);
+        break;
+      case MessageType::kJob:
+        again = reencode<Job>(example.bytes);
+        break;
+      case MessageType::kJobEnded:
+        again = reencode<JobEnded>(example.bytes);
+        break;
+      case MessageType::kAgentDone:
+        again = reencode<AgentDone>(example.bytes);
+        break;
       case MessageType::kResults:
         results = example.bytes;
         continue;
@@ -108,7 +126,8 @@ TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte f
         again = encoder.finalBatch(last);
         break;
       }
-      default: FAIL("no re-encoding for " << envelope->typeName);
+      default:
+        FAIL("no re-encoding for " << envelope->typeName);
     }
     CHECK(again == example.bytes);
   }
