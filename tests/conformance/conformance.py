@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """LOADS/1 conformance: drives the real daemons through every row of PROTOCOL.md §8.
 
-    conformance.py BUILD_DIR SOURCE_DIR {frontend|backend|results|appendix}
+    conformance.py BUILD_DIR SOURCE_DIR {frontend|backend|results|agent|appendix}
 
 frontend: §8.1 on a real loads-broker; backend: §8.2; results: §8.3 on a real
-loads-master's results port (this script plays the agent and its slave); appendix: the
-examples of appendix A are what loads_wire builds from the spec's field lists.
+loads-master's results port (this script plays the agent and its slave); agent: a real
+loads-agent against this script as its broker (§5.2's JOB-ENDED table, §6); appendix:
+the examples of appendix A are what loads_wire builds from the spec's field lists.
 Every message is built by loads_wire from the spec, never by proto/. Each row prints
 "ok - ..." or "not ok - ..."; the exit code is 0 when every row conforms, 1 when one
 does not, 2 on a usage error. Every wait is bounded.
@@ -524,6 +525,134 @@ def results(build, source):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- the agent (§5.2, §6)
+
+class FakeBroker:
+    """A ROUTER playing the broker's backend for one real loads-agent."""
+
+    def __init__(self, context):
+        self.socket = context.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        port = self.socket.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = f"tcp://127.0.0.1:{port}"
+        self.peer = None
+        self.welcomed = False  # heartbeat the agent from its WELCOME on
+
+    def next(self, timeout=3.0, skip_heartbeats=True):
+        """The agent's next message; the broker's HEARTBEATs go out meanwhile, as §6 says."""
+        deadline = time.monotonic() + timeout
+        next_beat = 0
+        while time.monotonic() < deadline:
+            if self.welcomed and time.monotonic() >= next_beat:
+                self.send("HEARTBEAT")
+                next_beat = time.monotonic() + 0.1
+            if self.socket.poll(20):
+                routing, frame = self.socket.recv_multipart()
+                type_name, fields, _ = w.decode(frame)
+                if type_name == "HEARTBEAT" and skip_heartbeats:
+                    continue
+                self.peer = routing
+                return type_name, fields
+        return None
+
+    def send(self, type_name, **fields):
+        self.socket.send_multipart([self.peer, w.message(type_name, **fields)])
+
+
+def agent(build):
+    """A real loads-agent against a scripted broker: what it sends, and how each JOB ends
+    (the JOB-ENDED table of §5.2)."""
+    context = zmq.Context()
+    broker = FakeBroker(context)
+    work = tempfile.mkdtemp(prefix="loads-conformance-")
+    process = subprocess.Popen(
+        [f"{build}/agent/loads-agent", "--broker", broker.endpoint, "--id", "conf", "--heartbeat",
+         "200ms", "--cache-dir", work + "/cache", "--stop-grace", "5s"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        got = broker.next(10, skip_heartbeats=False)
+        hello = got[1] if got and got[0] == "HELLO" else {}
+        row("HELLO first, with the agent's id, host, cores, version, pid",
+            hello.get("agent-id") == "conf" and hello.get("host") and hello.get("cores", 0) > 0 and
+            hello.get("version") and hello.get("pid") == process.pid and hello.get("run-id") == "",
+            got)
+        row("before WELCOME: nothing but the HELLO", broker.next(0.5, skip_heartbeats=False) is None)
+        broker.send("WELCOME", heartbeat_ms=100, liveness=50, version="conformance")
+        broker.welcomed = True
+        beats, start = 0, time.monotonic()
+        while time.monotonic() - start < 1.0:
+            if broker.socket.poll(20):
+                beats += w.decode(broker.socket.recv_multipart()[1])[0] == "HEARTBEAT"
+        row("after WELCOME: HEARTBEAT every heartbeat-ms of the WELCOME (100 ms: 5-15 in 1 s)",
+            5 <= beats <= 15, beats)
+        broker.send("STOP", run_id="not-mine")
+        row("STOP for a run it is not running: ignored", broker.next(0.5) is None)
+
+        job = dict(index=0, count=1, library_name="lib.so", options={"users": 1, "hits": 1},
+                   results_endpoint="tcp://127.0.0.1:9", agent_id="conf")
+        broker.send("JOB", run_id="j1", library_sha256=SHA, library=b"", **job)
+        expect_agent(broker, "NEED-LIBRARY", "JOB without bytes, not cached -> NEED-LIBRARY",
+                     run_id="j1", library_sha256=SHA)
+        broker.send("STOP", run_id="j1")
+        expect_agent(broker, "JOB-ENDED", "STOP while the library is awaited -> JOB-ENDED",
+                     run_id="j1", exit_code=0, signal=0, reason="stopped")
+        broker.send("JOB", run_id="j2", library_sha256="0" * 64, library=LIBRARY, **job)
+        ended = expect_agent(broker, "JOB-ENDED", "bytes not matching the sha256 -> exit code 2",
+                             run_id="j2", exit_code=2, signal=0)
+        row("... with one sentence why", bool(ended.get("reason")), ended)
+
+        library = open(f"{build}/examples/blog/libblog.so", "rb").read()
+        sha = hashlib.sha256(library).hexdigest()
+        pull = context.socket(zmq.PULL)
+        pull.setsockopt(zmq.LINGER, 0)
+        results = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
+        job.update(results_endpoint=results, options={"users": 1, "hits": 1,
+                                                      "server-url": "http://127.0.0.1:9"})
+        broker.send("JOB", run_id="j3", library_sha256=sha, library=library, **job)
+        expect_agent(broker, "JOB-ENDED", "the slave ends its run -> JOB-ENDED 0, 0, \"\"",
+                     timeout=30, run_id="j3", exit_code=0, signal=0, reason="")
+        job.update(options={"users": 1, "duration-ms": 60000, "server-url": "http://127.0.0.1:9"})
+        broker.send("JOB", run_id="j4", library_sha256=sha, library=b"", **job)
+        row("JOB without bytes, cached -> no NEED-LIBRARY", broker.next(1.0) is None)
+        broker.send("STOP", run_id="j4")
+        expect_agent(broker, "JOB-ENDED", "STOP, the slave ends in its grace -> 0, 0, stopped",
+                     timeout=15, run_id="j4", exit_code=0, signal=0, reason="stopped")
+        finals = 0
+        while pull.poll(200):
+            finals += w.decode(pull.recv())[0] == "STOP-TEST-RUN"
+        row("each slave that ran sent its STOP-TEST-RUN", finals == 2, finals)
+        pull.close()
+
+        broker.send("ERROR", code=407, text="send HELLO")
+        got = broker.next(1.0)
+        row("ERROR 407 -> HELLO again at once", got is not None and got[0] == "HELLO", got)
+        broker.send("ERROR", code=409, text="taken")
+        start = time.monotonic()
+        hellos = 0
+        while process.poll() is None and time.monotonic() - start < 20:  # refused for 5.1 s
+            got = broker.next(0.5)
+            if got and got[0] == "HELLO":
+                hellos += 1
+                broker.send("ERROR", code=409, text="taken")
+        row("ERROR 409 -> HELLO again each interval, then exit code 2",
+            process.poll() == 2 and hellos >= 2, f"exit {process.poll()}, {hellos} HELLOs")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
+        broker.socket.close()
+        context.term()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def expect_agent(broker, type_name, name, timeout=5.0, **fields):
+    got = broker.next(timeout)
+    ok = got is not None and got[0] == type_name and all(got[1].get(k.replace("_", "-")) == v
+                                                         for k, v in fields.items())
+    row(name, ok, f"expected {type_name} {fields}, got {got}")
+    return got[1] if ok else {}
+
+
 # ---------------------------------------------------------------- appendix A
 
 def appendix(source):
@@ -539,7 +668,7 @@ def appendix(source):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[3] not in ("frontend", "backend", "results", "appendix"):
+    if len(argv) != 4 or argv[3] not in ("frontend", "backend", "results", "agent", "appendix"):
         print(__doc__, file=sys.stderr)
         return 2
     build, source, part = argv[1], argv[2], argv[3]
@@ -549,6 +678,8 @@ def main(argv):
         backend(build)
     elif part == "results":
         results(build, source)
+    elif part == "agent":
+        agent(build)
     else:
         appendix(source)
     print(f"{len(failures)} rows failed" if failures else "every row conforms")
