@@ -236,7 +236,10 @@ void Agent::Loop::onError(const proto::Envelope& envelope) {
     // and a quick restart with the same --id): the broker gives the id over once the
     // holder has missed 3 heartbeats. Ask again every interval (PROTOCOL.md §8.2).
     if (!idRefusedSince_) idRefusedSince_ = Clock::now();
-    dropSocket("the id " + options_.id + " is taken by a live agent, asking again", false);
+    spdlog::warn("the id {} is taken by a live agent: asking {} again in {} ms", options_.id,
+                 options_.broker, heartbeat_.count());
+    socket_.reset();
+    registered_ = false;
     reconnectAt_ = Clock::now() + heartbeat_;
   } else if (code == proto::ErrorCode::kDuplicate) {
     // A live twin: saying HELLO again would only fight it for the id.
