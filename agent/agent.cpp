@@ -81,6 +81,9 @@ class Agent::Loop {
   zmq::context_t context_;
   std::unique_ptr<zmq::socket_t> socket_;
   bool registered_ = false;
+  // The first ERROR 409 since the last WELCOME: refused for liveness + 1 intervals, the
+  // agent exits (code 2).
+  std::optional<Clock::time_point> idRefusedSince_;
   Clock::time_point lastHeard_;
   Clock::time_point nextHeartbeat_;
   Clock::time_point reconnectAt_;
@@ -213,6 +216,7 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
     return;
   }
   registered_ = true;
+  idRefusedSince_.reset();
   backoff_ = milliseconds(1000);
   if (welcome->heartbeatMs > 0) heartbeat_ = milliseconds(welcome->heartbeatMs);
   if (welcome->liveness > 0) liveness_ = welcome->liveness;
@@ -234,6 +238,22 @@ void Agent::Loop::onError(const proto::Envelope& envelope) {
   if (code == proto::ErrorCode::kVersionMismatch) {
     spdlog::error("loads-agent: {}", error->text);
     exitCode_ = 3;
+  } else if (code == proto::ErrorCode::kDuplicate &&
+             (!idRefusedSince_ || Clock::now() - *idRefusedSince_ < heartbeat_ * (liveness_ + 1))) {
+    // The holder may be this agent's own predecessor, dead without a DISCONNECT (a crash
+    // and a quick restart with the same --id): the broker gives the id over once the
+    // holder has missed 3 heartbeats. Ask again every interval (PROTOCOL.md §8.2).
+    if (!idRefusedSince_) idRefusedSince_ = Clock::now();
+    spdlog::warn("the id {} is taken by a live agent: asking {} again in {} ms", options_.id,
+                 options_.broker, heartbeat_.count());
+    socket_.reset();
+    registered_ = false;
+    reconnectAt_ = Clock::now() + heartbeat_;
+  } else if (code == proto::ErrorCode::kDuplicate) {
+    // A live twin: saying HELLO again would only fight it for the id.
+    spdlog::error("loads-agent: the broker at {} already has a live agent with the id \"{}\": "
+                  "give each agent its own --id", options_.broker, options_.id);
+    exitCode_ = 2;
   } else if (code == proto::ErrorCode::kNotRegistered) {
     dropSocket("the broker does not know this agent", false);
   }

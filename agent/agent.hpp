@@ -40,7 +40,8 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Serves until stop(); returns the exit code (0, or 3 when the broker speaks another
+  // Serves until stop(); returns the exit code (0; 2 when the broker keeps refusing this
+  // agent's id as taken by a live agent, ERROR 409; 3 when the broker speaks another
   // protocol version). On stop, a running slave is stopped and reported first.
   int run();
   void stop();

@@ -540,6 +540,8 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
                                : agent->state == AgentState::kIdle ? AgentPeerState::kIdle
                                : agent->state == AgentState::kBusy ? AgentPeerState::kBusy
                                                                    : AgentPeerState::kLost;
+  // Any message is a sign of life (PROTOCOL.md §6), one answered with an ERROR too.
+  if (agent && state != AgentPeerState::kLost) registry_.touch(*agent, now());
   if (!allowed(kBackendRules, envelope.type, bit(state))) {
     if (state == AgentPeerState::kUnknown || state == AgentPeerState::kLost) {
       sendError(backend_, routingId, ErrorCode::kNotRegistered,
@@ -552,7 +554,6 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
     }
     return;
   }
-  if (agent && state != AgentPeerState::kLost) registry_.touch(*agent, now());
   switch (envelope.type) {
     case MessageType::kHello: onHello(routingId, envelope); break;
     case MessageType::kHeartbeat: break;
@@ -569,6 +570,19 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
     const std::string reason = hello ? "HELLO without an agent id" : hello.reason();
     countMalformed(false, routingId, reason);
     sendError(backend_, routingId, ErrorCode::kMalformed, reason);
+    return;
+  }
+  // Two live agents with one id would take the id from each other forever (each ERROR
+  // 407 makes the loser say HELLO again): the id stays with the one that heartbeats. The
+  // same process on a new socket (same host and pid) is a reconnect, and takes it; so
+  // does any agent once the holder missed 3 heartbeats (it crashed and was restarted).
+  if (const AgentRecord* holder = registry_.find(hello->agentId);
+      holder && holder->routingId != routingId && holder->state != AgentState::kLost &&
+      (holder->host != hello->host || holder->pid != hello->pid) &&
+      now() - holder->lastSeen < 3 * options_.heartbeatInterval) {
+    sendError(backend_, routingId, ErrorCode::kDuplicate,
+              "agent id \"" + hello->agentId + "\" is taken by a live agent on " + holder->host +
+                  " (pid " + std::to_string(holder->pid) + "): give each agent its own --id");
     return;
   }
   auto registration = registry_.registerAgent(hello.value(), routingId, now());

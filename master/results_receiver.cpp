@@ -107,6 +107,13 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
     auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
     if (fresh) ++nextUnknownIndex_;
     sink_.setSource(index->second);
+  }, [this](proto::EventKind kind, std::int64_t atUs) {
+    // The slave's own time: a slave that started late does not shorten the run.
+    if (kind == proto::EventKind::kStartTestRun) {
+      sink_.startTestRunAt(atUs);
+    } else {
+      sink_.stopTestRunAt(atUs);
+    }
   });
   if (!batch) {
     const std::uint64_t count = ++malformed_;

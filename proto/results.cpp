@@ -1,6 +1,7 @@
 // Packing TestResult calls as events, framing them, and replaying them.
 #include "proto/results.hpp"
 
+#include <chrono>
 #include <limits>
 #include <utility>
 
@@ -30,8 +31,28 @@ void EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s
   ++events_;
 }
 
-void EventBuffer::startTestRun() { begin(EventKind::kStartTestRun, 0, LoadsStatus{}); }
-void EventBuffer::stopTestRun() { begin(EventKind::kStopTestRun, 0, LoadsStatus{}); }
+namespace {
+std::int64_t wallClockUs() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+// The run's span is the earliest start to the latest stop over every slave, by the
+// slaves' own clocks: the master's time of arrival says nothing about a slave that
+// started late (PROTOCOL.md §5.3).
+void EventBuffer::startTestRun() { startTestRunAt(wallClockUs()); }
+void EventBuffer::stopTestRun() { stopTestRunAt(wallClockUs()); }
+
+void EventBuffer::startTestRunAt(std::int64_t epochUs) {
+  begin(EventKind::kStartTestRun, 1, LoadsStatus{});
+  packer_.pack_int64(epochUs);
+}
+
+void EventBuffer::stopTestRunAt(std::int64_t epochUs) {
+  begin(EventKind::kStopTestRun, 1, LoadsStatus{});
+  packer_.pack_int64(epochUs);
+}
 
 void EventBuffer::startTest(std::string_view test, const LoadsStatus& s) {
   begin(EventKind::kStartTest, 1, s);
@@ -216,7 +237,7 @@ class EventReader {
 
 // Replays one event; false when it is malformed or of an unknown kind. The event is
 // fully read before the sink is called, so a bad event makes no call at all.
-bool replayEvent(const msgpack::object& event, TestResult& sink) {
+bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCallback& runTime) {
   if (event.type != msgpack::type::ARRAY || event.via.array.size < 5) return false;
   EventReader r(event.via.array);
   const std::uint64_t kind = r.u(0);
@@ -227,8 +248,21 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
   st.currentUser = static_cast<std::uint32_t>(r.u(4));
   if (!r.ok()) return false;
   switch (static_cast<EventKind>(kind)) {
-    case EventKind::kStartTestRun: sink.startTestRun(); return true;
-    case EventKind::kStopTestRun: sink.stopTestRun(); return true;
+    case EventKind::kStartTestRun:
+    case EventKind::kStopTestRun: {
+      const auto run = static_cast<EventKind>(kind);
+      const bool timed = r.has(5);  // absent from a sender older than the at-us arg
+      const std::int64_t at = timed ? r.time(5) : 0;
+      if (!r.ok()) return false;
+      if (timed && runTime) {
+        runTime(run, at);
+      } else if (run == EventKind::kStartTestRun) {
+        sink.startTestRun();
+      } else {
+        sink.stopTestRun();
+      }
+      return true;
+    }
     case EventKind::kStartTest: {
       auto test = r.str(5);
       if (r.ok()) sink.startTest(test, st);
@@ -327,7 +361,8 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
 
 Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
                                       const DecodeLimits& limits,
-                                      const std::function<void(const BatchInfo&)>& beforeReplay) {
+                                      const std::function<void(const BatchInfo&)>& beforeReplay,
+                                      const RunTimeCallback& runTime) {
   using R = Decoded<BatchInfo>;
   auto envelope = decodeEnvelope(bytes, limits, /*reference=*/true);
   if (!envelope) return R::failure(envelope.error(), envelope.reason());
@@ -351,7 +386,7 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   if (beforeReplay) beforeReplay(info);
   const msgpack::object_array& events = body.ptr[4].via.array;
   for (std::uint32_t i = 0; i < events.size; ++i) {
-    if (replayEvent(events.ptr[i], sink)) {
+    if (replayEvent(events.ptr[i], sink, runTime)) {
       ++info.replayed;
     } else {
       ++info.skipped;

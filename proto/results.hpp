@@ -50,8 +50,11 @@ class EventBuffer final : public TestResult {
   void clear();
   void swap(EventBuffer& other);
 
+  // Packed with the wall clock now, or with a time given (µs since the epoch).
   void startTestRun() override;
   void stopTestRun() override;
+  void startTestRunAt(std::int64_t epochUs);
+  void stopTestRunAt(std::int64_t epochUs);
   void startTest(std::string_view test, const LoadsStatus& s) override;
   void stopTest(std::string_view test, std::chrono::microseconds elapsed,
                 const LoadsStatus& s) override;
@@ -111,13 +114,20 @@ struct BatchInfo {
   bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
 };
 
+// The run's start (kStartTestRun) or stop (kStopTestRun) at the time the sender gave it,
+// µs since the epoch (PROTOCOL.md §5.3).
+using RunTimeCallback = std::function<void(EventKind kind, std::int64_t atUs)>;
+
 // Replays the events of one RESULTS or STOP-TEST-RUN message into `sink`, in order.
 // Malformed header → error and nothing replayed; a malformed event is skipped and
 // counted in `skipped`. Never throws (except what `sink` itself throws).
 // `beforeReplay`, when given, is called once the header is decoded and before the first
 // event is replayed (the master uses it to tag the events with their agent).
+// `runTime`, when given, takes a startTestRun/stopTestRun that carries its time instead
+// of the sink; one without a time (an older sender) goes to the sink either way.
 Decoded<BatchInfo> decodeResultsBatch(
     std::string_view bytes, TestResult& sink, const DecodeLimits& limits = {},
-    const std::function<void(const BatchInfo&)>& beforeReplay = nullptr);
+    const std::function<void(const BatchInfo&)>& beforeReplay = nullptr,
+    const RunTimeCallback& runTime = nullptr);
 
 }  // namespace loads::proto

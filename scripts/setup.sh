@@ -13,6 +13,7 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           tcpdump        # tests/e2e/security_test: no plaintext on the wire of a secured run
           iproute2 curl  # tests/netns (ip netns, veth, bridge) and bench/soak.sh
           python3        # bench/soak.sh and the tests' scripts read JSON with it
+          python3-zmq python3-msgpack  # tests/conformance: a peer built from PROTOCOL.md alone; examples/python_runner
           clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
           systemd        # systemd-analyze verify: tests/deploy checks deploy/systemd
           ccache         # rebuilds (and git worktrees of one clone) reuse compiled objects

@@ -315,18 +315,21 @@ void AggregateResult::setSource(std::uint32_t source) {
   s.sourceRequests = &s.requestsBySource[source];
 }
 
-void AggregateResult::startTestRun() {
+void AggregateResult::startTestRun() { startTestRunAt(now()); }
+void AggregateResult::stopTestRun() { stopTestRunAt(now()); }
+
+void AggregateResult::startTestRunAt(std::int64_t epochUs) {
   {
     std::lock_guard lock(shardsMutex_);
-    runStartedUs_ = now();
+    if (runStartedUs_ == 0 || epochUs < runStartedUs_) runStartedUs_ = epochUs;
   }
   for (TestResult* o : observers_) o->startTestRun();
 }
 
-void AggregateResult::stopTestRun() {
+void AggregateResult::stopTestRunAt(std::int64_t epochUs) {
   {
     std::lock_guard lock(shardsMutex_);
-    runStoppedUs_ = now();
+    runStoppedUs_ = std::max(runStoppedUs_, epochUs);
   }
   for (TestResult* o : observers_) o->stopTestRun();
 }

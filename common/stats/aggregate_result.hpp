@@ -112,8 +112,8 @@ struct SecondSample {
 };
 
 struct Snapshot {
-  std::int64_t runStartedUs = 0;   // startTestRun, µs since epoch; 0 = not yet
-  std::int64_t runStoppedUs = 0;   // stopTestRun; 0 = still running
+  std::int64_t runStartedUs = 0;   // earliest startTestRun, µs since epoch; 0 = not yet
+  std::int64_t runStoppedUs = 0;   // latest stopTestRun; 0 = none yet
   std::int64_t firstEventUs = 0;   // earliest event time seen; 0 = none
   std::int64_t lastEventUs = 0;    // latest event time seen
   std::uint32_t currentUsers = 0;  // users in the latest second that saw any
@@ -170,8 +170,13 @@ class AggregateResult final : public TestResult {
   using TargetFunction = std::function<double(std::int64_t epochUs)>;
   void setTarget(std::string kind, TargetFunction target);
 
+  // The run spans the earliest start to the latest stop reported (several slaves each
+  // start and stop their share). startTestRun()/stopTestRun() count at now().
   void startTestRun() override;
   void stopTestRun() override;
+  // The same, at a time the reporter measured (µs since the epoch): a slave's own clock.
+  void startTestRunAt(std::int64_t epochUs);
+  void stopTestRunAt(std::int64_t epochUs);
   void startTest(std::string_view test, const LoadsStatus&) override;
   void stopTest(std::string_view test, std::chrono::microseconds elapsed,
                 const LoadsStatus&) override;

@@ -519,3 +519,88 @@ TEST_CASE("a broker with keys serves allowed keys and refuses and counts the oth
   allowedMaster.send(proto::Ping{});
   CHECK(allowedMaster.expect<proto::Pong>().agents.size() == 1);
 }
+
+namespace {
+
+proto::Hello helloFrom(const std::string& id, const std::string& host, std::uint32_t pid,
+                       const std::string& runId = "") {
+  proto::Hello hello;
+  hello.agentId = id;
+  hello.host = host;
+  hello.cores = 1;
+  hello.version = "test";
+  hello.runId = runId;
+  hello.pid = pid;
+  return hello;
+}
+
+}  // namespace
+
+TEST_CASE("a HELLO with the id of a live agent is ERROR 409 and the live agent keeps its place",
+          "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  Peer first(context, broker.backendEndpoint());
+  first.send(helloFrom("twin", "h1", 100));
+  first.expect<proto::Welcome>();
+  Peer second(context, broker.backendEndpoint());
+  second.send(helloFrom("twin", "h2", 200));
+  const auto refused = second.expect<proto::Error>();
+  CHECK(refused.code == 409);
+  CHECK_THAT(refused.text, Catch::Contains("\"twin\"") && Catch::Contains("h1"));
+  // The live one is not disturbed: no 407 to its next message, and PING still shows it.
+  first.send(proto::Heartbeat{});
+  CHECK_FALSE(first.next(300ms));
+  auto pong = ping(context, broker);
+  REQUIRE(pong.agents.size() == 1);
+  CHECK(pong.agents[0].host == "h1");
+  CHECK(pong.agents[0].state == "idle");
+
+  SECTION("the same process on a new socket (same host and pid) is a reconnect, not a twin") {
+    Peer again(context, broker.backendEndpoint());
+    again.send(helloFrom("twin", "h1", 100));
+    again.expect<proto::Welcome>();
+    first.send(proto::Heartbeat{});
+    CHECK(first.expect<proto::Error>().code == 407);  // the old socket is forgotten
+  }
+  SECTION("a holder silent for 3 heartbeat intervals gives the id over (a restart after a crash)") {
+    first.send(proto::Heartbeat{});
+    const auto lastHeard = std::chrono::steady_clock::now();
+    Peer restarted(context, broker.backendEndpoint());
+    std::optional<proto::Envelope> answer;
+    for (int i = 0; i < 30; ++i) {  // the agent's retry: one HELLO per interval, bounded
+      restarted.send(helloFrom("twin", "h1", 300));
+      answer = restarted.next();
+      if (!answer || answer->type != MessageType::kError) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(answer);
+    CHECK(answer->type == MessageType::kWelcome);
+    CHECK(std::chrono::steady_clock::now() - lastHeard >= 300ms);  // 3 x the 100 ms interval
+    first.send(proto::Heartbeat{});
+    CHECK(first.expect<proto::Error>().code == 407);
+  }
+}
+
+TEST_CASE("after a broker restart a job that ended meanwhile is reported and the agent is idle",
+          "[broker]") {
+  // PROTOCOL.md §6: HELLO names a run this broker does not know; the broker sends STOP, keeps
+  // the agent busy until its JOB-ENDED, which has nobody to be told and gets no answer.
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  Peer agentPeer(context, broker.backendEndpoint());
+  agentPeer.send(helloFrom("orphan", "h1", 7, "r-before-restart"));
+  agentPeer.expect<proto::Welcome>();
+  CHECK(agentPeer.expect<proto::Stop>().runId == "r-before-restart");
+  CHECK(ping(context, broker).agents.at(0).state == "busy");  // no JOB while its slave may run
+  agentPeer.send(proto::JobEnded{"r-before-restart", 0, 0, ""});
+  CHECK_FALSE(agentPeer.next(300ms));
+  auto pong = pingUntil(context, broker, [](const proto::Pong& p) { return p.agents.at(0).state == "idle"; });
+  CHECK(pong.agents.at(0).state == "idle");
+  CHECK(pong.agents.at(0).runId.empty());
+  // Now idle: a second JOB-ENDED is out of place.
+  agentPeer.send(proto::JobEnded{"r-before-restart", 0, 0, ""});
+  CHECK(agentPeer.expect<proto::Error>().code == 405);
+}

@@ -1,5 +1,6 @@
-// ResultsReceiver with CURVE (PROTOCOL.md §9.3): only the run key gets in; a slave with
-// any other key is refused by the ZAP handler, logged with its key, and counted.
+// ResultsReceiver: with CURVE (PROTOCOL.md §9.3) only the run key gets in, a slave with
+// any other key is refused by the ZAP handler, logged with its key, and counted; the run's
+// span comes from the slaves' own start and stop times (§5.3), not from their arrival.
 #include "master/results_receiver.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,7 +12,11 @@
 
 #include "agent/test_result_proxy.hpp"
 #include "stats/aggregate_result.hpp"
+#include "report/console_output.hpp"
 #include "security/curve.hpp"
+
+#include <functional>
+#include <zmq.hpp>
 
 using namespace loads;
 using namespace std::chrono_literals;
@@ -68,4 +73,115 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   CHECK(receiver.keysRefused() >= 1);
   CHECK_THAT(log.str(), Catch::Contains("refused CURVE client key " + stranger.publicKey + " on results"));
   CHECK_THAT(log.str(), !Catch::Contains(runKey.publicKey));
+}
+
+namespace {
+
+// One slave's whole stream, packed by hand as PROTOCOL.md §5.3 lays it out: a RESULTS
+// batch with startTestRun (timed `startUs`, or untimed as a version-1 slave before the
+// time was added sends it) and one hit, then STOP-TEST-RUN with stopTestRun.
+std::vector<std::string> slaveStream(const std::string& agentId, std::int64_t startUs,
+                                     std::int64_t stopUs, bool timed) {
+  auto message = [&](const char* type, std::uint64_t seq, std::uint64_t sent,
+                     const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& events) {
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> p(buffer);
+    p.pack_array(4);
+    p.pack("LOADS");
+    p.pack(1);
+    p.pack(type);
+    p.pack_array(5);
+    p.pack("run-1");
+    p.pack(agentId);
+    p.pack(seq);
+    p.pack(sent);
+    events(p);
+    return std::string(buffer.data(), buffer.size());
+  };
+  auto runEvent = [&](msgpack::packer<msgpack::sbuffer>& p, int kind, std::int64_t atUs) {
+    p.pack_array(timed ? 6 : 5);
+    for (int v : {kind, 0, 0, 0, 0}) p.pack(v);
+    if (timed) p.pack(atUs);
+  };
+  return {message("RESULTS", 1, 2,
+                  [&](auto& p) {
+                    p.pack_array(2);
+                    runEvent(p, 0, startUs);
+                    p.pack_array(14);  // addHit, half-way through the slave's run
+                    for (int v : {9, 1, 1, 1, 1}) p.pack(v);
+                    p.pack("GET /");
+                    p.pack("http://127.0.0.1/");
+                    p.pack("GET");
+                    p.pack(200);
+                    p.pack(0);
+                    p.pack((startUs + stopUs) / 2);
+                    p.pack(1000);
+                    p.pack(10);
+                    p.pack(0);
+                  }),
+          message("STOP-TEST-RUN", 2, 3, [&](auto& p) {
+            p.pack_array(1);
+            runEvent(p, 1, stopUs);
+          })};
+}
+
+// Pushes every message and waits (bounded) until the receiver has both final batches.
+void deliver(master::ResultsReceiver& receiver, const std::vector<std::string>& messages,
+             const std::vector<std::string>& agents) {
+  zmq::context_t context;
+  zmq::socket_t push(context, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 2000);
+  push.connect(receiver.endpoint());
+  for (const auto& m : messages) push.send(zmq::buffer(m), zmq::send_flags::none);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto allFinal = [&] {
+    auto tallies = receiver.tallies();
+    for (const auto& a : agents) {
+      if (!tallies[a].final) return false;
+    }
+    return true;
+  };
+  while (std::chrono::steady_clock::now() < deadline && !allFinal()) {
+    std::this_thread::sleep_for(20ms);  // polling the receiver's thread, bounded
+  }
+  REQUIRE(allFinal());
+}
+
+}  // namespace
+
+TEST_CASE("the run spans the earliest start to the latest stop by the slaves' own times") {
+  // Two agents whose slaves ran 0-1 s and 2-3 s: their batches arrive at once, in the
+  // order start A, start B, stop A, stop B. The run lasted 3 s, not the arrival gap.
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  auto a = slaveStream("agent-a", t0, t0 + 1'000'000, true);
+  auto b = slaveStream("agent-b", t0 + 2'000'000, t0 + 3'000'000, true);
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start();
+  deliver(receiver, {a[0], b[0], a[1], b[1]}, {"agent-a", "agent-b"});
+  receiver.stop();
+  const Snapshot snap = sink.snapshot();
+  CHECK(snap.runStartedUs == t0);
+  CHECK(snap.runStoppedUs == t0 + 3'000'000);
+  CHECK(runSeconds(snap) == Approx(3.0));
+  CHECK(receiver.tallies()["agent-b"].received == 3);
+}
+
+TEST_CASE("startTestRun and stopTestRun without a time (an older slave) still count, at arrival") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  auto old = slaveStream("old", t0, t0 + 1'000'000, false);
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start();
+  const std::int64_t before = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  deliver(receiver, old, {"old"});
+  receiver.stop();
+  const auto tally = receiver.tallies()["old"];
+  CHECK(tally.received == 3);
+  CHECK(tally.skipped == 0);
+  const Snapshot snap = sink.snapshot();
+  CHECK(snap.runStartedUs >= before);
+  CHECK(snap.runStoppedUs >= snap.runStartedUs);
 }
