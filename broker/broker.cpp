@@ -12,6 +12,7 @@
 #include "broker/registry.hpp"
 #include "broker/run_table.hpp"
 #include "loads/version.hpp"
+#include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
 
 namespace loads::broker {
@@ -87,6 +88,7 @@ class Broker::Loop {
 
   // One message from a socket, framing and envelope checked here.
   void receive(zmq::socket_t& socket, bool frontend);
+  security::InboundGuard& guard(bool frontend) { return frontend ? *frontendGuard_ : *backendGuard_; }
   void onFrontend(const std::string& master, const proto::Envelope& envelope);
   void onBackend(const std::string& routingId, const proto::Envelope& envelope);
 
@@ -120,6 +122,7 @@ class Broker::Loop {
   std::unique_ptr<security::ZapAuthenticator> zap_;  // with a key pair only
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
+  std::unique_ptr<security::InboundGuard> frontendGuard_, backendGuard_;  // PROTOCOL.md §3
   zmq::socket_t pipeIn_;   // broker thread end of the stop pipe
   zmq::socket_t pipeOut_;  // caller end, guarded by pipeMutex_
   std::mutex pipeMutex_;
@@ -131,7 +134,7 @@ class Broker::Loop {
   Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
-      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0};
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0};
 };
 
 Broker::Loop::Loop(BrokerOptions options)
@@ -151,14 +154,19 @@ Broker::Loop::Loop(BrokerOptions options)
 }
 
 void Broker::Loop::bind(std::string& frontendEndpoint, std::string& backendEndpoint) {
-  // The transport refuses what is far beyond the limit; between the limit and this cap,
-  // the broker sees the message and counts it.
-  const auto hardCap = static_cast<std::int64_t>(options_.maxMessageSize * 2 + 65536);
+  // The transport refuses a frame beyond the limit and 64 KiB of slack; up to there the
+  // broker sees the message and counts it. The guards bound the frames of an unfinished
+  // multipart message, which the transport's limit does not (PROTOCOL.md §3).
+  const std::size_t frameCap = options_.maxMessageSize + 65536;
   for (zmq::socket_t* socket : {&frontend_, &backend_}) {
-    socket->set(zmq::sockopt::maxmsgsize, hardCap);
+    socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(frameCap));
     socket->set(zmq::sockopt::linger, 200);
     socket->set(zmq::sockopt::sndhwm, 10000);
   }
+  frontendGuard_ = std::make_unique<security::InboundGuard>(context_, frontend_, frameCap + 65536,
+                                                            !options_.key.empty(), "frontend");
+  backendGuard_ = std::make_unique<security::InboundGuard>(context_, backend_, frameCap + 65536,
+                                                           !options_.key.empty(), "backend");
   if (!options_.key.empty()) {
     zap_ = std::make_unique<security::ZapAuthenticator>(context_);
     zap_->allow("masters", options_.allowedMasters);
@@ -183,7 +191,7 @@ void Broker::Loop::requestStop() {
 BrokerStats Broker::Loop::stats() const {
   return {malformedFrontend_.load(), malformedBackend_.load(), errorsSent_.load(),
           runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load(),
-          zap_ ? zap_->refusals() : 0};
+          zap_ ? zap_->refusals() : 0, connectionsCut_.load()};
 }
 
 // ---------------------------------------------------------------- the loop
@@ -201,7 +209,8 @@ void Broker::Loop::run() {
   TimePoint turnStart = now();
   for (;;) {
     auto wait = std::chrono::duration_cast<Duration>(nextTick_ - now());
-    wait = std::clamp(wait, Duration(0), options_.heartbeatInterval);
+    wait = std::clamp(wait, Duration(0), std::min(options_.heartbeatInterval,
+                                                  Duration(security::InboundGuard::kCheckInterval)));
     zmq::poll(items, 3, wait);
     excludeStall(turnStart, wait);
     turnStart = now();
@@ -215,6 +224,9 @@ void Broker::Loop::run() {
       if (!(backend_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
       receive(backend_, false);
     }
+    frontendGuard_->check();
+    backendGuard_->check();
+    connectionsCut_ = frontendGuard_->connectionsCut() + backendGuard_->connectionsCut();
     if (now() >= nextTick_) {
       onTick();
       nextTick_ = now() + options_.heartbeatInterval;
@@ -240,6 +252,7 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
     return;
   }
   if (frames.empty()) return;
+  for (const zmq::message_t& frame : frames) guard(frontend).delivered(frame);
   const std::string routingId(view(frames[0]));
   if (frames.size() != 2) {
     countMalformed(frontend, routingId, std::to_string(frames.size() - 1) + " body frames, expected 1");
