@@ -348,6 +348,17 @@ void Broker::Loop::onRun(const std::string& master, const proto::Envelope& envel
   }
   RunRecord& run = runs_.add(master, std::move(request.value()), now());
   if (tryStart(run)) return;
+  // Each waiting run holds its library: their number is capped.
+  if (const auto waiting = runs_.waiting().size() - 1;
+      run.request.waitAgentsMs > 0 && waiting >= options_.maxWaitingRuns) {
+    const std::uint32_t wanted = run.request.agents;
+    runs_.remove(run.id);
+    refuse(master, ErrorCode::kNotEnoughAgents,
+           "the broker already holds " + std::to_string(waiting) +
+               " runs waiting for agents, its cap (--max-waiting-runs): try again later",
+           wanted);
+    return;
+  }
   if (run.request.waitAgentsMs == 0) {
     const std::uint32_t wanted = run.request.agents;
     runs_.remove(run.id);
@@ -458,7 +469,7 @@ bool Broker::Loop::tryStart(RunRecord& run) {
   for (std::uint32_t index = 0; index < chosen.size(); ++index) {
     AgentRecord* agent = registry_.find(chosen[index]);
     registry_.assign(agent->id, run.id, t);
-    run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning});
+    run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning, false});
     accepted.agents.push_back({agent->id, agent->host, index});
     sendJob(run, run.slots.back(), *agent, !agent->libraries.contains(run.request.librarySha256));
   }
@@ -478,12 +489,25 @@ void Broker::Loop::sendJob(RunRecord& run, const RunSlot& slot, AgentRecord& age
   job.count = static_cast<std::uint32_t>(run.request.agents);
   job.libraryName = run.request.libraryName;
   job.librarySha256 = run.request.librarySha256;
-  if (withLibrary) job.library = run.request.library;
   job.options = run.request.options;
   job.resultsEndpoint = run.request.resultsEndpoint;
   job.agentId = agent.id;
   job.resultsCurve = run.request.resultsCurve;
-  sendTo(backend_, agent.routingId, job);
+  // The library is packed once, straight from the run, and handed to ZeroMQ without a
+  // copy: a JOB queued for an agent costs one library, not four.
+  if (withLibrary) std::swap(job.library, run.request.library);
+  auto* buffer = new msgpack::sbuffer;
+  proto::encodeTo(*buffer, job);
+  if (withLibrary) std::swap(job.library, run.request.library);
+  const std::size_t size = buffer->size();
+  zmq::message_t body(buffer->release(), size, [](void* data, void*) { std::free(data); });
+  delete buffer;
+  try {
+    backend_.send(zmq::buffer(agent.routingId), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    backend_.send(body, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("could not send a JOB to agent {}: {}", agent.id, e.what());
+  }
   agent.libraries.insert(run.request.librarySha256);  // cached from now on
 }
 
@@ -536,11 +560,14 @@ void Broker::Loop::finishIfDone(const std::string& runId) {
 }
 
 // Waiting runs are served first come, first served: a large run is not starved by
-// smaller ones behind it.
+// smaller ones behind it. A run that wants more agents than are registered cannot start
+// until more register, so it holds up nobody behind it meanwhile.
 void Broker::Loop::dispatchWaiting() {
   for (const std::string& id : runs_.waiting()) {
     RunRecord* run = runs_.find(id);
-    if (!run || !tryStart(*run)) return;
+    if (!run) continue;
+    if (run->request.agents > registry_.registeredCount()) continue;
+    if (!tryStart(*run)) return;
   }
 }
 
@@ -577,10 +604,11 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
 
 void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& envelope) {
   auto hello = proto::decodeBody<proto::Hello>(envelope);
-  if (!hello || hello->agentId.empty()) {
-    const std::string reason = hello ? "HELLO without an agent id" : hello.reason();
+  ErrorCode code = ErrorCode::kMalformed;
+  const std::string reason = hello ? proto::validateHello(hello.value(), code) : hello.reason();
+  if (!reason.empty()) {
     countMalformed(false, routingId, reason);
-    sendError(backend_, routingId, ErrorCode::kMalformed, reason);
+    sendError(backend_, routingId, code, reason);
     return;
   }
   if (auto replaced = registry_.registerAgent(hello.value(), routingId, now())) {
@@ -589,7 +617,7 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
   sendTo(backend_, routingId,
          proto::Welcome{static_cast<std::uint32_t>(options_.heartbeatInterval.count()),
-                        options_.liveness, LOADS_VERSION});
+                        options_.liveness, LOADS_VERSION, options_.maxMessageSize});
   if (hello->runId.empty()) return;
   // A slave still running from before a reconnect: keep it only if its run still
   // counts on it; otherwise stop it (the agent stays busy until JOB-ENDED).
@@ -637,6 +665,15 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
               "NEED-LIBRARY for a run or library this broker does not hold for you");
     return;
   }
+  // One answer per job: an agent that asks again (and perhaps reads nothing) would make
+  // the broker queue a whole library per ~100-byte request.
+  if (slot->libraryResent) {
+    sendError(backend_, agent.routingId, ErrorCode::kUnexpected,
+              "NEED-LIBRARY again for run " + run->id +
+                  ": the broker answers one NEED-LIBRARY per job and has answered it");
+    return;
+  }
+  slot->libraryResent = true;
   agent.libraries.erase(need->librarySha256);
   sendJob(*run, *slot, agent, true);
 }

@@ -94,4 +94,11 @@ std::uint64_t floodUnfinished(int port, const std::string& socketType, std::uint
 std::uint64_t residentBytes(int pid) { return statusField(pid, "VmRSS:"); }
 std::uint64_t peakResidentBytes(int pid) { return statusField(pid, "VmHWM:"); }
 
+bool resetPeakResident(int pid) {
+  std::ofstream clear("/proc/" + std::to_string(pid) + "/clear_refs");
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
 }  // namespace loads::testing

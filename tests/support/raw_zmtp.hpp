@@ -34,5 +34,7 @@ std::uint64_t floodUnfinished(int port, const std::string& socketType, std::uint
 // Resident and peak resident memory of a process, bytes (/proc/PID/status VmRSS, VmHWM).
 std::uint64_t residentBytes(int pid);
 std::uint64_t peakResidentBytes(int pid);
+// Resets the process's VmHWM to its VmRSS (/proc/PID/clear_refs "5"); false if refused.
+bool resetPeakResident(int pid);
 
 }  // namespace loads::testing
