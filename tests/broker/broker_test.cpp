@@ -261,7 +261,7 @@ TEST_CASE("a HELLO past a cap is refused with an ERROR that names the cap", "[br
   peer.expect<proto::Welcome>();
 }
 
-TEST_CASE("runs waiting for agents are capped, and the one past the cap is told why", "[broker]") {
+TEST_CASE("runs waiting for agents are capped and the one past the cap is told why", "[broker]") {
   zmq::context_t context;
   auto options = testOptions();
   options.maxWaitingRuns = 2;
@@ -283,7 +283,7 @@ TEST_CASE("runs waiting for agents are capped, and the one past the cap is told 
   CHECK(masters[0]->expect<proto::RunAccepted>().agents.size() == 1);
 }
 
-TEST_CASE("a run asking for 10,000 agents does not hold up the runs behind it", "[broker]") {
+TEST_CASE("a run asking for 10000 agents does not hold up the runs behind it", "[broker]") {
   zmq::context_t context;
   Broker broker(testOptions());
   broker.start();
