@@ -563,10 +563,12 @@ void Broker::Loop::finishIfDone(const std::string& runId) {
 // smaller ones behind it. A run that wants more agents than are registered cannot start
 // until more register, so it holds up nobody behind it meanwhile.
 void Broker::Loop::dispatchWaiting() {
-  for (const std::string& id : runs_.waiting()) {
+  const std::vector<std::string> waiting = runs_.waiting();
+  if (waiting.empty()) return;
+  const std::uint32_t registered = registry_.registeredCount();
+  for (const std::string& id : waiting) {
     RunRecord* run = runs_.find(id);
-    if (!run) continue;
-    if (run->request.agents > registry_.registeredCount()) continue;
+    if (!run || run->request.agents > registered) continue;
     if (!tryStart(*run)) return;
   }
 }
