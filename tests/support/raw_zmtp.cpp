@@ -56,6 +56,27 @@ RawZmtpPeer::RawZmtpPeer(int port, const std::string& socketType) {
   if (!sendAll(greeting.data(), greeting.size()) || !sendAll((command + ready).data(), command.size() + ready.size())) {
     throw std::runtime_error("the ZMTP greeting was refused");
   }
+  // Until its READY is sent, libzmq reads every frame as a handshake command: wait for
+  // the other side's greeting and READY before sending messages.
+  timeval receiveTimeout{10, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, sizeof(receiveTimeout));
+  char header[66];
+  if (!receiveAll(header, sizeof(header)) || (header[64] & 0x04) == 0) {
+    throw std::runtime_error("no ZMTP greeting and READY from the other side");
+  }
+  std::string body(static_cast<unsigned char>(header[65]), '\0');
+  if (!receiveAll(body.data(), body.size())) throw std::runtime_error("truncated READY");
+}
+
+bool RawZmtpPeer::receiveAll(void* data, std::size_t size) {
+  char* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t got = ::recv(fd_, p, size, 0);
+    if (got <= 0) return false;
+    p += got;
+    size -= static_cast<std::size_t>(got);
+  }
+  return true;
 }
 
 RawZmtpPeer::~RawZmtpPeer() {

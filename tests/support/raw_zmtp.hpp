@@ -22,6 +22,7 @@ class RawZmtpPeer {
 
  private:
   bool sendAll(const void* data, std::size_t size);
+  bool receiveAll(void* data, std::size_t size);
   int fd_ = -1;
 };
 
