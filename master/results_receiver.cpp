@@ -1,15 +1,15 @@
 #include "master/results_receiver.hpp"
 
-#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <iostream>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
 #include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
+#include "stats/aggregate_result.hpp"
+#include "util/host_name.hpp"
 
 namespace loads::master {
 
@@ -27,8 +27,8 @@ std::string agentEndpoint(const std::string& bound, const std::string& address) 
   const std::string port = bound.substr(bound.rfind(':') + 1);
   if (!address.empty()) {
     const auto hostStart = address.find("://");
-    const bool hasPort = address.find(':', hostStart == std::string::npos ? 0 : hostStart + 3) !=
-                         std::string::npos;
+    const bool hasPort =
+        address.find(':', hostStart == std::string::npos ? 0 : hostStart + 3) != std::string::npos;
     return hasPort ? address : address + ":" + port;
   }
   for (const std::string wildcard : {"tcp://0.0.0.0:", "tcp://[::]:"}) {
@@ -89,8 +89,9 @@ void ResultsReceiver::loop() {
   for (;;) {
     zmq::pollitem_t item{pull.handle(), 0, ZMQ_POLLIN, 0};
     // On stop, what is already queued is still read: then the poll comes back empty.
-    zmq::poll(&item, 1, stopRequested_ ? std::chrono::milliseconds(0)
-                                       : security::InboundGuard::kCheckInterval);
+    zmq::poll(
+        &item, 1,
+        stopRequested_ ? std::chrono::milliseconds(0) : security::InboundGuard::kCheckInterval);
     socket_->guard->check();
     if (!(item.revents & ZMQ_POLLIN)) {
       if (stopRequested_) return;
@@ -109,17 +110,18 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   limits.maxMessageSize = options_.maxMessageSize;
   const std::string_view bytes(static_cast<const char*>(data), size);
   // The events must be tagged with their agent before they are replayed.
-  auto batch = proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
-    std::lock_guard lock(mutex_);
-    auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
-    if (fresh) ++nextUnknownIndex_;
-    sink_.setSource(index->second);
-  });
+  auto batch =
+      proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
+        std::lock_guard lock(mutex_);
+        auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
+        if (fresh) ++nextUnknownIndex_;
+        sink_.setSource(index->second);
+      });
   if (!batch) {
     const std::uint64_t count = ++malformed_;
     if (count <= 100 || count % 1000 == 0) {
-      std::cerr << "loads-master: malformed results message #" << count << " dropped: "
-                << batch.reason() << std::endl;
+      std::cerr << "loads-master: malformed results message #" << count
+                << " dropped: " << batch.reason() << std::endl;
     }
     return;
   }

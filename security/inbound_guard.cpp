@@ -4,18 +4,17 @@
 #include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstddef>
-
-#include <spdlog/spdlog.h>
 
 namespace loads::security {
 namespace {
@@ -40,8 +39,10 @@ int localPort(int fd) {
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return -1;
-  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  if (address.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  if (address.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
   return -1;
 }
 
@@ -110,9 +111,10 @@ void InboundGuard::check(Clock::time_point now) {
   readEvents();
   const std::size_t rss = residentBytes();
   if (now < nextScan_ && rss < rssAtScan_ + kScanGrowth) return;
-  nextScan_ = now + std::clamp(std::chrono::duration_cast<Clock::duration>(
-                                   kScanCostPerConnection * connections_.size()),
-                               Clock::duration(kCheckInterval), Clock::duration(std::chrono::seconds(1)));
+  nextScan_ =
+      now + std::clamp(std::chrono::duration_cast<Clock::duration>(kScanCostPerConnection *
+                                                                   connections_.size()),
+                       Clock::duration(kCheckInterval), Clock::duration(std::chrono::seconds(1)));
   rssAtScan_ = rss;
   scan();
 }
@@ -145,9 +147,10 @@ void InboundGuard::scan() {
       continue;
     }
     ++cut_;
-    spdlog::warn("{}: a peer sent {} bytes of a message it never finished (the limit is {}): "
-                 "connection closed",
-                 name_, held, maxHeld_);
+    spdlog::warn(
+        "{}: a peer sent {} bytes of a message it never finished (the limit is {}): "
+        "connection closed",
+        name_, held, maxHeld_);
     abort(fd);
     it = connections_.erase(it);
   }

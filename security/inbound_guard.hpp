@@ -31,7 +31,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-
 #include <zmq.hpp>
 
 namespace loads::security {
@@ -63,8 +62,8 @@ class InboundGuard {
 
  private:
   struct Connection {
-    std::uint64_t delivered = 0;          // wire bytes of the frames received from it
-    std::uint64_t deliveredAtScan = 0;    // `delivered` at the previous scan
+    std::uint64_t delivered = 0;        // wire bytes of the frames received from it
+    std::uint64_t deliveredAtScan = 0;  // `delivered` at the previous scan
   };
   void readEvents();
   void scan();

@@ -2,7 +2,6 @@
 #include "broker/broker.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <map>
 #include <random>
@@ -35,7 +34,9 @@ class Peer {
   void send(const T& message) {
     sendRaw(proto::encode(message));
   }
-  void sendRaw(const std::string& bytes) { socket_.send(zmq::buffer(bytes), zmq::send_flags::none); }
+  void sendRaw(const std::string& bytes) {
+    socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
   void sendFrames(const std::vector<std::string>& frames) {
     for (std::size_t i = 0; i < frames.size(); ++i) {
       socket_.send(zmq::buffer(frames[i]),
@@ -123,8 +124,9 @@ proto::Pong ping(zmq::context_t& context, Broker& broker) {
 // PING until `done` holds, bounded: a message sent on another socket may not have been
 // handled yet when the PING is. `between` runs between two PINGs (e.g. to stay alive).
 template <class Done>
-proto::Pong pingUntil(zmq::context_t& context, Broker& broker, Done done,
-                      const std::function<void()>& between = [] { std::this_thread::sleep_for(20ms); }) {
+proto::Pong pingUntil(
+    zmq::context_t& context, Broker& broker, Done done,
+    const std::function<void()>& between = [] { std::this_thread::sleep_for(20ms); }) {
   auto pong = ping(context, broker);
   for (int i = 0; i < 100 && !done(pong); ++i) {
     between();
@@ -236,16 +238,20 @@ TEST_CASE("a HELLO past a cap is refused with an ERROR that names the cap", "[br
     peer.send(hello);
     return peer.expect<proto::Error>();
   };
-  auto error = refusal([](auto& h) { h.libraries.assign(proto::kMaxHelloLibraries + 1, std::string(64, 'a')); });
+  auto error = refusal(
+      [](auto& h) { h.libraries.assign(proto::kMaxHelloLibraries + 1, std::string(64, 'a')); });
   CHECK(error.code == 413);
   CHECK_THAT(error.text, Catch::Contains("cap on libraries per HELLO is 1024"));
   error = refusal([](auto& h) { h.libraries = {std::string(64, 'a'), "../../etc/passwd"}; });
   CHECK(error.code == 400);
   CHECK_THAT(error.text, Catch::Contains("not a sha256"));
   for (const auto& [field, name] : std::vector<std::pair<std::string proto::Hello::*, std::string>>{
-           {&proto::Hello::agentId, "agent id"}, {&proto::Hello::host, "host"},
-           {&proto::Hello::version, "version"}, {&proto::Hello::runId, "run id"}}) {
-    error = refusal([field = field](auto& h) { h.*field = std::string(proto::kMaxHelloString + 1, 'x'); });
+           {&proto::Hello::agentId, "agent id"},
+           {&proto::Hello::host, "host"},
+           {&proto::Hello::version, "version"},
+           {&proto::Hello::runId, "run id"}}) {
+    error = refusal(
+        [field = field](auto& h) { h.*field = std::string(proto::kMaxHelloString + 1, 'x'); });
     CHECK(error.code == 413);
     CHECK_THAT(error.text, Catch::Contains("HELLO with a " + name + " of 257 bytes") &&
                                Catch::Contains("cap on HELLO strings is 256 bytes"));
@@ -277,7 +283,8 @@ TEST_CASE("runs waiting for agents are capped and the one past the cap is told w
   third.send(runRequest(1, 10000));
   auto refused = third.expect<proto::RunRefused>();
   CHECK(refused.code == 503);
-  CHECK_THAT(refused.text, Catch::Contains("2 runs waiting for agents, its cap (--max-waiting-runs)"));
+  CHECK_THAT(refused.text,
+             Catch::Contains("2 runs waiting for agents, its cap (--max-waiting-runs)"));
   // The waiting ones still start when an agent comes.
   auto a1 = agent(context, broker, "a1", "h1");
   CHECK(masters[0]->expect<proto::RunAccepted>().agents.size() == 1);
@@ -416,9 +423,9 @@ TEST_CASE("malformed frames on both sockets are counted and dropped, the broker 
       peer.sendRaw(noise);
     }
     const std::string run = proto::encode(runRequest(1));
-    peer.sendRaw(run.substr(0, run.size() / 2));             // truncated
-    peer.sendFrames({"", proto::encode(proto::Ping{})});     // REQ-style delimiter
-    peer.sendRaw(std::string(100 * 1024, '\x90'));           // over the 64 KiB limit
+    peer.sendRaw(run.substr(0, run.size() / 2));          // truncated
+    peer.sendFrames({"", proto::encode(proto::Ping{})});  // REQ-style delimiter
+    peer.sendRaw(std::string(100 * 1024, '\x90'));        // over the 64 KiB limit
     msgpack::sbuffer wrongVersion;
     msgpack::pack(wrongVersion, std::make_tuple("LOADS", 7, "PING", std::make_tuple()));
     peer.sendRaw({wrongVersion.data(), wrongVersion.size()});
@@ -430,8 +437,10 @@ TEST_CASE("malformed frames on both sockets are counted and dropped, the broker 
     peer.sendRaw({unknown.data(), unknown.size()});
     CHECK(peer.expect<proto::Error>().code == 501);
     msgpack::sbuffer wrongTypes;
-    msgpack::pack(wrongTypes, std::make_tuple("LOADS", 1, endpoint == broker.frontendEndpoint() ? "RUN" : "HELLO",
-                                              std::make_tuple(true, true)));
+    msgpack::pack(
+        wrongTypes,
+        std::make_tuple("LOADS", 1, endpoint == broker.frontendEndpoint() ? "RUN" : "HELLO",
+                        std::make_tuple(true, true)));
     peer.sendRaw({wrongTypes.data(), wrongTypes.size()});
     CHECK(peer.expect<proto::Error>().code == 400);
   }
@@ -569,8 +578,9 @@ TEST_CASE("REBALANCE from a run's master reaches its running agents, and only va
 }
 
 TEST_CASE("a broker with keys serves allowed keys and refuses and counts the others per socket") {
-  const security::KeyPair brokerKey = security::generateKeyPair(), master = security::generateKeyPair(),
-                          agent = security::generateKeyPair(), stranger = security::generateKeyPair();
+  const security::KeyPair brokerKey = security::generateKeyPair(),
+                          master = security::generateKeyPair(), agent = security::generateKeyPair(),
+                          stranger = security::generateKeyPair();
   BrokerOptions options = testOptions();
   options.key = brokerKey;
   options.allowedMasters = {master.publicKey};

@@ -93,7 +93,8 @@ TEST_CASE("selection spreads a run over hosts before doubling up on one", "[regi
   std::sort(three.begin(), three.end());
   CHECK(three == std::vector<std::string>{"h1-a", "h2-a", "h3-a"});
   auto four = registry.selectIdle(4);
-  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) == 2);
+  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) ==
+        2);
 }
 
 TEST_CASE("selection counts agents already busy on a host", "[registry]") {
@@ -171,7 +172,8 @@ TEST_CASE("50000 agents are found by routing id without a scan, also after re-re
   AgentRegistry registry(1000ms, 5);
   constexpr int kAgents = 50000;
   for (int i = 0; i < kAgents; ++i) {
-    registry.registerAgent(hello("a" + std::to_string(i), "h"), "rid-" + std::to_string(i), clock.now);
+    registry.registerAgent(hello("a" + std::to_string(i), "h"), "rid-" + std::to_string(i),
+                           clock.now);
   }
   // Agent 7 reconnects from a new socket; agent 8's socket re-registers as agent "x".
   registry.registerAgent(hello("a7", "h"), "rid-new", clock.now);
@@ -187,7 +189,8 @@ TEST_CASE("50000 agents are found by routing id without a scan, also after re-re
   // A scan would take some 10^9 string compares here; lookups by hash take milliseconds.
   const auto start = std::chrono::steady_clock::now();
   int found = 0;
-  for (int i = 10; i < kAgents; ++i) found += registry.findByRouting("rid-" + std::to_string(i)) != nullptr;
+  for (int i = 10; i < kAgents; ++i)
+    found += registry.findByRouting("rid-" + std::to_string(i)) != nullptr;
   const auto took = std::chrono::steady_clock::now() - start;
   CHECK(found == kAgents - 10);
   CHECK(took < 1s);

@@ -1,10 +1,9 @@
 // Hostile peers against the real daemons on loopback (issue 12): a raw ZMTP peer that
 // sends what libzmq never sends, and peers that ask for more than they read. Memory is
 // the daemon's own, read from /proc. Every wait is bounded.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <iostream>
 #include <optional>
 #include <zmq.hpp>
@@ -23,7 +22,9 @@ constexpr std::uint64_t kMiB = 1u << 20;
 constexpr std::uint64_t kAttack = 1024 * kMiB;  // 1 GiB sent, in 1,024 frames of 1 MiB
 constexpr std::uint64_t kBound = 256 * kMiB;    // the daemon may grow by less than this
 
-int portOf(const std::string& endpoint) { return std::stoi(endpoint.substr(endpoint.rfind(':') + 1)); }
+int portOf(const std::string& endpoint) {
+  return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
 
 // Sends 1 GiB of never-finished message to `port`; returns how much the process `pid`
 // grew at its peak and prints it for docs/reliability.md.
@@ -41,7 +42,8 @@ std::uint64_t baseline(int pid) {
   return before;
 }
 
-std::uint64_t peakGrowth(int pid, int port, const std::string& socketType, const std::string& what) {
+std::uint64_t peakGrowth(int pid, int port, const std::string& socketType,
+                         const std::string& what) {
   const std::uint64_t before = baseline(pid);
   const std::uint64_t cut = floodUnfinished(port, socketType, kAttack, kMiB);
   const std::uint64_t growth = growthSince(pid, before);
@@ -103,7 +105,8 @@ TEST_CASE("an unfinished multipart message cannot grow the broker by its size, o
   CHECK(ping.code == 0);
 }
 
-TEST_CASE("an unfinished multipart message cannot grow the master by its size at its results port") {
+TEST_CASE(
+    "an unfinished multipart message cannot grow the master by its size at its results port") {
   Cluster cluster(0);
   const int resultsPort = freePort();
   // No agent registers: the master waits for one with its results socket bound.
@@ -114,7 +117,9 @@ TEST_CASE("an unfinished multipart message cannot grow the master by its size at
   CHECK(!master.wait(0ms));  // still waiting for its agent, not crashed
 }
 
-TEST_CASE("an agent that asks for the library 100 times and reads nothing costs the broker two libraries at most") {
+TEST_CASE(
+    "an agent that asks for the library 100 times and reads nothing costs the broker two libraries "
+    "at most") {
   namespace proto = loads::proto;
   ClusterArgs args;
   args.liveness = 50;  // 10 s: the fake agent and master heartbeat only while they wait
@@ -123,7 +128,8 @@ TEST_CASE("an agent that asks for the library 100 times and reads nothing costs 
   proto::Run run;
   run.libraryName = "libbig.so";
   run.library.resize(16 * kMiB);
-  for (std::size_t i = 0; i < run.library.size(); ++i) run.library[i] = static_cast<char>(i * 7919 >> 3);
+  for (std::size_t i = 0; i < run.library.size(); ++i)
+    run.library[i] = static_cast<char>(i * 7919 >> 3);
   run.librarySha256 = proto::sha256Hex(run.library);
   run.options.hits = 1;
   run.resultsEndpoint = "tcp://127.0.0.1:9";

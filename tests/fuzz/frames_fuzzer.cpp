@@ -36,8 +36,8 @@ void checkMessage(std::string_view frame) {
     auto envelope = proto::decodeEnvelope(frame, limits, reference);
     if (!envelope) continue;
     if (countValues(envelope->body) > limits.maxObjects) {
-      std::fprintf(stderr, "a %s body decoded into more than %zu values\n", envelope->typeName.c_str(),
-                   limits.maxObjects);
+      std::fprintf(stderr, "a %s body decoded into more than %zu values\n",
+                   envelope->typeName.c_str(), limits.maxObjects);
       std::abort();
     }
     fuzz::forEachMessageType([&](auto message) {
@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t header = (flags & 0x02) ? 9 : 2;
     if (bytes.size() < header) break;
     std::uint64_t length = 0;
-    for (std::size_t i = 1; i < header; ++i) length = length << 8 | static_cast<unsigned char>(bytes[i]);
+    for (std::size_t i = 1; i < header; ++i)
+      length = length << 8 | static_cast<unsigned char>(bytes[i]);
     if (length > bytes.size() - header) break;  // unfinished: the transport holds it (InboundGuard)
     const std::string_view frame = bytes.substr(header, length);
     bytes.remove_prefix(header + length);

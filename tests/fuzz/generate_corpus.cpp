@@ -37,7 +37,9 @@ proto::JobOptions jobOptions() {
   return o;
 }
 
-const std::string kLibrary = "\x7f" "ELF fake test library bytes";
+const std::string kLibrary =
+    "\x7f"
+    "ELF fake test library bytes";
 
 // The fields RUN and JOB share: the library, the job's options, the results endpoint.
 template <class T>
@@ -160,8 +162,10 @@ void writeResults(const fs::path& dir) {
 // One ZMTP 3 frame: flags (MORE 0x01, LONG 0x02, COMMAND 0x04), size, body.
 std::string frame(const std::string& body, bool more, bool command = false) {
   const bool isLong = body.size() > 255;
-  std::string out(1, static_cast<char>((more ? 0x01 : 0) | (isLong ? 0x02 : 0) | (command ? 0x04 : 0)));
-  for (int i = isLong ? 7 : 0; i >= 0; --i) out.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
+  std::string out(
+      1, static_cast<char>((more ? 0x01 : 0) | (isLong ? 0x02 : 0) | (command ? 0x04 : 0)));
+  for (int i = isLong ? 7 : 0; i >= 0; --i)
+    out.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
   return out + body;
 }
 
@@ -172,9 +176,10 @@ void writeFrames(const fs::path& dir) {
   const std::string run = proto::encode(sample<proto::Run>());
   write(dir / "single", frame(hello, false));
   write(dir / "multipart", frame(hello, true) + frame("", true) + frame(run, false));
-  write(dir / "unfinished", frame(hello, true) + frame(run, true) + frame(hello, true).substr(0, 9));
-  write(dir / "command-then-message", frame(std::string("\x04PING\x00\x0a", 7), false, true) +
-                                          frame(run, false));
+  write(dir / "unfinished",
+        frame(hello, true) + frame(run, true) + frame(hello, true).substr(0, 9));
+  write(dir / "command-then-message",
+        frame(std::string("\x04PING\x00\x0a", 7), false, true) + frame(run, false));
   msgpack::sbuffer nils;
   msgpack::packer<msgpack::sbuffer> packer(nils);
   packer.pack_array(4);

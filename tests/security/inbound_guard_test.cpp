@@ -3,7 +3,6 @@
 #include "security/inbound_guard.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <thread>
 #include <zmq.hpp>
 

@@ -53,7 +53,8 @@ RawZmtpPeer::RawZmtpPeer(int port, const std::string& socketType) {
   ready += socketType;
   std::string command("\x04", 1);
   command.push_back(static_cast<char>(ready.size()));
-  if (!sendAll(greeting.data(), greeting.size()) || !sendAll((command + ready).data(), command.size() + ready.size())) {
+  if (!sendAll(greeting.data(), greeting.size()) ||
+      !sendAll((command + ready).data(), command.size() + ready.size())) {
     throw std::runtime_error("the ZMTP greeting was refused");
   }
   // Until its READY is sent, libzmq reads every frame as a handshake command: wait for
