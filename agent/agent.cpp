@@ -90,6 +90,7 @@ class Agent::Loop {
   milliseconds heartbeat_;
   std::uint32_t liveness_;
   std::uint64_t malformed_ = 0;
+  proto::DecodeLimits limits_;  // maxMessageSize: the broker's, from WELCOME (one option)
 
   std::optional<CurrentJob> job_;
   // A job that ended while no broker listened: announced in the next HELLO, sent after WELCOME.
@@ -137,8 +138,7 @@ int Agent::Loop::run() {
 void Agent::Loop::connect() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
-  socket_->set(zmq::sockopt::maxmsgsize,
-               static_cast<std::int64_t>(proto::kDefaultMaxMessageSize + 65536));
+  socket_->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(limits_.maxMessageSize + 65536));
   if (!options_.key.empty()) security::makeCurveClient(*socket_, options_.key, options_.brokerKey);
   socket_->connect(options_.broker);
   registered_ = false;
@@ -152,6 +152,10 @@ void Agent::Loop::connect() {
                      : unreported_ ? unreported_->runId
                                    : "",
                      static_cast<std::uint32_t>(::getpid())};
+  // The broker refuses a HELLO past its cap; a larger cache lists what fits (the broker
+  // sends the bytes of any other library with the JOB).
+  if (hello.libraries.size() > proto::kMaxHelloLibraries)
+    hello.libraries.resize(proto::kMaxHelloLibraries);
   send(hello);
 }
 
@@ -186,7 +190,7 @@ void Agent::Loop::receiveAll() {
 }
 
 void Agent::Loop::onMessage(const std::string& bytes) {
-  auto envelope = proto::decodeEnvelope(bytes);
+  auto envelope = proto::decodeEnvelope(bytes, limits_);
   if (!envelope && envelope.error() == proto::ErrorCode::kVersionMismatch) {
     // Nothing this agent sends or receives would mean the same to that broker.
     spdlog::error(
@@ -233,6 +237,15 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
   auto welcome = proto::decodeBody<proto::Welcome>(envelope);
   if (!welcome) {
     spdlog::warn("bad WELCOME: {}", welcome.reason());
+    return;
+  }
+  // The transport's limit is set on connecting: a broker that allows larger messages
+  // (a JOB carries the library) is reconnected to with its limit, once.
+  if (welcome->maxMessageSize != 0 && welcome->maxMessageSize != limits_.maxMessageSize) {
+    limits_.maxMessageSize = static_cast<std::size_t>(welcome->maxMessageSize);
+    dropSocket(
+        "the broker's --max-message-size is " + std::to_string(welcome->maxMessageSize) + " bytes",
+        false);
     return;
   }
   registered_ = true;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "loads/version.hpp"
+#include "proto/messages.hpp"
 #include "security/cli.hpp"
 #include "util/parse.hpp"
 
@@ -37,6 +38,11 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     if (options.heartbeat.count() <= 0)
       throw std::invalid_argument("--heartbeat must be longer than 0s");
     options.stopGrace = parseDuration(stopGrace);
+    if (options.id.size() > proto::kMaxHelloString) {
+      throw std::invalid_argument("--id is " + std::to_string(options.id.size()) +
+                                  " bytes long: brokers accept agent ids of up to " +
+                                  std::to_string(proto::kMaxHelloString));
+    }
     keys.load("loads-agent", options.broker, options.key, options.brokerKey);
   } catch (const CLI::ParseError& e) {
     return {std::nullopt, app.exit(e) == 0 ? 0 : 2};

@@ -11,6 +11,7 @@
 #include "broker/registry.hpp"
 #include "broker/run_table.hpp"
 #include "loads/version.hpp"
+#include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
 
 namespace loads::broker {
@@ -89,6 +90,9 @@ class Broker::Loop {
 
   // One message from a socket, framing and envelope checked here.
   void receive(zmq::socket_t& socket, bool frontend);
+  security::InboundGuard& guard(bool frontend) {
+    return frontend ? *frontendGuard_ : *backendGuard_;
+  }
   void onFrontend(const std::string& master, const proto::Envelope& envelope);
   void onBackend(const std::string& routingId, const proto::Envelope& envelope);
 
@@ -123,6 +127,7 @@ class Broker::Loop {
   std::unique_ptr<security::ZapAuthenticator> zap_;  // with a key pair only
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
+  std::unique_ptr<security::InboundGuard> frontendGuard_, backendGuard_;  // PROTOCOL.md §3
   zmq::socket_t pipeIn_;   // broker thread end of the stop pipe
   zmq::socket_t pipeOut_;  // caller end, guarded by pipeMutex_
   std::mutex pipeMutex_;
@@ -134,7 +139,7 @@ class Broker::Loop {
   Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
-      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0};
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0};
 };
 
 Broker::Loop::Loop(BrokerOptions options)
@@ -155,14 +160,19 @@ Broker::Loop::Loop(BrokerOptions options)
 }
 
 void Broker::Loop::bind(std::string& frontendEndpoint, std::string& backendEndpoint) {
-  // The transport refuses what is far beyond the limit; between the limit and this cap,
-  // the broker sees the message and counts it.
-  const auto hardCap = static_cast<std::int64_t>(options_.maxMessageSize * 2 + 65536);
+  // The transport refuses a frame beyond the limit and 64 KiB of slack; up to there the
+  // broker sees the message and counts it. The guards bound the frames of an unfinished
+  // multipart message, which the transport's limit does not (PROTOCOL.md §3).
+  const std::size_t frameCap = options_.maxMessageSize + 65536;
   for (zmq::socket_t* socket : {&frontend_, &backend_}) {
-    socket->set(zmq::sockopt::maxmsgsize, hardCap);
+    socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(frameCap));
     socket->set(zmq::sockopt::linger, 200);
     socket->set(zmq::sockopt::sndhwm, 10000);
   }
+  frontendGuard_ = std::make_unique<security::InboundGuard>(context_, frontend_, frameCap + 65536,
+                                                            !options_.key.empty(), "frontend");
+  backendGuard_ = std::make_unique<security::InboundGuard>(context_, backend_, frameCap + 65536,
+                                                           !options_.key.empty(), "backend");
   if (!options_.key.empty()) {
     zap_ = std::make_unique<security::ZapAuthenticator>(context_);
     zap_->allow("masters", options_.allowedMasters);
@@ -185,9 +195,9 @@ void Broker::Loop::requestStop() {
 }
 
 BrokerStats Broker::Loop::stats() const {
-  return {malformedFrontend_.load(),  malformedBackend_.load(), errorsSent_.load(),
-          runsAccepted_.load(),       runsRefused_.load(),      agentsLost_.load(),
-          zap_ ? zap_->refusals() : 0};
+  return {malformedFrontend_.load(),   malformedBackend_.load(), errorsSent_.load(),
+          runsAccepted_.load(),        runsRefused_.load(),      agentsLost_.load(),
+          zap_ ? zap_->refusals() : 0, connectionsCut_.load()};
 }
 
 // ---------------------------------------------------------------- the loop
@@ -206,7 +216,9 @@ void Broker::Loop::run() {
   TimePoint turnStart = now();
   for (;;) {
     auto wait = std::chrono::duration_cast<Duration>(nextTick_ - now());
-    wait = std::clamp(wait, Duration(0), options_.heartbeatInterval);
+    wait = std::clamp(
+        wait, Duration(0),
+        std::min(options_.heartbeatInterval, Duration(security::InboundGuard::kCheckInterval)));
     zmq::poll(items, 3, wait);
     excludeStall(turnStart, wait);
     turnStart = now();
@@ -220,6 +232,9 @@ void Broker::Loop::run() {
       if (!(backend_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
       receive(backend_, false);
     }
+    frontendGuard_->check();
+    backendGuard_->check();
+    connectionsCut_ = frontendGuard_->connectionsCut() + backendGuard_->connectionsCut();
     if (now() >= nextTick_) {
       onTick();
       nextTick_ = now() + options_.heartbeatInterval;
@@ -246,6 +261,7 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
     return;
   }
   if (frames.empty()) return;
+  for (const zmq::message_t& frame : frames) guard(frontend).delivered(frame);
   const std::string routingId(view(frames[0]));
   if (frames.size() != 2) {
     countMalformed(frontend, routingId,
@@ -354,6 +370,17 @@ void Broker::Loop::onRun(const std::string& master, const proto::Envelope& envel
   }
   RunRecord& run = runs_.add(master, std::move(request.value()), now());
   if (tryStart(run)) return;
+  // Each waiting run holds its library: their number is capped.
+  if (const auto waiting = runs_.waiting().size() - 1;
+      run.request.waitAgentsMs > 0 && waiting >= options_.maxWaitingRuns) {
+    const std::uint32_t wanted = run.request.agents;
+    runs_.remove(run.id);
+    refuse(master, ErrorCode::kNotEnoughAgents,
+           "the broker already holds " + std::to_string(waiting) +
+               " runs waiting for agents, its cap (--max-waiting-runs): try again later",
+           wanted);
+    return;
+  }
   if (run.request.waitAgentsMs == 0) {
     const std::uint32_t wanted = run.request.agents;
     runs_.remove(run.id);
@@ -468,7 +495,7 @@ bool Broker::Loop::tryStart(RunRecord& run) {
   for (std::uint32_t index = 0; index < chosen.size(); ++index) {
     AgentRecord* agent = registry_.find(chosen[index]);
     registry_.assign(agent->id, run.id, t);
-    run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning});
+    run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning, false});
     accepted.agents.push_back({agent->id, agent->host, index});
     sendJob(run, run.slots.back(), *agent, !agent->libraries.contains(run.request.librarySha256));
   }
@@ -488,12 +515,26 @@ void Broker::Loop::sendJob(RunRecord& run, const RunSlot& slot, AgentRecord& age
   job.count = static_cast<std::uint32_t>(run.request.agents);
   job.libraryName = run.request.libraryName;
   job.librarySha256 = run.request.librarySha256;
-  if (withLibrary) job.library = run.request.library;
   job.options = run.request.options;
   job.resultsEndpoint = run.request.resultsEndpoint;
   job.agentId = agent.id;
   job.resultsCurve = run.request.resultsCurve;
-  sendTo(backend_, agent.routingId, job);
+  // The library is packed once, straight from the run, and handed to ZeroMQ without a
+  // copy: a JOB queued for an agent costs one library, not four.
+  if (withLibrary) std::swap(job.library, run.request.library);
+  auto* buffer = new msgpack::sbuffer;
+  proto::encodeTo(*buffer, job);
+  if (withLibrary) std::swap(job.library, run.request.library);
+  const std::size_t size = buffer->size();
+  zmq::message_t body(buffer->release(), size, [](void* data, void*) { std::free(data); });
+  delete buffer;
+  try {
+    backend_.send(zmq::buffer(agent.routingId),
+                  zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    backend_.send(body, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("could not send a JOB to agent {}: {}", agent.id, e.what());
+  }
   agent.libraries.insert(run.request.librarySha256);  // cached from now on
 }
 
@@ -546,11 +587,16 @@ void Broker::Loop::finishIfDone(const std::string& runId) {
 }
 
 // Waiting runs are served first come, first served: a large run is not starved by
-// smaller ones behind it.
+// smaller ones behind it. A run that wants more agents than are registered cannot start
+// until more register, so it holds up nobody behind it meanwhile.
 void Broker::Loop::dispatchWaiting() {
-  for (const std::string& id : runs_.waiting()) {
+  const std::vector<std::string> waiting = runs_.waiting();
+  if (waiting.empty()) return;
+  const std::uint32_t registered = registry_.registeredCount();
+  for (const std::string& id : waiting) {
     RunRecord* run = runs_.find(id);
-    if (!run || !tryStart(*run)) return;
+    if (!run || run->request.agents > registered) continue;
+    if (!tryStart(*run)) return;
   }
 }
 
@@ -598,10 +644,11 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
 
 void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& envelope) {
   auto hello = proto::decodeBody<proto::Hello>(envelope);
-  if (!hello || hello->agentId.empty()) {
-    const std::string reason = hello ? "HELLO without an agent id" : hello.reason();
+  ErrorCode code = ErrorCode::kMalformed;
+  const std::string reason = hello ? proto::validateHello(hello.value(), code) : hello.reason();
+  if (!reason.empty()) {
     countMalformed(false, routingId, reason);
-    sendError(backend_, routingId, ErrorCode::kMalformed, reason);
+    sendError(backend_, routingId, code, reason);
     return;
   }
   // Two live agents with one id would take the id from each other forever (each ERROR
@@ -622,7 +669,7 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
   sendTo(backend_, routingId,
          proto::Welcome{static_cast<std::uint32_t>(options_.heartbeatInterval.count()),
-                        options_.liveness, LOADS_VERSION});
+                        options_.liveness, LOADS_VERSION, options_.maxMessageSize});
   if (!registration.undeliveredJob.empty()) resendJob(registration.undeliveredJob, hello->agentId);
   if (hello->runId.empty()) return;
   // A slave still running from before a reconnect: keep it only if its run still
@@ -685,6 +732,15 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
               "NEED-LIBRARY for a run or library this broker does not hold for you");
     return;
   }
+  // One answer per job: an agent that asks again (and perhaps reads nothing) would make
+  // the broker queue a whole library per ~100-byte request.
+  if (slot->libraryResent) {
+    sendError(backend_, agent.routingId, ErrorCode::kUnexpected,
+              "NEED-LIBRARY again for run " + run->id +
+                  ": the broker answers one NEED-LIBRARY per job and has answered it");
+    return;
+  }
+  slot->libraryResent = true;
   agent.libraries.erase(need->librarySha256);
   sendJob(*run, *slot, agent, true);
 }

@@ -27,6 +27,7 @@ struct BrokerOptions {
   std::uint32_t liveness = 5;                     // silent intervals before a peer is lost
   std::size_t maxMessageSize = proto::kDefaultMaxMessageSize;  // larger messages are dropped
   Duration lostRetention{10 * 60 * 1000};  // lost agents stay visible in PONG this long
+  std::size_t maxWaitingRuns = 16;         // runs waiting for agents, each with its library
   NowFunction now;                         // the clock; empty = steady_clock::now
   // CURVE (PROTOCOL.md §9): with a key pair both sockets are CURVE servers and only
   // these public keys (Z85) may connect; empty key = plain TCP, anyone may connect.
@@ -43,7 +44,8 @@ struct BrokerStats {
   std::uint64_t runsAccepted = 0;
   std::uint64_t runsRefused = 0;
   std::uint64_t agentsLost = 0;
-  std::uint64_t keysRefused = 0;  // CURVE handshakes refused by the ZAP handler
+  std::uint64_t keysRefused = 0;     // CURVE handshakes refused by the ZAP handler
+  std::uint64_t connectionsCut = 0;  // peers cut for an unfinished message (InboundGuard)
 };
 
 class Broker {

@@ -58,6 +58,10 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   app.add_option("--max-message-size", maxMessageSize,
                  "largest message accepted: 65536, 64MiB, 2GiB (1KiB to 2GiB)")
       ->capture_default_str();
+  app.add_option("--max-waiting-runs", options.maxWaitingRuns,
+                 "runs that may wait for agents at once (each holds its test library)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
   SecurityFlags security;
   app.add_option("--key", security.keyFile,
                  "this broker's CURVE key pair (a .key file of loads-keys)");

@@ -2,6 +2,7 @@
 #include "broker/registry.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 #include "proto/messages.hpp"
@@ -32,7 +33,7 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
   if (AgentRecord* sameSocket = findByRouting(routingId);
       sameSocket && sameSocket->id != hello.agentId) {
     AgentRecord old = *sameSocket;
-    agents_.erase(old.id);
+    erase(agents_.find(old.id));
     if (old.state == AgentState::kBusy) replaced = std::move(old);
   }
   if (auto it = agents_.find(hello.agentId); it != agents_.end()) {
@@ -46,7 +47,7 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
         replaced = old;
       }
     }
-    agents_.erase(it);
+    erase(it);
   }
   AgentRecord record;
   record.id = hello.agentId;
@@ -63,8 +64,17 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
   record.lastSeen = now;
   record.lastAssigned = now;
   if (!undeliveredJob.empty()) record.heardSinceJob = false;  // the JOB goes out again
+  byRouting_[routingId] = record.id;
   agents_.emplace(record.id, std::move(record));
   return {std::move(replaced), std::move(undeliveredJob)};
+}
+
+void AgentRegistry::erase(std::map<std::string, AgentRecord>::iterator it) {
+  if (auto routed = byRouting_.find(it->second.routingId);
+      routed != byRouting_.end() && routed->second == it->first) {
+    byRouting_.erase(routed);
+  }
+  agents_.erase(it);
 }
 
 AgentRecord* AgentRegistry::find(const std::string& agentId) {
@@ -73,10 +83,8 @@ AgentRecord* AgentRegistry::find(const std::string& agentId) {
 }
 
 AgentRecord* AgentRegistry::findByRouting(const std::string& routingId) {
-  for (auto& [id, agent] : agents_) {
-    if (agent.routingId == routingId) return &agent;
-  }
-  return nullptr;
+  auto routed = byRouting_.find(routingId);
+  return routed == byRouting_.end() ? nullptr : find(routed->second);
 }
 
 std::vector<AgentRecord> AgentRegistry::expireSilent(TimePoint now) {
@@ -87,21 +95,25 @@ std::vector<AgentRecord> AgentRegistry::expireSilent(TimePoint now) {
     agent.state = AgentState::kLost;
     agent.lostAt = now;
     agent.runId.clear();
+    agent.libraries.clear();  // a lost agent lists its cache again in its next HELLO
   }
   return lost;
 }
 
 void AgentRegistry::forgetLost(TimePoint now, Duration retention) {
-  std::erase_if(agents_, [&](const auto& entry) {
-    return entry.second.state == AgentState::kLost && now - entry.second.lostAt >= retention;
-  });
+  for (auto it = agents_.begin(); it != agents_.end();) {
+    const AgentRecord& agent = it->second;
+    auto next = std::next(it);
+    if (agent.state == AgentState::kLost && now - agent.lostAt >= retention) erase(it);
+    it = next;
+  }
 }
 
 std::optional<AgentRecord> AgentRegistry::remove(const std::string& agentId) {
   auto it = agents_.find(agentId);
   if (it == agents_.end()) return std::nullopt;
-  AgentRecord old = std::move(it->second);
-  agents_.erase(it);
+  AgentRecord old = it->second;
+  erase(it);
   return old;
 }
 

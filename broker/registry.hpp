@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/clock.hpp"
@@ -65,7 +66,7 @@ class AgentRegistry {
   }
 
   AgentRecord* find(const std::string& agentId);
-  AgentRecord* findByRouting(const std::string& routingId);
+  AgentRecord* findByRouting(const std::string& routingId);  // O(1): every message asks
 
   // Marks agents silent for liveness x interval as lost and returns them (as they were,
   // with their run id) so their masters can be told.
@@ -90,7 +91,10 @@ class AgentRegistry {
  private:
   Duration interval_;
   std::uint32_t liveness_;
-  std::map<std::string, AgentRecord> agents_;  // by agent id, sorted for stable output
+  void erase(std::map<std::string, AgentRecord>::iterator it);  // from both indexes
+
+  std::map<std::string, AgentRecord> agents_;               // by agent id, sorted for stable output
+  std::unordered_map<std::string, std::string> byRouting_;  // routing id -> agent id
 };
 
 }  // namespace loads::broker

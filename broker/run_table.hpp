@@ -24,6 +24,7 @@ struct RunSlot {
   std::string host;
   std::uint32_t index = 0;
   SlotState state = SlotState::kRunning;
+  bool libraryResent = false;  // NEED-LIBRARY answered: once per job (PROTOCOL.md §5.2)
 };
 
 struct RunRecord {

@@ -8,6 +8,10 @@ BrokerLink::BrokerLink(const std::string& endpoint, const security::KeyPair& key
                        const std::string& brokerKey)
     : endpoint_(endpoint), secured_(!key.empty()), socket_(context_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 500);
+  // The broker's messages are small (PONG lists the fleet); a larger frame, from a
+  // hostile or confused peer at this endpoint, ends the connection before it is buffered.
+  socket_.set(zmq::sockopt::maxmsgsize,
+              static_cast<std::int64_t>(proto::kDefaultMaxMessageSize + 65536));
   if (secured_) security::makeCurveClient(socket_, key, brokerKey);
   socket_.connect(endpoint);
 }

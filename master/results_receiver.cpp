@@ -6,6 +6,7 @@
 #include <zmq.hpp>
 
 #include "proto/results.hpp"
+#include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
 #include "stats/aggregate_result.hpp"
 #include "util/host_name.hpp"
@@ -16,6 +17,7 @@ struct ResultsReceiver::Socket {
   zmq::context_t context{1};
   std::unique_ptr<security::ZapAuthenticator> zap;  // with a key pair only
   zmq::socket_t pull{context, zmq::socket_type::pull};
+  std::unique_ptr<security::InboundGuard> guard;  // unfinished multipart messages (PROTOCOL.md §3)
 };
 
 namespace {
@@ -40,14 +42,16 @@ std::string agentEndpoint(const std::string& bound, const std::string& address) 
 ResultsReceiver::ResultsReceiver(ReceiverOptions options, AggregateResult& sink)
     : options_(std::move(options)), sink_(sink), socket_(std::make_unique<Socket>()) {
   socket_->pull.set(zmq::sockopt::rcvhwm, 10000);
-  socket_->pull.set(zmq::sockopt::maxmsgsize,
-                    static_cast<std::int64_t>(options_.maxMessageSize * 2 + 65536));
+  const std::size_t frameCap = options_.maxMessageSize + 65536;
+  socket_->pull.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(frameCap));
   socket_->pull.set(zmq::sockopt::linger, 0);
   if (!options_.key.empty()) {
     socket_->zap = std::make_unique<security::ZapAuthenticator>(socket_->context);
     socket_->zap->allow("results", {options_.allowedClient});
     security::makeCurveServer(socket_->pull, options_.key, "results");
   }
+  socket_->guard = std::make_unique<security::InboundGuard>(
+      socket_->context, socket_->pull, frameCap + 65536, !options_.key.empty(), "results");
   socket_->pull.bind(options_.bind);
   endpoint_ = agentEndpoint(socket_->pull.get(zmq::sockopt::last_endpoint), options_.address);
 }
@@ -85,13 +89,17 @@ void ResultsReceiver::loop() {
   for (;;) {
     zmq::pollitem_t item{pull.handle(), 0, ZMQ_POLLIN, 0};
     // On stop, what is already queued is still read: then the poll comes back empty.
-    zmq::poll(&item, 1, std::chrono::milliseconds(stopRequested_ ? 0 : 50));
+    zmq::poll(
+        &item, 1,
+        stopRequested_ ? std::chrono::milliseconds(0) : security::InboundGuard::kCheckInterval);
+    socket_->guard->check();
     if (!(item.revents & ZMQ_POLLIN)) {
       if (stopRequested_) return;
       continue;
     }
     for (int i = 0; i < 1000; ++i) {
       if (!pull.recv(message, zmq::recv_flags::dontwait)) break;
+      socket_->guard->delivered(message);
       onBatch(message.data(), message.size());
     }
   }

@@ -41,6 +41,27 @@ constexpr std::array kTypeNames = {
 
 bool referenceAll(msgpack::type::object_type, std::size_t, void*) { return true; }
 
+// Counts the values an unpack would create, from the declared sizes of arrays and maps,
+// without creating any; stops at the first container past the limits.
+class ValueCounter : public msgpack::null_visitor {
+ public:
+  explicit ValueCounter(const DecodeLimits& limits) : limits_(limits) {}
+  bool start_array(std::uint32_t elements) { return add(elements); }
+  bool end_array() { return --depth_, true; }
+  bool start_map(std::uint32_t entries) { return add(2 * std::uint64_t{entries}); }
+  bool end_map() { return --depth_, true; }
+  bool tooMany() const { return values_ > limits_.maxObjects; }
+
+ private:
+  bool add(std::uint64_t values) {
+    values_ += values;
+    return !tooMany() && ++depth_ <= limits_.maxDepth;
+  }
+  const DecodeLimits& limits_;
+  std::uint64_t values_ = 1;  // the root
+  std::size_t depth_ = 0;
+};
+
 // The envelope's fixed part: [protocol, version, type, body, *extension].
 Decoded<Envelope> checkEnvelope(const msgpack::object& root) {
   using R = Decoded<Envelope>;
@@ -139,6 +160,14 @@ Decoded<Envelope> decodeEnvelope(std::string_view bytes, const DecodeLimits& lim
   }
   if (bytes.empty()) return R::failure(ErrorCode::kMalformed, "empty message");
   try {
+    ValueCounter counter(limits);
+    std::size_t counted = 0;
+    msgpack::parse(bytes.data(), bytes.size(), counted, counter);
+    if (counter.tooMany()) {
+      return R::failure(ErrorCode::kTooLarge, "message of more than " +
+                                                  std::to_string(limits.maxObjects) +
+                                                  " msgpack values refused unread");
+    }
     const msgpack::unpack_limit unpackLimit(limits.maxArray, limits.maxMap, limits.maxMessageSize,
                                             limits.maxMessageSize, limits.maxMessageSize,
                                             limits.maxDepth);
@@ -203,6 +232,35 @@ std::string validateRun(const Run& run) {
       !(isKey(curve.serverKey) && isKey(curve.clientPublic) && isKey(curve.clientSecret))) {
     return "the RUN's results-curve is neither three 40-character Z85 keys nor empty";
   }
+  return "";
+}
+
+std::string validateHello(const Hello& hello, ErrorCode& code) {
+  code = ErrorCode::kTooLarge;
+  const std::pair<const char*, const std::string*> strings[] = {{"agent id", &hello.agentId},
+                                                                {"host", &hello.host},
+                                                                {"version", &hello.version},
+                                                                {"run id", &hello.runId}};
+  for (const auto& [name, value] : strings) {
+    if (value->size() > kMaxHelloString) {
+      return std::string("HELLO with a ") + name + " of " + std::to_string(value->size()) +
+             " bytes: the cap on HELLO strings is " + std::to_string(kMaxHelloString) + " bytes";
+    }
+  }
+  if (hello.libraries.size() > kMaxHelloLibraries) {
+    return "HELLO lists " + std::to_string(hello.libraries.size()) +
+           " cached libraries: the cap on libraries per HELLO is " +
+           std::to_string(kMaxHelloLibraries);
+  }
+  code = ErrorCode::kMalformed;
+  if (hello.agentId.empty()) return "HELLO without an agent id";
+  for (const std::string& library : hello.libraries) {
+    if (!isSha256Hex(library)) {
+      return "HELLO lists a cached library \"" + library.substr(0, 80) +
+             "\" that is not a sha256 (64 lowercase hex digits)";
+    }
+  }
+  code = ErrorCode::kNone;
   return "";
 }
 

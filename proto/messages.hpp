@@ -295,12 +295,23 @@ struct Hello {
   MSGPACK_DEFINE_ARRAY(agentId, host, cores, version, libraries, runId, pid);
 };
 
+// What one HELLO may carry (PROTOCOL.md §5.2): the broker keeps these per agent and
+// copies the strings into every PONG.
+inline constexpr std::size_t kMaxHelloLibraries = 1024;  // sha256s listed
+inline constexpr std::size_t kMaxHelloString = 256;      // bytes of agent id, host, version, run id
+// Why a HELLO is refused, in one sentence that names the cap it breaks; "" when valid.
+// `code` is kTooLarge for a cap, kMalformed for a library that is not a sha256.
+std::string validateHello(const Hello& hello, ErrorCode& code);
+
 struct Welcome {
   static constexpr MessageType kType = MessageType::kWelcome;
   std::uint32_t heartbeatMs = 1000;  // heartbeat interval the agent must use
   std::uint32_t liveness = 5;        // silent intervals before a peer counts as lost
   std::string version;               // broker's loads release
-  MSGPACK_DEFINE_ARRAY(heartbeatMs, liveness, version);
+  // The broker's --max-message-size: the agent takes it as its own (a JOB carries the
+  // library); 0 = not said, kDefaultMaxMessageSize.
+  std::uint64_t maxMessageSize = 0;
+  MSGPACK_DEFINE_ARRAY(heartbeatMs, liveness, version, maxMessageSize);
 };
 
 struct Job {
@@ -337,16 +348,21 @@ struct JobEnded {
 
 // ---------------------------------------------------------------- encoding
 
-// One envelope, msgpack-encoded: the bytes of one ZeroMQ frame.
+// One envelope, msgpack-encoded into `buffer` (appended): the bytes of one ZeroMQ frame.
 template <class T>
-std::string encode(const T& message) {
-  msgpack::sbuffer buffer;
+void encodeTo(msgpack::sbuffer& buffer, const T& message) {
   msgpack::packer<msgpack::sbuffer> packer(buffer);
   packer.pack_array(4);
   packer.pack(kProtocolName);
   packer.pack(kProtocolVersion);
   packer.pack(messageTypeName(T::kType));
   packer.pack(message);
+}
+
+template <class T>
+std::string encode(const T& message) {
+  msgpack::sbuffer buffer;
+  encodeTo(buffer, message);
   return std::string(buffer.data(), buffer.size());
 }
 
@@ -386,6 +402,9 @@ struct DecodeLimits {
   std::size_t maxArray = 262144;                        // elements per array
   std::size_t maxMap = 4096;                            // entries per map
   std::size_t maxDepth = 16;                            // nesting
+  // msgpack values in all (each decodes into a 24-byte object, even a 1-byte nil): the
+  // per-array limit does not bound arrays of arrays.
+  std::size_t maxObjects = 1u << 20;
 };
 
 // A decoded envelope. Owns the decoded msgpack data; `body` points into it.
@@ -397,7 +416,7 @@ struct Envelope {
   std::shared_ptr<msgpack::zone> zone;  // keeps body alive; null for referenced decodes
 };
 
-// Decodes and checks the envelope. Errors: kTooLarge, kMalformed (not a LOADS
+// Decodes and checks the envelope. Errors: kTooLarge (bytes or values), kMalformed (not a LOADS
 // envelope), kVersionMismatch (reason names both versions), kUnknownType (valid
 // envelope of an unknown type; typeName is in the reason). Never throws.
 // With `reference` the body may point into `bytes`, which must then outlive it.

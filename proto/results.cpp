@@ -248,7 +248,8 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
   st.users = static_cast<std::uint32_t>(r.u(2));
   st.currentHit = r.u(3);
   st.currentUser = static_cast<std::uint32_t>(r.u(4));
-  if (!r.ok()) return false;
+  // Checked before the cast: EventKind is 8 bits, and kind 256 must not replay as kind 0.
+  if (!r.ok() || kind > static_cast<std::uint64_t>(kLastEventKind)) return false;
   switch (static_cast<EventKind>(kind)) {
     case EventKind::kStartTestRun:
     case EventKind::kStopTestRun: {

@@ -41,6 +41,7 @@ enum class EventKind : std::uint8_t {
   kSocketClose,
   kAddDropped,
 };
+inline constexpr EventKind kLastEventKind = EventKind::kAddDropped;  // append kinds before it moves
 
 inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
 inline constexpr int kDefaultBatchIntervalMs = 50;            // and at least this often

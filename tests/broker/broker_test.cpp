@@ -221,6 +221,96 @@ TEST_CASE("a run may wait for agents to register", "[broker]") {
   }
 }
 
+// Issue 12: HELLO's strings are kept per agent and copied into every PONG, its library
+// list was kept unchecked; each cap answers with an ERROR that names it.
+TEST_CASE("a HELLO past a cap is refused with an ERROR that names the cap", "[broker]") {
+  zmq::context_t context;
+  auto options = testOptions();
+  options.maxMessageSize = 1 << 20;  // 1,025 sha256s take 67 KB
+  Broker broker(options);
+  broker.start();
+  const auto refusal = [&](const std::function<void(proto::Hello&)>& change) {
+    Peer peer(context, broker.backendEndpoint());
+    proto::Hello hello;
+    hello.agentId = "a1";
+    hello.host = "h1";
+    change(hello);
+    peer.send(hello);
+    return peer.expect<proto::Error>();
+  };
+  auto error = refusal(
+      [](auto& h) { h.libraries.assign(proto::kMaxHelloLibraries + 1, std::string(64, 'a')); });
+  CHECK(error.code == 413);
+  CHECK_THAT(error.text, Catch::Contains("cap on libraries per HELLO is 1024"));
+  error = refusal([](auto& h) { h.libraries = {std::string(64, 'a'), "../../etc/passwd"}; });
+  CHECK(error.code == 400);
+  CHECK_THAT(error.text, Catch::Contains("not a sha256"));
+  for (const auto& [field, name] : std::vector<std::pair<std::string proto::Hello::*, std::string>>{
+           {&proto::Hello::agentId, "agent id"},
+           {&proto::Hello::host, "host"},
+           {&proto::Hello::version, "version"},
+           {&proto::Hello::runId, "run id"}}) {
+    error = refusal(
+        [field = field](auto& h) { h.*field = std::string(proto::kMaxHelloString + 1, 'x'); });
+    CHECK(error.code == 413);
+    CHECK_THAT(error.text, Catch::Contains("HELLO with a " + name + " of 257 bytes") &&
+                               Catch::Contains("cap on HELLO strings is 256 bytes"));
+  }
+  CHECK(ping(context, broker).agents.empty());
+  // At the caps, it registers.
+  Peer peer(context, broker.backendEndpoint());
+  proto::Hello hello;
+  hello.agentId = std::string(proto::kMaxHelloString, 'a');
+  hello.host = std::string(proto::kMaxHelloString, 'h');
+  hello.libraries.assign(proto::kMaxHelloLibraries, std::string(64, 'f'));
+  peer.send(hello);
+  peer.expect<proto::Welcome>();
+}
+
+TEST_CASE("runs waiting for agents are capped and the one past the cap is told why", "[broker]") {
+  zmq::context_t context;
+  auto options = testOptions();
+  options.maxWaitingRuns = 2;
+  Broker broker(options);
+  broker.start();
+  std::vector<std::unique_ptr<Peer>> masters;
+  for (int i = 0; i < 2; ++i) {
+    masters.push_back(std::make_unique<Peer>(context, broker.frontendEndpoint()));
+    masters.back()->send(runRequest(1, 10000));
+  }
+  pingUntil(context, broker, [](const proto::Pong& p) { return p.runs.size() == 2; });
+  Peer third(context, broker.frontendEndpoint());
+  third.send(runRequest(1, 10000));
+  auto refused = third.expect<proto::RunRefused>();
+  CHECK(refused.code == 503);
+  CHECK_THAT(refused.text,
+             Catch::Contains("2 runs waiting for agents, its cap (--max-waiting-runs)"));
+  // The waiting ones still start when an agent comes.
+  auto a1 = agent(context, broker, "a1", "h1");
+  CHECK(masters[0]->expect<proto::RunAccepted>().agents.size() == 1);
+}
+
+TEST_CASE("a run asking for 10000 agents does not hold up the runs behind it", "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  auto a2 = agent(context, broker, "a2", "h2");
+  Peer first(context, broker.frontendEndpoint());
+  first.send(runRequest(1));
+  const std::string firstRun = first.expect<proto::RunAccepted>().runId;
+  auto& busy = a1->next(1000ms) ? a1 : a2;  // the one that got the JOB
+  Peer huge(context, broker.frontendEndpoint());
+  huge.send(runRequest(proto::kMaxAgentsPerRun, 10000));
+  pingUntil(context, broker, [](const proto::Pong& p) { return p.runs.size() == 2; });
+  Peer small(context, broker.frontendEndpoint());
+  small.send(runRequest(2, 10000));  // one agent is idle: it waits, behind the huge one
+  pingUntil(context, broker, [](const proto::Pong& p) { return p.runs.size() == 3; });
+  busy->send(proto::JobEnded{firstRun, 0, 0, ""});
+  CHECK(small.expect<proto::RunAccepted>().agents.size() == 2);
+  CHECK_FALSE(huge.next(200ms));  // still waiting, until its own deadline
+}
+
 TEST_CASE("a silent agent is lost and its master told at once", "[broker]") {
   zmq::context_t context;
   Broker broker(testOptions(50ms, 4));

@@ -42,7 +42,7 @@ MESSAGES = {
     # 5.2 broker <-> agent
     "HELLO": [("agent-id", None), ("host", ""), ("cores", 0), ("version", ""),
               ("libraries", []), ("run-id", ""), ("pid", 0)],
-    "WELCOME": [("heartbeat-ms", 0), ("liveness", 0), ("version", "")],
+    "WELCOME": [("heartbeat-ms", 0), ("liveness", 0), ("version", ""), ("max-message-size", 0)],
     "JOB": [("run-id", ""), ("index", 0), ("count", 1), ("library-name", ""),
             ("library-sha256", ""), ("library", b""), ("options", "JobOptions"),
             ("results-endpoint", ""), ("agent-id", ""), ("results-curve", "ResultsCurve")],

@@ -1,6 +1,7 @@
 // Writes the fuzzers' seed corpus from real encoded messages:
 //   generate_corpus DIR  →  DIR/messages/<TYPE>  (one envelope per LOADS message type)
 //                           DIR/results/<name>   (RESULTS and STOP-TEST-RUN batches)
+//                           DIR/frames/<name>    (raw ZMTP frame streams, multipart too)
 // The values are those a real run sends, so the fuzzers start deep inside the decoders.
 // tests/fuzz/corpus is this program's output, committed; rerun it after a wire change.
 #include <climits>
@@ -158,6 +159,38 @@ void writeResults(const fs::path& dir) {
   write(dir / "final-empty", empty.finalBatch(events));
 }
 
+// One ZMTP 3 frame: flags (MORE 0x01, LONG 0x02, COMMAND 0x04), size, body.
+std::string frame(const std::string& body, bool more, bool command = false) {
+  const bool isLong = body.size() > 255;
+  std::string out(
+      1, static_cast<char>((more ? 0x01 : 0) | (isLong ? 0x02 : 0) | (command ? 0x04 : 0)));
+  for (int i = isLong ? 7 : 0; i >= 0; --i)
+    out.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
+  return out + body;
+}
+
+// What a raw ZMTP peer sends after its greeting (issue 12: multipart, unfinished).
+void writeFrames(const fs::path& dir) {
+  fs::create_directories(dir);
+  const std::string hello = proto::encode(sample<proto::Hello>());
+  const std::string run = proto::encode(sample<proto::Run>());
+  write(dir / "single", frame(hello, false));
+  write(dir / "multipart", frame(hello, true) + frame("", true) + frame(run, false));
+  write(dir / "unfinished",
+        frame(hello, true) + frame(run, true) + frame(hello, true).substr(0, 9));
+  write(dir / "command-then-message",
+        frame(std::string("\x04PING\x00\x0a", 7), false, true) + frame(run, false));
+  msgpack::sbuffer nils;
+  msgpack::packer<msgpack::sbuffer> packer(nils);
+  packer.pack_array(4);
+  packer.pack(proto::kProtocolName);
+  packer.pack(proto::kProtocolVersion);
+  packer.pack("PING");
+  packer.pack_array(600);
+  for (int i = 0; i < 600; ++i) packer.pack_nil();
+  write(dir / "nils", frame(std::string(nils.data(), nils.size()), false));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -174,5 +207,6 @@ int main(int argc, char** argv) {
           proto::encode(sample<T>()));
   });
   writeResults(root / "results");
+  writeFrames(root / "frames");
   return 0;
 }

@@ -12,8 +12,8 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache)")
 cmake -S "$src/tests/fuzz" -B "$work/build" -G Ninja -DCMAKE_CXX_COMPILER="$(command -v clang++)" \
       "${launcher[@]}" >/dev/null
-cmake --build "$work/build" -j "${LOADS_JOBS:-2}" --target messages_fuzzer results_fuzzer >/dev/null
-for fuzzer in messages results; do
+cmake --build "$work/build" -j "${LOADS_JOBS:-2}" --target messages_fuzzer results_fuzzer frames_fuzzer >/dev/null
+for fuzzer in messages results frames; do
   corpus="$work/corpus/$fuzzer"
   mkdir -p "$corpus" "$work/findings/$fuzzer"
   cp "$src/tests/fuzz/corpus/$fuzzer"/* "$corpus/"

@@ -2,11 +2,21 @@
 #include "proto/messages.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <random>
 
 using namespace loads::proto;
 
 namespace {
+
+// This process's peak resident size (/proc/self/status VmHWM), KiB.
+long peakResidentKiB() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
 
 Bytes bytesOf(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
@@ -199,13 +209,37 @@ TEST_CASE("oversized messages and absurd declared sizes are refused", "[proto]")
   CHECK(decode<Run>(encode(run), limits).error() == ErrorCode::kTooLarge);
   // An array header claiming 4 billion elements, and a str claiming 4 GB.
   const std::string hugeArray("\xdd\xff\xff\xff\xff", 5);
-  CHECK(decodeEnvelope(hugeArray).error() == ErrorCode::kMalformed);
+  CHECK(decodeEnvelope(hugeArray).error() == ErrorCode::kTooLarge);  // more values than maxObjects
   const std::string hugeStr("\x94\xa5LOADS\x01\xdb\xff\xff\xff\xff", 12);
   CHECK(decodeEnvelope(hugeStr).error() == ErrorCode::kMalformed);
   // Deep nesting.
   std::string deep(1000, '\x91');
   deep += '\xc0';
   CHECK(decodeEnvelope(deep).error() == ErrorCode::kMalformed);
+}
+
+// Issue 12: every msgpack nil is one byte on the wire and one 24-byte msgpack::object
+// decoded, and the per-array limit does not bound arrays of arrays: 64 MiB of nils
+// decoded into about 1.5 GiB.
+TEST_CASE("a message of 64 MiB of nils is refused before it is decoded", "[proto]") {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  packer.pack_array(4);
+  packer.pack(kProtocolName);
+  packer.pack(kProtocolVersion);
+  packer.pack("PING");
+  packer.pack_array(256);
+  for (int i = 0; i < 256; ++i) {
+    packer.pack_array(262144);
+    for (int j = 0; j < 262144; ++j) packer.pack_nil();
+  }
+  DecodeLimits limits;
+  limits.maxMessageSize = 65u << 20;
+  const auto peakBefore = peakResidentKiB();
+  auto envelope = decodeEnvelope({buffer.data(), buffer.size()}, limits);
+  CHECK(envelope.error() == ErrorCode::kTooLarge);
+  CHECK_THAT(envelope.reason(), Catch::Contains("msgpack values"));
+  CHECK(peakResidentKiB() - peakBefore < 64 * 1024);  // KiB: the bytes, not 24 times them
 }
 
 TEST_CASE("a RUN is checked before the broker accepts it", "[proto]") {

@@ -170,6 +170,28 @@ TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[pr
   CHECK(sink.calls.size() == 1);
 }
 
+// Issue 12: the kind was cast to the 8-bit EventKind before it was checked, so kind 256
+// replayed as startTestRun and 260 as addSuccess.
+TEST_CASE("event kinds past 255 are unknown, not wrapped modulo 256", "[proto][results]") {
+  const std::string wire = rawEnvelope("RESULTS", [](auto& p) {
+    p.pack_array(5);
+    p.pack("r1");
+    p.pack("a1");
+    p.pack(1);
+    p.pack(3);
+    p.pack_array(3);
+    p.pack(std::make_tuple(256, 0, 0, 0, 0));                     // 256 % 256 = startTestRun
+    p.pack(std::make_tuple(260, 0, 0, 0, 0, "T.ok"));             // 260 % 256 = addSuccess
+    p.pack(std::make_tuple(std::uint64_t{1} << 40, 0, 0, 0, 0));  // wraps to 0 as well
+  });
+  Recorder sink;
+  auto info = decodeResultsBatch(wire, sink);
+  REQUIRE(info.ok());
+  CHECK(info->replayed == 0);
+  CHECK(info->skipped == 3);
+  CHECK(sink.calls.empty());
+}
+
 // Found by tests/fuzz/results_fuzzer: a time near INT64_MAX or below zero reached the
 // aggregating TestResult, whose sums of times overflowed (undefined behaviour).
 TEST_CASE("events whose times are negative or beyond kMaxTimeUs are skipped", "[proto][results]") {
