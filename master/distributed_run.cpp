@@ -266,6 +266,30 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
   return problems;
 }
 
+// Results messages that were not the run's: one sentence per kind (each makes exit 3,
+// since someone else wrote on the results port under this run's or an agent's name).
+std::vector<std::string> rejectedProblems(const RejectedResults& r) {
+  std::vector<std::string> problems;
+  if (r.otherRun > 0) {
+    problems.push_back(formatCount(r.otherRun) + " results messages of another run (\"" +
+                       r.otherRunExample + "\" first) were dropped");
+  }
+  if (r.unknownAgent > 0) {
+    problems.push_back(formatCount(r.unknownAgent) + " results messages from agents not in this run (\"" +
+                       r.unknownAgentExample + "\" first) were dropped");
+  }
+  if (r.outOfSequence + r.afterFinal > 0) {
+    std::string names;
+    for (const auto& id : r.impersonated) names += (names.empty() ? "" : ", ") + id;
+    problems.push_back(formatCount(r.outOfSequence + r.afterFinal) +
+                       " results messages under the name of agent " + names +
+                       " repeated a sequence number, went back on its event count or came after "
+                       "its STOP-TEST-RUN, and were dropped: another sender uses its id, so its "
+                       "figures cannot be trusted");
+  }
+  return problems;
+}
+
 }  // namespace
 
 DistributedRun::DistributedRun(const MasterOptions& options, SignalWaiter& signals)
@@ -547,7 +571,6 @@ int DistributedRun::runOnAgents() {
               << std::endl;
     return 2;
   }
-  receiver->start();
 
   BrokerLink link(o.broker, o.key, o.brokerKey);
   proto::Run request;
@@ -567,13 +590,15 @@ int DistributedRun::runOnAgents() {
   auto accepted = awaitStart(link, signals_, o.waitAgents, code);
   if (!accepted) return code;
   std::vector<AgentRow> rows;
+  std::map<std::string, std::uint32_t> sources;
   for (const auto& a : accepted->agents) {
-    receiver->setAgentIndex(a.agentId, a.index);
+    sources[a.agentId] = a.index;
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
     rows.push_back(std::move(row));
   }
+  receiver->start(accepted->runId, sources);
   std::cerr << "loads-master: run " << accepted->runId << " on " << rows.size() << " agents, "
             << request.options.users << " users; results on " << receiver->endpoint() << std::endl;
   const auto startedAt = std::chrono::system_clock::now();
@@ -699,6 +724,8 @@ int DistributedRun::runOnAgents() {
   nlohmann::ordered_json agentsJson;
   auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
   printRebalances(rebalances, std::cout);
+  const RejectedResults rejected = receiver->rejected();
+  for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
   problems.insert(problems.begin(), followProblems.begin(), followProblems.end());
   // Garbage on the results port is no event of this run: reported, not an error.
@@ -717,6 +744,10 @@ int DistributedRun::runOnAgents() {
     report["problems"] = problems;
     if (o.rebalance) report["rebalances"] = rebalancesJson(rebalances);
     report["malformed_results"] = receiver->malformed();
+    report["rejectedResults"] = {{"otherRun", rejected.otherRun},
+                                 {"unknownAgent", rejected.unknownAgent},
+                                 {"outOfSequence", rejected.outOfSequence},
+                                 {"afterFinal", rejected.afterFinal}};
   });
 }
 

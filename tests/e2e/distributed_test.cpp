@@ -15,6 +15,7 @@
 
 #include <zmq.hpp>
 
+#include "proto/results.hpp"
 #include "support/cluster.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
@@ -168,6 +169,73 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   CHECK(report["malformed_results"].get<std::uint64_t>() == garbage.size());
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
   CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
+}
+
+namespace {
+
+// The id of the one run in progress, from the broker's PING ("" when none).
+std::string runInProgress(const Cluster& cluster) {
+  const std::string out = cluster.ping().out;
+  const auto at = out.find("runs in progress (1)\n  ");
+  if (at == std::string::npos) return "";
+  const auto start = at + std::string("runs in progress (1)\n  ").size();
+  return out.substr(start, out.find(' ', start) - start);
+}
+
+// A RESULTS (or STOP-TEST-RUN) message with `hits` hits on /forged, as a slave encodes it.
+std::string forgedBatch(const std::string& runId, const std::string& agentId, int hits, bool final) {
+  loads::proto::EventBuffer events;
+  for (int i = 0; i < hits; ++i) {
+    loads::Hit hit;
+    hit.name = "GET /forged";
+    hit.url = "http://127.0.0.1/forged";
+    hit.method = "GET";
+    hit.status = 200;
+    hit.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    hit.elapsedUs = 1000;
+    events.addHit(hit, {1, 1, 1, 1});
+  }
+  loads::proto::ResultsEncoder encoder(runId, agentId);
+  return final ? encoder.finalBatch(events) : encoder.batch(events);
+}
+
+}  // namespace
+
+TEST_CASE("results of another run, of an agent not in the run, or forged under an agent's name are dropped and named") {
+  Cluster cluster(2);
+  const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
+  const std::string json = cluster.dir + "/report.json";
+  Process master(cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--results-bind",
+                                 results, "--json", json}));
+  std::string runId;
+  REQUIRE(eventually([&] { return !(runId = runInProgress(cluster)).empty(); }, 20s));
+  zmq::context_t context(1);
+  zmq::socket_t push(context, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 2000);
+  push.connect(results);
+  for (const std::string& message :
+       {forgedBatch("r-other", "agent-0", 5, false), forgedBatch(runId, "agent-9", 5, false),
+        forgedBatch(runId, "agent-0", 0, true)}) {
+    push.send(zmq::buffer(message), zmq::send_flags::none);
+  }
+  auto code = master.wait(60s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 3);
+  auto report = readJson(json);
+  CHECK(report["rejectedResults"]["otherRun"].get<std::uint64_t>() == 1);
+  CHECK(report["rejectedResults"]["unknownAgent"].get<std::uint64_t>() == 1);
+  // The forged STOP-TEST-RUN, or the real batches of agent-0 it collides with: dropped.
+  CHECK(report["rejectedResults"]["outOfSequence"].get<std::uint64_t>() +
+            report["rejectedResults"]["afterFinal"].get<std::uint64_t>() >= 1);
+  const std::string problems = report["problems"].dump();
+  CHECK_THAT(problems, Catch::Contains("of another run (\\\"r-other\\\" first) were dropped"));
+  CHECK_THAT(problems, Catch::Contains("from agents not in this run (\\\"agent-9\\\" first)"));
+  CHECK_THAT(problems, Catch::Contains("under the name of agent agent-0"));
+  // No forged hit reached the totals.
+  CHECK(report.dump().find("/forged") == std::string::npos);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() <= cluster.served());
 }
 
 TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all agents") {

@@ -46,7 +46,7 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   options.key = master;
   options.allowedClient = runKey.publicKey;
   master::ResultsReceiver receiver(options, sink);
-  receiver.start();
+  receiver.start("run-1", {{"slave", 0}});
 
   // Handed to its socket ("delivered") or not, the stranger's stream never gets in.
   slaveSends(receiver.endpoint(), "stranger", {master.publicKey, stranger.publicKey, stranger.secretKey});
