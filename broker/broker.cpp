@@ -63,6 +63,13 @@ std::string_view view(const zmq::message_t& m) { return {m.data<char>(), m.size(
 
 std::uint64_t millis(Duration d) { return static_cast<std::uint64_t>(d.count()); }
 
+// The User-Id the ZAP handler gave the sender's connection: its CURVE public key in Z85
+// (security/zap.cpp); "" on plain TCP, where there is no ZAP.
+std::string peerKeyOf(const zmq::message_t& m) {
+  const char* key = zmq_msg_gets(m.handle(), "User-Id");
+  return key ? key : "";
+}
+
 }  // namespace
 
 class Broker::Loop {
@@ -88,7 +95,9 @@ class Broker::Loop {
   // One message from a socket, framing and envelope checked here.
   void receive(zmq::socket_t& socket, bool frontend);
   void onFrontend(const std::string& master, const proto::Envelope& envelope);
-  void onBackend(const std::string& routingId, const proto::Envelope& envelope);
+  // `peerKey`: the sender's CURVE public key (Z85) as the ZAP handler allowed it; "" on plain TCP.
+  void onBackend(const std::string& routingId, const std::string& peerKey,
+                 const proto::Envelope& envelope);
 
   // frontend handlers
   void onRun(const std::string& master, const proto::Envelope& envelope);
@@ -97,7 +106,8 @@ class Broker::Loop {
   void onPing(const std::string& master);
   void onRebalance(RunRecord& run, const proto::Envelope& envelope);
   // backend handlers
-  void onHello(const std::string& routingId, const proto::Envelope& envelope);
+  void onHello(const std::string& routingId, const std::string& peerKey,
+               const proto::Envelope& envelope);
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
@@ -131,7 +141,7 @@ class Broker::Loop {
   Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
-      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0};
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, agentIdsRefused_{0};
 };
 
 Broker::Loop::Loop(BrokerOptions options)
@@ -183,7 +193,7 @@ void Broker::Loop::requestStop() {
 BrokerStats Broker::Loop::stats() const {
   return {malformedFrontend_.load(), malformedBackend_.load(), errorsSent_.load(),
           runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load(),
-          zap_ ? zap_->refusals() : 0};
+          zap_ ? zap_->refusals() : 0, agentIdsRefused_.load()};
 }
 
 // ---------------------------------------------------------------- the loop
@@ -258,7 +268,7 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
   if (frontend) {
     onFrontend(routingId, envelope.value());
   } else {
-    onBackend(routingId, envelope.value());
+    onBackend(routingId, peerKeyOf(frames[1]), envelope.value());
   }
 }
 
@@ -533,7 +543,8 @@ void Broker::Loop::dispatchWaiting() {
 
 // ---------------------------------------------------------------- backend
 
-void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope& envelope) {
+void Broker::Loop::onBackend(const std::string& routingId, const std::string& peerKey,
+                             const proto::Envelope& envelope) {
   AgentRecord* agent = registry_.findByRouting(routingId);
   const AgentPeerState state = !agent                                 ? AgentPeerState::kUnknown
                                : agent->state == AgentState::kIdle ? AgentPeerState::kIdle
@@ -553,7 +564,7 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
   }
   if (agent && state != AgentPeerState::kLost) registry_.touch(*agent, now());
   switch (envelope.type) {
-    case MessageType::kHello: onHello(routingId, envelope); break;
+    case MessageType::kHello: onHello(routingId, peerKey, envelope); break;
     case MessageType::kHeartbeat: break;
     case MessageType::kJobEnded: onJobEnded(*agent, envelope); break;
     case MessageType::kNeedLibrary: onNeedLibrary(*agent, envelope); break;
@@ -562,7 +573,8 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
   }
 }
 
-void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& envelope) {
+void Broker::Loop::onHello(const std::string& routingId, const std::string& peerKey,
+                           const proto::Envelope& envelope) {
   auto hello = proto::decodeBody<proto::Hello>(envelope);
   if (!hello || hello->agentId.empty()) {
     const std::string reason = hello ? "HELLO without an agent id" : hello.reason();
@@ -570,7 +582,19 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
     sendError(backend_, routingId, ErrorCode::kMalformed, reason);
     return;
   }
-  if (auto replaced = registry_.registerAgent(hello.value(), routingId, now())) {
+  // An agent id belongs to the key that registered it (while the broker remembers the
+  // agent): another key holder must not take its slot, its library and its run key.
+  if (const AgentRecord* known = registry_.find(hello->agentId); known && known->key != peerKey) {
+    ++agentIdsRefused_;
+    spdlog::warn("HELLO as agent {} refused: that id is registered with the key {}, this peer "
+                 "has {}", hello->agentId, known->key.empty() ? "(none)" : known->key,
+                 peerKey.empty() ? "(none)" : peerKey);
+    sendError(backend_, routingId, ErrorCode::kDuplicate,
+              "agent id \"" + hello->agentId +
+                  "\" is registered with another key: give this agent its own --id");
+    return;
+  }
+  if (auto replaced = registry_.registerAgent(hello.value(), routingId, now(), peerKey)) {
     agentLeftRun(*replaced, "agent restarted");
   }
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);

@@ -44,6 +44,7 @@ struct BrokerStats {
   std::uint64_t runsRefused = 0;
   std::uint64_t agentsLost = 0;
   std::uint64_t keysRefused = 0;  // CURVE handshakes refused by the ZAP handler
+  std::uint64_t agentIdsRefused = 0;  // HELLOs with an agent id registered under another key
 };
 
 class Broker {

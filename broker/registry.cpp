@@ -22,7 +22,7 @@ AgentRegistry::AgentRegistry(Duration heartbeatInterval, std::uint32_t liveness)
 
 std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hello,
                                                         const std::string& routingId,
-                                                        TimePoint now) {
+                                                        TimePoint now, const std::string& key) {
   std::optional<AgentRecord> replaced;
   // The same socket re-registering under another id: the old entry is gone.
   if (AgentRecord* sameSocket = findByRouting(routingId); sameSocket && sameSocket->id != hello.agentId) {
@@ -43,6 +43,7 @@ std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hell
   record.cores = hello.cores;
   record.version = hello.version;
   record.pid = hello.pid;
+  record.key = key;
   record.libraries.insert(hello.libraries.begin(), hello.libraries.end());
   // An agent whose slave still runs stays busy until it reports JOB-ENDED.
   record.state = hello.runId.empty() ? AgentState::kIdle : AgentState::kBusy;

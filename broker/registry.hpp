@@ -31,6 +31,7 @@ struct AgentRecord {
   std::uint32_t cores = 0;            // cores of its machine
   std::string version;                // its loads release
   std::uint32_t pid = 0;              // its process id
+  std::string key;                    // CURVE public key (Z85) that registered the id; "" plain
   AgentState state = AgentState::kIdle;
   std::string runId;                  // run in progress when busy; ""
   std::set<std::string> libraries;    // sha256 of libraries it has cached
@@ -44,10 +45,11 @@ class AgentRegistry {
   // An agent silent for `liveness` heartbeat intervals is lost.
   AgentRegistry(Duration heartbeatInterval, std::uint32_t liveness);
 
-  // HELLO from `routingId`. Returns the record it replaces (same agent id, or same
-  // routing id), if that one was busy: its run must learn the agent is gone.
+  // HELLO from `routingId`, authenticated with `key` ("" on plain TCP; the caller checks
+  // that an id already known comes with its key). Returns the record it replaces (same
+  // agent id, or same routing id), if that one was busy: its run must learn the agent is gone.
   std::optional<AgentRecord> registerAgent(const proto::Hello& hello, const std::string& routingId,
-                                           TimePoint now);
+                                           TimePoint now, const std::string& key = "");
   // Any message from a registered, not lost, agent.
   void touch(AgentRecord& agent, TimePoint now) { agent.lastSeen = now; }
 
