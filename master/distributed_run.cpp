@@ -162,12 +162,32 @@ bool leftEarly(const AgentRow& row) {
          (row.state == AgentState::kDone && (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
-bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
-  if (row.state == AgentState::kLost) return true;
-  if (row.state != AgentState::kDone) return false;
+bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
   auto it = tallies.find(row.assigned.agentId);
-  const bool final = it != tallies.end() && it->second.final;
-  return final || Clock::now() - row.endedAt >= kFinalGrace;
+  return it != tallies.end() && it->second.final;
+}
+
+// Whether the master has all it will get from every agent. A lost agent's slave may
+// still run (the agent was stopped or cut off, not its slave) and send the rest of its
+// results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
+// and kFinalGrace has passed since the last of them (or since the loss) ended.
+bool allFinished(const std::vector<AgentRow>& rows, const std::map<std::string, AgentTally>& tallies) {
+  Clock::time_point lastEnd{};
+  for (const AgentRow& row : rows) {
+    if (row.state == AgentState::kRunning) return false;
+    lastEnd = std::max(lastEnd, row.endedAt);
+    if (row.state == AgentState::kDone && !finalArrived(row, tallies) &&
+        Clock::now() - row.endedAt < kFinalGrace) {
+      return false;
+    }
+  }
+  for (const AgentRow& row : rows) {
+    if (row.state == AgentState::kLost && !finalArrived(row, tallies) &&
+        Clock::now() - lastEnd < kFinalGrace) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The run's JobOptions from the master's options (one cycle: checked by the caller).
@@ -244,7 +264,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
       problems.push_back(who + " sent " + formatCount(sent) + " events, " + formatCount(received) +
                          " arrived: " + formatCount(sent > received ? sent - received : 0) +
                          " missing");
-    } else if (!final && row.state != AgentState::kLost) {
+    } else if (!final && (row.state != AgentState::kLost || row.shareMoved)) {
       problems.push_back(who + ": no STOP-TEST-RUN arrived, so events may be missing (" +
                          formatCount(received) + " received)");
     }
@@ -650,9 +670,7 @@ int DistributedRun::runOnAgents() {
   for (;;) {
     const auto tallies = receiver->tallies();
     if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
-    bool all = true;
-    for (const auto& row : rows) all = all && agentFinished(row, tallies);
-    if (all) break;
+    if (allFinished(rows, tallies)) break;
     if (giveUpAt && Clock::now() >= *giveUpAt) {
       followProblem("agents did not end in time after the stop: reporting now");
       break;

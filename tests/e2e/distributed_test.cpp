@@ -440,3 +440,46 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
   CHECK(seconds >= 1);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
 }
+
+// --rebalance when the agent is lost but its slave is not (the agent SIGSTOPped): the
+// slave's results go on to the master directly, and its tail must be awaited, not dropped.
+// Here the slave is paused too until the other agent is done, then let go.
+TEST_CASE("with --rebalance the tail of a lost agent whose slave still runs is awaited or reported") {
+  Cluster cluster(2);
+  const std::string json = cluster.dir + "/rebalance-tail.json";
+  Process master(cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--rebalance", "--json", json}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 2; }, 20s));
+  pid_t slave = 0;
+  REQUIRE(eventually([&] { return (slave = Cluster::slaveOf(*cluster.agents[0])) > 0; }, 10s));
+  REQUIRE(eventually([&] { return cluster.served() >= 10; }, 20s));
+  cluster.agents[0]->signal(SIGSTOP);
+  ::kill(slave, SIGSTOP);
+  REQUIRE(eventually([&] { return cluster.agentsIn("lost") == 1 && cluster.agentsIn("idle") == 1; }, 30s));
+
+  SECTION("its slave resumes after the others are done: its STOP-TEST-RUN is awaited, nothing is missing") {
+    ::kill(slave, SIGCONT);
+    auto code = master.wait(60s);
+    INFO(master.out() << master.err());
+    REQUIRE(code);
+    CHECK(*code == 0);
+    auto report = readJson(json);
+    for (const auto& agent : report["agents"]) {
+      INFO(agent.dump());
+      CHECK_FALSE(agent["events_sent"].is_null());
+      if (!agent["events_sent"].is_null()) CHECK(agent["events_sent"] == agent["events_received"]);
+    }
+    CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+  }
+  SECTION("its slave never resumes: exit 3 in bounded time, with the agent named") {
+    const auto start = Clock::now();
+    auto code = master.wait(60s);
+    INFO(master.out() << master.err());
+    REQUIRE(code);
+    CHECK(*code == 3);
+    CHECK(Clock::now() - start < 15s);
+    CHECK_THAT(readJson(json)["problems"].dump(),
+               Catch::Contains("agent agent-0 on") && Catch::Contains("no STOP-TEST-RUN arrived"));
+    ::kill(slave, SIGKILL);
+  }
+  cluster.agents[0]->signal(SIGCONT);
+}
