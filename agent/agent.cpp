@@ -96,7 +96,8 @@ class Agent::Loop {
 
 Agent::Loop::Loop(AgentOptions options)
     : options_(std::move(options)),
-      cache_(options_.cacheDir.empty() ? LibraryCache::defaultDirectory() : options_.cacheDir),
+      cache_(options_.cacheDir.empty() ? LibraryCache::defaultDirectory() : options_.cacheDir,
+             options_.cacheMax),
       host_(hostName()),
       context_(1),
       heartbeat_(options_.heartbeat),

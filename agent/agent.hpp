@@ -23,6 +23,7 @@ struct AgentOptions {
   std::string broker = "tcp://127.0.0.1:7781";  // the broker's backend endpoint
   std::string id;                    // agent id; "" = "<host>-<pid>"
   std::string cacheDir;              // library cache; "" = LibraryCache::defaultDirectory()
+  std::uint64_t cacheMax = std::uint64_t{2} << 30;  // --cache-max: LRU eviction beyond (2 GiB)
   std::chrono::milliseconds heartbeat{1000};  // until WELCOME gives the broker's (1 s)
   std::uint32_t liveness = 5;        // silent intervals before the broker counts as gone (5)
   std::string slaveBinary;           // "" = loads-slave next to this executable

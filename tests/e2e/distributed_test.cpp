@@ -483,3 +483,23 @@ TEST_CASE("with --rebalance the tail of a lost agent whose slave still runs is a
   }
   cluster.agents[0]->signal(SIGCONT);
 }
+
+// A cached library damaged on the agent's disk (a power loss, a disk error) after it was
+// stored: the broker believes the agent has it, the agent must notice and fetch it again.
+TEST_CASE("a damaged library in an agent's cache is fetched again, and the run is exact") {
+  Cluster cluster(1);
+  auto first = runCommand(cluster.master({"--agents", "1", "-u", "1", "--hits", "3"}), 60s);
+  INFO(first.out << first.err);
+  REQUIRE(first.code == 0);
+  std::size_t damaged = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cluster.dir + "/cache-0")) {
+    if (entry.path().extension() != ".so") continue;
+    std::filesystem::resize_file(entry.path(), entry.file_size() / 2);
+    ++damaged;
+  }
+  REQUIRE(damaged == 1);
+  auto second = runCommand(cluster.master({"--agents", "1", "-u", "1", "--hits", "3"}), 60s);
+  INFO(second.out << second.err);
+  CHECK(second.code == 0);
+  CHECK(cluster.served() == 6);
+}
