@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -111,6 +112,8 @@ class Broker::Loop {
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
+  void sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
+                       std::uint64_t length);
 
   // runs
   bool tryStart(RunRecord& run);
@@ -457,7 +460,10 @@ bool Broker::Loop::tryStart(RunRecord& run) {
     registry_.assign(agent->id, run.id, t);
     run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning});
     accepted.agents.push_back({agent->id, agent->host, index});
-    sendJob(run, run.slots.back(), *agent, !agent->libraries.contains(run.request.librarySha256));
+    // A library larger than one part is fetched by the agent part by part (NEED-LIBRARY).
+    sendJob(run, run.slots.back(), *agent,
+            !agent->libraries.contains(run.request.librarySha256) &&
+                run.request.library.size() <= proto::kLibraryPartSize);
   }
   run.state = RunState::kRunning;
   ++runsAccepted_;
@@ -649,7 +655,26 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
     return;
   }
   agent.libraries.erase(need->librarySha256);
+  if (need->length > 0) return sendLibraryPart(*run, agent, need->offset, need->length);
   sendJob(*run, *slot, agent, true);
+}
+
+// One part, never more than kLibraryPartSize: what one NEED-LIBRARY can make the broker
+// queue, and how long it holds the heartbeats behind it on a slow link.
+void Broker::Loop::sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
+                                   std::uint64_t length) {
+  const proto::Bytes& library = run.request.library;
+  if (offset >= library.size()) {
+    sendError(backend_, agent.routingId, ErrorCode::kMalformed,
+              "NEED-LIBRARY offset " + std::to_string(offset) + " is past the library's " +
+                  std::to_string(library.size()) + " bytes");
+    return;
+  }
+  const std::uint64_t size = std::min({length, proto::kLibraryPartSize, library.size() - offset});
+  proto::LibraryPart part{run.id, run.request.librarySha256, offset, library.size(),
+                          proto::Bytes(library.begin() + static_cast<std::ptrdiff_t>(offset),
+                                       library.begin() + static_cast<std::ptrdiff_t>(offset + size))};
+  sendTo(backend_, agent.routingId, part);
 }
 
 void Broker::Loop::onAgentDisconnect(AgentRecord& agent) {
