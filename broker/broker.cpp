@@ -110,6 +110,7 @@ class Broker::Loop {
   void onHello(const std::string& routingId, const std::string& peerKey,
                const proto::Envelope& envelope);
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
+  void resendJob(const std::string& runId, const std::string& agentId);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
   void sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
@@ -600,13 +601,13 @@ void Broker::Loop::onHello(const std::string& routingId, const std::string& peer
                   "\" is registered with another key: give this agent its own --id");
     return;
   }
-  if (auto replaced = registry_.registerAgent(hello.value(), routingId, now(), peerKey)) {
-    agentLeftRun(*replaced, "agent restarted");
-  }
+  auto registration = registry_.registerAgent(hello.value(), routingId, now(), peerKey);
+  if (registration.replaced) agentLeftRun(*registration.replaced, "agent restarted");
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
   sendTo(backend_, routingId,
          proto::Welcome{static_cast<std::uint32_t>(options_.heartbeatInterval.count()),
                         options_.liveness, LOADS_VERSION});
+  if (!registration.undeliveredJob.empty()) resendJob(registration.undeliveredJob, hello->agentId);
   if (hello->runId.empty()) return;
   // A slave still running from before a reconnect: keep it only if its run still
   // counts on it; otherwise stop it (the agent stays busy until JOB-ENDED).
@@ -615,6 +616,17 @@ void Broker::Loop::onHello(const std::string& routingId, const std::string& peer
   if (!slot || slot->state != SlotState::kRunning) {
     sendTo(backend_, routingId, proto::Stop{hello->runId});
   }
+}
+
+// The JOB went to a connection the agent had left before it could read it (a broker that
+// woke from a pause and sent on a dead connection): the same JOB again, on the new one.
+void Broker::Loop::resendJob(const std::string& runId, const std::string& agentId) {
+  RunRecord* run = runs_.find(runId);
+  RunSlot* slot = run ? run->slot(agentId) : nullptr;
+  AgentRecord* agent = registry_.find(agentId);
+  if (!slot || !agent) return;
+  spdlog::info("run {}: agent {} reconnected before it read its JOB: sending it again", runId, agentId);
+  sendJob(*run, *slot, *agent, !agent->libraries.contains(run->request.librarySha256));
 }
 
 void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelope) {

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <zmq.hpp>
@@ -236,13 +235,13 @@ std::string endedText(const AgentRow& row, const AgentTally* tally) {
 // one sentence each; every gap is one of them.
 std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const std::map<std::string, AgentTally>& tallies,
-                                     const Snapshot& snap, nlohmann::ordered_json& json) {
+                                     const Snapshot& snap, std::vector<AgentFacts>& facts) {
   std::vector<std::string> problems;
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
             << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
             << std::setw(12) << "received" << std::setw(10) << "hits" << "\n";
-  json = nlohmann::ordered_json::array();
+  facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
     const AgentTally* tally = it == tallies.end() ? nullptr : &it->second;
@@ -272,16 +271,18 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
               << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
               << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
               << std::setw(10) << formatCount(hits) << "\n";
-    json.push_back({{"id", row.assigned.agentId},
-                    {"host", row.assigned.host},
-                    {"index", row.assigned.index},
-                    {"state", row.state == AgentState::kLost ? "lost" : row.state == AgentState::kDone ? "done" : "running"},
-                    {"exit_code", row.exitCode},
-                    {"signal", row.signal},
-                    {"reason", row.reason},
-                    {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
-                    {"events_received", received},
-                    {"hits", hits}});
+    facts.push_back({.id = row.assigned.agentId,
+                     .host = row.assigned.host,
+                     .index = row.assigned.index,
+                     .state = row.state == AgentState::kLost   ? "lost"
+                              : row.state == AgentState::kDone ? "done"
+                                                               : "running",
+                     .exitCode = row.exitCode,
+                     .signal = row.signal,
+                     .reason = row.reason,
+                     .eventsSent = final ? std::optional<std::uint64_t>(sent) : std::nullopt,
+                     .eventsReceived = received,
+                     .requests = hits});
   }
   return problems;
 }
@@ -739,8 +740,8 @@ int DistributedRun::runOnAgents() {
     dashboard->finish(snap);
   }
   ConsoleOutput::printReport(snap, std::cout);
-  nlohmann::ordered_json agentsJson;
-  auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
+  DistributedFacts facts{.runId = accepted->runId};
+  auto problems = printAgents(rows, receiver->tallies(), snap, facts.agents);
   printRebalances(rebalances, std::cout);
   const RejectedResults rejected = receiver->rejected();
   for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));
@@ -755,18 +756,16 @@ int DistributedRun::runOnAgents() {
   if (code == 0) code = testsExitCode(snap);
   std::vector<std::string> names;
   for (const auto& t : tests) names.push_back(t.fullName);
-  RunInfo info = describeRun(o, names, startedAt);
-  info.options["run_id"] = accepted->runId;
-  return finishRun(o, snap, std::move(info), code, abortedBy, [&](nlohmann::ordered_json& report) {
-    report["agents"] = agentsJson;
-    report["problems"] = problems;
-    if (o.rebalance) report["rebalances"] = rebalancesJson(rebalances);
-    report["malformed_results"] = receiver->malformed();
-    report["rejectedResults"] = {{"otherRun", rejected.otherRun},
-                                 {"unknownAgent", rejected.unknownAgent},
-                                 {"outOfSequence", rejected.outOfSequence},
-                                 {"afterFinal", rejected.afterFinal}};
-  });
+  RunFacts info = describeRun(o, names, startedAt);
+  facts.problems = problems;
+  if (o.rebalance) facts.rebalances = rebalances;
+  facts.malformedResults = receiver->malformed();
+  if (rejected.total() > 0) {
+    facts.rejectedResults = RejectedResultsFacts{rejected.otherRun, rejected.unknownAgent,
+                                                 rejected.outOfSequence, rejected.afterFinal};
+  }
+  info.distributed = std::move(facts);
+  return finishRun(o, snap, std::move(info), code, abortedBy);
 }
 
 }  // namespace loads::master

@@ -39,9 +39,9 @@ TEST_CASE("with three agents the hits in the report are exactly the requests the
   std::uint64_t perAgent = 0;
   REQUIRE(report["agents"].size() == 3);
   for (const auto& agent : report["agents"]) {
-    CHECK(agent["events_sent"].get<std::uint64_t>() == agent["events_received"].get<std::uint64_t>());
-    CHECK(agent["hits"].get<std::uint64_t>() > 0);
-    perAgent += agent["hits"].get<std::uint64_t>();
+    CHECK(agent["eventsSent"].get<std::uint64_t>() == agent["eventsReceived"].get<std::uint64_t>());
+    CHECK(agent["requests"].get<std::uint64_t>() > 0);
+    perAgent += agent["requests"].get<std::uint64_t>();
   }
   CHECK(perAgent == served);
   // Counters survive the trip: one home-visit per successful test_home hit.
@@ -166,7 +166,7 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   REQUIRE(code);
   CHECK(*code == 0);
   auto report = readJson(json);
-  CHECK(report["malformed_results"].get<std::uint64_t>() == garbage.size());
+  CHECK(report["malformedResults"].get<std::uint64_t>() == garbage.size());
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
   CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
 }
@@ -356,8 +356,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   CHECK(event["shares"][0]["users"].get<int>() + event["shares"][1]["users"].get<int>() == 30);
 
   // Whole seconds from the new split to the schedule's end (time 0 + 10 s).
-  const std::int64_t appliesUs = event["applies_at_us"];
-  const std::int64_t endUs = appliesUs - event["from_ms"].get<std::int64_t>() * 1000 + 10'000'000;
+  const std::int64_t appliesUs = event["appliesAtUs"];
+  const std::int64_t endUs = appliesUs - event["fromMs"].get<std::int64_t>() * 1000 + 10'000'000;
   const std::int64_t first = (appliesUs + 999'999) / 1'000'000, last = endUs / 1'000'000;  // [first, last)
   std::uint64_t after = 0, seconds = 0;
   std::string series;
@@ -384,10 +384,10 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   CHECK(requests == cluster.served());
   std::uint64_t perAgent = 0, lostHits = 0;
   for (const auto& agent : report["agents"]) {
-    perAgent += agent["hits"].get<std::uint64_t>();
+    perAgent += agent["requests"].get<std::uint64_t>();
     if (agent["id"] == "agent-1") {
       CHECK(agent["state"] == "lost");
-      lostHits = agent["hits"];
+      lostHits = agent["requests"];
     }
   }
   CHECK(perAgent == requests);
@@ -422,7 +422,7 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
   CHECK(event["shares"][0]["users"] == 4);
   CHECK(event["shares"][1]["users"] == 3);
   // Whole seconds from one second after the re-split to one before the end: all 7 run.
-  const std::int64_t from = event["applies_at_us"].get<std::int64_t>() / 1'000'000 + 2;
+  const std::int64_t from = event["appliesAtUs"].get<std::int64_t>() / 1'000'000 + 2;
   std::int64_t lastT = 0;
   for (const auto& s : report["seconds"]) lastT = std::max<std::int64_t>(lastT, s["t"]);
   int seconds = 0;
@@ -465,8 +465,8 @@ TEST_CASE("with --rebalance the tail of a lost agent whose slave still runs is a
     auto report = readJson(json);
     for (const auto& agent : report["agents"]) {
       INFO(agent.dump());
-      CHECK_FALSE(agent["events_sent"].is_null());
-      if (!agent["events_sent"].is_null()) CHECK(agent["events_sent"] == agent["events_received"]);
+      CHECK_FALSE(agent["eventsSent"].is_null());
+      if (!agent["eventsSent"].is_null()) CHECK(agent["eventsSent"] == agent["eventsReceived"]);
     }
     CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
   }
