@@ -169,8 +169,9 @@ bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& 
 // Whether the master has all it will get from every agent. A lost agent's slave may
 // still run (the agent was stopped or cut off, not its slave) and send the rest of its
 // results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
-// and kFinalGrace has passed since the last of them (or since the loss) ended.
-bool allFinished(const std::vector<AgentRow>& rows, const std::map<std::string, AgentTally>& tallies) {
+// and `lostGrace` has passed since the last of them (or since the loss) ended.
+bool allFinished(const std::vector<AgentRow>& rows, const std::map<std::string, AgentTally>& tallies,
+                 Clock::duration lostGrace) {
   Clock::time_point lastEnd{};
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kRunning) return false;
@@ -182,7 +183,7 @@ bool allFinished(const std::vector<AgentRow>& rows, const std::map<std::string, 
   }
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kLost && !finalArrived(row, tallies) &&
-        Clock::now() - lastEnd < kFinalGrace) {
+        Clock::now() - lastEnd < lostGrace) {
       return false;
     }
   }
@@ -671,7 +672,9 @@ int DistributedRun::runOnAgents() {
   for (;;) {
     const auto tallies = receiver->tallies();
     if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
-    if (allFinished(rows, tallies)) break;
+    // A lost agent's slave ends as the others do, then may wait --stop-timeout for its
+    // hits in flight before its STOP-TEST-RUN.
+    if (allFinished(rows, tallies, o.run.stopTimeout + kFinalGrace)) break;
     if (giveUpAt && Clock::now() >= *giveUpAt) {
       followProblem("agents did not end in time after the stop: reporting now");
       break;
