@@ -2,8 +2,9 @@
 //
 // It registers with the broker (HELLO), heartbeats, reconnects with backoff when the
 // broker goes silent or away, receives JOBs (library cached by sha256), runs each in a
-// child slave runner process, stops it on STOP (SIGTERM, then SIGKILL after a grace
-// period) and reports how it ended (JOB-ENDED).
+// child slave runner process (a process group of its own), stops it on STOP (SIGTERM to
+// the group, then SIGKILL after a grace period) and reports how it ended (JOB-ENDED).
+// A library larger than one part is fetched part by part, each part with a deadline.
 //
 // Thread-safety: run() blocks the calling thread, which alone owns the socket and the
 // slave; stop() may be called from any thread.
