@@ -1,6 +1,7 @@
 #include "agent/library_cache.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,8 +13,6 @@
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 namespace loads::agent {
 
@@ -53,7 +52,8 @@ LibraryCache::LibraryCache(std::string directory, std::uint64_t maxBytes)
   }
   // Temporary files of a store that a crash interrupted.
   for (const auto& entry : fs::directory_iterator(directory_, ec)) {
-    if (entry.path().filename().string().rfind(kTemporaryPrefix, 0) == 0) fs::remove(entry.path(), ec);
+    if (entry.path().filename().string().rfind(kTemporaryPrefix, 0) == 0)
+      fs::remove(entry.path(), ec);
   }
 }
 
@@ -64,7 +64,8 @@ std::string LibraryCache::defaultDirectory() {
   if (const char* home = std::getenv("HOME"); home && *home) {
     return std::string(home) + "/.cache/loads/libraries";
   }
-  return privateDirectory((fs::temp_directory_path() / ("loads-libraries-" + std::to_string(::getuid()))).string());
+  return privateDirectory(
+      (fs::temp_directory_path() / ("loads-libraries-" + std::to_string(::getuid()))).string());
 }
 
 // In a directory every user can write to, another user may have created this name first
@@ -97,8 +98,10 @@ std::optional<std::string> LibraryCache::find(const std::string& sha256) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) return std::nullopt;
   if (proto::sha256Hex(bytes) != sha256) {
-    spdlog::warn("cached library {} does not match its sha256 ({} bytes): removed, to be "
-                 "fetched again", path, bytes.size());
+    spdlog::warn(
+        "cached library {} does not match its sha256 ({} bytes): removed, to be "
+        "fetched again",
+        path, bytes.size());
     fs::remove(path, ec);
     return std::nullopt;
   }
@@ -106,8 +109,8 @@ std::optional<std::string> LibraryCache::find(const std::string& sha256) {
   return path;
 }
 
-std::optional<std::string> LibraryCache::store(const std::string& sha256,
-                                               const proto::Bytes& bytes, std::string& error) {
+std::optional<std::string> LibraryCache::store(const std::string& sha256, const proto::Bytes& bytes,
+                                               std::string& error) {
   if (!proto::isSha256Hex(sha256) || proto::sha256Hex(bytes) != sha256) {
     error = "the library received does not match its sha256 " + sha256;
     return std::nullopt;
@@ -153,9 +156,11 @@ void LibraryCache::evictBeyondLimit(const std::string& keep) {
     if (entry.path().extension() != ".so" || !entry.is_regular_file(ec)) continue;
     const std::uint64_t size = entry.file_size(ec);
     total += size;
-    if (entry.path().stem() != keep) entries.push_back({entry.path(), size, entry.last_write_time(ec)});
+    if (entry.path().stem() != keep)
+      entries.push_back({entry.path(), size, entry.last_write_time(ec)});
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.used < b.used; });
   for (const Entry& entry : entries) {
     if (total <= maxBytes_) break;
     if (fs::remove(entry.path, ec)) {

@@ -16,9 +16,9 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
-#include "proto/results.hpp"
 #include "master/results_receiver.hpp"
+#include "proto/results.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using Clock = std::chrono::steady_clock;
@@ -31,7 +31,8 @@ std::string buildBatch(proto::ResultsEncoder& encoder, int hits) {
   proto::EventBuffer events;
   const std::string names[] = {"GET /", "GET /api/items", "POST /comments", "GET /static"};
   for (int i = 0; i < hits; ++i) {
-    LoadsStatus status{0, 50, static_cast<std::uint64_t>(i + 1), static_cast<std::uint32_t>(i % 50 + 1)};
+    LoadsStatus status{0, 50, static_cast<std::uint64_t>(i + 1),
+                       static_cast<std::uint32_t>(i % 50 + 1)};
     Hit hit;
     hit.name = names[i % 4];
     hit.url = "http://127.0.0.1:8080/";

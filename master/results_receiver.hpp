@@ -29,30 +29,30 @@ class AggregateResult;
 namespace proto {
 struct BatchInfo;
 }
-}
+}  // namespace loads
 
 namespace loads::master {
 
 // What one agent's slave delivered.
 struct AgentTally {
-  std::uint32_t source = 0;        // its index in the AggregateResult (setSource)
-  std::uint64_t received = 0;      // events replayed
-  std::uint64_t skipped = 0;       // events that did not decode (counted as not received)
-  std::uint64_t eventsSent = 0;    // the slave's own count, from its latest batch
-  std::uint64_t batches = 0;       // RESULTS + STOP-TEST-RUN messages received
-  std::uint64_t seqGaps = 0;       // batches missing between sequence numbers
+  std::uint32_t source = 0;      // its index in the AggregateResult (setSource)
+  std::uint64_t received = 0;    // events replayed
+  std::uint64_t skipped = 0;     // events that did not decode (counted as not received)
+  std::uint64_t eventsSent = 0;  // the slave's own count, from its latest batch
+  std::uint64_t batches = 0;     // RESULTS + STOP-TEST-RUN messages received
+  std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
-  bool final = false;              // STOP-TEST-RUN arrived: eventsSent is the total
+  bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
 };
 
 // Results messages dropped because they are not the run's (ResultsReceiver).
 struct RejectedResults {
-  std::uint64_t otherRun = 0;       // another run id
-  std::uint64_t unknownAgent = 0;   // an agent id that is not in the run
-  std::uint64_t outOfSequence = 0;  // seq not above its agent's last, or events-sent too small
-  std::uint64_t afterFinal = 0;     // after its agent's STOP-TEST-RUN
-  std::string otherRunExample;      // the first other run id seen (at most 64 bytes)
-  std::string unknownAgentExample;  // the first unknown agent id seen (at most 64 bytes)
+  std::uint64_t otherRun = 0;          // another run id
+  std::uint64_t unknownAgent = 0;      // an agent id that is not in the run
+  std::uint64_t outOfSequence = 0;     // seq not above its agent's last, or events-sent too small
+  std::uint64_t afterFinal = 0;        // after its agent's STOP-TEST-RUN
+  std::string otherRunExample;         // the first other run id seen (at most 64 bytes)
+  std::string unknownAgentExample;     // the first unknown agent id seen (at most 64 bytes)
   std::set<std::string> impersonated;  // run agents named by out-of-sequence or late messages
   std::uint64_t total() const { return otherRun + unknownAgent + outOfSequence + afterFinal; }
 };

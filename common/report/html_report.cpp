@@ -386,7 +386,8 @@ void rebalances(std::string& out, const Json& r) {
     std::string shares;
     for (const auto& s : arrayField(e, "shares")) {
       shares += (shares.empty() ? "" : ", ") + text(s, "id") + " #" +
-                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) + " users)";
+                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) +
+                " users)";
     }
     rows.push_back({Cell(report::utcTime(integer(e, "appliesAtUs")), "text"),
                     Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),
@@ -411,8 +412,7 @@ void agents(std::string& out, const Json& r) {
                       Cell(text(a, "state"), text(a, "state") == "lost" ? "fail" : ""),
                       Cell(text(a, "reason"), "text"), text(a, "exitCode"), text(a, "signal"),
                       sent.is_number() ? formatCount(count(a, "eventsSent")) : "?",
-                      formatCount(count(a, "eventsReceived")),
-                      formatCount(count(a, "requests"))});
+                      formatCount(count(a, "eventsReceived")), formatCount(count(a, "requests"))});
     }
     table(out,
           {"agent", "host", "state", "reason", "exit code", "signal", "events sent",

@@ -1,11 +1,10 @@
 // LibraryCache: verified before use, written durably, bounded, private in the shared temp dir.
 #include "agent/library_cache.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -17,7 +16,9 @@ namespace {
 struct TempDir {
   std::string path;
   explicit TempDir(const std::string& name)
-      : path((fs::temp_directory_path() / ("loads-cache-" + name + "-" + std::to_string(::getpid()))).string()) {
+      : path(
+            (fs::temp_directory_path() / ("loads-cache-" + name + "-" + std::to_string(::getpid())))
+                .string()) {
     fs::remove_all(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -89,7 +90,8 @@ TEST_CASE("a store leaves no temporary file and never writes through a planted s
   CHECK(files == 1);
 }
 
-TEST_CASE("the fallback directory in the shared temp dir must be this user's, private and no symlink") {
+TEST_CASE(
+    "the fallback directory in the shared temp dir must be this user's, private and no symlink") {
   TempDir dir("private");
   CHECK(agent::LibraryCache::privateDirectory(dir.path) == dir.path);
   struct stat st {};

@@ -1,18 +1,16 @@
 // Distributed mode end to end on loopback: a real loads-broker, three loads-agent
 // processes, loads-master --agents N and the example target. Every wait is bounded.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
-
+#include <set>
 #include <zmq.hpp>
 
 #include "proto/results.hpp"
@@ -27,7 +25,8 @@ using Clock = std::chrono::steady_clock;
 TEST_CASE("with three agents the hits in the report are exactly the requests the target served") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/report.json";
-  auto run = runCommand(cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
+  auto run = runCommand(
+      cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
   INFO(run.out << run.err);
   REQUIRE(run.code == 0);
 
@@ -69,12 +68,14 @@ TEST_CASE("a slave killed with -9 is reported by its agent, which is idle again"
   Process master(cluster.master({"--agents", "1", "-u", "2", "-d", "60s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
   pid_t slave = 0;
-  REQUIRE(eventually([&] {
-    for (auto& a : cluster.agents) {
-      if ((slave = Cluster::slaveOf(*a))) return true;
-    }
-    return false;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        for (auto& a : cluster.agents) {
+          if ((slave = Cluster::slaveOf(*a))) return true;
+        }
+        return false;
+      },
+      10s));
   ::kill(slave, SIGKILL);
   auto code = master.wait(30s);
   INFO(master.out() << master.err());
@@ -95,7 +96,8 @@ TEST_CASE("no broker: one clear sentence and exit 3, in bounded time") {
   const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(freePort());
   const auto start = Clock::now();
   auto run = runCommand({built("master/loads-master"), "--broker", nowhere, "--agents", "1",
-                         built("examples/blog/libblog.so"), "--hits", "1"}, 30s);
+                         built("examples/blog/libblog.so"), "--hits", "1"},
+                        30s);
   CHECK(run.code == 3);
   CHECK_THAT(run.err, Catch::Contains("no broker answered at " + nowhere +
                                       ": start loads-broker or pass --broker"));
@@ -147,8 +149,8 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   Cluster cluster(3);
   const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
   const std::string json = cluster.dir + "/report.json";
-  Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "3s", "--results-bind",
-                                 results, "--json", json}));
+  Process master(cluster.master(
+      {"--agents", "3", "-u", "3", "-d", "3s", "--results-bind", results, "--json", json}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
   zmq::context_t context(1);
   zmq::socket_t push(context, zmq::socket_type::push);
@@ -156,9 +158,9 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   push.connect(results);
   const std::vector<std::string> garbage = {
       "random \x01\xff bytes",
-      std::string("\x94\xa5LOADS\x01\xa7RESULTS"),           // truncated envelope
+      std::string("\x94\xa5LOADS\x01\xa7RESULTS"),                  // truncated envelope
       std::string("\x94\xa5LOADS\x01\xa7RESULTS\x93\x01\x02\x03"),  // header of wrong types
-      std::string("\x94\xa5LOADS\x02\xa3RUN\x90"),            // another version
+      std::string("\x94\xa5LOADS\x02\xa3RUN\x90"),                  // another version
   };
   for (const auto& g : garbage) push.send(zmq::buffer(g), zmq::send_flags::none);
   auto code = master.wait(60s);
@@ -183,7 +185,8 @@ std::string runInProgress(const Cluster& cluster) {
 }
 
 // A RESULTS (or STOP-TEST-RUN) message with `hits` hits on /forged, as a slave encodes it.
-std::string forgedBatch(const std::string& runId, const std::string& agentId, int hits, bool final) {
+std::string forgedBatch(const std::string& runId, const std::string& agentId, int hits,
+                        bool final) {
   loads::proto::EventBuffer events;
   for (int i = 0; i < hits; ++i) {
     loads::Hit hit;
@@ -192,7 +195,8 @@ std::string forgedBatch(const std::string& runId, const std::string& agentId, in
     hit.method = "GET";
     hit.status = 200;
     hit.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
     hit.elapsedUs = 1000;
     events.addHit(hit, {1, 1, 1, 1});
   }
@@ -202,12 +206,14 @@ std::string forgedBatch(const std::string& runId, const std::string& agentId, in
 
 }  // namespace
 
-TEST_CASE("results of another run, of an agent not in the run, or forged under an agent's name are dropped and named") {
+TEST_CASE(
+    "results of another run, of an agent not in the run, or forged under an agent's name are "
+    "dropped and named") {
   Cluster cluster(2);
   const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
   const std::string json = cluster.dir + "/report.json";
-  Process master(cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--results-bind",
-                                 results, "--json", json}));
+  Process master(cluster.master(
+      {"--agents", "2", "-u", "2", "-d", "3s", "--results-bind", results, "--json", json}));
   std::string runId;
   REQUIRE(eventually([&] { return !(runId = runInProgress(cluster)).empty(); }, 20s));
   zmq::context_t context(1);
@@ -228,7 +234,8 @@ TEST_CASE("results of another run, of an agent not in the run, or forged under a
   CHECK(report["rejectedResults"]["unknownAgent"].get<std::uint64_t>() == 1);
   // The forged STOP-TEST-RUN, or the real batches of agent-0 it collides with: dropped.
   CHECK(report["rejectedResults"]["outOfSequence"].get<std::uint64_t>() +
-            report["rejectedResults"]["afterFinal"].get<std::uint64_t>() >= 1);
+            report["rejectedResults"]["afterFinal"].get<std::uint64_t>() >=
+        1);
   const std::string problems = report["problems"].dump();
   CHECK_THAT(problems, Catch::Contains("of another run (\\\"r-other\\\" first) were dropped"));
   CHECK_THAT(problems, Catch::Contains("from agents not in this run (\\\"agent-9\\\" first)"));
@@ -242,16 +249,15 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   Cluster cluster(3);
   const std::string json = cluster.dir + "/ws.json";
   const std::string junit = cluster.dir + "/ws.xml";
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend,
-                                built("tests/libs/libws.so"), "--test", "Ws.test_echo",
-                                "--server-url", "ws://127.0.0.1:" + std::to_string(cluster.targetPort),
-                                "-q", "--agents", "3", "-u", "6", "--hits", "4", "--json", json,
-                                "--junit", junit,
-                                // 6 users x 4 hits x 5 messages, summed over three agents
-                                "--threshold", "ws_msgs_sent:count==120",
-                                "--threshold", "ws_sessions:count==6",
-                                // cannot pass: makes the run exit 99
-                                "--threshold", "hits:count>1000"};
+  std::vector<std::string> argv{
+      built("master/loads-master"), "--broker", cluster.frontend, built("tests/libs/libws.so"),
+      "--test", "Ws.test_echo", "--server-url",
+      "ws://127.0.0.1:" + std::to_string(cluster.targetPort), "-q", "--agents", "3", "-u", "6",
+      "--hits", "4", "--json", json, "--junit", junit,
+      // 6 users x 4 hits x 5 messages, summed over three agents
+      "--threshold", "ws_msgs_sent:count==120", "--threshold", "ws_sessions:count==6",
+      // cannot pass: makes the run exit 99
+      "--threshold", "hits:count>1000"};
   auto run = runCommand(argv, 120s);
   INFO(run.out << run.err);
   CHECK(run.code == 99);
@@ -274,7 +280,9 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   CHECK(report["problems"].empty());
 }
 
-TEST_CASE("a rate over three agents: each follows its share of one schedule, the sum is exact, second by second") {
+TEST_CASE(
+    "a rate over three agents: each follows its share of one schedule, the sum is exact, second by "
+    "second") {
   // 30 users per agent ride out a 300 ms stall of a busy machine without dropping a hit.
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rate.json";
@@ -314,7 +322,8 @@ TEST_CASE("a master waiting for busy agents keeps its place until they are free"
   Cluster cluster(1);
   Process first(cluster.master({"--agents", "1", "-u", "1", "-d", "60s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
-  Process second(cluster.master({"--agents", "1", "-u", "1", "--hits", "3", "--wait-agents", "30s"}));
+  Process second(
+      cluster.master({"--agents", "1", "-u", "1", "--hits", "3", "--wait-agents", "30s"}));
   REQUIRE(eventually([&] { return countLines(cluster.ping().out, " waiting ") == 1; }, 10s));
   REQUIRE_FALSE(second.wait(8s).has_value());  // still waiting its turn after 8 expiries
   first.signal(SIGINT);
@@ -333,9 +342,9 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rebalance.json";
   const std::string html = cluster.dir + "/rebalance.html";
-  Process master(cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate", "200",
-                                 "-d", "10s", "--max-users", "30", "--rebalance", "--json", json,
-                                 "--html", html}));
+  Process master(
+      cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate", "200", "-d", "10s",
+                      "--max-users", "30", "--rebalance", "--json", json, "--html", html}));
   // The trigger: the target has served a second's worth of hits, so the run is under way.
   REQUIRE(eventually([&] { return cluster.served() >= 200; }, 30s));
   ::kill(cluster.agents[1]->pid(), SIGKILL);
@@ -358,7 +367,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   // Whole seconds from the new split to the schedule's end (time 0 + 10 s).
   const std::int64_t appliesUs = event["appliesAtUs"];
   const std::int64_t endUs = appliesUs - event["fromMs"].get<std::int64_t>() * 1000 + 10'000'000;
-  const std::int64_t first = (appliesUs + 999'999) / 1'000'000, last = endUs / 1'000'000;  // [first, last)
+  const std::int64_t first = (appliesUs + 999'999) / 1'000'000,
+                     last = endUs / 1'000'000;  // [first, last)
   std::uint64_t after = 0, seconds = 0;
   std::string series;
   for (const auto& s : report["seconds"]) {
@@ -395,8 +405,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   std::cerr << "rebalance e2e: " << requests << " requests (" << lostHits << " by the lost agent), "
             << cluster.served() << " served, " << report["summary"]["droppedHits"] << " dropped, "
             << after << " in " << seconds << " whole seconds after the split\n";
-  CHECK_THAT(master.out(), Catch::Contains("Rebalanced (--rebalance)") &&
-                               Catch::Contains("agent agent-1 on"));
+  CHECK_THAT(master.out(),
+             Catch::Contains("Rebalanced (--rebalance)") && Catch::Contains("agent agent-1 on"));
   std::ifstream page(html);
   std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
   CHECK_THAT(text, Catch::Contains("Rebalanced") && Catch::Contains("agent-1"));
@@ -407,7 +417,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
 TEST_CASE("with --rebalance a closed run keeps its total users after an agent is lost") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rebalance-users.json";
-  Process master(cluster.master({"--agents", "3", "-u", "7", "-d", "8s", "--rebalance", "--json", json}));
+  Process master(
+      cluster.master({"--agents", "3", "-u", "7", "-d", "8s", "--rebalance", "--json", json}));
   REQUIRE(eventually([&] { return cluster.served() >= 20; }, 30s));
   ::kill(cluster.agents[1]->pid(), SIGKILL);
   auto code = master.wait(90s);
@@ -435,8 +446,8 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
     CHECK(s["users"] == 7);
     ++seconds;
   }
-  std::cerr << "rebalance e2e (users): active users per second (| = checked from here): "
-            << series << "\n";
+  std::cerr << "rebalance e2e (users): active users per second (| = checked from here): " << series
+            << "\n";
   CHECK(seconds >= 1);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
 }
@@ -444,10 +455,12 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
 // --rebalance when the agent is lost but its slave is not (the agent SIGSTOPped): the
 // slave's results go on to the master directly, and its tail must be awaited, not dropped.
 // Here the slave is paused too until the other agent's slave has ended, then let go.
-TEST_CASE("with --rebalance the tail of a lost agent whose slave still runs is awaited or reported") {
+TEST_CASE(
+    "with --rebalance the tail of a lost agent whose slave still runs is awaited or reported") {
   Cluster cluster(2);
   const std::string json = cluster.dir + "/rebalance-tail.json";
-  Process master(cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--rebalance", "--json", json}));
+  Process master(
+      cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--rebalance", "--json", json}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 2; }, 20s));
   pid_t slave = 0;
   REQUIRE(eventually([&] { return (slave = Cluster::slaveOf(*cluster.agents[0])) > 0; }, 10s));
@@ -459,7 +472,9 @@ TEST_CASE("with --rebalance the tail of a lost agent whose slave still runs is a
   // lost one's STOP-TEST-RUN 3 s.
   REQUIRE(eventually([&] { return Cluster::slaveOf(*cluster.agents[1]) == 0; }, 30s));
 
-  SECTION("its slave resumes after the others are done: its STOP-TEST-RUN is awaited, nothing is missing") {
+  SECTION(
+      "its slave resumes after the others are done: its STOP-TEST-RUN is awaited, nothing is "
+      "missing") {
     ::kill(slave, SIGCONT);
     auto code = master.wait(60s);
     INFO(master.out() << master.err());

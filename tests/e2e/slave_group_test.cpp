@@ -1,10 +1,9 @@
 // The slave's process group (issue 12.9): a test library that starts a process and then
 // hangs, deaf to stop requests. STOP must end both, and so must the death of the agent.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -71,7 +70,8 @@ TEST_CASE("STOP ends the slave and the processes its test started, even when the
   CHECK(eventually([&] { return gone(run.slave) && gone(run.grandchild); }, 20s));
   CHECK(run.master->wait(30s));
   INFO(run.master->err());
-  CHECK_THAT(run.master->err() + run.master->out(), Catch::Contains("killed after the grace period"));
+  CHECK_THAT(run.master->err() + run.master->out(),
+             Catch::Contains("killed after the grace period"));
 }
 
 TEST_CASE("a hung slave whose agent died is killed with the processes it started") {

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fstream>
-
 #include <loads/loads.hpp>
 
 class Stuck : public loads::TestCase {

@@ -312,7 +312,8 @@ TEST_CASE("the writer keeps option values typed and writes the distributed facts
   local.distributed.reset();
   local.options = ReportOptions{.users = {1}};
   const Json plain = jsonReport(everyPart(), local);
-  for (const char* key : {"agents", "problems", "rebalances", "malformedResults", "rejectedResults"}) {
+  for (const char* key :
+       {"agents", "problems", "rebalances", "malformedResults", "rejectedResults"}) {
     CHECK_FALSE(plain.contains(key));
   }
   CHECK_FALSE(plain.at("run").contains("runId"));
