@@ -25,6 +25,12 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// A library part that does not come within kPartTimeout is asked for again (its reply
+// was lost with a dropped connection); after kPartTries the job ends with one sentence.
+constexpr milliseconds kPartTimeout{10000};
+constexpr int kPartTries = 4;
+constexpr std::uint64_t kMaxLibrarySize = std::uint64_t{2} << 30;  // RUN's own limit
+
 std::string defaultSlaveBinary() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -45,6 +51,9 @@ class Agent::Loop {
   struct CurrentJob {
     proto::Job job;                       // without the library bytes
     std::unique_ptr<SlaveProcess> slave;  // null while waiting for NEED-LIBRARY's answer
+    proto::Bytes incoming;                // library parts received so far
+    Clock::time_point partDeadline{};     // the part asked for is due by then
+    int partTries = 0;                    // requests for the current part
   };
 
   template <class T>
@@ -64,6 +73,9 @@ class Agent::Loop {
   void onJob(const proto::Envelope& envelope);
   void onStop(const proto::Envelope& envelope);
   void onRebalance(const proto::Envelope& envelope);
+  void onLibraryPart(const proto::Envelope& envelope);
+  void requestPart();
+  void checkPartDeadline();
   void onError(const proto::Envelope& envelope);
   void startSlave(const std::string& libraryPath);
   void endJob(int exitCode, int signal, std::string reason);
@@ -102,7 +114,8 @@ class Agent::Loop {
 
 Agent::Loop::Loop(AgentOptions options)
     : options_(std::move(options)),
-      cache_(options_.cacheDir.empty() ? LibraryCache::defaultDirectory() : options_.cacheDir),
+      cache_(options_.cacheDir.empty() ? LibraryCache::defaultDirectory() : options_.cacheDir,
+             options_.cacheMax),
       host_(hostName()),
       context_(1),
       heartbeat_(options_.heartbeat),
@@ -219,6 +232,9 @@ void Agent::Loop::onMessage(const std::string& bytes) {
     case MessageType::kRebalance:
       onRebalance(envelope.value());
       break;
+    case MessageType::kLibraryPart:
+      onLibraryPart(envelope.value());
+      break;
     case MessageType::kError:
       onError(envelope.value());
       break;
@@ -256,6 +272,11 @@ void Agent::Loop::onWelcome(const proto::Envelope& envelope) {
   nextHeartbeat_ = Clock::now() + heartbeat_;
   spdlog::info("registered with {} as {} (heartbeat {} ms)", options_.broker, options_.id,
                heartbeat_.count());
+  if (job_ && !job_->slave && job_->partTries > 0) {
+    spdlog::info("run {}: asking again for the library part lost with the old connection",
+                 job_->job.runId);
+    requestPart();
+  }
   if (unreported_) {
     spdlog::info("run {}: JOB-ENDED sent now that a broker listens", unreported_->runId);
     send(*unreported_);
@@ -320,10 +341,65 @@ void Agent::Loop::onJob(const proto::Envelope& envelope) {
     path = cache_.find(sha);
     if (!path) {
       spdlog::info("run {}: library {} not cached, asking the broker", job_->job.runId, sha);
-      return send(proto::NeedLibrary{job_->job.runId, sha});
+      return requestPart();
     }
   }
   startSlave(*path);
+}
+
+// The next part of the library: parts are asked for one at a time, so that heartbeats
+// never wait behind more than one part on a slow link.
+void Agent::Loop::requestPart() {
+  ++job_->partTries;
+  job_->partDeadline = Clock::now() + kPartTimeout;
+  send(proto::NeedLibrary{job_->job.runId, job_->job.librarySha256, job_->incoming.size(),
+                          proto::kLibraryPartSize});
+}
+
+void Agent::Loop::onLibraryPart(const proto::Envelope& envelope) {
+  auto part = proto::decodeBody<proto::LibraryPart>(envelope);
+  if (!part) {
+    ++malformed_;
+    spdlog::warn("bad LIBRARY-PART dropped: {}", part.reason());
+    return;
+  }
+  // Only the part asked for counts: a late answer to a repeated request is a duplicate.
+  if (!job_ || job_->slave || part->runId != job_->job.runId ||
+      part->librarySha256 != job_->job.librarySha256 || part->offset != job_->incoming.size() ||
+      part->bytes.empty()) {
+    return;
+  }
+  if (part->size > kMaxLibrarySize || part->offset + part->bytes.size() > part->size) {
+    return endJob(2, 0, "the broker sent a library part that does not fit its size");
+  }
+  job_->incoming.insert(job_->incoming.end(), part->bytes.begin(), part->bytes.end());
+  job_->partTries = 0;
+  if (job_->incoming.size() < part->size) return requestPart();
+  proto::Bytes library = std::move(job_->incoming);
+  job_->incoming.clear();
+  std::string error;
+  auto path = cache_.store(job_->job.librarySha256, library, error);
+  if (!path) return endJob(2, 0, error);
+  startSlave(*path);
+}
+
+void Agent::Loop::checkPartDeadline() {
+  if (!job_ || job_->slave || job_->partTries == 0 || Clock::now() < job_->partDeadline) return;
+  if (job_->partTries >= kPartTries) {
+    return endJob(2, 0,
+                  "the test library did not come from the broker (" +
+                      std::to_string(job_->incoming.size()) + " bytes received, then nothing for " +
+                      std::to_string(kPartTries) + " requests of " +
+                      std::to_string(kPartTimeout.count() / 1000) +
+                      " s each): check the link between this agent and the broker");
+  }
+  spdlog::warn("run {}: library part at byte {} did not come within {} ms: asking again",
+               job_->job.runId, job_->incoming.size(), kPartTimeout.count());
+  if (registered_) {
+    requestPart();
+  } else {
+    job_->partDeadline = Clock::now() + kPartTimeout;  // asked again once registered
+  }
 }
 
 void Agent::Loop::startSlave(const std::string& libraryPath) {
@@ -441,6 +517,7 @@ void Agent::Loop::endJob(int exitCode, int signal, std::string reason) {
 // ---------------------------------------------------------------- timers
 
 void Agent::Loop::onTimers() {
+  checkPartDeadline();
   if (!socket_) return;
   const auto now = Clock::now();
   if (now - lastHeard_ > heartbeat_ * liveness_) {

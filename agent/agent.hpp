@@ -2,8 +2,9 @@
 //
 // It registers with the broker (HELLO), heartbeats, reconnects with backoff when the
 // broker goes silent or away, receives JOBs (library cached by sha256), runs each in a
-// child slave runner process, stops it on STOP (SIGTERM, then SIGKILL after a grace
-// period) and reports how it ended (JOB-ENDED).
+// child slave runner process (a process group of its own), stops it on STOP (SIGTERM to
+// the group, then SIGKILL after a grace period) and reports how it ended (JOB-ENDED).
+// A library larger than one part is fetched part by part, each part with a deadline.
 //
 // Thread-safety: run() blocks the calling thread, which alone owns the socket and the
 // slave; stop() may be called from any thread.
@@ -23,7 +24,8 @@ struct AgentOptions {
   std::string broker = "tcp://127.0.0.1:7781";  // the broker's backend endpoint
   std::string id;                               // agent id; "" = "<host>-<pid>"
   std::string cacheDir;  // library cache; "" = LibraryCache::defaultDirectory()
-  std::chrono::milliseconds heartbeat{1000};  // until WELCOME gives the broker's (1 s)
+  std::uint64_t cacheMax = std::uint64_t{2} << 30;  // --cache-max: LRU eviction beyond (2 GiB)
+  std::chrono::milliseconds heartbeat{1000};        // until WELCOME gives the broker's (1 s)
   std::uint32_t liveness = 5;  // silent intervals before the broker counts as gone (5)
   std::string slaveBinary;     // "" = loads-slave next to this executable
   std::chrono::milliseconds stopGrace{10000};   // SIGTERM → SIGKILL delay on STOP (10 s)

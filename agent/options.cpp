@@ -14,7 +14,7 @@ namespace loads::agent {
 
 ParseResult parseOptions(int argc, const char* const* argv) {
   AgentOptions options;
-  std::string heartbeat = "1s", stopGrace = "10s";
+  std::string heartbeat = "1s", stopGrace = "10s", cacheMax = "2GiB";
   CLI::App app{"loads-agent: runs loads jobs from a broker, each in a slave runner process"};
   app.set_version_flag("--version", LOADS_VERSION);
   app.add_option("--broker", options.broker, "the broker's agent endpoint")->capture_default_str();
@@ -22,6 +22,10 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   app.add_option(
       "--cache-dir", options.cacheDir,
       "where received test libraries are kept, by sha256 (default ~/.cache/loads/libraries)");
+  app.add_option("--cache-max", cacheMax,
+                 "size of the library cache beyond which the least recently used libraries are "
+                 "evicted: 512MiB, 2GiB, ... (a bare number is bytes)")
+      ->capture_default_str();
   app.add_option("--heartbeat", heartbeat,
                  "heartbeat interval until the broker sets its own: 250ms, 1s, ... (a bare number "
                  "is seconds)")
@@ -43,6 +47,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                                   " bytes long: brokers accept agent ids of up to " +
                                   std::to_string(proto::kMaxHelloString));
     }
+    options.cacheMax = parseSize(cacheMax);
     keys.load("loads-agent", options.broker, options.key, options.brokerKey);
   } catch (const CLI::ParseError& e) {
     return {std::nullopt, app.exit(e) == 0 ? 0 : 2};

@@ -55,11 +55,15 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     sigprocmask(SIG_SETMASK, &stop, nullptr);
+    // A group of its own: STOP and the SIGKILL after the grace reach whatever the test
+    // library started too, and a Ctrl-C on the agent's terminal does not reach the slave.
+    ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(126);  // the agent died before prctl
     ::execve(args[0], args.data(), env.data());
     ::_exit(127);
   }
+  ::setpgid(pid_, pid_);  // also here: a STOP right after fork must find the group
   ::close(pair[1]);
   control_ = pair[0];
 }
@@ -74,7 +78,8 @@ bool SlaveProcess::control(const std::string& line) {
 SlaveProcess::~SlaveProcess() {
   if (control_ >= 0) ::close(control_);
   if (pid_ > 0 && !exit_) {
-    ::kill(pid_, SIGKILL);
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);  // in case the group was never made (setpgid failed)
     int status = 0;
     ::waitpid(pid_, &status, 0);
   }
@@ -86,11 +91,15 @@ std::optional<SlaveExit> SlaveProcess::poll() {
   const pid_t done = ::waitpid(pid_, &status, WNOHANG);
   if (done == 0) {
     if (stopRequested_ && !killed_ && std::chrono::steady_clock::now() >= killAt_) {
+      ::kill(-pid_, SIGKILL);
       ::kill(pid_, SIGKILL);
       killed_ = true;
     }
     return std::nullopt;
   }
+  // What the slave started and left behind ends with it. Its group id cannot have been
+  // reused: Linux hands out no pid that is still some group's id.
+  ::kill(-pid_, SIGKILL);
   SlaveExit e;
   if (done < 0) {
     e = {-1, 0, std::string("lost track of the slave: ") + std::strerror(errno)};
@@ -118,6 +127,7 @@ void SlaveProcess::stop(std::chrono::milliseconds grace) {
   if (exit_ || stopRequested_) return;
   stopRequested_ = true;
   killAt_ = std::chrono::steady_clock::now() + grace;
+  ::kill(-pid_, SIGTERM);
   ::kill(pid_, SIGTERM);
 }
 

@@ -1,8 +1,12 @@
 // SlaveProcess: one running slave runner (fork + exec), how it ended, and how to stop it.
 //
 // The child starts with SIGTERM and SIGINT blocked (loads-slave takes them with
-// sigtimedwait) and gets PR_SET_PDEATHSIG = SIGTERM, so an agent killed with -9 does not leave
-// its slave running on its own. Not thread-safe: the agent's thread owns it.
+// sigtimedwait), in a process group of its own, and gets PR_SET_PDEATHSIG = SIGTERM, so an
+// agent killed with -9 does not leave its slave running on its own (loads-slave kills its
+// group when it still runs a stop timeout and a grace after that). stop() signals the
+// whole group, and whatever is left of the group when the slave has ended is SIGKILLed:
+// processes the test library started do not outlive the job. Not thread-safe: the
+// agent's thread owns it.
 //
 // Control channel: the agent holds one end of a Unix socketpair, the child gets the other
 // as file descriptor kControlFd (the agent passes --control-fd). Commands are lines of

@@ -186,9 +186,36 @@ std::vector<std::string> splitTests(const std::string& tests) {
   return names;
 }
 
+// When the agent dies, PR_SET_PDEATHSIG sends SIGTERM and the run stops as on a STOP; a
+// test that never yields would keep the slave (and what it started) alive for ever with
+// nobody left to SIGKILL it. This thread does it: the slave's group, a stop timeout and
+// kOrphanGrace after the agent is gone.
+constexpr std::chrono::seconds kOrphanGrace{5};
+
+std::chrono::milliseconds stopTimeoutOf(const std::vector<std::string>& args) {
+  RunOptions run;
+  for (const std::string& arg : args) {
+    if (arg.rfind("stop-timeout-ms=", 0) == 0) applyArgs({arg}, run);
+  }
+  return run.stopTimeout;
+}
+
+void killGroupWhenOrphaned(std::chrono::milliseconds stopTimeout) {
+  const pid_t agent = ::getppid();
+  std::thread([agent, stopTimeout] {
+    while (::getppid() == agent) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(stopTimeout + kOrphanGrace);
+    std::cerr << "loads-slave: the agent is gone and the run did not stop within "
+              << (stopTimeout + kOrphanGrace).count() << " ms: killing this slave's process group"
+              << std::endl;
+    ::kill(0, SIGKILL);
+  }).detach();
+}
+
 int runSlave(const SlaveOptions& options) {
   const sigset_t set = stopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread: only sigtimedwait sees them
+  killGroupWhenOrphaned(stopTimeoutOf(options.job.args));
 
   // The proxy first: even a slave that cannot load its library ends with STOP-TEST-RUN,
   // so the master knows this agent is done and sent nothing.

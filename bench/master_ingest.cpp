@@ -10,6 +10,7 @@
 //   loads-ingest-bench [agents=20] [batches per agent=200]
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,9 +25,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string buildBatch(const std::string& agentId, int hits) {
+// The encoder's next batch: each has the next seq, as a slave's do (the receiver drops
+// a repeated one).
+std::string buildBatch(proto::ResultsEncoder& encoder, int hits) {
   proto::EventBuffer events;
-  proto::ResultsEncoder encoder("bench-run", agentId);
   const std::string names[] = {"GET /", "GET /api/items", "POST /comments", "GET /static"};
   for (int i = 0; i < hits; ++i) {
     LoadsStatus status{0, 50, static_cast<std::uint64_t>(i + 1),
@@ -63,10 +65,16 @@ int main(int argc, char** argv) {
   AggregateResult sink;
   master::ResultsReceiver receiver({}, sink);
 
-  std::vector<std::string> batches;
-  for (int a = 0; a < agents; ++a) batches.push_back(buildBatch("agent-" + std::to_string(a), 250));
+  std::vector<proto::ResultsEncoder> encoders;
+  std::map<std::string, std::uint32_t> sources;
+  for (int a = 0; a < agents; ++a) {
+    encoders.emplace_back("bench-run", "agent-" + std::to_string(a));
+    sources["agent-" + std::to_string(a)] = static_cast<std::uint32_t>(a);
+  }
+  proto::ResultsEncoder sample("bench-run", "sample");
   std::printf("batch: %zu bytes, 1000 events; %d agents x %d batches = %llu events\n",
-              batches[0].size(), agents, batchesPerAgent, static_cast<unsigned long long>(total));
+              buildBatch(sample, 250).size(), agents, batchesPerAgent,
+              static_cast<unsigned long long>(total));
 
   // Queue everything first (the PUSH sockets hold it), then time the master alone.
   zmq::context_t ctx(1);
@@ -79,14 +87,15 @@ int main(int argc, char** argv) {
   }
   std::thread pusher([&] {
     for (int b = 0; b < batchesPerAgent; ++b) {
-      for (int a = 0; a < agents; ++a)
-        sockets[a].send(zmq::buffer(batches[a]), zmq::send_flags::none);
+      for (int a = 0; a < agents; ++a) {
+        sockets[a].send(zmq::buffer(buildBatch(encoders[a], 250)), zmq::send_flags::none);
+      }
     }
   });
   pusher.join();
 
   auto t0 = Clock::now();
-  receiver.start();
+  receiver.start("bench-run", sources);
   while (received(receiver) < total) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   receiver.stop();

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -66,6 +67,13 @@ std::string_view view(const zmq::message_t& m) { return {m.data<char>(), m.size(
 
 std::uint64_t millis(Duration d) { return static_cast<std::uint64_t>(d.count()); }
 
+// The User-Id the ZAP handler gave the sender's connection: its CURVE public key in Z85
+// (security/zap.cpp); "" on plain TCP, where there is no ZAP.
+std::string peerKeyOf(const zmq::message_t& m) {
+  const char* key = zmq_msg_gets(m.handle(), "User-Id");
+  return key ? key : "";
+}
+
 }  // namespace
 
 class Broker::Loop {
@@ -94,7 +102,9 @@ class Broker::Loop {
     return frontend ? *frontendGuard_ : *backendGuard_;
   }
   void onFrontend(const std::string& master, const proto::Envelope& envelope);
-  void onBackend(const std::string& routingId, const proto::Envelope& envelope);
+  // `peerKey`: the sender's CURVE public key (Z85) as the ZAP handler allowed it; "" on plain TCP.
+  void onBackend(const std::string& routingId, const std::string& peerKey,
+                 const proto::Envelope& envelope);
 
   // frontend handlers
   void onRun(const std::string& master, const proto::Envelope& envelope);
@@ -103,11 +113,14 @@ class Broker::Loop {
   void onPing(const std::string& master);
   void onRebalance(RunRecord& run, const proto::Envelope& envelope);
   // backend handlers
-  void onHello(const std::string& routingId, const proto::Envelope& envelope);
+  void onHello(const std::string& routingId, const std::string& peerKey,
+               const proto::Envelope& envelope);
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
   void resendJob(const std::string& runId, const std::string& agentId);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
+  void sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
+                       std::uint64_t length);
 
   // runs
   bool tryStart(RunRecord& run);
@@ -139,7 +152,7 @@ class Broker::Loop {
   Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
-      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0};
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0}, agentIdsRefused_{0};
 };
 
 Broker::Loop::Loop(BrokerOptions options)
@@ -197,7 +210,7 @@ void Broker::Loop::requestStop() {
 BrokerStats Broker::Loop::stats() const {
   return {malformedFrontend_.load(),   malformedBackend_.load(), errorsSent_.load(),
           runsAccepted_.load(),        runsRefused_.load(),      agentsLost_.load(),
-          zap_ ? zap_->refusals() : 0, connectionsCut_.load()};
+          zap_ ? zap_->refusals() : 0, connectionsCut_.load(),   agentIdsRefused_.load()};
 }
 
 // ---------------------------------------------------------------- the loop
@@ -281,7 +294,7 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
   if (frontend) {
     onFrontend(routingId, envelope.value());
   } else {
-    onBackend(routingId, envelope.value());
+    onBackend(routingId, peerKeyOf(frames[1]), envelope.value());
   }
 }
 
@@ -497,7 +510,10 @@ bool Broker::Loop::tryStart(RunRecord& run) {
     registry_.assign(agent->id, run.id, t);
     run.slots.push_back({agent->id, agent->host, index, SlotState::kRunning, false});
     accepted.agents.push_back({agent->id, agent->host, index});
-    sendJob(run, run.slots.back(), *agent, !agent->libraries.contains(run.request.librarySha256));
+    // A library larger than one part is fetched by the agent part by part (NEED-LIBRARY).
+    sendJob(run, run.slots.back(), *agent,
+            !agent->libraries.contains(run.request.librarySha256) &&
+                run.request.library.size() <= proto::kLibraryPartSize);
   }
   run.state = RunState::kRunning;
   ++runsAccepted_;
@@ -602,7 +618,8 @@ void Broker::Loop::dispatchWaiting() {
 
 // ---------------------------------------------------------------- backend
 
-void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope& envelope) {
+void Broker::Loop::onBackend(const std::string& routingId, const std::string& peerKey,
+                             const proto::Envelope& envelope) {
   AgentRecord* agent = registry_.findByRouting(routingId);
   const AgentPeerState state = !agent                              ? AgentPeerState::kUnknown
                                : agent->state == AgentState::kIdle ? AgentPeerState::kIdle
@@ -624,7 +641,7 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
   }
   switch (envelope.type) {
     case MessageType::kHello:
-      onHello(routingId, envelope);
+      onHello(routingId, peerKey, envelope);
       break;
     case MessageType::kHeartbeat:
       break;
@@ -642,13 +659,28 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
   }
 }
 
-void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& envelope) {
+void Broker::Loop::onHello(const std::string& routingId, const std::string& peerKey,
+                           const proto::Envelope& envelope) {
   auto hello = proto::decodeBody<proto::Hello>(envelope);
   ErrorCode code = ErrorCode::kMalformed;
   const std::string reason = hello ? proto::validateHello(hello.value(), code) : hello.reason();
   if (!reason.empty()) {
     countMalformed(false, routingId, reason);
     sendError(backend_, routingId, code, reason);
+    return;
+  }
+  // An agent id belongs to the key that registered it (while the broker remembers the
+  // agent): another key holder must not take its slot, its library and its run key.
+  if (const AgentRecord* known = registry_.find(hello->agentId); known && known->key != peerKey) {
+    ++agentIdsRefused_;
+    spdlog::warn(
+        "HELLO as agent {} refused: that id is registered with the key {}, this peer "
+        "has {}",
+        hello->agentId, known->key.empty() ? "(none)" : known->key,
+        peerKey.empty() ? "(none)" : peerKey);
+    sendError(backend_, routingId, ErrorCode::kDuplicate,
+              "agent id \"" + hello->agentId +
+                  "\" is registered with another key: give this agent its own --id");
     return;
   }
   // Two live agents with one id would take the id from each other forever (each ERROR
@@ -664,7 +696,7 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
                   " (pid " + std::to_string(holder->pid) + "): give each agent its own --id");
     return;
   }
-  auto registration = registry_.registerAgent(hello.value(), routingId, now());
+  auto registration = registry_.registerAgent(hello.value(), routingId, now(), peerKey);
   if (registration.replaced) agentLeftRun(*registration.replaced, "agent restarted");
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
   sendTo(backend_, routingId,
@@ -690,7 +722,9 @@ void Broker::Loop::resendJob(const std::string& runId, const std::string& agentI
   if (!slot || !agent) return;
   spdlog::info("run {}: agent {} reconnected before it read its JOB: sending it again", runId,
                agentId);
-  sendJob(*run, *slot, *agent, !agent->libraries.contains(run->request.librarySha256));
+  sendJob(*run, *slot, *agent,
+          !agent->libraries.contains(run->request.librarySha256) &&
+              run->request.library.size() <= proto::kLibraryPartSize);
 }
 
 void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelope) {
@@ -732,6 +766,20 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
               "NEED-LIBRARY for a run or library this broker does not hold for you");
     return;
   }
+  if (need->length > 0) {
+    // Part by part: each part may be asked for again (a lost reply, a reconnect) up to
+    // 4 times, so an agent that reads nothing costs at most 4 libraries, part by part.
+    const std::uint64_t parts =
+        (run->request.library.size() + proto::kLibraryPartSize - 1) / proto::kLibraryPartSize;
+    if (slot->partsSent >= 4 * parts + 4) {
+      sendError(backend_, agent.routingId, ErrorCode::kUnexpected,
+                "NEED-LIBRARY for run " + run->id + ": every part was sent 4 times already");
+      return;
+    }
+    ++slot->partsSent;
+    agent.libraries.erase(need->librarySha256);
+    return sendLibraryPart(*run, agent, need->offset, need->length);
+  }
   // One answer per job: an agent that asks again (and perhaps reads nothing) would make
   // the broker queue a whole library per ~100-byte request.
   if (slot->libraryResent) {
@@ -743,6 +791,25 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
   slot->libraryResent = true;
   agent.libraries.erase(need->librarySha256);
   sendJob(*run, *slot, agent, true);
+}
+
+// One part, never more than kLibraryPartSize: what one NEED-LIBRARY can make the broker
+// queue, and how long it holds the heartbeats behind it on a slow link.
+void Broker::Loop::sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
+                                   std::uint64_t length) {
+  const proto::Bytes& library = run.request.library;
+  if (offset >= library.size()) {
+    sendError(backend_, agent.routingId, ErrorCode::kMalformed,
+              "NEED-LIBRARY offset " + std::to_string(offset) + " is past the library's " +
+                  std::to_string(library.size()) + " bytes");
+    return;
+  }
+  const std::uint64_t size = std::min({length, proto::kLibraryPartSize, library.size() - offset});
+  proto::LibraryPart part{
+      run.id, run.request.librarySha256, offset, library.size(),
+      proto::Bytes(library.begin() + static_cast<std::ptrdiff_t>(offset),
+                   library.begin() + static_cast<std::ptrdiff_t>(offset + size))};
+  sendTo(backend_, agent.routingId, part);
 }
 
 void Broker::Loop::onAgentDisconnect(AgentRecord& agent) {

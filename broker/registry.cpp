@@ -26,7 +26,7 @@ AgentRegistry::AgentRegistry(Duration heartbeatInterval, std::uint32_t liveness)
 
 AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hello,
                                                          const std::string& routingId,
-                                                         TimePoint now) {
+                                                         TimePoint now, const std::string& key) {
   std::optional<AgentRecord> replaced;
   std::string undeliveredJob;
   // The same socket re-registering under another id: the old entry is gone.
@@ -56,6 +56,7 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
   record.cores = hello.cores;
   record.version = hello.version;
   record.pid = hello.pid;
+  record.key = key;
   record.libraries.insert(hello.libraries.begin(), hello.libraries.end());
   // An agent whose slave still runs stays busy until it reports JOB-ENDED.
   record.state =

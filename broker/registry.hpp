@@ -32,6 +32,7 @@ struct AgentRecord {
   std::uint32_t cores = 0;  // cores of its machine
   std::string version;      // its loads release
   std::uint32_t pid = 0;    // its process id
+  std::string key;          // CURVE public key (Z85) that registered the id; "" plain
   AgentState state = AgentState::kIdle;
   std::string runId;                // run in progress when busy; ""
   std::set<std::string> libraries;  // sha256 of libraries it has cached
@@ -56,9 +57,10 @@ class AgentRegistry {
     // agent stays busy in it and the JOB must be sent again. "" when none.
     std::string undeliveredJob;
   };
-  // HELLO from `routingId`.
-  Registration registerAgent(const proto::Hello& hello, const std::string& routingId,
-                             TimePoint now);
+  // HELLO from `routingId`, authenticated with `key` ("" on plain TCP; the caller checks
+  // that an id already known comes with its key, which the record keeps).
+  Registration registerAgent(const proto::Hello& hello, const std::string& routingId, TimePoint now,
+                             const std::string& key = "");
   // Any message from a registered, not lost, agent.
   void touch(AgentRecord& agent, TimePoint now) {
     agent.lastSeen = now;

@@ -24,7 +24,8 @@ struct RunSlot {
   std::string host;
   std::uint32_t index = 0;
   SlotState state = SlotState::kRunning;
-  bool libraryResent = false;  // NEED-LIBRARY answered: once per job (PROTOCOL.md §5.2)
+  bool libraryResent = false;   // NEED-LIBRARY answered: once per job (PROTOCOL.md §5.2)
+  std::uint64_t partsSent = 0;  // LIBRARY-PARTs sent for this job: each part at most 4 times
 };
 
 struct RunRecord {

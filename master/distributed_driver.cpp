@@ -68,12 +68,58 @@ bool leftEarly(const AgentRow& row) {
           (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
-bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
-  if (row.state == AgentState::kLost) return true;
-  if (row.state != AgentState::kDone) return false;
+bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
   auto it = tallies.find(row.assigned.agentId);
-  const bool final = it != tallies.end() && it->second.final;
-  return final || Clock::now() - row.endedAt >= kFinalGrace;
+  return it != tallies.end() && it->second.final;
+}
+
+// Whether the master has all it will get from every agent. A lost agent's slave may
+// still run (the agent was stopped or cut off, not its slave) and send the rest of its
+// results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
+// and `lostGrace` has passed since the last of them (or since the loss) ended.
+bool allFinished(const std::vector<AgentRow>& rows,
+                 const std::map<std::string, AgentTally>& tallies, Clock::duration lostGrace) {
+  Clock::time_point lastEnd{};
+  for (const AgentRow& row : rows) {
+    if (row.state == AgentState::kRunning) return false;
+    lastEnd = std::max(lastEnd, row.endedAt);
+    if (row.state == AgentState::kDone && !finalArrived(row, tallies) &&
+        Clock::now() - row.endedAt < kFinalGrace) {
+      return false;
+    }
+  }
+  for (const AgentRow& row : rows) {
+    if (row.state == AgentState::kLost && !finalArrived(row, tallies) &&
+        Clock::now() - lastEnd < lostGrace) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Results messages that were not the run's: one sentence per kind (each makes exit 3,
+// since someone else wrote on the results port under this run's or an agent's name).
+std::vector<std::string> rejectedProblems(const RejectedResults& r) {
+  std::vector<std::string> problems;
+  if (r.otherRun > 0) {
+    problems.push_back(formatCount(r.otherRun) + " results messages of another run (\"" +
+                       r.otherRunExample + "\" first) were dropped");
+  }
+  if (r.unknownAgent > 0) {
+    problems.push_back(formatCount(r.unknownAgent) +
+                       " results messages from agents not in this run (\"" + r.unknownAgentExample +
+                       "\" first) were dropped");
+  }
+  if (r.outOfSequence + r.afterFinal > 0) {
+    std::string names;
+    for (const auto& id : r.impersonated) names += (names.empty() ? "" : ", ") + id;
+    problems.push_back(formatCount(r.outOfSequence + r.afterFinal) +
+                       " results messages under the name of agent " + names +
+                       " repeated a sequence number, went back on its event count or came after "
+                       "its STOP-TEST-RUN, and were dropped: another sender uses its id, so its "
+                       "figures cannot be trusted");
+  }
+  return problems;
 }
 
 // The run's JobOptions from the master's options (one cycle: checked by the caller).
@@ -153,7 +199,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
       problems.push_back(who + " sent " + formatCount(sent) + " events, " + formatCount(received) +
                          " arrived: " + formatCount(sent > received ? sent - received : 0) +
                          " missing");
-    } else if (!final && row.state != AgentState::kLost) {
+    } else if (!final && (row.state != AgentState::kLost || row.shareMoved)) {
       problems.push_back(who + ": no STOP-TEST-RUN arrived, so events may be missing (" +
                          formatCount(received) + " received)");
     }
@@ -413,7 +459,7 @@ int DistributedDriver::prepare() {
               << std::endl;
     return 2;
   }
-  receiver_->start();
+  receiver_->listen();  // guarded from now on; read once RUN-ACCEPTED names the run
   return 0;
 }
 
@@ -439,13 +485,15 @@ int DistributedDriver::startCycle(std::size_t) {
   auto accepted = awaitStart(*link_, waiter_, o.waitAgents, code);
   if (!accepted) return code;
   runId_ = accepted->runId;
+  std::map<std::string, std::uint32_t> sources;
   for (const auto& a : accepted->agents) {
-    receiver_->setAgentIndex(a.agentId, a.index);
+    sources[a.agentId] = a.index;
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
     rows_.push_back(std::move(row));
   }
+  receiver_->start(runId_, sources);  // results of this run's agents only (PROTOCOL.md §8.3)
   std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, " << job_.users
             << " users; results on " << receiver_->endpoint() << std::endl;
   startedAt_ = std::chrono::system_clock::now();
@@ -466,9 +514,9 @@ void DistributedDriver::advance() {
   if (finished_) return;
   const MasterOptions& o = options_;
   const auto tallies = receiver_->tallies();
-  bool all = true;
-  for (const auto& row : rows_) all = all && agentFinished(row, tallies);
-  if (all) {
+  // A lost agent's slave ends as the others do, then may wait --stop-timeout for its hits
+  // in flight before its STOP-TEST-RUN.
+  if (allFinished(rows_, tallies, o.run.stopTimeout + kFinalGrace)) {
     finished_ = true;
     return;
   }
@@ -547,6 +595,8 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   DistributedFacts facts{.runId = runId_};
   auto problems = printAgents(rows_, receiver->tallies(), snap, facts.agents);
   printRebalances(rebalances, std::cout);
+  const RejectedResults rejected = receiver->rejected();
+  for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
   problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());
   // Garbage on the results port is no event of this run: reported, not an error.
@@ -561,6 +611,10 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   facts.problems = problems;
   if (o.rebalance) facts.rebalances = rebalances;
   facts.malformedResults = receiver->malformed();
+  if (rejected.total() > 0) {
+    facts.rejectedResults = RejectedResultsFacts{rejected.otherRun, rejected.unknownAgent,
+                                                 rejected.outOfSequence, rejected.afterFinal};
+  }
   ending.distributed = std::move(facts);
   return ending;
 }

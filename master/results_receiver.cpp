@@ -62,15 +62,24 @@ std::uint64_t ResultsReceiver::keysRefused() const {
   return socket_->zap ? socket_->zap->refusals() : 0;
 }
 
-void ResultsReceiver::setAgentIndex(const std::string& agentId, std::uint32_t index) {
-  std::lock_guard lock(mutex_);
-  indexes_[agentId] = index;
-  auto it = tallies_.find(agentId);
-  if (it != tallies_.end()) it->second.source = index;
+void ResultsReceiver::listen() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
 }
 
-void ResultsReceiver::start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+void ResultsReceiver::start(const std::string& runId,
+                            const std::map<std::string, std::uint32_t>& agents) {
+  {
+    std::lock_guard lock(mutex_);
+    runId_ = runId;
+    indexes_ = agents;
+  }
+  reading_ = true;
+  listen();
+}
+
+RejectedResults ResultsReceiver::rejected() const {
+  std::lock_guard lock(mutex_);
+  return rejected_;
 }
 
 void ResultsReceiver::stop() {
@@ -87,6 +96,12 @@ void ResultsReceiver::loop() {
   zmq::socket_t& pull = socket_->pull;
   zmq::message_t message;
   for (;;) {
+    if (!reading_) {  // the run is not known yet: guard the socket, read nothing
+      if (stopRequested_) return;
+      socket_->guard->check();
+      std::this_thread::sleep_for(security::InboundGuard::kCheckInterval);  // the guard's tick
+      continue;
+    }
     zmq::pollitem_t item{pull.handle(), 0, ZMQ_POLLIN, 0};
     // On stop, what is already queued is still read: then the poll comes back empty.
     zmq::poll(
@@ -105,18 +120,47 @@ void ResultsReceiver::loop() {
   }
 }
 
+// A slave's messages come in order on its one connection, each with a higher seq and an
+// events-sent grown by at least its own events (more when a batch was lost on the way).
+// Whatever breaks that was not sent by the slave of that agent in this run.
+bool ResultsReceiver::admit(const proto::BatchInfo& info) {
+  auto clip = [](const std::string& text) { return text.substr(0, 64); };
+  if (info.runId != runId_) {
+    if (rejected_.otherRun++ == 0) rejected_.otherRunExample = clip(info.runId);
+    return false;
+  }
+  if (!indexes_.contains(info.agentId)) {
+    if (rejected_.unknownAgent++ == 0) rejected_.unknownAgentExample = clip(info.agentId);
+    return false;
+  }
+  const auto it = tallies_.find(info.agentId);
+  if (it == tallies_.end()) return true;
+  const AgentTally& tally = it->second;
+  if (tally.final) {
+    ++rejected_.afterFinal;
+  } else if (info.seq <= tally.lastSeq || info.eventsSent < tally.eventsSent ||
+             info.eventsSent - tally.eventsSent < info.events) {
+    ++rejected_.outOfSequence;
+  } else {
+    return true;
+  }
+  rejected_.impersonated.insert(info.agentId);
+  return false;
+}
+
 void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   proto::DecodeLimits limits;
   limits.maxMessageSize = options_.maxMessageSize;
   const std::string_view bytes(static_cast<const char*>(data), size);
   // The events must be tagged with their agent before they are replayed.
+  bool refused = false;
   auto batch = proto::decodeResultsBatch(
       bytes, sink_, limits,
-      [this](const proto::BatchInfo& info) {
+      [&](const proto::BatchInfo& info) {
         std::lock_guard lock(mutex_);
-        auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
-        if (fresh) ++nextUnknownIndex_;
-        sink_.setSource(index->second);
+        refused = !admit(info);
+        if (!refused) sink_.setSource(indexes_.at(info.agentId));
+        return !refused;
       },
       [this](proto::EventKind kind, std::int64_t atUs) {
         // The slave's own time: a slave that started late does not shorten the run.
@@ -126,6 +170,7 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
           sink_.stopTestRunAt(atUs);
         }
       });
+  if (refused) return;  // counted by admit()
   if (!batch) {
     const std::uint64_t count = ++malformed_;
     if (count <= 100 || count % 1000 == 0) {
@@ -139,7 +184,7 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   tally.source = indexes_[batch->agentId];
   tally.received += batch->replayed;
   tally.skipped += batch->skipped;
-  tally.eventsSent = std::max(tally.eventsSent, batch->eventsSent);
+  tally.eventsSent = batch->eventsSent;
   ++tally.batches;
   if (batch->seq > tally.lastSeq + 1) tally.seqGaps += batch->seq - tally.lastSeq - 1;
   tally.lastSeq = std::max(tally.lastSeq, batch->seq);

@@ -3,9 +3,14 @@
 // tagged with the sending agent's index (AggregateResult::setSource), and tallied per
 // agent so the report can compare events sent with events received (PROTOCOL.md §5.3).
 //
+// Only the run's own messages count: a message of another run, from an agent that is not
+// in the run, one that repeats or goes back on its agent's sequence number or event count,
+// or one after its agent's STOP-TEST-RUN is dropped before any event is replayed, and
+// counted in rejected() (docs/reliability.md).
+//
 // Thread-safety: the constructor binds; after start() only the receiver's own thread
-// touches the socket and calls the sink. tallies(), malformed() and setAgentIndex() may
-// be called from any thread. The sink must outlive the receiver.
+// touches the socket and calls the sink. tallies(), malformed() and rejected() may be
+// called from any thread. The sink must outlive the receiver.
 #pragma once
 
 #include <atomic>
@@ -13,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -20,7 +26,10 @@
 
 namespace loads {
 class AggregateResult;
+namespace proto {
+struct BatchInfo;
 }
+}  // namespace loads
 
 namespace loads::master {
 
@@ -34,6 +43,18 @@ struct AgentTally {
   std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
   bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
+};
+
+// Results messages dropped because they are not the run's (ResultsReceiver).
+struct RejectedResults {
+  std::uint64_t otherRun = 0;          // another run id
+  std::uint64_t unknownAgent = 0;      // an agent id that is not in the run
+  std::uint64_t outOfSequence = 0;     // seq not above its agent's last, or events-sent too small
+  std::uint64_t afterFinal = 0;        // after its agent's STOP-TEST-RUN
+  std::string otherRunExample;         // the first other run id seen (at most 64 bytes)
+  std::string unknownAgentExample;     // the first unknown agent id seen (at most 64 bytes)
+  std::set<std::string> impersonated;  // run agents named by out-of-sequence or late messages
+  std::uint64_t total() const { return otherRun + unknownAgent + outOfSequence + afterFinal; }
 };
 
 struct ReceiverOptions {
@@ -58,14 +79,19 @@ class ResultsReceiver {
   // replaced by this machine's host name).
   const std::string& endpoint() const { return endpoint_; }
 
-  // The source index of an agent's events; agents not set get indexes from 10000 on.
-  void setAgentIndex(const std::string& agentId, std::uint32_t index);
-  void start();
+  // Starts the receiver's thread before the run is known: it guards the socket against
+  // unfinished messages (security::InboundGuard) but reads nothing yet. Idempotent.
+  void listen();
+  // Starts reading, once the run is known: its id, and each of its agents with the
+  // source index of its events. Messages that came before wait in the socket. Listens
+  // first if listen() was not called.
+  void start(const std::string& runId, const std::map<std::string, std::uint32_t>& agents);
   // Drains what is already queued (bounded), then joins the thread. Idempotent.
   void stop();
 
   std::map<std::string, AgentTally> tallies() const;  // by agent id
   std::uint64_t malformed() const { return malformed_; }
+  RejectedResults rejected() const;
   std::uint64_t keysRefused() const;  // CURVE clients refused (wrong key)
 
   struct Socket;  // zmq context and socket (results_receiver.cpp)
@@ -73,18 +99,22 @@ class ResultsReceiver {
  private:
   void loop();
   void onBatch(const void* data, std::size_t size);
+  // Whether a message with this header belongs to the run; counts it when not. Locked.
+  bool admit(const proto::BatchInfo& info);
 
   ReceiverOptions options_;
   AggregateResult& sink_;
   std::unique_ptr<Socket> socket_;
   std::string endpoint_;
   std::thread thread_;
+  std::atomic<bool> reading_{false};  // start() was called: the run is known
   std::atomic<bool> stopRequested_{false};
   std::atomic<std::uint64_t> malformed_{0};
-  mutable std::mutex mutex_;  // guards tallies_ and indexes_
+  mutable std::mutex mutex_;  // guards tallies_, rejected_ and, once started, the rest
+  std::string runId_;
+  std::map<std::string, std::uint32_t> indexes_;  // the run's agents
   std::map<std::string, AgentTally> tallies_;
-  std::map<std::string, std::uint32_t> indexes_;
-  std::uint32_t nextUnknownIndex_ = 10000;
+  RejectedResults rejected_;
 };
 
 }  // namespace loads::master

@@ -37,6 +37,7 @@ constexpr std::array kTypeNames = {
     TypeName{MessageType::kRebalance, "REBALANCE"},
     TypeName{MessageType::kResults, "RESULTS"},
     TypeName{MessageType::kStopTestRun, "STOP-TEST-RUN"},
+    TypeName{MessageType::kLibraryPart, "LIBRARY-PART"},
 };
 
 bool referenceAll(msgpack::type::object_type, std::size_t, void*) { return true; }

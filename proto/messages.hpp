@@ -70,6 +70,8 @@ enum class MessageType : std::uint8_t {
   // slave -> master
   kResults,
   kStopTestRun,
+  // broker -> agent
+  kLibraryPart,
 };
 std::string_view messageTypeName(MessageType type);      // "RUN", "RUN-ACCEPTED", ...
 MessageType messageTypeFromName(std::string_view name);  // kUnknown if not a LOADS type
@@ -334,7 +336,25 @@ struct NeedLibrary {
   static constexpr MessageType kType = MessageType::kNeedLibrary;
   std::string runId;          // the run whose JOB came without bytes
   std::string librarySha256;  // the library missing from the cache
-  MSGPACK_DEFINE_ARRAY(runId, librarySha256);
+  std::uint64_t offset = 0;   // first byte wanted; 0
+  std::uint64_t length = 0;   // bytes wanted, answered with one LIBRARY-PART of at most
+                              // kLibraryPartSize; 0 = the whole library in a JOB
+  MSGPACK_DEFINE_ARRAY(runId, librarySha256, offset, length);
+};
+
+// A JOB carries the library only when it fits in one part; a larger one is fetched part
+// by part (NEED-LIBRARY → LIBRARY-PART), so that no message on a slow link holds the
+// heartbeats behind it for long (PROTOCOL.md §5.2).
+inline constexpr std::uint64_t kLibraryPartSize = 256 * 1024;
+
+struct LibraryPart {
+  static constexpr MessageType kType = MessageType::kLibraryPart;
+  std::string runId;          // the run
+  std::string librarySha256;  // the library
+  std::uint64_t offset = 0;   // where `bytes` start in the library
+  std::uint64_t size = 0;     // the library's whole size
+  Bytes bytes;                // at most kLibraryPartSize bytes
+  MSGPACK_DEFINE_ARRAY(runId, librarySha256, offset, size, bytes);
 };
 
 struct JobEnded {

@@ -364,7 +364,7 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
 
 Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
                                       const DecodeLimits& limits,
-                                      const std::function<void(const BatchInfo&)>& beforeReplay,
+                                      const std::function<bool(const BatchInfo&)>& beforeReplay,
                                       const RunTimeCallback& runTime) {
   using R = Decoded<BatchInfo>;
   auto envelope = decodeEnvelope(bytes, limits, /*reference=*/true);
@@ -388,8 +388,11 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   info.seq = body.ptr[2].via.u64;
   info.eventsSent = body.ptr[3].via.u64;
   info.final = type == MessageType::kStopTestRun;
-  if (beforeReplay) beforeReplay(info);
   const msgpack::object_array& events = body.ptr[4].via.array;
+  info.events = events.size;
+  if (beforeReplay && !beforeReplay(info)) {
+    return R::failure(ErrorCode::kUnknownRun, envelope->typeName + " refused by the receiver");
+  }
   for (std::uint32_t i = 0; i < events.size; ++i) {
     if (replayEvent(events.ptr[i], sink, runTime)) {
       ++info.replayed;

@@ -122,6 +122,7 @@ struct BatchInfo {
   std::string agentId;
   std::uint64_t seq = 0;
   std::uint64_t eventsSent = 0;  // the sender's running total, this batch included
+  std::uint64_t events = 0;      // events in this message (replayed + skipped once replayed)
   std::uint64_t replayed = 0;    // events replayed into the sink
   std::uint64_t skipped = 0;     // events of an unknown kind or with wrong types
   bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
@@ -135,12 +136,14 @@ using RunTimeCallback = std::function<void(EventKind kind, std::int64_t atUs)>;
 // Malformed header → error and nothing replayed; a malformed event is skipped and
 // counted in `skipped`. Never throws (except what `sink` itself throws).
 // `beforeReplay`, when given, is called once the header is decoded and before the first
-// event is replayed (the master uses it to tag the events with their agent).
+// event is replayed (the master uses it to tag the events with their agent, and to refuse
+// a message that is not of its run): when it returns false nothing is replayed and the
+// result is ErrorCode::kUnknownRun.
 // `runTime`, when given, takes a startTestRun/stopTestRun that carries its time instead
 // of the sink; one without a time (an older sender) goes to the sink either way.
 Decoded<BatchInfo> decodeResultsBatch(
     std::string_view bytes, TestResult& sink, const DecodeLimits& limits = {},
-    const std::function<void(const BatchInfo&)>& beforeReplay = nullptr,
+    const std::function<bool(const BatchInfo&)>& beforeReplay = nullptr,
     const RunTimeCallback& runTime = nullptr);
 
 }  // namespace loads::proto

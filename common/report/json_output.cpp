@@ -238,6 +238,12 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
     report["problems"] = d->problems;
     if (d->rebalances) report["rebalances"] = rebalances(*d->rebalances);
     report["malformedResults"] = d->malformedResults;
+    if (const auto& r = d->rejectedResults) {
+      report["rejectedResults"] = {{"otherRun", r->otherRun},
+                                   {"unknownAgent", r->unknownAgent},
+                                   {"outOfSequence", r->outOfSequence},
+                                   {"afterFinal", r->afterFinal}};
+    }
   }
   return report;
 }

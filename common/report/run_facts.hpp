@@ -65,6 +65,14 @@ struct RebalanceFacts {
   std::vector<Share> shares;                  // the new split
 };
 
+// Results messages the master dropped as not its run's, by why (docs/json-report.md).
+struct RejectedResultsFacts {
+  std::uint64_t otherRun = 0;       // another run id
+  std::uint64_t unknownAgent = 0;   // an agent id not in the run
+  std::uint64_t outOfSequence = 0;  // seq or events-sent went back under an agent's name
+  std::uint64_t afterFinal = 0;     // after its agent's STOP-TEST-RUN
+};
+
 // What only a distributed run has.
 struct DistributedFacts {
   std::string runId;                  // the broker's id of the run
@@ -72,6 +80,7 @@ struct DistributedFacts {
   std::vector<std::string> problems;  // each fault found, one sentence; default none
   std::optional<std::vector<RebalanceFacts>> rebalances;  // with --rebalance only; none
   std::uint64_t malformedResults = 0;  // undecodable messages dropped on the results port
+  std::optional<RejectedResultsFacts> rejectedResults;  // when any was dropped; none
 };
 
 struct RunFacts {

@@ -700,3 +700,50 @@ TEST_CASE("after a broker restart a job that ended meanwhile is reported and the
   agentPeer.send(proto::JobEnded{"r-before-restart", 0, 0, ""});
   CHECK(agentPeer.expect<proto::Error>().code == 405);
 }
+
+TEST_CASE(
+    "an agent id belongs to the key that registered it: another agent key cannot take its slot") {
+  const security::KeyPair brokerKey = security::generateKeyPair(),
+                          honest = security::generateKeyPair(), thief = security::generateKeyPair(),
+                          master = security::generateKeyPair();
+  BrokerOptions options = testOptions();
+  options.key = brokerKey;
+  options.allowedMasters = {master.publicKey};
+  options.allowedAgents = {honest.publicKey, thief.publicKey};
+  Broker broker(options);
+  broker.start();
+  zmq::context_t context(1);
+  const std::string front = broker.frontendEndpoint(), back = broker.backendEndpoint();
+
+  Peer agent(context, back, honest, brokerKey.publicKey);
+  agent.send(proto::Hello{"a1", "honest-host", 1, "v", {}, "", 1});
+  agent.expect<proto::Welcome>();
+  Peer owner(context, front, master, brokerKey.publicKey);
+  owner.send(runRequest(1));
+  const auto accepted = owner.expect<proto::RunAccepted>();
+  CHECK(agent.expect<proto::Job>().runId == accepted.runId);
+
+  // The thief holds an allowed agent key and claims a1's id and run, as after a reconnect.
+  Peer impostor(context, back, thief, brokerKey.publicKey);
+  impostor.send(proto::Hello{"a1", "thief-host", 1, "v", {}, accepted.runId, 2});
+  const auto refused = impostor.expect<proto::Error>();
+  CHECK(refused.code == 409);
+  CHECK_THAT(refused.text, Catch::Contains("agent id \"a1\" is registered with another key"));
+  impostor.send(proto::NeedLibrary{accepted.runId, runRequest(1).librarySha256});
+  CHECK(impostor.expect<proto::Error>().code == 407);  // not registered: no library for it
+  CHECK(broker.stats().agentIdsRefused == 1);
+
+  Peer control(context, front, master, brokerKey.publicKey);
+  control.send(proto::Ping{});
+  const auto pong = control.expect<proto::Pong>();
+  REQUIRE(pong.agents.size() == 1);
+  CHECK(pong.agents[0].host == "honest-host");
+  CHECK(pong.agents[0].state == "busy");
+
+  // The honest agent, reconnecting with a new socket and its own key, keeps its id and run.
+  Peer again(context, back, honest, brokerKey.publicKey);
+  again.send(proto::Hello{"a1", "honest-host", 1, "v", {}, accepted.runId, 1});
+  again.expect<proto::Welcome>();
+  again.send(proto::JobEnded{accepted.runId, 0, 0, ""});
+  CHECK(owner.expect<proto::AgentDone>().agentId == "a1");
+}

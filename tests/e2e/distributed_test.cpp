@@ -20,6 +20,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "proto/results.hpp"
 #include "support/cluster.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
@@ -277,6 +278,78 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
 }
 
+namespace {
+
+// The id of the one run in progress, from the broker's PING ("" when none).
+std::string runInProgress(const Cluster& cluster) {
+  const std::string out = cluster.ping().out;
+  const auto at = out.find("runs in progress (1)\n  ");
+  if (at == std::string::npos) return "";
+  const auto start = at + std::string("runs in progress (1)\n  ").size();
+  return out.substr(start, out.find(' ', start) - start);
+}
+
+// A RESULTS (or STOP-TEST-RUN) message with `hits` hits on /forged, as a slave encodes it.
+std::string forgedBatch(const std::string& runId, const std::string& agentId, int hits,
+                        bool final) {
+  loads::proto::EventBuffer events;
+  for (int i = 0; i < hits; ++i) {
+    loads::Hit hit;
+    hit.name = "GET /forged";
+    hit.url = "http://127.0.0.1/forged";
+    hit.method = "GET";
+    hit.status = 200;
+    hit.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    hit.elapsedUs = 1000;
+    events.addHit(hit, {1, 1, 1, 1});
+  }
+  loads::proto::ResultsEncoder encoder(runId, agentId);
+  return final ? encoder.finalBatch(events) : encoder.batch(events);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "results of another run, of an agent not in the run, or forged under an agent's name are "
+    "dropped and named") {
+  Cluster cluster(2);
+  const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
+  const std::string json = cluster.dir + "/report.json";
+  Process master(cluster.master(
+      {"--agents", "2", "-u", "2", "-d", "3s", "--results-bind", results, "--json", json}));
+  std::string runId;
+  REQUIRE(eventually([&] { return !(runId = runInProgress(cluster)).empty(); }, 20s));
+  zmq::context_t context(1);
+  zmq::socket_t push(context, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 2000);
+  push.connect(results);
+  for (const std::string& message :
+       {forgedBatch("r-other", "agent-0", 5, false), forgedBatch(runId, "agent-9", 5, false),
+        forgedBatch(runId, "agent-0", 0, true)}) {
+    push.send(zmq::buffer(message), zmq::send_flags::none);
+  }
+  auto code = master.wait(60s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 3);
+  auto report = readJson(json);
+  CHECK(report["rejectedResults"]["otherRun"].get<std::uint64_t>() == 1);
+  CHECK(report["rejectedResults"]["unknownAgent"].get<std::uint64_t>() == 1);
+  // The forged STOP-TEST-RUN, or the real batches of agent-0 it collides with: dropped.
+  CHECK(report["rejectedResults"]["outOfSequence"].get<std::uint64_t>() +
+            report["rejectedResults"]["afterFinal"].get<std::uint64_t>() >=
+        1);
+  const std::string problems = report["problems"].dump();
+  CHECK_THAT(problems, Catch::Contains("of another run (\\\"r-other\\\" first) were dropped"));
+  CHECK_THAT(problems, Catch::Contains("from agents not in this run (\\\"agent-9\\\" first)"));
+  CHECK_THAT(problems, Catch::Contains("under the name of agent agent-0"));
+  // No forged hit reached the totals.
+  CHECK(report.dump().find("/forged") == std::string::npos);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() <= cluster.served());
+}
+
 TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all agents") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/ws.json";
@@ -482,4 +555,74 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
             << "\n";
   CHECK(seconds >= 1);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+}
+
+// --rebalance when the agent is lost but its slave is not (the agent SIGSTOPped): the
+// slave's results go on to the master directly, and its tail must be awaited, not dropped.
+// Here the slave is paused too until the other agent's slave has ended, then let go.
+TEST_CASE(
+    "with --rebalance the tail of a lost agent whose slave still runs is awaited or reported") {
+  Cluster cluster(2);
+  const std::string json = cluster.dir + "/rebalance-tail.json";
+  Process master(
+      cluster.master({"--agents", "2", "-u", "2", "-d", "3s", "--rebalance", "--json", json}));
+  REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 2; }, 20s));
+  pid_t slave = 0;
+  REQUIRE(eventually([&] { return (slave = Cluster::slaveOf(*cluster.agents[0])) > 0; }, 10s));
+  REQUIRE(eventually([&] { return cluster.served() >= 10; }, 20s));
+  cluster.agents[0]->signal(SIGSTOP);
+  ::kill(slave, SIGSTOP);
+  REQUIRE(eventually([&] { return cluster.agentsIn("lost") == 1; }, 30s));
+  // The other agent's slave has ended (read from /proc, at once): the master now gives the
+  // lost one's STOP-TEST-RUN 3 s.
+  REQUIRE(eventually([&] { return Cluster::slaveOf(*cluster.agents[1]) == 0; }, 30s));
+
+  SECTION(
+      "its slave resumes after the others are done: its STOP-TEST-RUN is awaited, nothing is "
+      "missing") {
+    ::kill(slave, SIGCONT);
+    auto code = master.wait(60s);
+    INFO(master.out() << master.err());
+    REQUIRE(code);
+    CHECK(*code == 0);
+    auto report = readJson(json);
+    for (const auto& agent : report["agents"]) {
+      INFO(agent.dump());
+      CHECK_FALSE(agent["eventsSent"].is_null());
+      if (!agent["eventsSent"].is_null()) CHECK(agent["eventsSent"] == agent["eventsReceived"]);
+    }
+    CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
+  }
+  SECTION("its slave never resumes: exit 3 in bounded time, with the agent named") {
+    const auto start = Clock::now();
+    auto code = master.wait(60s);
+    INFO(master.out() << master.err());
+    REQUIRE(code);
+    CHECK(*code == 3);
+    CHECK(Clock::now() - start < 30s);  // the others' end, --stop-timeout (5 s) and 3 s
+    CHECK_THAT(readJson(json)["problems"].dump(),
+               Catch::Contains("agent agent-0 on") && Catch::Contains("no STOP-TEST-RUN arrived"));
+    ::kill(slave, SIGKILL);
+  }
+  cluster.agents[0]->signal(SIGCONT);
+}
+
+// A cached library damaged on the agent's disk (a power loss, a disk error) after it was
+// stored: the broker believes the agent has it, the agent must notice and fetch it again.
+TEST_CASE("a damaged library in an agent's cache is fetched again, and the run is exact") {
+  Cluster cluster(1);
+  auto first = runCommand(cluster.master({"--agents", "1", "-u", "1", "--hits", "3"}), 60s);
+  INFO(first.out << first.err);
+  REQUIRE(first.code == 0);
+  std::size_t damaged = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cluster.dir + "/cache-0")) {
+    if (entry.path().extension() != ".so") continue;
+    std::filesystem::resize_file(entry.path(), entry.file_size() / 2);
+    ++damaged;
+  }
+  REQUIRE(damaged == 1);
+  auto second = runCommand(cluster.master({"--agents", "1", "-u", "1", "--hits", "3"}), 60s);
+  INFO(second.out << second.err);
+  CHECK(second.code == 0);
+  CHECK(cluster.served() == 6);
 }

@@ -8,11 +8,11 @@
 
 namespace loads::fuzz {
 
-using AllMessages =
-    std::tuple<proto::Run, proto::RunAccepted, proto::RunRefused, proto::AgentDone,
-               proto::AgentLost, proto::Stop, proto::Stopped, proto::Purge, proto::Purged,
-               proto::Ping, proto::Pong, proto::Heartbeat, proto::Disconnect, proto::Error,
-               proto::Hello, proto::Welcome, proto::Job, proto::NeedLibrary, proto::JobEnded>;
+using AllMessages = std::tuple<proto::Run, proto::RunAccepted, proto::RunRefused, proto::AgentDone,
+                               proto::AgentLost, proto::Stop, proto::Stopped, proto::Purge,
+                               proto::Purged, proto::Ping, proto::Pong, proto::Heartbeat,
+                               proto::Disconnect, proto::Error, proto::Hello, proto::Welcome,
+                               proto::Job, proto::NeedLibrary, proto::JobEnded, proto::LibraryPart>;
 
 // Calls f(T{}) for every message type T.
 template <class F>

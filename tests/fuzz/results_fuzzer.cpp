@@ -18,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   AggregateResult sink;
   auto batch = proto::decodeResultsBatch(bytes, sink, {}, [&](const proto::BatchInfo& info) {
     sink.setSource(static_cast<std::uint32_t>(info.agentId.size() % 4));
+    return true;
   });
   if (!batch) {
     if (batch.error() == proto::ErrorCode::kNone || batch.reason().empty()) {

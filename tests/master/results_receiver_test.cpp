@@ -50,7 +50,7 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   options.key = master;
   options.allowedClient = runKey.publicKey;
   master::ResultsReceiver receiver(options, sink);
-  receiver.start();
+  receiver.start("run-1", {{"slave", 0}});
 
   // Handed to its socket ("delivered") or not, the stranger's stream never gets in.
   slaveSends(receiver.endpoint(), "stranger",
@@ -158,7 +158,7 @@ TEST_CASE("the run spans the earliest start to the latest stop by the slaves' ow
   auto b = slaveStream("agent-b", t0 + 2'000'000, t0 + 3'000'000, true);
   AggregateResult sink;
   master::ResultsReceiver receiver({}, sink);
-  receiver.start();
+  receiver.start("run-1", {{"agent-a", 0}, {"agent-b", 1}});
   deliver(receiver, {a[0], b[0], a[1], b[1]}, {"agent-a", "agent-b"});
   receiver.stop();
   const Snapshot snap = sink.snapshot();
@@ -173,7 +173,7 @@ TEST_CASE("startTestRun and stopTestRun without a time (an older slave) still co
   auto old = slaveStream("old", t0, t0 + 1'000'000, false);
   AggregateResult sink;
   master::ResultsReceiver receiver({}, sink);
-  receiver.start();
+  receiver.start("run-1", {{"old", 0}});
   const std::int64_t before = std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();

@@ -223,7 +223,10 @@ RunFacts everyFact() {
   facts.startedUs = kT0;
   facts.endedUs = kT0 + 2'000'000;
   facts.thresholds.push_back({"hits:count>1", 2.0, ThresholdUnit::kCount, true, false});
-  DistributedFacts d{.runId = "run-1", .problems = {"agent a2 was lost"}, .malformedResults = 3};
+  DistributedFacts d{.runId = "run-1",
+                     .problems = {"agent a2 was lost"},
+                     .malformedResults = 3,
+                     .rejectedResults = RejectedResultsFacts{1, 2, 3, 4}};
   d.agents.push_back({.id = "a1",
                       .host = "h",
                       .state = "done",
@@ -303,12 +306,14 @@ TEST_CASE("the writer keeps option values typed and writes the distributed facts
   CHECK(report.at("agents").at(0).at("eventsSent") == 9);
   CHECK(report.at("rebalances").at(0).at("shares").at(0).at("users") == 4);
   CHECK(report.at("malformedResults") == 3);
+  CHECK(report.at("rejectedResults").at("outOfSequence") == 3);
 
   RunFacts local = everyFact();
   local.distributed.reset();
   local.options = ReportOptions{.users = {1}};
   const Json plain = jsonReport(everyPart(), local);
-  for (const char* key : {"agents", "problems", "rebalances", "malformedResults"}) {
+  for (const char* key :
+       {"agents", "problems", "rebalances", "malformedResults", "rejectedResults"}) {
     CHECK_FALSE(plain.contains(key));
   }
   CHECK_FALSE(plain.at("run").contains("runId"));

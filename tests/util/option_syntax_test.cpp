@@ -77,7 +77,13 @@ TEST_CASE("sizes take B, KiB, MiB and GiB, and a bare number is bytes") {
         parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", text});
     REQUIRE(broker.options);
     CHECK(broker.options->maxMessageSize == bytes);
+    auto agent = parseWith(loads::agent::parseOptions, {"loads-agent", "--cache-max", text});
+    REQUIRE(agent.options);
+    CHECK(agent.options->cacheMax == bytes);
   }
+  CHECK(parseWith(loads::agent::parseOptions, {"loads-agent"}).options->cacheMax == 2ull << 30);
+  CHECK(parseWith(loads::agent::parseOptions, {"loads-agent", "--cache-max", "64MB"}).exitCode ==
+        2);
   for (const std::string bad : {"64MB", "3GiB", "1000", "x"}) {
     INFO(bad);
     CHECK(parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", bad})
