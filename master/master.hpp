@@ -1,14 +1,12 @@
 // Master: what loads-master does once its options are parsed.
 //
-// Local mode runs the Runner in-process; both modes feed one AggregateResult whose
-// snapshot drives the live line, the final report and the JSON file.
+// A run, local or distributed, is one FollowLoop over a driver (LocalDriver runs the
+// Runner in-process, DistributedDriver runs it on agents); both feed one AggregateResult
+// whose snapshot drives the live line, the final report and the JSON file. Besides runs:
+// --list, --report, and the broker commands (--ping, --stop, --purge).
 // Not thread-safe: construct and run from main().
 #pragma once
 
-#include <chrono>
-#include <vector>
-
-#include "report/json_output.hpp"
 #include "master/options.hpp"
 #include "master/signals.hpp"
 
@@ -17,15 +15,13 @@ namespace loads::master {
 class Master {
  public:
   // `signals` must outlive the Master.
-  Master(MasterOptions options, SignalWaiter& signals);
+  Master(MasterOptions options, Waiter& signals);
   // Runs what the options ask for; returns the process exit code (design.md §8).
   int run();
 
  private:
-  int runLocal();
-
   MasterOptions options_;
-  SignalWaiter& signals_;
+  Waiter& signals_;
 };
 
 }  // namespace loads::master

@@ -249,6 +249,7 @@ std::string ConsoleOutput::liveLine(const Snapshot& snap, const LiveInfo& info) 
   } else {
     line << "-";
   }
+  line << info.columns;
   return line.str();
 }
 

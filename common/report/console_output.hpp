@@ -28,6 +28,8 @@ struct LiveInfo {
   // Wall clock, µs since the epoch: req/s and p99 come from the second before it. 0 (the
   // default) uses the second before the newest one in the snapshot.
   std::int64_t nowUs = 0;
+  // Appended to the line as is: the distributed run's "  agents 2/3"; default none.
+  std::string columns;
 };
 
 class ConsoleOutput {

@@ -137,43 +137,52 @@ Runner::~Runner() {
 }
 
 void Runner::run() {
-  std::vector<std::uint64_t> hitCycles = options_.hitCycles;
-  if (hitCycles.empty()) hitCycles.push_back(options_.duration ? 0 : 1);
+  start();
+  for (std::size_t index = 0; index < cycles(); ++index) runCycle(index);
+  finish();
+}
+
+std::size_t Runner::cycles() const {
+  if (options_.rate || options_.userStages) return 1;  // the schedule is the one cycle
+  return options_.userCycles.size() * std::max<std::size_t>(1, options_.hitCycles.size());
+}
+
+void Runner::start() {
   {
     std::lock_guard lock(mutex_);
-    progress_.cycles = options_.userCycles.size() * hitCycles.size();
+    progress_.cycles = cycles();
     progress_.duration = options_.duration;
   }
   raiseFileLimit(*std::max_element(options_.userCycles.begin(), options_.userCycles.end()));
   for (auto& t : threads_) t->thread = std::thread([&io = t->io] { io.run(); });
-
   result_.startTestRun();
-  if (options_.rate) {
-    runOpen();
-  } else if (options_.userStages) {
-    runStaged();
+}
+
+void Runner::runCycle(std::size_t index) {
+  if (options_.rate) return runOpen();
+  if (options_.userStages) return runStaged();
+  const std::size_t perUsers = std::max<std::size_t>(1, options_.hitCycles.size());
+  const std::uint64_t users = options_.userCycles.at(index / perUsers);
+  const std::uint64_t hits = options_.hitCycles.empty() ? (options_.duration ? 0 : 1)
+                                                        : options_.hitCycles.at(index % perUsers);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopRequested_) return;  // stop() and cancel() end the run, not just the cycle
+    progress_.cycle = index;
+    progress_.users = users;
+    progress_.cycleStart = Clock::now();
+    progress_.stopping = false;
   }
-  std::size_t index = 0;
-  for (std::uint64_t users : options_.rate || options_.userStages ? std::vector<std::uint64_t>{}
-                                                                  : options_.userCycles) {
-    for (std::uint64_t hits : hitCycles) {
-      {
-        std::lock_guard lock(mutex_);
-        if (stopRequested_) break;
-        progress_.cycle = index++;
-        progress_.users = users;
-        progress_.cycleStart = Clock::now();
-        progress_.stopping = false;
-      }
-      runCycle(users, hits);
-    }
-  }
+  runUsers(users, hits);
+}
+
+void Runner::finish() {
   result_.stopTestRun();
   for (auto& t : threads_) t->work.reset();
   for (auto& t : threads_) t->thread.join();
 }
 
-void Runner::runCycle(std::uint64_t users, std::uint64_t hits) {
+void Runner::runUsers(std::uint64_t users, std::uint64_t hits) {
   Cycle cycle{users, hits, users};
   stopping_ = false;
   track(cycle, users, false);

@@ -87,8 +87,19 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  // Runs every cycle; calls startTestRun first and stopTestRun last.
+  // Runs every cycle; calls startTestRun first and stopTestRun last. The same as
+  // start(), runCycle(i) for every i below cycles(), finish().
   void run();
+  // Cycle by cycle, for a caller that follows each one (the master's local driver).
+  // Cycles: users values x hits values, in that order; a --rate or --stages schedule
+  // is one cycle.
+  std::size_t cycles() const;
+  // Starts the runner's threads and calls startTestRun. Once, before runCycle().
+  void start();
+  // Runs cycle `index` (0-based) to its end; blocks. Nothing after stop() or cancel().
+  void runCycle(std::size_t index);
+  // Calls stopTestRun and joins the runner's threads. Once, after the last runCycle().
+  void finish();
   // Ends the run as if its duration were over: no new hits; hits in flight get the
   // stop timeout, then are cancelled. Later cycles do not start.
   void stop();
@@ -107,7 +118,7 @@ class Runner {
   struct Thread;
   struct Slot;
   struct UserScope;
-  void runCycle(std::uint64_t users, std::uint64_t hits);
+  void runUsers(std::uint64_t users, std::uint64_t hits);
   void runOpen();
   void runStaged();
   void finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock);

@@ -164,6 +164,53 @@ TEST_CASE("Ctrl-C stops the run and still writes the report") {
   CHECK(master.out().find("Outcomes.test_think") != std::string::npos);
 }
 
+TEST_CASE("a second Ctrl-C cancels the hits in flight at once, and the report counts them") {
+  using std::chrono::steady_clock;
+  using namespace std::chrono_literals;
+  TargetProcess target;
+  std::string report = tempPath("sigint-twice.json");
+  // Two users think (their requests show the run is under way); two wait 10 s on /delay,
+  // which only a second Ctrl-C ends early: the stop timeout is 60 s.
+  Process master({built("master/loads-master"), kOutcomes, "--test", "Outcomes.test_think",
+                  "--test", "Outcomes.test_slow", "-u", "4", "-d", "60s", "--stop-timeout",
+                  "60s", "--server-url", target.url(), "--json", report});
+  auto within = [&](auto done, steady_clock::duration limit) {
+    for (auto deadline = steady_clock::now() + limit; !done() && steady_clock::now() < deadline;) {
+      master.wait(50ms);
+    }
+    return done();
+  };
+  REQUIRE(within([&] { return target.served() >= 20; }, 20s));
+  master.signal(SIGINT);
+  REQUIRE(within([&] { return master.err().find("stopping;") != std::string::npos; }, 10s));
+  master.signal(SIGINT);
+  auto code = master.wait(15s);
+  INFO(master.out() << master.err());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  json j = readJson(report);
+  const json& slow = testNamed(j, "Outcomes.test_slow");
+  CHECK(slow["started"] == 2);
+  CHECK(slow["cancelled"] == 2);  // not waited for: they would be successes
+  CHECK(slow["successes"] == 0);
+  // Every request the target answered is in the report; the two it never answered are
+  // there as cancelled.
+  std::uint64_t answered = 0, cancelled = 0;
+  for (const auto& r : j["requests"]) {
+    if (r["name"] == "GET /") answered = r["requests"].get<std::uint64_t>();
+    if (r["name"] == "GET /delay") cancelled = r["requests"].get<std::uint64_t>();
+  }
+  CHECK(answered == target.served());
+  CHECK(cancelled == 2);
+  // The first Ctrl-C said what it does, once; the second cancelled without a word.
+  std::size_t said = 0;
+  for (auto at = master.err().find("stopping;"); at != std::string::npos;
+       at = master.err().find("stopping;", at + 1)) {
+    ++said;
+  }
+  CHECK(said == 1);
+}
+
 TEST_CASE("listing prints every test of the library") {
   auto r = runMaster({kOutcomes, "--list"});
   CHECK(r.code == 0);

@@ -141,6 +141,32 @@ TEST_CASE("cycles run every users value with every hits value") {
   CHECK(r.aggregate.snapshot().tests["Plain.test_a"].successes == (1 + 2) * (1 + 3));
 }
 
+TEST_CASE("cycle by cycle, each runCycle runs one users x hits pair, and none runs after stop()") {
+  Results r;
+  RunOptions o = withUsers(1, 1);
+  o.userCycles = {2, 3};
+  o.hitCycles = {1, 4};
+  Runner runner({pick(plainClass, 0)}, o, r.aggregate);
+  REQUIRE(runner.cycles() == 4);
+  runner.start();
+  struct Cycle {
+    std::uint64_t users, hits;
+  };
+  const Cycle order[] = {{2, 1}, {2, 4}, {3, 1}};  // users values outside, hits inside
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    runner.runCycle(i);
+    total += order[i].users * order[i].hits;
+    CHECK(runner.progress().cycle == i);
+    CHECK(runner.progress().users == order[i].users);
+    CHECK(r.aggregate.snapshot().tests["Plain.test_a"].successes == total);
+  }
+  runner.stop();
+  runner.runCycle(3);  // the master's follow loop never asks, but the Runner holds anyway
+  runner.finish();
+  CHECK(r.aggregate.snapshot().tests["Plain.test_a"].successes == total);
+}
+
 TEST_CASE("sleep yields: 200 users sleeping 200 ms on one thread take about 200 ms") {
   Results r;
   RunOptions o = withUsers(200, 1);

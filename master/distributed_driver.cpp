@@ -1,4 +1,4 @@
-#include "master/distributed_run.hpp"
+#include "master/distributed_driver.hpp"
 
 #include "util/host_name.hpp"
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
 #include "report/json_output.hpp"
+#include "master/broker_link.hpp"
 #include "master/live_dashboard.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
@@ -30,13 +31,10 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using proto::MessageType;
 
-constexpr auto kBrokerAnswer = 5s;     // a command or RUN unanswered this long: no broker
 constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during a run: gone
-constexpr auto kHeartbeat = 1s;        // our heartbeats (and answers to the broker's)
 constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
 constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
 constexpr auto kRebalanceLead = 500ms; // --rebalance: a new split applies this far ahead
-constexpr int kInfraError = 3;
 
 std::string seconds(Clock::duration d) {
   std::ostringstream s;
@@ -44,101 +42,7 @@ std::string seconds(Clock::duration d) {
   return s.str();
 }
 
-// The master's DEALER to the broker's frontend. Malformed replies are counted and dropped.
-class BrokerLink {
- public:
-  BrokerLink(const std::string& endpoint, const security::KeyPair& key, const std::string& brokerKey)
-      : endpoint_(endpoint), secured_(!key.empty()), socket_(context_, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 500);
-    if (secured_) security::makeCurveClient(socket_, key, brokerKey);
-    socket_.connect(endpoint);
-  }
-  template <class T>
-  void send(const T& message) {
-    socket_.send(zmq::buffer(proto::encode(message)), zmq::send_flags::dontwait);
-    lastSent_ = Clock::now();
-  }
-  // The next valid envelope within `timeout`, or nullopt.
-  std::optional<proto::Envelope> receive(Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      zmq::poll(&item, 1, std::max(left, 0ms));
-      if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-      zmq::message_t message;
-      if (!socket_.recv(message, zmq::recv_flags::dontwait)) continue;
-      lastHeard_ = Clock::now();
-      auto envelope = proto::decodeEnvelope(message.to_string_view());
-      if (envelope) return std::move(envelope.value());
-      if (envelope.error() == proto::ErrorCode::kVersionMismatch) {
-        throw std::runtime_error("the broker at " + endpoint_ + " speaks another protocol (" +
-                                 envelope.reason() +
-                                 "): run the same loads version on master, broker and agents");
-      }
-      std::cerr << "loads-master: malformed message from the broker dropped: " << envelope.reason()
-                << std::endl;
-    }
-  }
-  // Keeps the broker from declaring this master gone (PROTOCOL.md §6).
-  void heartbeatIfDue() {
-    if (Clock::now() - lastSent_ >= kHeartbeat) send(proto::Heartbeat{});
-  }
-  Clock::duration silentFor() const { return Clock::now() - lastHeard_; }
-  const std::string& endpoint() const { return endpoint_; }
-  std::string noAnswer() const {
-    return "no broker answered at " + endpoint_ +
-           (secured_ ? ": start loads-broker, pass --broker, or check that --broker-key is the "
-                       "broker's key and that the broker allows this master's key (its log "
-                       "names refused keys)"
-                     : ": start loads-broker or pass --broker (a broker with keys also needs "
-                       "--key and --broker-key)");
-  }
-
- private:
-  std::string endpoint_;
-  bool secured_;
-  zmq::context_t context_{1};
-  zmq::socket_t socket_;
-  Clock::time_point lastSent_ = Clock::now();
-  Clock::time_point lastHeard_ = Clock::now();
-};
-
-std::string errorText(const proto::Envelope& envelope) {
-  auto error = proto::decodeBody<proto::Error>(envelope);
-  return "the broker answered ERROR " +
-         (error ? std::to_string(error->code) + ": " + error->text : envelope.typeName);
-}
-
-// Prints an ERROR from the broker; a version mismatch or other error is exit 3.
-int reportError(const proto::Envelope& envelope) {
-  std::cerr << "loads-master: " << errorText(envelope) << std::endl;
-  return kInfraError;
-}
-
-// One request, one answer of type T (control commands).
-template <class T, class Request>
-std::optional<T> ask(BrokerLink& link, const Request& request, int& code) {
-  link.send(request);
-  const auto deadline = Clock::now() + kBrokerAnswer;
-  while (Clock::now() < deadline) {
-    auto envelope = link.receive(deadline - Clock::now());
-    if (!envelope) break;
-    if (envelope->type == MessageType::kError) {
-      code = reportError(*envelope);
-      return std::nullopt;
-    }
-    if (envelope->type != T::kType) continue;  // e.g. a HEARTBEAT
-    auto answer = proto::decodeBody<T>(*envelope);
-    if (answer) return std::move(answer.value());
-    std::cerr << "loads-master: bad answer from the broker: " << answer.reason() << std::endl;
-    code = kInfraError;
-    return std::nullopt;
-  }
-  std::cerr << "loads-master: " << link.noAnswer() << std::endl;
-  code = kInfraError;
-  return std::nullopt;
-}
+}  // namespace
 
 // ---------------------------------------------------------------- a run's agents
 
@@ -155,6 +59,8 @@ struct AgentRow {
   bool leaveSeen = false;    // --rebalance: its early end was looked at
   bool shareMoved = false;   // --rebalance: its share went to the others
 };
+
+namespace {
 
 // Ended before the run did: lost, or its slave crashed or failed.
 bool leftEarly(const AgentRow& row) {
@@ -268,64 +174,12 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
 
 }  // namespace
 
-DistributedRun::DistributedRun(const MasterOptions& options, SignalWaiter& signals)
-    : options_(options), signals_(signals) {}
-
-int DistributedRun::run() {
-  if (options_.ping) return ping();
-  if (!options_.stopRun.empty()) return stopRun();
-  if (options_.purge) return purge();
-  return runOnAgents();
-}
-
-// ---------------------------------------------------------------- commands
-
-int DistributedRun::ping() {
-  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
-  int code = 0;
-  auto pong = ask<proto::Pong>(link, proto::Ping{}, code);
-  if (!pong) return code;
-  std::cout << "broker " << options_.broker << ": pid " << pong->pid << ", loads " << pong->version
-            << ", protocol " << pong->protocol << ", up " << pong->uptimeMs / 1000 << " s\n";
-  std::cout << "agents (" << pong->agents.size() << ")\n";
-  for (const auto& a : pong->agents) {
-    std::cout << "  " << std::left << std::setw(24) << a.id << std::setw(20) << a.host
-              << std::setw(6) << a.state << " run " << (a.runId.empty() ? "-" : a.runId)
-              << "  cores " << a.cores << "  silent " << a.silentMs << " ms\n";
-  }
-  std::cout << "runs in progress (" << pong->runs.size() << ")\n";
-  for (const auto& r : pong->runs) {
-    std::cout << "  " << r.runId << "  " << r.state << "  " << r.agents.size() << "/"
-              << r.agentsWanted << " agents, " << r.ended << " ended, " << r.ageMs / 1000
-              << " s, master " << r.masterHost << ", " << r.libraryName << "\n";
-  }
-  return 0;
-}
-
-int DistributedRun::stopRun() {
-  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
-  int code = 0;
-  auto stopped = ask<proto::Stopped>(link, proto::Stop{options_.stopRun}, code);
-  if (!stopped) return code;
-  std::cout << "run " << stopped->runId << ": stop sent to " << stopped->agents << " agents\n";
-  return 0;
-}
-
-int DistributedRun::purge() {
-  BrokerLink link(options_.broker, options_.key, options_.brokerKey);
-  int code = 0;
-  auto purged = ask<proto::Purged>(link, proto::Purge{}, code);
-  if (!purged) return code;
-  std::cout << "purged: " << purged->runs << " runs stopped\n";
-  return 0;
-}
-
 // ---------------------------------------------------------------- a run
 
 namespace {
 
 // Waits for RUN-ACCEPTED. Returns it, or nullopt with `code` set after saying why.
-std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& signals,
+std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, Waiter& signals,
                                              std::chrono::milliseconds waitAgents, int& code) {
   bool heardAnything = false;
   const auto deadline = Clock::now() + waitAgents + kBrokerAnswer;
@@ -497,7 +351,14 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
 
 }  // namespace
 
-int DistributedRun::runOnAgents() {
+
+DistributedDriver::DistributedDriver(const MasterOptions& options, AggregateResult& result,
+                                     Waiter& waiter)
+    : options_(options), result_(result), waiter_(waiter) {}
+
+DistributedDriver::~DistributedDriver() = default;
+
+int DistributedDriver::prepare() {
   const MasterOptions& o = options_;
   if (o.run.userCycles.size() != 1 || o.run.hitCycles.size() > 1) {
     std::cerr << "loads-master: cycles (-u 10:20, --hits 5:10) are not supported with --agents "
@@ -515,11 +376,9 @@ int DistributedRun::runOnAgents() {
               << " users (-u is the total over all agents, each runs at least one)" << std::endl;
     return 2;
   }
-  std::vector<SelectedTest> tests;
-  TestLibrary library;
   try {
-    library = TestLibrary::load(o.library);  // fail here, not on every agent
-    tests = library.select(o.tests);
+    TestLibrary library = TestLibrary::load(o.library);  // fail here, not on every agent
+    for (const auto& t : library.select(o.tests)) tests_.push_back(t.fullName);
   } catch (const LoadError& e) {
     std::cerr << "loads-master: " << e.what() << std::endl;
     return 2;
@@ -529,195 +388,175 @@ int DistributedRun::runOnAgents() {
     std::cerr << "loads-master: cannot read " << o.library << std::endl;
     return 2;
   }
+  library_ = std::move(*bytes);
 
-  AggregateResult result;
   ReceiverOptions receiverOptions{o.resultsBind, o.resultsAddress};
-  proto::ResultsCurve curve;
   if (!o.key.empty()) {  // the run key: slaves authenticate with it (PROTOCOL.md §9.3)
     const security::KeyPair runKey = security::generateKeyPair();
-    curve = {o.key.publicKey, runKey.publicKey, runKey.secretKey};
+    curve_ = {o.key.publicKey, runKey.publicKey, runKey.secretKey};
     receiverOptions.key = o.key;
     receiverOptions.allowedClient = runKey.publicKey;
   }
-  std::unique_ptr<ResultsReceiver> receiver;
   try {
-    receiver = std::make_unique<ResultsReceiver>(receiverOptions, result);
+    receiver_ = std::make_unique<ResultsReceiver>(receiverOptions, result_);
   } catch (const zmq::error_t& e) {
     std::cerr << "loads-master: cannot bind --results-bind " << o.resultsBind << ": " << e.what()
               << std::endl;
     return 2;
   }
-  receiver->start();
+  receiver_->start();
+  return 0;
+}
 
-  BrokerLink link(o.broker, o.key, o.brokerKey);
+int DistributedDriver::startCycle(std::size_t) {
+  const MasterOptions& o = options_;
+  finished_ = false;
+  giveUpAt_.reset();
+  link_ = std::make_unique<BrokerLink>(o.broker, o.key, o.brokerKey);
   proto::Run request;
   request.agents = o.agents;
   request.waitAgentsMs = static_cast<std::uint32_t>(o.waitAgents.count());
   request.libraryName = std::filesystem::path(o.library).filename().string();
-  request.librarySha256 = proto::sha256Hex(*bytes);
-  request.library = std::move(*bytes);
+  request.librarySha256 = proto::sha256Hex(library_);
+  request.library = library_;
   request.options = jobOptions(o);
-  request.resultsEndpoint = receiver->endpoint();
+  request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
-  request.resultsCurve = curve;
-  link.send(request);
-  request.library.clear();
+  request.resultsCurve = curve_;
+  link_->send(request);
+  job_ = request.options;
 
   int code = 0;
-  auto accepted = awaitStart(link, signals_, o.waitAgents, code);
+  auto accepted = awaitStart(*link_, waiter_, o.waitAgents, code);
   if (!accepted) return code;
-  std::vector<AgentRow> rows;
+  runId_ = accepted->runId;
   for (const auto& a : accepted->agents) {
-    receiver->setAgentIndex(a.agentId, a.index);
+    receiver_->setAgentIndex(a.agentId, a.index);
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
-    rows.push_back(std::move(row));
+    rows_.push_back(std::move(row));
   }
-  std::cerr << "loads-master: run " << accepted->runId << " on " << rows.size() << " agents, "
-            << request.options.users << " users; results on " << receiver->endpoint() << std::endl;
-  const auto startedAt = std::chrono::system_clock::now();
-  const auto runStart = Clock::now();
-  if (scheduled) {
+  std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, "
+            << job_.users << " users; results on " << receiver_->endpoint() << std::endl;
+  startedAt_ = std::chrono::system_clock::now();
+  runStart_ = Clock::now();
+  runStartTicks_ = runStart_.time_since_epoch().count();
+  if (o.run.rate || o.run.userStages) {
     const RunOptions runOptions = o.run;
-    const std::int64_t zeroUs = request.options.startAtUs;
-    result.setTarget(scheduleKind(runOptions), [runOptions, zeroUs](std::int64_t epochUs) {
+    const std::int64_t zeroUs = job_.startAtUs;
+    result_.setTarget(scheduleKind(runOptions), [runOptions, zeroUs](std::int64_t epochUs) {
       return scheduleTarget(runOptions, Micros(std::max<std::int64_t>(0, epochUs - zeroUs)));
     });
   }
-  std::unique_ptr<LiveDashboard> dashboard;
-  if (o.web) {
-    auto clock = [runStart, duration = o.run.duration] {
-      DashboardClock clock;
-      clock.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
-      if (duration) {
-        clock.remaining = std::max(std::chrono::microseconds(0),
-                                   std::chrono::microseconds(*duration) - clock.elapsed);
-      }
-      return clock;
-    };
-    dashboard = LiveDashboard::start(*o.web, "distributed", result, clock,
-                                     [this] { signals_.interrupt(); });  // like Ctrl-C
-    if (!dashboard) {
-      link.send(proto::Stop{accepted->runId});
-      link.send(proto::Disconnect{"master done"});
-      receiver->stop();
-      return 2;
-    }
-  }
+  return 0;
+}
 
-  // The follow loop: broker messages, heartbeats, live line, Ctrl-C, the end.
-  bool live = !o.quiet;
-  const bool terminal = stdoutIsTerminal();
-  const auto interval = terminal ? 1s : 10s;
-  auto nextLive = Clock::now() + interval;
-  int interrupts = 0;
-  std::optional<Clock::time_point> giveUpAt;
-  auto nextCheck = Clock::now() + 1s;     // --abort-on-fail: thresholds checked every second
-  std::optional<std::size_t> abortedBy;
-  // Why the follow ended early: said now, and kept for the report's problems (exit 3).
-  std::vector<std::string> followProblems;
-  auto followProblem = [&](std::string text) {
-    std::cerr << "\nloads-master: " << text << std::endl;
-    followProblems.push_back(std::move(text));
-  };
-  std::vector<RebalanceEvent> rebalances;
-  for (;;) {
-    const auto tallies = receiver->tallies();
-    if (dashboard) dashboard->setAgents(dashboardAgents(rows, tallies));
-    bool all = true;
-    for (const auto& row : rows) all = all && agentFinished(row, tallies);
-    if (all) break;
-    if (giveUpAt && Clock::now() >= *giveUpAt) {
-      followProblem("agents did not end in time after the stop: reporting now");
-      break;
-    }
-    if (signals_.wait(50ms) == Wake::kInterrupt) {
-      if (++interrupts == 1) {
-        std::cerr << "\nloads-master: stopping run " << accepted->runId
-                  << " on its agents (Ctrl-C again to stop waiting)" << std::endl;
-        link.send(proto::Stop{accepted->runId});
-        giveUpAt = Clock::now() + o.run.stopTimeout + 15s;
-      } else {
-        followProblem("interrupted again: reporting now, without waiting for the agents");
-        break;
-      }
-    }
-    if (o.abortOnFail && !abortedBy && Clock::now() >= nextCheck) {
-      nextCheck += 1s;
-      abortedBy = hopelessThreshold(o.thresholds, result.snapshot());
-      if (abortedBy) {
-        std::cerr << "\nloads-master: threshold '" << o.thresholds[*abortedBy].expression
-                  << "' can no longer pass: stopping the run (--abort-on-fail)" << std::endl;
-        signals_.interrupt();  // the Ctrl-C path: STOP to the broker, report what arrived
-      }
-    }
-    std::optional<std::string> brokerEnded;
-    while (auto envelope = link.receive(0ms)) {
-      if (envelope->type == MessageType::kHeartbeat) link.send(proto::Heartbeat{});
-      if (auto ended = onBrokerMessage(*envelope, rows, accepted->runId)) brokerEnded = ended;
-    }
-    if (o.rebalance && interrupts == 0 && !brokerEnded) {
-      rebalanceLeavers(link, rows, accepted->runId, request.options, o.run, runStart, rebalances);
-    }
-    link.heartbeatIfDue();
-    if (!brokerEnded && link.silentFor() >= kBrokerSilence) {
-      brokerEnded = "the broker at " + o.broker + " went silent (" + seconds(link.silentFor()) +
-                    "): reporting what arrived";
-    }
-    if (brokerEnded) {
-      followProblem(*brokerEnded);
-      break;
-    }
-    if (live && Clock::now() >= nextLive) {
-      nextLive += interval;
-      LiveInfo info;
-      info.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
-      if (o.run.duration) {
-        info.remaining = std::max(std::chrono::microseconds(0),
-                                  std::chrono::microseconds(*o.run.duration) - info.elapsed);
-      }
-      std::string line = ConsoleOutput::liveLine(result.snapshot(), info) + agentsColumn(rows);
-      if (terminal) {
-        std::cout << "\r\033[K" << line << std::flush;
-      } else {
-        std::cout << line << std::endl;
-      }
-    }
+// Broker messages, heartbeats, --rebalance, and whether the agents are all done.
+void DistributedDriver::advance() {
+  if (finished_) return;
+  const MasterOptions& o = options_;
+  const auto tallies = receiver_->tallies();
+  bool all = true;
+  for (const auto& row : rows_) all = all && agentFinished(row, tallies);
+  if (all) {
+    finished_ = true;
+    return;
   }
-  link.send(proto::Disconnect{"master done"});  // stops the run if it still goes on
-  receiver->stop();
-  if (live && terminal) std::cout << std::endl;
+  if (giveUpAt_ && Clock::now() >= *giveUpAt_) {
+    followProblem("agents did not end in time after the stop: reporting now");
+    return;
+  }
+  std::optional<std::string> brokerEnded;
+  while (auto envelope = link_->receive(0ms)) {
+    if (envelope->type == MessageType::kHeartbeat) link_->send(proto::Heartbeat{});
+    if (auto ended = onBrokerMessage(*envelope, rows_, runId_)) brokerEnded = ended;
+  }
+  if (o.rebalance && !stopping_ && !brokerEnded) {
+    rebalanceLeavers(*link_, rows_, runId_, job_, o.run, runStart_, rebalances_);
+  }
+  link_->heartbeatIfDue();
+  if (!brokerEnded && link_->silentFor() >= kBrokerSilence) {
+    brokerEnded = "the broker at " + o.broker + " went silent (" + seconds(link_->silentFor()) +
+                  "): reporting what arrived";
+  }
+  if (brokerEnded) followProblem(*brokerEnded);
+}
 
-  // The report: the same as local mode, then the agents.
-  Snapshot snap = result.snapshot();
-  if (dashboard) {
-    dashboard->setAgents(dashboardAgents(rows, receiver->tallies()));
-    dashboard->finish(snap);
+std::optional<std::chrono::milliseconds> DistributedDriver::pollInterval() const {
+  return 50ms;  // the broker's messages and heartbeats
+}
+
+void DistributedDriver::followProblem(std::string text) {
+  std::cerr << "\nloads-master: " << text << std::endl;
+  followProblems_.push_back(std::move(text));
+  finished_ = true;
+}
+
+void DistributedDriver::requestStop(StopKind kind) {
+  if (finished_) return;
+  if (kind == StopKind::kHard) {
+    followProblem("interrupted again: reporting now, without waiting for the agents");
+    return;
   }
-  ConsoleOutput::printReport(snap, std::cout);
+  std::cerr << "\nloads-master: stopping run " << runId_
+            << " on its agents (Ctrl-C again to stop waiting)" << std::endl;
+  link_->send(proto::Stop{runId_});
+  giveUpAt_ = Clock::now() + options_.run.stopTimeout + 15s;
+  stopping_ = true;
+}
+
+CycleTime DistributedDriver::clock() const {
+  CycleTime time;
+  const SteadyClock::rep ticks = runStartTicks_;
+  if (ticks == 0) return time;  // not started yet
+  const SteadyClock::time_point start{SteadyClock::duration(ticks)};
+  time.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  if (options_.run.duration) {
+    time.remaining = std::max(std::chrono::microseconds(0),
+                              std::chrono::microseconds(*options_.run.duration) - time.elapsed);
+  }
+  time.stopping = stopping_;
+  return time;
+}
+
+std::string DistributedDriver::liveColumns() const { return agentsColumn(rows_); }
+
+std::vector<DashboardAgent> DistributedDriver::agents() const {
+  return dashboardAgents(rows_, receiver_->tallies());
+}
+
+void DistributedDriver::wrapUp() {
+  if (link_) link_->send(proto::Disconnect{"master done"});  // stops the run if it still goes on
+  receiver_->stop();
+}
+
+RunEnding DistributedDriver::end(const Snapshot& snap) {
+  const MasterOptions& o = options_;
+  auto& receiver = receiver_;
+  auto& rebalances = rebalances_;
   nlohmann::ordered_json agentsJson;
-  auto problems = printAgents(rows, receiver->tallies(), snap, agentsJson);
+  auto problems = printAgents(rows_, receiver->tallies(), snap, agentsJson);
   printRebalances(rebalances, std::cout);
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
-  problems.insert(problems.begin(), followProblems.begin(), followProblems.end());
+  problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());
   // Garbage on the results port is no event of this run: reported, not an error.
   if (receiver->malformed() > 0) {
     std::cerr << "loads-master: " << receiver->malformed()
               << " malformed messages on the results port were dropped" << std::endl;
   }
-  if (!problems.empty()) code = kInfraError;
-  if (code == 0) code = testsExitCode(snap);
-  std::vector<std::string> names;
-  for (const auto& t : tests) names.push_back(t.fullName);
-  RunInfo info = describeRun(o, names, startedAt);
-  info.options["run_id"] = accepted->runId;
-  return finishRun(o, snap, std::move(info), code, abortedBy, [&](nlohmann::ordered_json& report) {
+  RunEnding ending;
+  if (!problems.empty()) ending.code = kInfraError;
+  ending.tests = tests_;
+  ending.startedAt = startedAt_;
+  ending.describe = [runId = runId_](RunInfo& info) { info.options["run_id"] = runId; };
+  ending.extend = [&o, &receiver, &rebalances, agentsJson, problems](nlohmann::ordered_json& report) {
     report["agents"] = agentsJson;
     report["problems"] = problems;
     if (o.rebalance) report["rebalances"] = rebalancesJson(rebalances);
     report["malformed_results"] = receiver->malformed();
-  });
+  };
+  return ending;
 }
 
 }  // namespace loads::master
