@@ -3,6 +3,7 @@
 #include "util/host_name.hpp"
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -58,6 +59,10 @@ struct AgentRow {
   std::uint32_t share = 0;   // the index of its current share (changes with --rebalance)
   bool leaveSeen = false;    // --rebalance: its early end was looked at
   bool shareMoved = false;   // --rebalance: its share went to the others
+  std::size_t cycle = 0;     // the load cycle (one RUN each) it ran
+  // Frozen when its cycle is over (the receiver starts afresh with the agent's next run):
+  std::optional<AgentTally> tally;    // what its slave delivered
+  std::optional<std::uint64_t> hits;  // requests of its source during the cycle
 };
 
 namespace {
@@ -68,20 +73,23 @@ bool leftEarly(const AgentRow& row) {
          (row.state == AgentState::kDone && (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
-bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
+bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies,
+                   const std::string& runId) {
   if (row.state == AgentState::kLost) return true;
   if (row.state != AgentState::kDone) return false;
   auto it = tallies.find(row.assigned.agentId);
-  const bool final = it != tallies.end() && it->second.final;
+  const bool final = it != tallies.end() && it->second.final && it->second.runId == runId;
   return final || Clock::now() - row.endedAt >= kFinalGrace;
 }
 
-// The run's JobOptions from the master's options (one cycle: checked by the caller).
-proto::JobOptions jobOptions(const MasterOptions& o) {
+// The JobOptions of cycle `cycle` (one RUN per cycle) from the master's options.
+proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle) {
   proto::JobOptions job;
   for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
-  job.users = static_cast<std::uint32_t>(o.run.userCycles.at(0));
-  job.hits = o.run.hitCycles.empty() ? 0 : o.run.hitCycles[0];
+  const bool scheduled = o.run.rate || o.run.userStages;
+  const CycleShape shape = scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
+  job.users = static_cast<std::uint32_t>(shape.users);
+  job.hits = o.run.hitCycles.empty() ? 0 : shape.hits;
   job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
   job.serverUrl = o.run.user.serverUrl;
   job.threads = o.run.threads;
@@ -122,7 +130,8 @@ std::string endedText(const AgentRow& row, const AgentTally* tally) {
 // one sentence each; every gap is one of them.
 std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const std::map<std::string, AgentTally>& tallies,
-                                     const Snapshot& snap, nlohmann::ordered_json& json) {
+                                     const Snapshot& snap, nlohmann::ordered_json& json,
+                                     std::size_t cycles) {
   std::vector<std::string> problems;
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
@@ -131,13 +140,15 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
   json = nlohmann::ordered_json::array();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
-    const AgentTally* tally = it == tallies.end() ? nullptr : &it->second;
+    const AgentTally* tally = row.tally ? &*row.tally : it == tallies.end() ? nullptr : &it->second;
     const std::uint64_t received = tally ? tally->received : 0;
     const bool final = tally && tally->final;
     const std::uint64_t sent = tally ? tally->eventsSent : 0;
     auto hitsIt = snap.requestsBySource.find(row.assigned.index);
-    const std::uint64_t hits = hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
-    const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host;
+    const std::uint64_t hits =
+        row.hits ? *row.hits : hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
+    const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host +
+                            (cycles > 1 ? " (cycle " + std::to_string(row.cycle + 1) + ")" : "");
     std::string sentText = final ? formatCount(sent) : "?";
     if (row.shareMoved) {
       // Reported under "Rebalanced": with --rebalance a lost agent is expected, not a fault.
@@ -168,6 +179,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                     {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
                     {"events_received", received},
                     {"hits", hits}});
+    if (cycles > 1) json.back()["cycle"] = row.cycle + 1;
   }
   return problems;
 }
@@ -360,20 +372,17 @@ DistributedDriver::~DistributedDriver() = default;
 
 int DistributedDriver::prepare() {
   const MasterOptions& o = options_;
-  if (o.run.userCycles.size() != 1 || o.run.hitCycles.size() > 1) {
-    std::cerr << "loads-master: cycles (-u 10:20, --hits 5:10) are not supported with --agents "
-                 "yet: give one value each" << std::endl;
-    return 2;
-  }
   if (o.run.rate && o.run.maxUsers < o.agents) {
     std::cerr << "loads-master: --agents " << o.agents << " needs --max-users of at least "
               << o.agents << " (the pool is split over the agents)" << std::endl;
     return 2;
   }
   const bool scheduled = o.run.rate || o.run.userStages;
-  if (!scheduled && (o.run.userCycles[0] < o.agents || o.run.userCycles[0] > 0xffffffffu)) {
+  const auto [fewest, most] = std::minmax_element(o.run.userCycles.begin(), o.run.userCycles.end());
+  if (!scheduled && (*fewest < o.agents || *most > 0xffffffffu)) {
     std::cerr << "loads-master: --agents " << o.agents << " needs at least " << o.agents
-              << " users (-u is the total over all agents, each runs at least one)" << std::endl;
+              << " users in every cycle (-u is the total over all agents, each runs at least one)"
+              << std::endl;
     return 2;
   }
   try {
@@ -408,10 +417,17 @@ int DistributedDriver::prepare() {
   return 0;
 }
 
-int DistributedDriver::startCycle(std::size_t) {
+std::size_t DistributedDriver::cycles() const { return cycleCount(options_.run); }
+
+bool DistributedDriver::canGoOn() const { return followProblems_.empty() && !stopping_; }
+
+// A cycle is one RUN: its users split over the agents the broker picks for it.
+int DistributedDriver::startCycle(std::size_t index) {
   const MasterOptions& o = options_;
   finished_ = false;
   giveUpAt_.reset();
+  cycle_ = index;
+  cycleBase_ = result_.snapshot().requestsBySource;
   link_ = std::make_unique<BrokerLink>(o.broker, o.key, o.brokerKey);
   proto::Run request;
   request.agents = o.agents;
@@ -419,7 +435,7 @@ int DistributedDriver::startCycle(std::size_t) {
   request.libraryName = std::filesystem::path(o.library).filename().string();
   request.librarySha256 = proto::sha256Hex(library_);
   request.library = library_;
-  request.options = jobOptions(o);
+  request.options = jobOptions(o, index);
   request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
   request.resultsCurve = curve_;
@@ -428,18 +444,25 @@ int DistributedDriver::startCycle(std::size_t) {
 
   int code = 0;
   auto accepted = awaitStart(*link_, waiter_, o.waitAgents, code);
-  if (!accepted) return code;
+  if (!accepted && index == 0) return code;
+  if (!accepted) {  // the cycles so far are reported; this one did not start
+    followProblem("cycle " + std::to_string(index + 1) + " of " + std::to_string(cycles()) +
+                  " did not start on the agents (above): reporting the cycles before it");
+    return 0;
+  }
   runId_ = accepted->runId;
+  rows_.clear();
   for (const auto& a : accepted->agents) {
     receiver_->setAgentIndex(a.agentId, a.index);
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
+    row.cycle = index;
     rows_.push_back(std::move(row));
   }
   std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, "
             << job_.users << " users; results on " << receiver_->endpoint() << std::endl;
-  startedAt_ = std::chrono::system_clock::now();
+  if (index == 0) startedAt_ = std::chrono::system_clock::now();
   runStart_ = Clock::now();
   runStartTicks_ = runStart_.time_since_epoch().count();
   if (o.run.rate || o.run.userStages) {
@@ -458,9 +481,9 @@ void DistributedDriver::advance() {
   const MasterOptions& o = options_;
   const auto tallies = receiver_->tallies();
   bool all = true;
-  for (const auto& row : rows_) all = all && agentFinished(row, tallies);
+  for (const auto& row : rows_) all = all && agentFinished(row, tallies, runId_);
   if (all) {
-    finished_ = true;
+    finishCycle();
     return;
   }
   if (giveUpAt_ && Clock::now() >= *giveUpAt_) {
@@ -490,7 +513,25 @@ std::optional<std::chrono::milliseconds> DistributedDriver::pollInterval() const
 void DistributedDriver::followProblem(std::string text) {
   std::cerr << "\nloads-master: " << text << std::endl;
   followProblems_.push_back(std::move(text));
+  finishCycle();
+}
+
+// The cycle is over: its agents' tallies and hits are kept, the receiver's next ones are
+// of the next cycle's run.
+void DistributedDriver::finishCycle() {
+  if (finished_) return;
   finished_ = true;
+  const auto tallies = receiver_->tallies();
+  const auto bySource = result_.snapshot().requestsBySource;
+  for (AgentRow& row : rows_) {
+    auto tally = tallies.find(row.assigned.agentId);
+    if (tally != tallies.end() && tally->second.runId == runId_) row.tally = tally->second;
+    auto now = bySource.find(row.assigned.index);
+    auto before = cycleBase_.find(row.assigned.index);
+    row.hits = (now == bySource.end() ? 0 : now->second) -
+               (before == cycleBase_.end() ? 0 : before->second);
+    allRows_.push_back(row);
+  }
 }
 
 void DistributedDriver::requestStop(StopKind kind) {
@@ -529,6 +570,7 @@ std::vector<DashboardAgent> DistributedDriver::agents() const {
 void DistributedDriver::wrapUp() {
   if (link_) link_->send(proto::Disconnect{"master done"});  // stops the run if it still goes on
   receiver_->stop();
+  if (!finished_) finishCycle();
 }
 
 RunEnding DistributedDriver::end(const Snapshot& snap) {
@@ -536,7 +578,7 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   auto& receiver = receiver_;
   auto& rebalances = rebalances_;
   nlohmann::ordered_json agentsJson;
-  auto problems = printAgents(rows_, receiver->tallies(), snap, agentsJson);
+  auto problems = printAgents(allRows_, receiver->tallies(), snap, agentsJson, cycle_ + 1);
   printRebalances(rebalances, std::cout);
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
   problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());

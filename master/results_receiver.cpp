@@ -118,6 +118,7 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   }
   std::lock_guard lock(mutex_);
   AgentTally& tally = tallies_[batch->agentId];
+  if (tally.runId != batch->runId) tally = AgentTally{batch->runId};  // the agent's next cycle
   tally.source = indexes_[batch->agentId];
   tally.received += batch->replayed;
   tally.skipped += batch->skipped;

@@ -142,10 +142,20 @@ void Runner::run() {
   finish();
 }
 
-std::size_t Runner::cycles() const {
-  if (options_.rate || options_.userStages) return 1;  // the schedule is the one cycle
-  return options_.userCycles.size() * std::max<std::size_t>(1, options_.hitCycles.size());
+std::size_t cycleCount(const RunOptions& options) {
+  if (options.rate || options.userStages) return 1;  // the schedule is the one cycle
+  return options.userCycles.size() * std::max<std::size_t>(1, options.hitCycles.size());
 }
+
+CycleShape cycleShape(const RunOptions& options, std::size_t index) {
+  const std::size_t perUsers = std::max<std::size_t>(1, options.hitCycles.size());
+  const std::uint64_t users = options.userCycles.at(index / perUsers);
+  const std::uint64_t hits = options.hitCycles.empty() ? (options.duration ? 0 : 1)
+                                                       : options.hitCycles.at(index % perUsers);
+  return {users, hits};
+}
+
+std::size_t Runner::cycles() const { return cycleCount(options_); }
 
 void Runner::start() {
   {
@@ -161,10 +171,7 @@ void Runner::start() {
 void Runner::runCycle(std::size_t index) {
   if (options_.rate) return runOpen();
   if (options_.userStages) return runStaged();
-  const std::size_t perUsers = std::max<std::size_t>(1, options_.hitCycles.size());
-  const std::uint64_t users = options_.userCycles.at(index / perUsers);
-  const std::uint64_t hits = options_.hitCycles.empty() ? (options_.duration ? 0 : 1)
-                                                        : options_.hitCycles.at(index % perUsers);
+  const auto [users, hits] = cycleShape(options_, index);
   {
     std::lock_guard lock(mutex_);
     if (stopRequested_) return;  // stop() and cancel() end the run, not just the cycle

@@ -53,6 +53,16 @@ struct RunOptions {
   std::optional<std::chrono::system_clock::time_point> startAt;
 };
 
+// The run's cycles: every users value with every hits value, users first (-u 10:20
+// --hits 5:10 is four); a --rate or --stages schedule is one cycle.
+std::size_t cycleCount(const RunOptions& options);
+struct CycleShape {
+  std::uint64_t users = 0;  // users of the cycle (of the whole run)
+  std::uint64_t hits = 0;   // hits per user; 0 = until the duration ends
+};
+// Cycle `index` (0-based, below cycleCount) of a run without a schedule.
+CycleShape cycleShape(const RunOptions& options, std::size_t index);
+
 // The target of the whole run `sinceStart` into its schedule: users (--stages) or hits/s
 // (--rate); -1 when the run has no schedule.
 double scheduleTarget(const RunOptions& options, Micros sinceStart);

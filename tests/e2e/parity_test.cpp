@@ -35,6 +35,11 @@ const char* const kSummary = "summary";
 const char* const kPlannedRequests = "plannedRequests";  // summary
 const char* const kProblems = "problems";
 const char* const kAgents = "agents";  // distributed: one row per agent
+const char* const kCycles = "cycles";  // one line per load cycle
+// The figures of a cycle line compared exactly ("seconds" is not: wall time).
+const std::vector<const char*> kCycleFigures = {"cycle",    "users",  "hitsPerUser", "hits",
+                                                "successes", "failures", "errors", "skips",
+                                                "requests", "requestFailures"};
 // Per-test figures compared exactly (outcomes, starts, drops).
 const std::vector<const char*> kTestFigures = {"started", "hits",      "successes", "failures",
                                                "errors",  "skips",     "cancelled", "dropped"};
@@ -50,6 +55,7 @@ struct Figures {
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> requests;  // name → requests, failures
   std::map<std::string, std::uint64_t> served;  // the target's count per path of the run
   std::uint64_t planned = 0;                    // summary: requests planned (open model)
+  std::vector<std::map<std::string, json>> cycles;  // per cycle line: figure → value
   json report;
 };
 
@@ -79,6 +85,10 @@ Figures figuresOf(const json& report, const json& stats, const std::string& tag,
     if (path.rfind("/hit/" + tag + "/", 0) == 0) f.served[untagged(path, tag)] = n.get<std::uint64_t>();
   }
   f.planned = report.at(key::kSummary).at(key::kPlannedRequests).get<std::uint64_t>();
+  for (const auto& cycle : report.at(key::kCycles)) {
+    auto& line = f.cycles.emplace_back();
+    for (const char* figure : key::kCycleFigures) line[figure] = cycle.at(figure);
+  }
   return f;
 }
 
@@ -144,6 +154,7 @@ void checkExactParity(Parity& p, const std::vector<std::string>& args) {
     CHECK(spread.tests == local.tests);
     CHECK(spread.requests == local.requests);
     CHECK(spread.served == local.served);
+    CHECK(spread.cycles == local.cycles);
     checkServed(spread);
   }
 }
@@ -158,6 +169,23 @@ TEST_CASE("with --hits, every split over agents gives the local run's tests, out
 TEST_CASE("with --ramp, every split over agents gives the local run's figures exactly") {
   Parity p;
   checkExactParity(p, {"-u", "9", "--hits", "2", "--ramp", "300ms"});
+}
+
+TEST_CASE("load cycles run one after the other over the agents, as locally, line by line") {
+  Parity p;
+  // Four cycles: 7 users x 1 hit, 7 x 2, 9 x 1, 9 x 2; each split over the agents.
+  checkExactParity(p, {"-u", "7:9", "--hits", "1:2"});
+  const Figures f = p.run({"-u", "7:9", "--hits", "1:2"}, 3);
+  REQUIRE(f.cycles.size() == 4);
+  const std::vector<std::pair<int, int>> shapes = {{7, 1}, {7, 2}, {9, 1}, {9, 2}};
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    INFO("cycle " << i + 1);
+    CHECK(f.cycles[i].at("users") == shapes[i].first);
+    CHECK(f.cycles[i].at("hitsPerUser") == shapes[i].second);
+    CHECK(f.cycles[i].at("hits") == shapes[i].first * shapes[i].second);
+  }
+  // Each cycle was one RUN on 3 agents: 12 agents rows, each naming its cycle.
+  CHECK(f.report.at(key::kAgents).size() == 12);
 }
 
 TEST_CASE("5 tests, 7 users, 3 agents: user k runs test k mod 5, as locally") {
