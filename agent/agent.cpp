@@ -92,6 +92,9 @@ class Agent::Loop {
   std::optional<CurrentJob> job_;
   // A job that ended while no broker listened: announced in the next HELLO, sent after WELCOME.
   std::optional<proto::JobEnded> unreported_;
+  // Sent, but nothing heard from the broker since: it may be lost with the socket when the
+  // broker went silent (a SIGSTOPped broker reads it only if the connection survives).
+  std::optional<proto::JobEnded> unconfirmed_;
 };
 
 Agent::Loop::Loop(AgentOptions options)
@@ -149,6 +152,10 @@ void Agent::Loop::dropSocket(const std::string& why, bool backoff) {
   spdlog::warn("{}: reconnecting to {} in {} ms", why, options_.broker,
                backoff ? backoff_.count() : 0);
   socket_.reset();
+  if (unconfirmed_) {  // HELLO names its run, and JOB-ENDED is said again once welcome
+    unreported_ = std::move(unconfirmed_);
+    unconfirmed_.reset();
+  }
   registered_ = false;
   reconnectAt_ = Clock::now() + (backoff ? backoff_ : milliseconds(0));
   if (backoff) backoff_ = std::min(backoff_ * 2, options_.maxBackoff);
@@ -166,6 +173,7 @@ void Agent::Loop::receiveAll() {
     }
     if (!got) return;
     lastHeard_ = Clock::now();  // any message is a sign of life
+    unconfirmed_.reset();       // ... and the broker read what was sent before it
     onMessage(message.to_string());
   }
 }
@@ -351,6 +359,7 @@ void Agent::Loop::endJob(int exitCode, int signal, std::string reason) {
   proto::JobEnded ended{runId, exitCode, signal, std::move(reason)};
   if (registered_) {
     send(ended);
+    unconfirmed_ = std::move(ended);
   } else {
     spdlog::warn("run {}: not registered with a broker, JOB-ENDED sent once registered", runId);
     unreported_ = std::move(ended);

@@ -99,6 +99,7 @@ class Broker::Loop {
   // backend handlers
   void onHello(const std::string& routingId, const proto::Envelope& envelope);
   void onJobEnded(AgentRecord& agent, const proto::Envelope& envelope);
+  void resendJob(const std::string& runId, const std::string& agentId);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
 
@@ -570,13 +571,13 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
     sendError(backend_, routingId, ErrorCode::kMalformed, reason);
     return;
   }
-  if (auto replaced = registry_.registerAgent(hello.value(), routingId, now())) {
-    agentLeftRun(*replaced, "agent restarted");
-  }
+  auto registration = registry_.registerAgent(hello.value(), routingId, now());
+  if (registration.replaced) agentLeftRun(*registration.replaced, "agent restarted");
   spdlog::info("agent {} on {} registered ({} cores)", hello->agentId, hello->host, hello->cores);
   sendTo(backend_, routingId,
          proto::Welcome{static_cast<std::uint32_t>(options_.heartbeatInterval.count()),
                         options_.liveness, LOADS_VERSION});
+  if (!registration.undeliveredJob.empty()) resendJob(registration.undeliveredJob, hello->agentId);
   if (hello->runId.empty()) return;
   // A slave still running from before a reconnect: keep it only if its run still
   // counts on it; otherwise stop it (the agent stays busy until JOB-ENDED).
@@ -585,6 +586,17 @@ void Broker::Loop::onHello(const std::string& routingId, const proto::Envelope& 
   if (!slot || slot->state != SlotState::kRunning) {
     sendTo(backend_, routingId, proto::Stop{hello->runId});
   }
+}
+
+// The JOB went to a connection the agent had left before it could read it (a broker that
+// woke from a pause and sent on a dead connection): the same JOB again, on the new one.
+void Broker::Loop::resendJob(const std::string& runId, const std::string& agentId) {
+  RunRecord* run = runs_.find(runId);
+  RunSlot* slot = run ? run->slot(agentId) : nullptr;
+  AgentRecord* agent = registry_.find(agentId);
+  if (!slot || !agent) return;
+  spdlog::info("run {}: agent {} reconnected before it read its JOB: sending it again", runId, agentId);
+  sendJob(*run, *slot, *agent, !agent->libraries.contains(run->request.librarySha256));
 }
 
 void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelope) {

@@ -20,10 +20,11 @@ std::string_view agentStateName(AgentState state) {
 AgentRegistry::AgentRegistry(Duration heartbeatInterval, std::uint32_t liveness)
     : interval_(heartbeatInterval), liveness_(liveness == 0 ? 1 : liveness) {}
 
-std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hello,
-                                                        const std::string& routingId,
-                                                        TimePoint now) {
+AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hello,
+                                                         const std::string& routingId,
+                                                         TimePoint now) {
   std::optional<AgentRecord> replaced;
+  std::string undeliveredJob;
   // The same socket re-registering under another id: the old entry is gone.
   if (AgentRecord* sameSocket = findByRouting(routingId); sameSocket && sameSocket->id != hello.agentId) {
     AgentRecord old = *sameSocket;
@@ -32,8 +33,15 @@ std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hell
   }
   if (auto it = agents_.find(hello.agentId); it != agents_.end()) {
     const AgentRecord& old = it->second;
-    // Still running the same run after a reconnect: the run keeps it.
-    if (old.state == AgentState::kBusy && old.runId != hello.runId) replaced = old;
+    // Still running the same run after a reconnect: the run keeps it. Busy in another
+    // run whose JOB it cannot have read: the run keeps it too, and gets the JOB again.
+    if (old.state == AgentState::kBusy && old.runId != hello.runId) {
+      if (!old.heardSinceJob && old.routingId != routingId) {
+        undeliveredJob = old.runId;
+      } else {
+        replaced = old;
+      }
+    }
     agents_.erase(it);
   }
   AgentRecord record;
@@ -45,12 +53,13 @@ std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hell
   record.pid = hello.pid;
   record.libraries.insert(hello.libraries.begin(), hello.libraries.end());
   // An agent whose slave still runs stays busy until it reports JOB-ENDED.
-  record.state = hello.runId.empty() ? AgentState::kIdle : AgentState::kBusy;
-  record.runId = hello.runId;
+  record.state = hello.runId.empty() && undeliveredJob.empty() ? AgentState::kIdle : AgentState::kBusy;
+  record.runId = undeliveredJob.empty() ? hello.runId : undeliveredJob;
   record.lastSeen = now;
   record.lastAssigned = now;
+  if (!undeliveredJob.empty()) record.heardSinceJob = false;  // the JOB goes out again
   agents_.emplace(record.id, std::move(record));
-  return replaced;
+  return {std::move(replaced), std::move(undeliveredJob)};
 }
 
 AgentRecord* AgentRegistry::find(const std::string& agentId) {
@@ -122,6 +131,7 @@ void AgentRegistry::assign(const std::string& agentId, const std::string& runId,
     agent->state = AgentState::kBusy;
     agent->runId = runId;
     agent->lastAssigned = now;
+    agent->heardSinceJob = false;
   }
 }
 

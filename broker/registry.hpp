@@ -36,6 +36,7 @@ struct AgentRecord {
   std::set<std::string> libraries;    // sha256 of libraries it has cached
   TimePoint lastSeen{};               // last message from it
   TimePoint lastAssigned{};           // last JOB (registration time until then)
+  bool heardSinceJob = true;          // a message came from it after its last JOB
   TimePoint lostAt{};                 // when it was declared lost
 };
 
@@ -44,12 +45,23 @@ class AgentRegistry {
   // An agent silent for `liveness` heartbeat intervals is lost.
   AgentRegistry(Duration heartbeatInterval, std::uint32_t liveness);
 
-  // HELLO from `routingId`. Returns the record it replaces (same agent id, or same
-  // routing id), if that one was busy: its run must learn the agent is gone.
-  std::optional<AgentRecord> registerAgent(const proto::Hello& hello, const std::string& routingId,
-                                           TimePoint now);
+  // What a HELLO did to the registry.
+  struct Registration {
+    // The busy record it replaces (same agent id, or same routing id): its run must learn
+    // the agent is gone.
+    std::optional<AgentRecord> replaced;
+    // The run whose JOB went to a connection the agent had already left (nothing heard
+    // from it since, and the HELLO comes from another connection without that run): the
+    // agent stays busy in it and the JOB must be sent again. "" when none.
+    std::string undeliveredJob;
+  };
+  // HELLO from `routingId`.
+  Registration registerAgent(const proto::Hello& hello, const std::string& routingId, TimePoint now);
   // Any message from a registered, not lost, agent.
-  void touch(AgentRecord& agent, TimePoint now) { agent.lastSeen = now; }
+  void touch(AgentRecord& agent, TimePoint now) {
+    agent.lastSeen = now;
+    agent.heardSinceJob = true;
+  }
 
   AgentRecord* find(const std::string& agentId);
   AgentRecord* findByRouting(const std::string& routingId);

@@ -16,15 +16,18 @@
 
 namespace loads::master {
 
-inline constexpr auto kBrokerAnswer = std::chrono::seconds(5);  // a command or RUN unanswered this long: no broker
-inline constexpr auto kHeartbeat = std::chrono::seconds(1);     // our heartbeats (and answers to the broker's)
-inline constexpr int kInfraError = 3;
+// A command or RUN unanswered this long: no broker.
+inline constexpr auto kBrokerAnswer = std::chrono::seconds(5);
+// How often the master heartbeats (and answers the broker's) at least.
+inline constexpr auto kHeartbeat = std::chrono::seconds(1);
+inline constexpr int kInfraError = 3;  // the exit code of an infrastructure error
 
 class BrokerLink {
  public:
   using Clock = std::chrono::steady_clock;
 
-  BrokerLink(const std::string& endpoint, const security::KeyPair& key, const std::string& brokerKey);
+  BrokerLink(const std::string& endpoint, const security::KeyPair& key,
+             const std::string& brokerKey);
   template <class T>
   void send(const T& message) {
     socket_.send(zmq::buffer(proto::encode(message)), zmq::send_flags::dontwait);

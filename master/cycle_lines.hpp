@@ -1,8 +1,8 @@
-// CycleLines: one line per load cycle of a run (-u 10:20:30, --hits 5:10), the same in
-// both modes: what the cycle ran, taken as the difference between the run's totals when
-// it ended and when it began. The follow loop records one after each cycle (the local
+// Cycle lines: one per load cycle of a run (-u 10:20:30, --hits 5:10), the same in both
+// modes: what the cycle ran, taken as the difference between the run's totals when it
+// ended and when it began. The follow loop records one after each cycle (the local
 // runner's events are all in by then, and so are the agents' STOP-TEST-RUN totals); the
-// console, the JSON report ("cycles") and the HTML report show them.
+// console, the JSON report ("cycles", written from RunFacts) and the HTML report show them.
 //
 // Thread-safety: value types and pure functions.
 #pragma once
@@ -10,8 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include "report/run_facts.hpp"
 
 namespace loads {
 struct Snapshot;
@@ -26,21 +27,11 @@ struct CycleTotals {
 };
 CycleTotals totalsOf(const Snapshot& snapshot);
 
-struct CycleLine {
-  std::size_t index = 0;     // 0-based, in the order the cycles ran
-  std::uint64_t users = 0;   // users of the cycle (of the whole run, over every agent)
-  std::uint64_t hits = 0;    // hits per user; 0 = until the duration ended
-  std::chrono::milliseconds took{0};  // wall time of the cycle
-  CycleTotals ran;           // what the cycle added to the run's totals
-};
-
 // The line of a cycle from the totals before and after it.
-CycleLine cycleLine(std::size_t index, std::uint64_t users, std::uint64_t hits,
-                    std::chrono::milliseconds took, const CycleTotals& before,
-                    const CycleTotals& after);
+CycleFacts cycleLine(std::size_t index, std::uint64_t users, std::uint64_t hitsPerUser,
+                     std::chrono::milliseconds took, const CycleTotals& before,
+                     const CycleTotals& after);
 // "Cycles" section of the console report; nothing for a run of one cycle.
-void printCycles(const std::vector<CycleLine>& lines, std::ostream& out);
-// The JSON report's "cycles": one object per cycle.
-nlohmann::ordered_json cyclesJson(const std::vector<CycleLine>& lines);
+void printCycles(const std::vector<CycleFacts>& lines, std::ostream& out);
 
 }  // namespace loads::master

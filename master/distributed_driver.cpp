@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <zmq.hpp>
@@ -130,14 +129,14 @@ std::string endedText(const AgentRow& row, const AgentTally* tally) {
 // one sentence each; every gap is one of them.
 std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const std::map<std::string, AgentTally>& tallies,
-                                     const Snapshot& snap, nlohmann::ordered_json& json,
+                                     const Snapshot& snap, std::vector<AgentFacts>& facts,
                                      std::size_t cycles) {
   std::vector<std::string> problems;
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
             << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
             << std::setw(12) << "received" << std::setw(10) << "hits" << "\n";
-  json = nlohmann::ordered_json::array();
+  facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
     const AgentTally* tally = row.tally ? &*row.tally : it == tallies.end() ? nullptr : &it->second;
@@ -169,17 +168,19 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
               << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
               << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
               << std::setw(10) << formatCount(hits) << "\n";
-    json.push_back({{"id", row.assigned.agentId},
-                    {"host", row.assigned.host},
-                    {"index", row.assigned.index},
-                    {"state", row.state == AgentState::kLost ? "lost" : row.state == AgentState::kDone ? "done" : "running"},
-                    {"exit_code", row.exitCode},
-                    {"signal", row.signal},
-                    {"reason", row.reason},
-                    {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
-                    {"events_received", received},
-                    {"hits", hits}});
-    if (cycles > 1) json.back()["cycle"] = row.cycle + 1;
+    facts.push_back({.id = row.assigned.agentId,
+                     .host = row.assigned.host,
+                     .index = row.assigned.index,
+                     .state = row.state == AgentState::kLost   ? "lost"
+                              : row.state == AgentState::kDone ? "done"
+                                                               : "running",
+                     .exitCode = row.exitCode,
+                     .signal = row.signal,
+                     .reason = row.reason,
+                     .eventsSent = final ? std::optional<std::uint64_t>(sent) : std::nullopt,
+                     .eventsReceived = received,
+                     .requests = hits});
+    if (cycles > 1) facts.back().cycle = static_cast<std::uint32_t>(row.cycle + 1);
   }
   return problems;
 }
@@ -577,8 +578,8 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   const MasterOptions& o = options_;
   auto& receiver = receiver_;
   auto& rebalances = rebalances_;
-  nlohmann::ordered_json agentsJson;
-  auto problems = printAgents(allRows_, receiver->tallies(), snap, agentsJson, cycle_ + 1);
+  DistributedFacts facts{.runId = runId_};
+  auto problems = printAgents(allRows_, receiver->tallies(), snap, facts.agents, cycle_ + 1);
   printRebalances(rebalances, std::cout);
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
   problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());
@@ -591,13 +592,10 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   if (!problems.empty()) ending.code = kInfraError;
   ending.tests = tests_;
   ending.startedAt = startedAt_;
-  ending.describe = [runId = runId_](RunInfo& info) { info.options["run_id"] = runId; };
-  ending.extend = [&o, &receiver, &rebalances, agentsJson, problems](nlohmann::ordered_json& report) {
-    report["agents"] = agentsJson;
-    report["problems"] = problems;
-    if (o.rebalance) report["rebalances"] = rebalancesJson(rebalances);
-    report["malformed_results"] = receiver->malformed();
-  };
+  facts.problems = problems;
+  if (o.rebalance) facts.rebalances = rebalances;
+  facts.malformedResults = receiver->malformed();
+  ending.distributed = std::move(facts);
   return ending;
 }
 

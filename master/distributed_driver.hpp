@@ -75,7 +75,7 @@ class DistributedDriver : public RunDriver {
   proto::ResultsCurve curve_;       // the run key given to the slaves; none
   std::unique_ptr<ResultsReceiver> receiver_;
   std::unique_ptr<BrokerLink> link_;
-  proto::JobOptions job_;           // what every agent runs
+  proto::JobOptions job_;  // what every agent runs
   std::string runId_;
   std::vector<AgentRow> rows_;     // the running cycle's agents
   std::vector<AgentRow> allRows_;  // every finished cycle's, for the report

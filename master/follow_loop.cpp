@@ -130,13 +130,10 @@ int FollowLoop::end() {
   printCycles(cycleLines_, *seams_.out);
   RunEnding ending = driver_.end(snap);
   const int code = ending.code != 0 ? ending.code : testsExitCode(snap);
-  RunInfo info = describeRun(options_, ending.tests, ending.startedAt);
-  if (ending.describe) ending.describe(info);
-  auto extend = [this, &ending](nlohmann::ordered_json& report) {
-    report["cycles"] = cyclesJson(cycleLines_);
-    if (ending.extend) ending.extend(report);
-  };
-  return finishRun(options_, snap, std::move(info), code, abortedBy_, extend);
+  RunFacts facts = describeRun(options_, ending.tests, ending.startedAt);
+  facts.distributed = std::move(ending.distributed);
+  facts.cycles = cycleLines_;
+  return finishRun(options_, snap, std::move(facts), code, abortedBy_);
 }
 
 }  // namespace loads::master

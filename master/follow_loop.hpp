@@ -36,9 +36,9 @@ class LiveDashboard;
 
 // Where the loop's time and console come from; real() is the process's own.
 struct FollowSeams {
-  NowFunction now;     // the clock of the live line and the --abort-on-fail check
-  std::ostream* out;   // the live line and the console report
-  bool terminal;       // redraw the live line in place, every second (else every 10 s)
+  NowFunction now;    // the clock of the live line and the --abort-on-fail check
+  std::ostream* out;  // the live line and the console report
+  bool terminal;      // redraw the live line in place, every second (else every 10 s)
   static FollowSeams real();
 };
 
@@ -66,14 +66,14 @@ class FollowLoop {
   Waiter& waiter_;
   FollowSeams seams_;
   ConsoleOutput console_;
-  const bool live_;                       // not --quiet
-  const Clock::duration liveInterval_;    // 1 s on a terminal, 10 s elsewhere
+  const bool live_;                     // not --quiet
+  const Clock::duration liveInterval_;  // 1 s on a terminal, 10 s elsewhere
   TimePoint nextLive_;
   TimePoint nextCheck_;                   // --abort-on-fail: every second
   int stopRequests_ = 0;                  // Ctrl-C, dashboard Stop, --abort-on-fail
   std::optional<std::size_t> abortedBy_;  // the threshold that stopped the run
   std::unique_ptr<LiveDashboard> dashboard_;
-  std::vector<CycleLine> cycleLines_;     // one per cycle that ran, in order
+  std::vector<CycleFacts> cycleLines_;     // one per cycle that ran, in order
 };
 
 }  // namespace loads::master

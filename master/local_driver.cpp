@@ -40,8 +40,9 @@ int LocalDriver::prepare() {
   }
   runner_ = std::make_unique<Runner>(tests_, options_.run, result_);
   if (*scheduleKind(options_.run)) {
-    result_.setTarget(scheduleKind(options_.run),
-                      [runner = runner_.get()](std::int64_t epochUs) { return runner->targetAt(epochUs); });
+    result_.setTarget(scheduleKind(options_.run), [runner = runner_.get()](std::int64_t epochUs) {
+      return runner->targetAt(epochUs);
+    });
   }
   return 0;
 }

@@ -74,26 +74,4 @@ void printRebalances(const std::vector<RebalanceEvent>& events, std::ostream& ou
   }
 }
 
-nlohmann::ordered_json rebalancesJson(const std::vector<RebalanceEvent>& events) {
-  auto list = nlohmann::ordered_json::array();
-  for (const auto& e : events) {
-    auto shares = nlohmann::ordered_json::array();
-    for (const auto& s : e.shares) {
-      shares.push_back(
-          {{"id", s.agentId}, {"host", s.host}, {"index", s.index}, {"users", s.users}});
-    }
-    list.push_back({{"at_ms", e.atMs},
-                    {"lost", e.lostId},
-                    {"lost_host", e.lostHost},
-                    {"reason", e.reason},
-                    {"from_ms", e.fromMs},
-                    {"applies_at_us", e.appliesAtUs},
-                    {"first_arrival", e.firstArrival ? nlohmann::ordered_json(*e.firstArrival)
-                                                     : nlohmann::ordered_json(nullptr)},
-                    {"count", e.count},
-                    {"shares", shares}});
-  }
-  return list;
-}
-
 }  // namespace loads::master

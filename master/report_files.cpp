@@ -10,6 +10,7 @@
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
+#include "report/report_json.hpp"
 
 namespace loads::master {
 namespace {
@@ -131,51 +132,48 @@ int testsExitCode(const Snapshot& snapshot) {
   return 0;
 }
 
-RunInfo describeRun(const MasterOptions& o, const std::vector<std::string>& tests,
-                    std::chrono::system_clock::time_point startedAt) {
-  RunInfo info;
-  info.library = o.library;
-  info.tests = tests;
+RunFacts describeRun(const MasterOptions& o, const std::vector<std::string>& tests,
+                     std::chrono::system_clock::time_point startedAt) {
+  RunFacts facts;
+  facts.library = o.library;
+  facts.tests = tests;
   const RunOptions& run = o.run;
-  info.options["users"] = o.usersText;
-  if (!o.hitsText.empty()) info.options["hits"] = o.hitsText;
-  if (run.duration) info.options["duration_ms"] = std::to_string(run.duration->count());
-  info.options["ramp_ms"] = std::to_string(run.ramp.count());
-  info.options["threads"] = std::to_string(run.threads);
-  info.options["stop_timeout_ms"] = std::to_string(run.stopTimeout.count());
-  info.options["server_url"] = run.user.serverUrl;
-  info.options["insecure"] = run.user.insecure ? "true" : "false";
-  info.options["timeout_ms"] = std::to_string(run.user.requestTimeout.count());
+  ReportOptions& options = facts.options;
+  options.users = run.userCycles;
+  options.hits = run.hitCycles;
+  if (run.duration) options.durationMs = run.duration->count();
+  options.rampMs = run.ramp.count();
+  options.threads = run.threads;
+  options.stopTimeoutMs = run.stopTimeout.count();
+  options.serverUrl = run.user.serverUrl;
+  options.insecure = run.user.insecure;
+  options.timeoutMs = run.user.requestTimeout.count();
   if (run.rate) {  // open model (issue 4)
-    info.options["rate_start"] = std::to_string(run.rate->start());
-    info.options["rate_stages"] = formatStages(run.rate->stages());
-    info.options["max_users"] = std::to_string(run.maxUsers);
+    options.rateStart = run.rate->start();
+    options.rateStages = formatStages(run.rate->stages());
+    options.maxUsers = run.maxUsers;
   }
-  if (run.userStages) info.options["stages"] = formatStages(run.userStages->stages());
+  if (run.userStages) options.stages = formatStages(run.userStages->stages());
   if (o.agents > 0) {
-    info.options["agents"] = std::to_string(o.agents);
-    info.options["broker"] = o.broker;
+    options.agents = o.agents;
+    options.broker = o.broker;
   }
-  info.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                       startedAt.time_since_epoch()).count();
-  return info;
+  facts.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        startedAt.time_since_epoch()).count();
+  return facts;
 }
 
-int finishRun(const MasterOptions& o, const Snapshot& snapshot, RunInfo info, int code,
-              std::optional<std::size_t> abortedBy,
-              const std::function<void(Json&)>& extend) {
-  std::vector<ThresholdResult> verdicts = evaluateThresholds(o.thresholds, snapshot);
-  if (abortedBy) verdicts[*abortedBy].abortedRun = true;
-  printThresholds(verdicts, std::cout);
-  code = exitCodeWithThresholds(code, verdicts);
+int finishRun(const MasterOptions& o, const Snapshot& snapshot, RunFacts facts, int code,
+              std::optional<std::size_t> abortedBy) {
+  facts.thresholds = evaluateThresholds(o.thresholds, snapshot);
+  if (abortedBy) facts.thresholds[*abortedBy].abortedRun = true;
+  printThresholds(facts.thresholds, std::cout);
+  code = exitCodeWithThresholds(code, facts.thresholds);
   if (wantsReportFiles(o)) {
-    info.endedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-    info.exitCode = code;
-    Json report = jsonReport(snapshot, info);
-    report["thresholds"] = thresholdsJson(verdicts);
-    if (extend) extend(report);
-    if (!writeReportFiles(o, report)) return 2;
+    facts.endedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    facts.exitCode = code;
+    if (!writeReportFiles(o, jsonReport(snapshot, facts))) return 2;
   }
   return code;
 }
@@ -188,13 +186,12 @@ int renderSavedReport(const MasterOptions& o) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  Json report = Json::parse(text.str(), nullptr, false);
-  if (report.is_discarded() || !report.is_object() || !report.contains("schema")) {
-    std::cerr << "loads-master: " << o.reportFile
-              << " is not a loads JSON report (written by loads-master --json)" << std::endl;
+  report::ReadReport read = report::readReport(text.str());
+  if (!read.report) {
+    std::cerr << "loads-master: " << o.reportFile << " " << read.error << std::endl;
     return 2;
   }
-  return renderOutputs(o, report) ? 0 : 2;
+  return renderOutputs(o, *read.report) ? 0 : 2;
 }
 
 }  // namespace loads::master

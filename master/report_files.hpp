@@ -9,8 +9,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
-
 #include <iosfwd>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -44,27 +42,26 @@ std::optional<std::size_t> hopelessThreshold(const std::vector<Threshold>& thres
 // Whether any of --json, --html, --csv, --junit was asked for.
 bool wantsReportFiles(const MasterOptions& options);
 
-// Writes `report` (jsonReport() plus "thresholds" and any mode-specific fields) to every
-// file the options ask for. Returns false after printing one sentence per file that
-// could not be written.
+// Writes `report` (jsonReport()) to every file the options ask for. Returns false after
+// printing one sentence per file that could not be written.
 bool writeReportFiles(const MasterOptions& options, const nlohmann::ordered_json& report);
 
 // 1 when any test failed or erred, else 0 (design.md §8).
 int testsExitCode(const Snapshot& snapshot);
 
-// What the reports say about the run: library, tests, the options as typed, start time.
-RunInfo describeRun(const MasterOptions& options, const std::vector<std::string>& tests,
-                    std::chrono::system_clock::time_point startedAt);
+// What the reports say about the run: library, tests, the effective options, start time.
+RunFacts describeRun(const MasterOptions& options, const std::vector<std::string>& tests,
+                     std::chrono::system_clock::time_point startedAt);
 
 // The end of every run, local or distributed, after the console report: prints the
-// threshold verdicts, folds them into `code`, and writes the report files with
-// `extend` adding mode-specific fields (agents, problems). Returns the exit code.
-int finishRun(const MasterOptions& options, const Snapshot& snapshot, RunInfo info, int code,
-              std::optional<std::size_t> abortedBy,
-              const std::function<void(nlohmann::ordered_json&)>& extend = {});
+// threshold verdicts, folds them into `code`, and writes the report files from the
+// snapshot and `facts` (distributed runs fill facts.distributed). Returns the exit code.
+int finishRun(const MasterOptions& options, const Snapshot& snapshot, RunFacts facts, int code,
+              std::optional<std::size_t> abortedBy);
 
-// --report FILE: renders the saved JSON report to --html/--csv/--junit. Returns the
-// exit code: 0, or 2 when the file cannot be read or is not a loads JSON report.
+// --report FILE: renders the saved JSON report (schema 1 or 2) to --html/--csv/--junit.
+// Returns the exit code: 0, or 2 when the file cannot be read or is not a loads JSON
+// report this version can read.
 int renderSavedReport(const MasterOptions& options);
 
 }  // namespace loads::master

@@ -13,13 +13,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "master/live_dashboard.hpp"
 #include "report/json_output.hpp"
+#include "report/run_facts.hpp"
 
 namespace loads {
 struct Snapshot;
@@ -41,10 +41,9 @@ struct CycleTime {
 // What the report and the exit code need from the mode, once the run is over.
 struct RunEnding {
   int code = 0;  // 0: the tests decide (0 or 1); else the mode's verdict (3: infrastructure)
-  std::vector<std::string> tests;                  // full names of the tests run
-  std::chrono::system_clock::time_point startedAt;  // when the first cycle started
-  std::function<void(RunInfo&)> describe;          // adds the mode's facts (run id); none
-  std::function<void(nlohmann::ordered_json&)> extend;  // the mode's report fields; none
+  std::vector<std::string> tests;                       // full names of the tests run
+  std::chrono::system_clock::time_point startedAt;      // when the first cycle started
+  std::optional<DistributedFacts> distributed;          // the distributed mode's facts; none
 };
 
 class RunDriver {

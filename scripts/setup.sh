@@ -15,7 +15,13 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           python3        # bench/soak.sh and the tests' scripts read JSON with it
           clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
           systemd        # systemd-analyze verify: tests/deploy checks deploy/systemd
-          ccache)        # rebuilds (and git worktrees of one clone) reuse compiled objects
+          ccache         # rebuilds (and git worktrees of one clone) reuse compiled objects
+          clang-format   # tests/install/format_test.sh: the tree follows .clang-format
+          # tests/deploy/containers_test.sh: deploy/ built and run with podman
+          # (deploy/podman/fleet.sh): runc (crun fails to set RLIMIT_NOFILE in some VMs),
+          # netavark + iptables (bridge network), aardvark-dns (names), catatonit (pods'
+          # pause image), debootstrap (the base image, no registry needed)
+          podman runc netavark aardvark-dns iptables catatonit debootstrap python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -388,7 +388,7 @@ void rebalances(std::string& out, const Json& r) {
       shares += (shares.empty() ? "" : ", ") + text(s, "id") + " #" +
                 std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) + " users)";
     }
-    rows.push_back({Cell(report::utcTime(integer(e, "applies_at_us")), "text"),
+    rows.push_back({Cell(report::utcTime(integer(e, "appliesAtUs")), "text"),
                     Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),
                     formatCount(count(e, "count")), Cell(shares, "text")});
   }
@@ -418,22 +418,31 @@ void cycles(std::string& out, const Json& r) {
   out += "</section>\n";
 }
 
-// Distributed runs add "agents" (objects) and "problems" (strings): shown as they are.
+// Distributed runs add "agents" and "problems": how each agent ended, what it sent.
 void agents(std::string& out, const Json& r) {
   const Json& list = arrayField(r, "agents");
   const Json& problems = arrayField(r, "problems");
   if (list.empty() && problems.empty() && arrayField(r, "rebalances").empty()) return;
   out += "<section><h2>Agents</h2>";
-  if (!list.empty() && list.front().is_object()) {
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : list.front().items()) keys.push_back(key);
+  if (!list.empty()) {
     std::vector<Row> rows;
     for (const auto& a : list) {
-      Row row;
-      for (const auto& key : keys) row.push_back(Cell(text(a, key), "text"));
-      rows.push_back(std::move(row));
+      const Json& sent = field(a, "eventsSent");
+      rows.push_back({Cell(text(a, "id"), "text"), Cell(text(a, "host"), "text"),
+                      Cell(text(a, "state"), text(a, "state") == "lost" ? "fail" : ""),
+                      Cell(text(a, "reason"), "text"), text(a, "exitCode"), text(a, "signal"),
+                      sent.is_number() ? formatCount(count(a, "eventsSent")) : "?",
+                      formatCount(count(a, "eventsReceived")),
+                      formatCount(count(a, "requests"))});
     }
-    table(out, keys, rows);
+    table(out,
+          {"agent", "host", "state", "reason", "exit code", "signal", "events sent",
+           "events received", "requests"},
+          rows);
+  }
+  if (count(r, "malformedResults") > 0) {
+    out += "<p class=\"sub\">" + formatCount(count(r, "malformedResults")) +
+           " malformed messages on the results port were dropped.</p>";
   }
   for (const auto& p : problems)
     out += "<p class=\"sub\">" + htmlEscape(report::scalarText(p)) + "</p>";
@@ -450,8 +459,9 @@ void runInfo(std::string& out, const Json& r) {
   }
   rows.push_back({"tests", Cell(testList, "text")});
   for (const auto& [key, value] : objectField(run, "options").items()) {
-    rows.push_back({Cell(key), Cell(report::scalarText(value), "text")});
+    rows.push_back({Cell(key), Cell(report::optionText(value), "text")});
   }
+  if (!text(run, "runId").empty()) rows.push_back({"run id", Cell(text(run, "runId"), "text")});
   rows.push_back({"started", Cell(report::utcTime(integer(run, "startedUs")), "text")});
   rows.push_back({"ended", Cell(report::utcTime(integer(run, "endedUs")), "text")});
   rows.push_back({"exit code", Cell(text(run, "exitCode"), "text")});

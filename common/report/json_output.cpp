@@ -5,6 +5,7 @@
 
 #include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
+#include "report/thresholds.hpp"
 #include "loads/version.hpp"
 
 namespace loads {
@@ -57,12 +58,101 @@ Json test(const std::string& name, const TestSummary& t) {
               {"dropped", t.dropped}};
 }
 
-Json run(const RunInfo& info) {
-  Json options = Json::object();
-  for (const auto& [key, value] : info.options) options[key] = value;
-  return Json{{"library", info.library}, {"tests", info.tests},
-              {"options", options},      {"startedUs", info.startedUs},
-              {"endedUs", info.endedUs}, {"exitCode", info.exitCode}};
+// Option values keep their types: numbers as numbers, cycles as arrays of numbers.
+Json options(const ReportOptions& o) {
+  Json out{{"users", o.users}};
+  if (!o.hits.empty()) out["hits"] = o.hits;
+  if (o.durationMs) out["durationMs"] = *o.durationMs;
+  out["rampMs"] = o.rampMs;
+  out["threads"] = o.threads;
+  out["stopTimeoutMs"] = o.stopTimeoutMs;
+  out["serverUrl"] = o.serverUrl;
+  out["insecure"] = o.insecure;
+  out["timeoutMs"] = o.timeoutMs;
+  if (o.rateStart) out["rateStart"] = *o.rateStart;
+  if (!o.rateStages.empty()) out["rateStages"] = o.rateStages;
+  if (o.maxUsers) out["maxUsers"] = *o.maxUsers;
+  if (!o.stages.empty()) out["stages"] = o.stages;
+  if (o.agents) out["agents"] = *o.agents;
+  if (!o.broker.empty()) out["broker"] = o.broker;
+  return out;
+}
+
+Json run(const RunFacts& info) {
+  Json out{{"library", info.library}, {"tests", info.tests},
+           {"options", options(info.options)}, {"startedUs", info.startedUs},
+           {"endedUs", info.endedUs}, {"exitCode", info.exitCode}};
+  if (info.distributed) out["runId"] = info.distributed->runId;
+  return out;
+}
+
+Json thresholds(const std::vector<ThresholdResult>& results) {
+  Json out = Json::array();
+  for (const ThresholdResult& r : results) {
+    out.push_back(Json{{"expression", r.expression},
+                       {"pass", r.pass},
+                       {"observed", r.observed ? Json(*r.observed) : Json(nullptr)},
+                       {"unit", unitName(r.unit)},
+                       {"abortedRun", r.abortedRun}});
+  }
+  return out;
+}
+
+Json agents(const std::vector<AgentFacts>& list) {
+  Json out = Json::array();
+  for (const AgentFacts& a : list) {
+    out.push_back(Json{{"id", a.id},
+                       {"host", a.host},
+                       {"index", a.index},
+                       {"state", a.state},
+                       {"exitCode", a.exitCode},
+                       {"signal", a.signal},
+                       {"reason", a.reason},
+                       {"eventsSent", a.eventsSent ? Json(*a.eventsSent) : Json(nullptr)},
+                       {"eventsReceived", a.eventsReceived},
+                       {"requests", a.requests}});
+    if (a.cycle) out.back()["cycle"] = *a.cycle;
+  }
+  return out;
+}
+
+Json cycles(const std::vector<CycleFacts>& list) {
+  Json out = Json::array();
+  for (const CycleFacts& c : list) {
+    out.push_back(Json{{"cycle", c.index + 1},
+                       {"users", c.users},
+                       {"hitsPerUser", c.hitsPerUser ? Json(c.hitsPerUser) : Json(nullptr)},
+                       {"hits", c.hits},
+                       {"successes", c.successes},
+                       {"failures", c.failures},
+                       {"errors", c.errors},
+                       {"skips", c.skips},
+                       {"requests", c.requests},
+                       {"requestFailures", c.requestFailures},
+                       {"seconds", static_cast<double>(c.tookMs) / 1000}});
+  }
+  return out;
+}
+
+Json rebalances(const std::vector<RebalanceFacts>& events) {
+  Json out = Json::array();
+  for (const RebalanceFacts& e : events) {
+    Json shares = Json::array();
+    for (const auto& s : e.shares) {
+      shares.push_back(
+          Json{{"id", s.agentId}, {"host", s.host}, {"index", s.index}, {"users", s.users}});
+    }
+    out.push_back(Json{{"atMs", e.atMs},
+                       {"lost", e.lostId},
+                       {"lostHost", e.lostHost},
+                       {"reason", e.reason},
+                       {"fromMs", e.fromMs},
+                       {"appliesAtUs", e.appliesAtUs},
+                       {"firstArrival", e.firstArrival ? Json(*e.firstArrival) : Json(nullptr)},
+                       {"count", e.count},
+                       {"shares", std::move(shares)}});
+  }
+  return out;
 }
 
 Json errors(const Snapshot& snap) {
@@ -121,7 +211,7 @@ Json seconds(const Snapshot& snap) {
 
 }  // namespace
 
-nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
+nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
   const double duration = runSeconds(snap);
   std::uint64_t hits = 0, failures = 0, errorCount = 0;
   Json tests = Json::array();
@@ -138,7 +228,7 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
   Json sources = Json::object();
   for (const auto& [source, n] : snap.requestsBySource) sources[std::to_string(source)] = n;
 
-  return Json{{"schema", kJsonReportSchema},
+  Json report{{"schema", kJsonReportSchema},
               {"generator", "loads " LOADS_VERSION},
               {"run", run(info)},
               {"summary", Json{{"durationSeconds", duration},
@@ -160,10 +250,19 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
               {"sockets", sockets(snap.sockets, duration)},
               {"errors", errors(snap)},
               {"requestsBySource", std::move(sources)},
-              {"seconds", seconds(snap)}};
+              {"seconds", seconds(snap)},
+              {"thresholds", thresholds(info.thresholds)}};
+  if (!info.cycles.empty()) report["cycles"] = cycles(info.cycles);
+  if (const auto& d = info.distributed) {
+    report["agents"] = agents(d->agents);
+    report["problems"] = d->problems;
+    if (d->rebalances) report["rebalances"] = rebalances(*d->rebalances);
+    report["malformedResults"] = d->malformedResults;
+  }
+  return report;
 }
 
-void writeJsonReport(const Snapshot& snapshot, const RunInfo& run, std::ostream& out) {
+void writeJsonReport(const Snapshot& snapshot, const RunFacts& run, std::ostream& out) {
   // Error messages come from user code and servers: replace invalid UTF-8, never throw.
   out << jsonReport(snapshot, run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
       << '\n';

@@ -173,8 +173,10 @@ void writeJunitReport(const Json& r, std::ostream& os) {
   out += "      <property" + attr("name", "library") + attr("value", text(run, "library")) + "/>\n";
   for (const auto& [key, value] : report::objectField(run, "options").items()) {
     out +=
-        "      <property" + attr("name", key) + attr("value", report::scalarText(value)) + "/>\n";
+        "      <property" + attr("name", key) + attr("value", report::optionText(value)) + "/>\n";
   }
+  if (!text(run, "runId").empty())
+    out += "      <property" + attr("name", "runId") + attr("value", text(run, "runId")) + "/>\n";
   out +=
       "      <property" + attr("name", "exitCode") + attr("value", text(run, "exitCode")) + "/>\n";
   out += "    </properties>\n" + cases + "  </testsuite>\n";

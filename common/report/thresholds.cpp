@@ -3,7 +3,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "stats/aggregate_result.hpp"
@@ -565,18 +564,6 @@ std::optional<ThresholdUnit> unitFromName(std::string_view name) {
     if (unitName(u) == name) return u;
   }
   return std::nullopt;
-}
-
-nlohmann::ordered_json thresholdsJson(const std::vector<ThresholdResult>& results) {
-  auto out = nlohmann::ordered_json::array();
-  for (const auto& r : results) {
-    out.push_back({{"expression", r.expression},
-                   {"pass", r.pass},
-                   {"observed", r.observed ? nlohmann::ordered_json(*r.observed) : nullptr},
-                   {"unit", unitName(r.unit)},
-                   {"abortedRun", r.abortedRun}});
-  }
-  return out;
 }
 
 }  // namespace loads

@@ -10,7 +10,6 @@
 // Thread-safety: plain functions over values; no shared state.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,8 +82,5 @@ std::string formatObserved(std::optional<double> value, ThresholdUnit unit);
 // "us", "count", "per_second", "fraction": the JSON report's names for the units.
 std::string_view unitName(ThresholdUnit unit);
 std::optional<ThresholdUnit> unitFromName(std::string_view name);
-
-// The JSON report's "thresholds" array (docs/json-report.md).
-nlohmann::ordered_json thresholdsJson(const std::vector<ThresholdResult>& results);
 
 }  // namespace loads

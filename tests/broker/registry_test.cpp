@@ -30,7 +30,7 @@ loads::proto::Hello hello(const std::string& id, const std::string& host, std::s
 TEST_CASE("a registered agent is idle and findable by id and routing id", "[registry]") {
   FakeClock clock;
   AgentRegistry registry(1000ms, 5);
-  CHECK_FALSE(registry.registerAgent(hello("a1", "h1"), "rid-1", clock.now));
+  CHECK_FALSE(registry.registerAgent(hello("a1", "h1"), "rid-1", clock.now).replaced);
   REQUIRE(registry.find("a1"));
   CHECK(registry.find("a1")->state == AgentState::kIdle);
   CHECK(registry.findByRouting("rid-1") == registry.find("a1"));
@@ -141,16 +141,39 @@ TEST_CASE("an agent that reconnects replaces its old entry", "[registry]") {
   registry.registerAgent(hello("a", "h1"), "old-socket", clock.now);
   registry.assign("a", "run-1", clock.now);
   SECTION("still running the same run: the run keeps it") {
-    CHECK_FALSE(registry.registerAgent(hello("a", "h1", "run-1"), "new-socket", clock.now));
+    CHECK_FALSE(registry.registerAgent(hello("a", "h1", "run-1"), "new-socket", clock.now).replaced);
     CHECK(registry.find("a")->state == AgentState::kBusy);
     CHECK(registry.find("a")->routingId == "new-socket");
     CHECK_FALSE(registry.findByRouting("old-socket"));
   }
   SECTION("restarted and idle: its run loses it") {
-    auto replaced = registry.registerAgent(hello("a", "h1"), "new-socket", clock.now);
+    registry.touch(*registry.find("a"), clock.now);  // it spoke after its JOB: it had it
+    auto replaced = registry.registerAgent(hello("a", "h1"), "new-socket", clock.now).replaced;
     REQUIRE(replaced);
     CHECK(replaced->runId == "run-1");
     CHECK(registry.find("a")->state == AgentState::kIdle);
+  }
+}
+
+TEST_CASE("a JOB sent to a connection the agent had already left is sent again", "[registry]") {
+  // A paused broker wakes, takes the agent's old connection for alive and sends it a JOB;
+  // the agent, which had given up on that connection, says HELLO on a new one without
+  // the run. It never had the JOB: the run keeps it, and the JOB goes out again.
+  FakeClock clock;
+  AgentRegistry registry(1000ms, 5);
+  registry.registerAgent(hello("a", "h1"), "old-socket", clock.now);
+  registry.assign("a", "run-2", clock.now);
+  auto registration = registry.registerAgent(hello("a", "h1", "run-1"), "new-socket", clock.now);
+  CHECK_FALSE(registration.replaced);
+  CHECK(registration.undeliveredJob == "run-2");
+  CHECK(registry.find("a")->state == AgentState::kBusy);
+  CHECK(registry.find("a")->runId == "run-2");
+  CHECK(registry.find("a")->routingId == "new-socket");
+  SECTION("from the same connection it is a restart all the same") {
+    registry.assign("a", "run-3", clock.now);
+    auto same = registry.registerAgent(hello("a", "h1"), "new-socket", clock.now);
+    CHECK(same.replaced);
+    CHECK(same.undeliveredJob.empty());
   }
 }
 

@@ -38,7 +38,8 @@ libraries=$(for file in "$work"/prefix/bin/loads-* "$work"/prefix/lib/libloads.s
             done | grep -v "^$work/" | sort -u)
 needed=$(for path in $libraries; do package_of "$path"; done | sort -u)
 base=" libc6 libstdc++6 libgcc-s1 "
-runtime=$(sed -n '/^FROM debian:12-slim$/,$p' "$src/deploy/Dockerfile")
+runtime=$(sed -n '/^FROM debian:12-slim AS runtime$/,$p' "$src/deploy/Dockerfile")
+[ -n "$runtime" ] || { echo "FAIL: no 'FROM debian:12-slim AS runtime' stage in deploy/Dockerfile"; exit 1; }
 missing=0
 for pkg in $needed; do
   [[ $base == *" $pkg "* ]] && continue

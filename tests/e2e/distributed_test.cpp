@@ -2,15 +2,22 @@
 // processes, loads-master --agents N and the example target. Every wait is bounded.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <zmq.hpp>
@@ -38,9 +45,9 @@ TEST_CASE("with three agents the hits in the report are exactly the requests the
   std::uint64_t perAgent = 0;
   REQUIRE(report["agents"].size() == 3);
   for (const auto& agent : report["agents"]) {
-    CHECK(agent["events_sent"].get<std::uint64_t>() == agent["events_received"].get<std::uint64_t>());
-    CHECK(agent["hits"].get<std::uint64_t>() > 0);
-    perAgent += agent["hits"].get<std::uint64_t>();
+    CHECK(agent["eventsSent"].get<std::uint64_t>() == agent["eventsReceived"].get<std::uint64_t>());
+    CHECK(agent["requests"].get<std::uint64_t>() > 0);
+    perAgent += agent["requests"].get<std::uint64_t>();
   }
   CHECK(perAgent == served);
   // Counters survive the trip: one home-visit per successful test_home hit.
@@ -142,6 +149,85 @@ TEST_CASE("Ctrl-C stops the run on every agent and still prints the report") {
   CHECK(eventually([&] { return cluster.agentsIn("idle") == 3; }, 10s));
 }
 
+// A server that takes connections and never answers: its hits stay in flight.
+class SilentServer {
+ public:
+  SilentServer() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int client = ::accept(fd_, nullptr, nullptr);
+        if (client < 0) continue;
+        std::lock_guard lock(mutex_);
+        clients_.push_back(client);
+      }
+    });
+  }
+  ~SilentServer() {
+    stop_ = true;
+    thread_.join();
+    for (int c : clients_) ::close(c);
+    ::close(fd_);
+  }
+  std::size_t connections() const {
+    std::lock_guard lock(mutex_);
+    return clients_.size();
+  }
+  int port = 0;
+
+ private:
+  int fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<int> clients_;
+};
+
+TEST_CASE("a second Ctrl-C reports at once without waiting for the agents, and says so (exit 3)") {
+  Cluster cluster(2);
+  SilentServer silent;
+  const std::string json = cluster.dir + "/twice.json";
+  // Hits that never end by themselves: a silent server, a 60 s request timeout and a 60 s
+  // stop timeout. Only the second Ctrl-C ends the master's wait.
+  Process master({built("master/loads-master"), "--broker", cluster.frontend,
+                  built("examples/blog/libblog.so"), "--test", "Blog.test_home", "--server-url",
+                  "http://127.0.0.1:" + std::to_string(silent.port), "-q", "--agents", "2", "-u",
+                  "4", "-d", "120s", "--timeout", "60s", "--stop-timeout", "60s", "--json", json});
+  // Every user's first hit is waiting on the silent server.
+  REQUIRE(eventually([&] { return silent.connections() >= 4; }, 30s));
+  master.signal(SIGINT);
+  REQUIRE(eventually([&] {
+    master.wait(20ms);  // reads its stderr
+    return master.err().find("loads-master: stopping run") != std::string::npos;
+  }, 10s));
+  const auto second = Clock::now();
+  master.signal(SIGINT);
+  auto code = master.wait(30s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 3);
+  CHECK(Clock::now() - second < 10s);
+  CHECK_THAT(master.err(), Catch::Contains("interrupted again: reporting now"));
+  std::ifstream in(json);
+  const auto report = nlohmann::json::parse(in);
+  REQUIRE(report["problems"].size() >= 1);
+  CHECK(report["problems"][0] ==
+        "interrupted again: reporting now, without waiting for the agents");
+  // The master left: the broker stops the run, the agents are free again.
+  CHECK(eventually([&] { return cluster.agentsIn("idle") == 2; }, 20s));
+}
+
 TEST_CASE("garbage on the master's results port is counted and dropped, the run stays exact") {
   Cluster cluster(3);
   const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
@@ -165,7 +251,7 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   REQUIRE(code);
   CHECK(*code == 0);
   auto report = readJson(json);
-  CHECK(report["malformed_results"].get<std::uint64_t>() == garbage.size());
+  CHECK(report["malformedResults"].get<std::uint64_t>() == garbage.size());
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
   CHECK_THAT(master.err(), Catch::Contains("malformed messages on the results port were dropped"));
 }
@@ -288,8 +374,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   CHECK(event["shares"][0]["users"].get<int>() + event["shares"][1]["users"].get<int>() == 30);
 
   // Whole seconds from the new split to the schedule's end (time 0 + 10 s).
-  const std::int64_t appliesUs = event["applies_at_us"];
-  const std::int64_t endUs = appliesUs - event["from_ms"].get<std::int64_t>() * 1000 + 10'000'000;
+  const std::int64_t appliesUs = event["appliesAtUs"];
+  const std::int64_t endUs = appliesUs - event["fromMs"].get<std::int64_t>() * 1000 + 10'000'000;
   const std::int64_t first = (appliesUs + 999'999) / 1'000'000, last = endUs / 1'000'000;  // [first, last)
   std::uint64_t after = 0, seconds = 0;
   std::string series;
@@ -316,10 +402,10 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   CHECK(requests == cluster.served());
   std::uint64_t perAgent = 0, lostHits = 0;
   for (const auto& agent : report["agents"]) {
-    perAgent += agent["hits"].get<std::uint64_t>();
+    perAgent += agent["requests"].get<std::uint64_t>();
     if (agent["id"] == "agent-1") {
       CHECK(agent["state"] == "lost");
-      lostHits = agent["hits"];
+      lostHits = agent["requests"];
     }
   }
   CHECK(perAgent == requests);
@@ -354,7 +440,7 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
   CHECK(event["shares"][0]["users"] == 4);
   CHECK(event["shares"][1]["users"] == 3);
   // Whole seconds from one second after the re-split to one before the end: all 7 run.
-  const std::int64_t from = event["applies_at_us"].get<std::int64_t>() / 1'000'000 + 2;
+  const std::int64_t from = event["appliesAtUs"].get<std::int64_t>() / 1'000'000 + 2;
   std::int64_t lastT = 0;
   for (const auto& s : report["seconds"]) lastT = std::max<std::int64_t>(lastT, s["t"]);
   int seconds = 0;

@@ -6,6 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "report/csv_report.hpp"
+#include "report/html_report.hpp"
+#include "report/junit_report.hpp"
+#include "report/report_json.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
 
@@ -64,7 +68,14 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
   CHECK(r.out.find("FAIL  http_req_duration{name:/}:max<1us") != std::string::npos);
 
   json j = readJson(jsonFile);
+  CHECK(j["schema"] == 2);
   CHECK(j["run"]["exitCode"] == 99);
+  // Options keep their types (schema 2): numbers are numbers, cycles arrays of them.
+  CHECK(j["run"]["options"]["users"] == json::array({4}));
+  CHECK(j["run"]["options"]["hits"] == json::array({10}));
+  CHECK(j["run"]["options"]["stopTimeoutMs"].is_number_integer());
+  CHECK(j["run"]["options"]["insecure"] == false);
+  CHECK(j["run"]["options"]["serverUrl"] == target.url());
   REQUIRE(j["thresholds"].size() == 2);
   CHECK(j["thresholds"][0]["expression"] == "http_reqs:count==40");
   CHECK(j["thresholds"][0]["pass"] == true);
@@ -107,6 +118,37 @@ TEST_CASE("a failing threshold exits 99 and every output says which one failed")
     CHECK(readFile(csv2 + "_requests.csv") == readFile(csv + "_requests.csv"));
     CHECK(readFile(csv2 + "_seconds.csv") == readFile(csv + "_seconds.csv"));
   }
+}
+
+TEST_CASE("a schema-1 report re-rendered with --report gives the files of its schema-2 form") {
+  const std::string schema1 = LOADS_SOURCE_DIR "/tests/report/schema1/run.json";
+  const std::string html = tempPath("schema1.html"), junit = tempPath("schema1.xml"),
+                    csv = tempPath("schema1");
+  auto r = runMaster({"--report", schema1, "--html", html, "--junit", junit, "--csv", csv});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  auto read = loads::report::readReport(readFile(schema1));
+  REQUIRE(read.report);
+  CHECK(read.report->at("schema") == 2);
+  auto rendered = [&](auto write) {
+    std::ostringstream out;
+    write(*read.report, out);
+    return out.str();
+  };
+  CHECK(readFile(html) == rendered(loads::writeHtmlReport));
+  CHECK(readFile(junit) == rendered(loads::writeJunitReport));
+  CHECK(readFile(csv + "_requests.csv") == rendered(loads::writeRequestsCsv));
+  CHECK(readFile(csv + "_seconds.csv") == rendered(loads::writeSecondsCsv));
+  CHECK(readFile(html).find("<tr><td>durationMs</td><td class=\"text\">12000</td></tr>") !=
+        std::string::npos);
+
+  const std::string later = tempPath("schema3.json");
+  std::ofstream(later) << R"({"schema": 3})";
+  r = runMaster({"--report", later, "--html", tempPath("schema3.html")});
+  CHECK(r.code == 2);
+  CHECK(r.err == "loads-master: " + later +
+                     " has JSON schema 3; this loads-master reads schemas 1 and 2: re-render it "
+                     "with the loads that wrote it\n");
 }
 
 TEST_CASE("a failed threshold outranks test failures, passing ones keep exit 1") {

@@ -170,8 +170,8 @@ TEST_CASE("e2e: against websocketd over a broker and two agents, every message c
   checkAllEchoed(j, 5, 4);  // 3 users on one agent, 2 on the other
   REQUIRE(j["agents"].size() == 2);
   for (const auto& agent : j["agents"]) {
-    CHECK(agent["events_sent"] == agent["events_received"]);
-    CHECK(agent["hits"].get<std::uint64_t>() > 0);
+    CHECK(agent["eventsSent"] == agent["eventsReceived"]);
+    CHECK(agent["requests"].get<std::uint64_t>() > 0);
   }
   CHECK(j["problems"].empty());
   CHECK_THAT(r.out, Catch::Contains("WebSockets"));

@@ -85,8 +85,8 @@ std::uint64_t checkAccounting(const Cluster& cluster, const nlohmann::json& repo
   for (const auto& agent : report["agents"]) {
     const auto id = agent["id"].get<std::string>();
     const auto served = servedFor(stats, tag, agent["index"].get<std::uint32_t>());
-    const auto agentHits = agent["hits"].get<std::uint64_t>();
-    const bool complete = !agent["events_sent"].is_null() && agent["events_sent"] == agent["events_received"];
+    const auto agentHits = agent["requests"].get<std::uint64_t>();
+    const bool complete = !agent["eventsSent"].is_null() && agent["eventsSent"] == agent["eventsReceived"];
     INFO(id << ": served " << served << ", in the report " << agentHits << ", " << agent.dump());
     std::cout << "  " << id << ": target served " << served << ", report has " << agentHits
               << (complete ? " (complete)" : " (incomplete: " + agent["state"].get<std::string>() + ")")

@@ -1,8 +1,12 @@
 #include "master/rebalance.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
+
+#include "report/json_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using namespace loads::master;
@@ -84,8 +88,11 @@ TEST_CASE("the rebalance report names the lost agent, when and the new split") {
   printRebalances({event}, out);
   CHECK(out.str().find("agent a2 on h left (no heartbeat for 600 ms); 2 agents share the run "
                        "from 4.0 s into the schedule (arrival 1200 on)") != std::string::npos);
-  auto json = rebalancesJson({event});
+  RunFacts facts;
+  facts.distributed = DistributedFacts{.runId = "r", .rebalances = std::vector{event}};
+  auto json = jsonReport(AggregateResult().snapshot(), facts)["rebalances"];
   CHECK(json[0]["lost"] == "a2");
-  CHECK(json[0]["from_ms"] == 4000);
+  CHECK(json[0]["fromMs"] == 4000);
+  CHECK(json[0]["firstArrival"] == 1200);
   CHECK(json[0]["shares"][1]["users"] == 30);
 }

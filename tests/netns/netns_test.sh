@@ -118,7 +118,7 @@ grep -q "agent netns-agent-2 on .* lost" "$work/master.err" || fail "the lost ag
 # split of docs/distributed.md: agent i has the run's users k = i, i + n, ..., ids k + 1). The agent that kept its link must match exactly. For the lost
 # one, the report has what arrived before the cut; the target also served the requests
 # whose results were still queued in its slave (ZeroMQ and the 10s-of-ms batch) when the
-# link went down: they can only be counted as missing, and the report has no events_sent
+# link went down: they can only be counted as missing, and the report has no eventsSent
 # for it (its STOP-TEST-RUN never came), so missing = served - reported for that agent.
 in_ns tgt curl -s "$url/stats" >"$work/stats.json"
 python3 - "$work/report.json" "$work/stats.json" <<'EOF'
@@ -132,18 +132,18 @@ for index, users in ((0, (1, 3)), (1, (2, 4))):
     a = agents[index]
     served = sum(paths.get(f"/hit/netns/{u}", 0) for u in users)
     lost = a["state"] == "lost"
-    print(f"{a['id']}: state {a['state']}, target served {served}, report has {a['hits']}, "
-          f"events sent {a['events_sent']}, received {a['events_received']}")
+    print(f"{a['id']}: state {a['state']}, target served {served}, report has {a['requests']}, "
+          f"events sent {a['eventsSent']}, received {a['eventsReceived']}")
     assert lost == (a["id"] == "netns-agent-2"), f"{a['id']} is {a['state']}"
-    assert a["hits"] > 0, f"{a['id']} has no hits in the report"
+    assert a["requests"] > 0, f"{a['id']} has no requests in the report"
     if lost:
-        assert a["events_sent"] is None, "a lost agent's slave cannot have said what it sent"
-        assert served >= a["hits"], f"the report has hits the target never served"
-        missing += served - a["hits"]
+        assert a["eventsSent"] is None, "a lost agent's slave cannot have said what it sent"
+        assert served >= a["requests"], f"the report has requests the target never served"
+        missing += served - a["requests"]
         assert any(a["id"] in p for p in report["problems"]), report["problems"]
     else:
-        assert served == a["hits"], f"{a['id']}: target served {served}, report {a['hits']}"
-        assert a["events_sent"] == a["events_received"]
+        assert served == a["requests"], f"{a['id']}: target served {served}, report {a['requests']}"
+        assert a["eventsSent"] == a["eventsReceived"]
 total = sum(paths.get(f"/hit/netns/{u}", 0) for u in (1, 2, 3, 4))
 assert total == report["summary"]["requests"] + missing
 print(f"served {total} = reported {report['summary']['requests']} + {missing} sent by the lost "

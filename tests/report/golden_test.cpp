@@ -2,7 +2,8 @@
 // with hostile text in names and error messages) rendered to HTML, CSV and JUnit must
 // equal the checked-in files byte for byte. After an intended change, regenerate them:
 //   LOADS_UPDATE_GOLDEN=1 build/tests/report_golden_test
-// and review the diff.
+// and review the diff. run.json is input, edited by hand; the schema-1 fixture
+// (tests/report/schema1/run.json, frozen) must read as it, key for key.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
+#include "report/report_json.hpp"
 #include "support/process.hpp"
 #include "support/target.hpp"
 
@@ -30,7 +32,17 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
-Json goldenInput() { return Json::parse(readFile(kGolden + "run.json")); }
+// What loads-master --report hands the renderers.
+Json readReportFile(const std::string& path) {
+  report::ReadReport read = report::readReport(readFile(path));
+  INFO(path << " " << read.error);
+  REQUIRE(read.report);
+  return *read.report;
+}
+
+Json goldenInput() { return readReportFile(kGolden + "run.json"); }
+Json schema1Input() { return readReportFile(LOADS_SOURCE_DIR "/tests/report/schema1/run.json"); }
+
 
 template <class Writer>
 std::string render(Writer&& write, const Json& report) {
@@ -70,6 +82,67 @@ TEST_CASE("the CSV reports of the fixed run match their golden files") {
 
 TEST_CASE("the JUnit report of the fixed run matches its golden file") {
   checkGolden("run.junit.xml", render(writeJunitReport, goldenInput()));
+}
+
+// Where `part` differs from `whole` or holds a key `whole` has not ("" when nowhere):
+// `whole` may have more keys (added in schema 2), never other values.
+std::string firstDifference(const Json& part, const Json& whole, const std::string& path = "") {
+  if (part.is_object() && whole.is_object()) {
+    for (const auto& [key, value] : part.items()) {
+      if (!whole.contains(key)) return path + "/" + key + " (missing)";
+      std::string at = firstDifference(value, whole.at(key), path + "/" + key);
+      if (!at.empty()) return at;
+    }
+    return "";
+  }
+  if (part.is_array() && whole.is_array() && part.size() == whole.size()) {
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      std::string at = firstDifference(part[i], whole[i], path + "/" + std::to_string(i));
+      if (!at.empty()) return at;
+    }
+    return "";
+  }
+  return part == whole ? "" : path + ": " + part.dump() + " vs " + whole.dump();
+}
+
+TEST_CASE("a schema-1 report reads as the golden schema-2 report, key for key") {
+  const Json upgraded = schema1Input();
+  CHECK(firstDifference(upgraded, goldenInput()) == "");
+  Json changed = upgraded;
+  changed["agents"][0]["eventsSent"] = 1;
+  CHECK(firstDifference(changed, goldenInput()) == "/agents/0/eventsSent: 1 vs 5000");
+}
+
+TEST_CASE("the schema-1 reader types the options and renames the snake_case keys") {
+  const Json r = schema1Input();
+  CHECK(r.at("schema") == 2);
+  const Json& options = r.at("run").at("options");
+  CHECK(options.at("users") == Json::array({20}));
+  CHECK(options.at("durationMs") == 12000);
+  CHECK(options.at("insecure") == false);
+  CHECK(options.at("serverUrl") == "http://127.0.0.1:8080/?a=1&b=<2>");
+  CHECK_FALSE(options.contains("runId"));
+  CHECK(r.at("run").at("runId") == "run-7");
+  CHECK(r.at("agents").at(1).at("eventsSent").is_null());
+  CHECK(r.at("agents").at(1).at("requests") == 820);
+  CHECK(r.at("rebalances").at(0).at("appliesAtUs") == 1700000008000000);
+  CHECK(r.at("malformedResults") == 3);
+  // Cycles, and a value that is not the number its name promises, stay readable.
+  const Json odd = report::upgradeReport(Json::parse(
+      R"({"schema": 1, "run": {"options": {"users": "10:20", "hits": "5", "ramp_ms": "soon",
+                                            "timeout_ms": "12abc", "insecure": "maybe"}}})"));
+  CHECK(odd.at("run").at("options") ==
+        Json::parse(R"({"users": [10, 20], "hits": [5], "rampMs": "soon", "timeoutMs": "12abc",
+                        "insecure": "maybe"})"));
+}
+
+TEST_CASE("a report of a later schema, or no report at all, is refused with one sentence") {
+  CHECK_THAT(report::readReport(R"({"schema": 3})").error,
+             Catch::Contains("schema 3") && Catch::Contains("reads schemas 1 and 2"));
+  CHECK_THAT(report::readReport("[1, 2]").error, Catch::Contains("is not a loads JSON report"));
+  CHECK_THAT(report::readReport("{\"schema\": 2").error,
+             Catch::Contains("is not a loads JSON report"));
+  CHECK(report::readReport(R"({"schema": 2})").report);
 }
 
 TEST_CASE("the HTML report is self-contained and escapes every text from the data") {

@@ -115,12 +115,15 @@ TEST_CASE("the live line shows elapsed, remaining, users, rate, errors and p99")
   CHECK(plain.str() == line + "\n");
 }
 
-TEST_CASE("the JSON report parses back with every field of schema 1") {
+TEST_CASE("the JSON report parses back with every field of schema 2") {
   const Snapshot snap = fixedRun();
-  RunInfo run;
+  RunFacts run;
   run.library = "tests.so";
   run.tests = {"Shop.browse"};
-  run.options = {{"users", "20"}, {"duration", "10s"}};
+  run.options.users = {20, 40};
+  run.options.durationMs = 10'000;
+  run.options.insecure = true;
+  run.options.rateStart = 2.5;
   run.startedUs = kT0;
   run.endedUs = kT0 + 10'000'000;
   run.exitCode = 1;
@@ -128,9 +131,17 @@ TEST_CASE("the JSON report parses back with every field of schema 1") {
   writeJsonReport(snap, run, out);
   const auto j = nlohmann::json::parse(out.str());
 
-  CHECK(j.at("schema") == 1);
+  CHECK(j.at("schema") == 2);
   CHECK(j.at("run").at("library") == "tests.so");
-  CHECK(j.at("run").at("options").at("users") == "20");
+  // Options keep their types: cycles as arrays of numbers, numbers, booleans.
+  const auto& options = j.at("run").at("options");
+  CHECK(options.at("users") == nlohmann::json::array({20, 40}));
+  CHECK(options.at("durationMs") == 10'000);
+  CHECK(options.at("insecure") == true);
+  CHECK(options.at("rateStart") == 2.5);
+  CHECK_FALSE(options.contains("hits"));  // by duration
+  CHECK_FALSE(j.contains("agents"));      // a local run
+  CHECK_FALSE(j.contains("malformedResults"));
   CHECK(j.at("run").at("exitCode") == 1);
   CHECK(j.at("summary").at("durationSeconds").get<double>() == Approx(10.0));
   CHECK(j.at("summary").at("requests") == 1000);
@@ -186,6 +197,6 @@ TEST_CASE("invalid UTF-8 in an error message does not break the JSON report") {
   AggregateResult result;
   result.addError("A.b", Failure{"std::runtime_error", "bad \xff\xfe bytes", "", 0}, LoadsStatus{});
   std::ostringstream out;
-  REQUIRE_NOTHROW(writeJsonReport(result.snapshot(), RunInfo{}, out));
+  REQUIRE_NOTHROW(writeJsonReport(result.snapshot(), RunFacts{}, out));
   CHECK(nlohmann::json::parse(out.str()).at("errors").at("samples").size() == 1);
 }

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "report/json_output.hpp"
 #include "stats/aggregate_result.hpp"
 
 using namespace loads;
@@ -202,7 +203,9 @@ TEST_CASE("results go to JSON with their observed value and unit") {
        parseThreshold("http_req_duration{name:/x}:avg<1")},
       knownRun());
   results[1].abortedRun = true;
-  auto j = thresholdsJson(results);
+  RunFacts facts;
+  facts.thresholds = results;
+  auto j = jsonReport(knownRun(), facts)["thresholds"];
   REQUIRE(j.size() == 3);
   CHECK(j[0]["expression"] == "http_req_duration:max<1s");
   CHECK(j[0]["pass"] == true);
