@@ -10,9 +10,12 @@ namespace loads::broker {
 
 std::string_view agentStateName(AgentState state) {
   switch (state) {
-    case AgentState::kIdle: return "idle";
-    case AgentState::kBusy: return "busy";
-    case AgentState::kLost: return "lost";
+    case AgentState::kIdle:
+      return "idle";
+    case AgentState::kBusy:
+      return "busy";
+    case AgentState::kLost:
+      return "lost";
   }
   return "?";
 }
@@ -26,7 +29,8 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
   std::optional<AgentRecord> replaced;
   std::string undeliveredJob;
   // The same socket re-registering under another id: the old entry is gone.
-  if (AgentRecord* sameSocket = findByRouting(routingId); sameSocket && sameSocket->id != hello.agentId) {
+  if (AgentRecord* sameSocket = findByRouting(routingId);
+      sameSocket && sameSocket->id != hello.agentId) {
     AgentRecord old = *sameSocket;
     agents_.erase(old.id);
     if (old.state == AgentState::kBusy) replaced = std::move(old);
@@ -53,7 +57,8 @@ AgentRegistry::Registration AgentRegistry::registerAgent(const proto::Hello& hel
   record.pid = hello.pid;
   record.libraries.insert(hello.libraries.begin(), hello.libraries.end());
   // An agent whose slave still runs stays busy until it reports JOB-ENDED.
-  record.state = hello.runId.empty() && undeliveredJob.empty() ? AgentState::kIdle : AgentState::kBusy;
+  record.state =
+      hello.runId.empty() && undeliveredJob.empty() ? AgentState::kIdle : AgentState::kBusy;
   record.runId = undeliveredJob.empty() ? hello.runId : undeliveredJob;
   record.lastSeen = now;
   record.lastAssigned = now;
@@ -143,15 +148,15 @@ void AgentRegistry::release(const std::string& agentId) {
 }
 
 std::uint32_t AgentRegistry::idleCount() const {
-  return static_cast<std::uint32_t>(std::count_if(agents_.begin(), agents_.end(), [](const auto& e) {
-    return e.second.state == AgentState::kIdle;
-  }));
+  return static_cast<std::uint32_t>(
+      std::count_if(agents_.begin(), agents_.end(),
+                    [](const auto& e) { return e.second.state == AgentState::kIdle; }));
 }
 
 std::uint32_t AgentRegistry::registeredCount() const {
-  return static_cast<std::uint32_t>(std::count_if(agents_.begin(), agents_.end(), [](const auto& e) {
-    return e.second.state != AgentState::kLost;
-  }));
+  return static_cast<std::uint32_t>(
+      std::count_if(agents_.begin(), agents_.end(),
+                    [](const auto& e) { return e.second.state != AgentState::kLost; }));
 }
 
 }  // namespace loads::broker

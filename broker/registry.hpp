@@ -25,19 +25,19 @@ enum class AgentState { kIdle, kBusy, kLost };
 std::string_view agentStateName(AgentState state);  // "idle", "busy", "lost"
 
 struct AgentRecord {
-  std::string id;                     // agent id from HELLO
-  std::string routingId;              // its backend ROUTER routing id
-  std::string host;                   // host name
-  std::uint32_t cores = 0;            // cores of its machine
-  std::string version;                // its loads release
-  std::uint32_t pid = 0;              // its process id
+  std::string id;           // agent id from HELLO
+  std::string routingId;    // its backend ROUTER routing id
+  std::string host;         // host name
+  std::uint32_t cores = 0;  // cores of its machine
+  std::string version;      // its loads release
+  std::uint32_t pid = 0;    // its process id
   AgentState state = AgentState::kIdle;
-  std::string runId;                  // run in progress when busy; ""
-  std::set<std::string> libraries;    // sha256 of libraries it has cached
-  TimePoint lastSeen{};               // last message from it
-  TimePoint lastAssigned{};           // last JOB (registration time until then)
-  bool heardSinceJob = true;          // a message came from it after its last JOB
-  TimePoint lostAt{};                 // when it was declared lost
+  std::string runId;                // run in progress when busy; ""
+  std::set<std::string> libraries;  // sha256 of libraries it has cached
+  TimePoint lastSeen{};             // last message from it
+  TimePoint lastAssigned{};         // last JOB (registration time until then)
+  bool heardSinceJob = true;        // a message came from it after its last JOB
+  TimePoint lostAt{};               // when it was declared lost
 };
 
 class AgentRegistry {
@@ -56,7 +56,8 @@ class AgentRegistry {
     std::string undeliveredJob;
   };
   // HELLO from `routingId`.
-  Registration registerAgent(const proto::Hello& hello, const std::string& routingId, TimePoint now);
+  Registration registerAgent(const proto::Hello& hello, const std::string& routingId,
+                             TimePoint now);
   // Any message from a registered, not lost, agent.
   void touch(AgentRecord& agent, TimePoint now) {
     agent.lastSeen = now;

@@ -45,14 +45,14 @@ void printCycles(const std::vector<CycleFacts>& lines, std::ostream& out) {
   out << "  " << std::left << std::setw(8) << "cycle" << std::right << std::setw(8) << "users"
       << std::setw(12) << "hits/user" << std::setw(10) << "hits" << std::setw(10) << "ok"
       << std::setw(10) << "failed" << std::setw(10) << "errors" << std::setw(10) << "skipped"
-      << std::setw(11) << "requests" << std::setw(10) << "seconds" << "\n";
+      << std::setw(11) << "requests" << std::setw(10) << "seconds"
+      << "\n";
   for (const CycleFacts& l : lines) {
-    out << "  " << std::left << std::setw(8) << l.index + 1 << std::right << std::setw(8)
-        << l.users << std::setw(12) << (l.hitsPerUser ? std::to_string(l.hitsPerUser) : "-")
-        << std::setw(10) << l.hits << std::setw(10) << l.successes << std::setw(10) << l.failures
-        << std::setw(10) << l.errors << std::setw(10) << l.skips << std::setw(11) << l.requests
-        << std::setw(10) << std::fixed << std::setprecision(1)
-        << static_cast<double>(l.tookMs) / 1000 << "\n";
+    out << "  " << std::left << std::setw(8) << l.index + 1 << std::right << std::setw(8) << l.users
+        << std::setw(12) << (l.hitsPerUser ? std::to_string(l.hitsPerUser) : "-") << std::setw(10)
+        << l.hits << std::setw(10) << l.successes << std::setw(10) << l.failures << std::setw(10)
+        << l.errors << std::setw(10) << l.skips << std::setw(11) << l.requests << std::setw(10)
+        << std::fixed << std::setprecision(1) << static_cast<double>(l.tookMs) / 1000 << "\n";
   }
 }
 

@@ -1,6 +1,5 @@
 #include "master/distributed_driver.hpp"
 
-#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,17 +11,18 @@
 #include <sstream>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
-#include "report/console_output.hpp"
-#include "report/json_output.hpp"
+#include "loads/version.hpp"
 #include "master/broker_link.hpp"
 #include "master/live_dashboard.hpp"
-#include "loads/version.hpp"
-#include "proto/messages.hpp"
 #include "master/rebalance.hpp"
 #include "master/report_files.hpp"
 #include "master/results_receiver.hpp"
+#include "proto/messages.hpp"
+#include "report/console_output.hpp"
+#include "report/json_output.hpp"
 #include "run/test_library.hpp"
+#include "stats/aggregate_result.hpp"
+#include "util/host_name.hpp"
 
 namespace loads::master {
 namespace {
@@ -31,10 +31,10 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using proto::MessageType;
 
-constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during a run: gone
-constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
-constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
-constexpr auto kRebalanceLead = 500ms; // --rebalance: a new split applies this far ahead
+constexpr auto kBrokerSilence = 6s;     // nothing at all from the broker during a run: gone
+constexpr auto kFinalGrace = 3s;        // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr auto kScheduleLead = 2s;      // --rate/--stages: common time 0 this far after RUN
+constexpr auto kRebalanceLead = 500ms;  // --rebalance: a new split applies this far ahead
 
 std::string seconds(Clock::duration d) {
   std::ostringstream s;
@@ -55,10 +55,10 @@ struct AgentRow {
   int signal = 0;
   std::string reason;
   Clock::time_point endedAt;
-  std::uint32_t share = 0;   // the index of its current share (changes with --rebalance)
-  bool leaveSeen = false;    // --rebalance: its early end was looked at
-  bool shareMoved = false;   // --rebalance: its share went to the others
-  std::size_t cycle = 0;     // the load cycle (one RUN each) it ran
+  std::uint32_t share = 0;  // the index of its current share (changes with --rebalance)
+  bool leaveSeen = false;   // --rebalance: its early end was looked at
+  bool shareMoved = false;  // --rebalance: its share went to the others
+  std::size_t cycle = 0;    // the load cycle (one RUN each) it ran
   // Frozen when its cycle is over (the receiver starts afresh with the agent's next run):
   std::optional<AgentTally> tally;    // what its slave delivered
   std::optional<std::uint64_t> hits;  // requests of its source during the cycle
@@ -69,7 +69,8 @@ namespace {
 // Ended before the run did: lost, or its slave crashed or failed.
 bool leftEarly(const AgentRow& row) {
   return row.state == AgentState::kLost ||
-         (row.state == AgentState::kDone && (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
+         (row.state == AgentState::kDone &&
+          (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
 bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies,
@@ -86,7 +87,8 @@ proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle) {
   proto::JobOptions job;
   for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
   const bool scheduled = o.run.rate || o.run.userStages;
-  const CycleShape shape = scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
+  const CycleShape shape =
+      scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
   job.users = static_cast<std::uint32_t>(shape.users);
   job.hits = o.run.hitCycles.empty() ? 0 : shape.hits;
   job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
@@ -120,8 +122,10 @@ std::optional<proto::Bytes> readFile(const std::string& path) {
 std::string endedText(const AgentRow& row, const AgentTally* tally) {
   if (row.state == AgentState::kLost) return "LOST: " + row.reason;
   if (row.state == AgentState::kRunning) return "no end reported";
-  if (row.signal != 0) return row.reason.empty() ? "killed by signal " + std::to_string(row.signal) : row.reason;
-  if (row.exitCode != 0) return row.reason.empty() ? "exit code " + std::to_string(row.exitCode) : row.reason;
+  if (row.signal != 0)
+    return row.reason.empty() ? "killed by signal " + std::to_string(row.signal) : row.reason;
+  if (row.exitCode != 0)
+    return row.reason.empty() ? "exit code " + std::to_string(row.exitCode) : row.reason;
   return row.reason.empty() ? "ok" : row.reason;
 }
 
@@ -135,7 +139,8 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
             << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
-            << std::setw(12) << "received" << std::setw(10) << "hits" << "\n";
+            << std::setw(12) << "received" << std::setw(10) << "hits"
+            << "\n";
   facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
@@ -144,8 +149,9 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
     const bool final = tally && tally->final;
     const std::uint64_t sent = tally ? tally->eventsSent : 0;
     auto hitsIt = snap.requestsBySource.find(row.assigned.index);
-    const std::uint64_t hits =
-        row.hits ? *row.hits : hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
+    const std::uint64_t hits = row.hits                                ? *row.hits
+                               : hitsIt == snap.requestsBySource.end() ? 0
+                                                                       : hitsIt->second;
     const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host +
                             (cycles > 1 ? " (cycle " + std::to_string(row.cycle + 1) + ")" : "");
     std::string sentText = final ? formatCount(sent) : "?";
@@ -234,8 +240,9 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, Waiter& signals,
   }
   link.send(proto::Disconnect{"gave up waiting"});
   std::cerr << "loads-master: "
-            << (heardAnything ? "the broker at " + link.endpoint() + " did not start the run in time"
-                              : link.noAnswer())
+            << (heardAnything
+                    ? "the broker at " + link.endpoint() + " did not start the run in time"
+                    : link.noAnswer())
             << std::endl;
   code = kInfraError;
   return std::nullopt;
@@ -243,8 +250,8 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, Waiter& signals,
 
 // Applies one broker message to the run's agents. Returns why the master's follow ends
 // (an ERROR, or the broker shutting down), nullopt to go on.
-std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& rows,
-                     const std::string& runId) {
+std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope,
+                                           std::vector<AgentRow>& rows, const std::string& runId) {
   auto rowFor = [&](const std::string& id) -> AgentRow* {
     for (auto& row : rows) {
       if (row.assigned.agentId == id) return &row;
@@ -256,10 +263,11 @@ std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std:
       auto done = proto::decodeBody<proto::AgentDone>(envelope);
       AgentRow* row = done && done->runId == runId ? rowFor(done->agentId) : nullptr;
       if (!row || row->state != AgentState::kRunning) return std::nullopt;
-      *row = {row->assigned, AgentState::kDone, done->exitCode, done->signal, done->reason, Clock::now()};
+      *row = {row->assigned, AgentState::kDone, done->exitCode,
+              done->signal,  done->reason,      Clock::now()};
       if (done->signal != 0 || done->exitCode >= 2) {
-        std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host
-                  << ": slave " << endedText(*row, nullptr) << std::endl;
+        std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host << ": slave "
+                  << endedText(*row, nullptr) << std::endl;
       }
       return std::nullopt;
     }
@@ -270,8 +278,8 @@ std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std:
       row->state = AgentState::kLost;
       row->reason = lost->reason;
       row->endedAt = Clock::now();
-      std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host
-                << " lost (" << lost->reason << "): keeping its results so far, going on with the others"
+      std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host << " lost ("
+                << lost->reason << "): keeping its results so far, going on with the others"
                 << std::endl;
       return std::nullopt;
     }
@@ -289,7 +297,6 @@ std::string agentsColumn(const std::vector<AgentRow>& rows) {
   for (const auto& row : rows) running += row.state == AgentState::kRunning;
   return "  agents " + std::to_string(running) + "/" + std::to_string(rows.size());
 }
-
 
 // The agents as the --web dashboard lists them.
 std::vector<DashboardAgent> dashboardAgents(const std::vector<AgentRow>& rows,
@@ -313,7 +320,8 @@ std::optional<std::uint64_t> rebalanceFrom(const proto::JobOptions& job, const R
   using std::chrono::milliseconds;
   if (job.startAtUs > 0) {  // --rate or --stages: the same offset for every agent
     const std::int64_t nowUs = duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch()).count();
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
     const auto from = std::max<std::int64_t>(0, (nowUs - job.startAtUs) / 1000) +
                       duration_cast<milliseconds>(kRebalanceLead).count();
     const Micros length = run.rate ? run.rate->length() : run.userStages->length();
@@ -333,7 +341,8 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     left.leaveSeen = true;
     std::vector<ShareHolder> holders;
     for (const AgentRow& row : rows) {
-      if (row.state == AgentState::kRunning) holders.push_back({row.assigned.agentId, row.assigned.host, row.share});
+      if (row.state == AgentState::kRunning)
+        holders.push_back({row.assigned.agentId, row.assigned.host, row.share});
     }
     const auto fromMs = rebalanceFrom(job, run, runStart);
     if (holders.empty() || !fromMs) continue;
@@ -354,16 +363,16 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     event.appliesAtUs = job.startAtUs > 0
                             ? job.startAtUs + static_cast<std::int64_t>(*fromMs) * 1000
                             : std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count();
-    std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, "
-              << event.count << " agents share the run from " << event.fromMs
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, " << event.count
+              << " agents share the run from " << event.fromMs
               << " ms into the schedule (--rebalance)" << std::endl;
     events.push_back(std::move(event));
   }
 }
 
 }  // namespace
-
 
 DistributedDriver::DistributedDriver(const MasterOptions& options, AggregateResult& result,
                                      Waiter& waiter)
@@ -461,8 +470,8 @@ int DistributedDriver::startCycle(std::size_t index) {
     row.cycle = index;
     rows_.push_back(std::move(row));
   }
-  std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, "
-            << job_.users << " users; results on " << receiver_->endpoint() << std::endl;
+  std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, " << job_.users
+            << " users; results on " << receiver_->endpoint() << std::endl;
   if (index == 0) startedAt_ = std::chrono::system_clock::now();
   runStart_ = Clock::now();
   runStartTicks_ = runStart_.time_since_epoch().count();

@@ -77,9 +77,9 @@ class DistributedDriver : public RunDriver {
   std::unique_ptr<BrokerLink> link_;
   proto::JobOptions job_;  // what every agent runs
   std::string runId_;
-  std::vector<AgentRow> rows_;     // the running cycle's agents
-  std::vector<AgentRow> allRows_;  // every finished cycle's, for the report
-  std::size_t cycle_ = 0;          // the running (or last) cycle
+  std::vector<AgentRow> rows_;                        // the running cycle's agents
+  std::vector<AgentRow> allRows_;                     // every finished cycle's, for the report
+  std::size_t cycle_ = 0;                             // the running (or last) cycle
   std::map<std::uint32_t, std::uint64_t> cycleBase_;  // requests by source when it began
   std::chrono::system_clock::time_point startedAt_;
   SteadyClock::time_point runStart_;

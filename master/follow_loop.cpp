@@ -53,10 +53,10 @@ int FollowLoop::run() {
     // The cycle's line: the local runner's events are all in, so are the agents' totals.
     const bool shaped = !schedule && cycle < cycleCount(options_.run);
     const CycleShape shape = shaped ? cycleShape(options_.run, cycle) : CycleShape{};
-    cycleLines_.push_back(cycleLine(
-        cycle, shape.users, shape.hits,
-        std::chrono::duration_cast<std::chrono::milliseconds>(seams_.now() - began), before,
-        totalsOf(result_.snapshot())));
+    cycleLines_.push_back(
+        cycleLine(cycle, shape.users, shape.hits,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(seams_.now() - began),
+                  before, totalsOf(result_.snapshot())));
   }
   return end();
 }

@@ -73,7 +73,7 @@ class FollowLoop {
   int stopRequests_ = 0;                  // Ctrl-C, dashboard Stop, --abort-on-fail
   std::optional<std::size_t> abortedBy_;  // the threshold that stopped the run
   std::unique_ptr<LiveDashboard> dashboard_;
-  std::vector<CycleFacts> cycleLines_;     // one per cycle that ran, in order
+  std::vector<CycleFacts> cycleLines_;  // one per cycle that ran, in order
 };
 
 }  // namespace loads::master

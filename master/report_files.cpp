@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "stats/aggregate_result.hpp"
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/report_json.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads::master {
 namespace {
@@ -158,8 +158,8 @@ RunFacts describeRun(const MasterOptions& o, const std::vector<std::string>& tes
     options.agents = o.agents;
     options.broker = o.broker;
   }
-  facts.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        startedAt.time_since_epoch()).count();
+  facts.startedUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(startedAt.time_since_epoch()).count();
   return facts;
 }
 
@@ -171,7 +171,8 @@ int finishRun(const MasterOptions& o, const Snapshot& snapshot, RunFacts facts, 
   code = exitCodeWithThresholds(code, facts.thresholds);
   if (wantsReportFiles(o)) {
     facts.endedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
     facts.exitCode = code;
     if (!writeReportFiles(o, jsonReport(snapshot, facts))) return 2;
   }

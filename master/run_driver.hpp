@@ -41,9 +41,9 @@ struct CycleTime {
 // What the report and the exit code need from the mode, once the run is over.
 struct RunEnding {
   int code = 0;  // 0: the tests decide (0 or 1); else the mode's verdict (3: infrastructure)
-  std::vector<std::string> tests;                       // full names of the tests run
-  std::chrono::system_clock::time_point startedAt;      // when the first cycle started
-  std::optional<DistributedFacts> distributed;          // the distributed mode's facts; none
+  std::vector<std::string> tests;                   // full names of the tests run
+  std::chrono::system_clock::time_point startedAt;  // when the first cycle started
+  std::optional<DistributedFacts> distributed;      // the distributed mode's facts; none
 };
 
 class RunDriver {

@@ -147,7 +147,8 @@ std::string serverUrlProblem(std::string_view text) {
   Url url;
   if (!parseUrl(http, url)) return "it has no host, or a port that is not a number";
   for (char c : url.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f') return "its host has a space or a control character";
+    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f')
+      return "its host has a space or a control character";
   }
   return "";
 }

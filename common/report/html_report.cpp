@@ -386,7 +386,8 @@ void rebalances(std::string& out, const Json& r) {
     std::string shares;
     for (const auto& s : arrayField(e, "shares")) {
       shares += (shares.empty() ? "" : ", ") + text(s, "id") + " #" +
-                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) + " users)";
+                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) +
+                " users)";
     }
     rows.push_back({Cell(report::utcTime(integer(e, "appliesAtUs")), "text"),
                     Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),
@@ -412,8 +413,9 @@ void cycles(std::string& out, const Json& r) {
                     Cell(text(c, "seconds"), "text")});
   }
   out += "<section><h2>Cycles</h2>";
-  table(out, {"cycle", "users", "hits/user", "hits", "ok", "failed", "errors", "skipped", "requests",
-              "seconds"},
+  table(out,
+        {"cycle", "users", "hits/user", "hits", "ok", "failed", "errors", "skipped", "requests",
+         "seconds"},
         rows);
   out += "</section>\n";
 }
@@ -432,8 +434,7 @@ void agents(std::string& out, const Json& r) {
                       Cell(text(a, "state"), text(a, "state") == "lost" ? "fail" : ""),
                       Cell(text(a, "reason"), "text"), text(a, "exitCode"), text(a, "signal"),
                       sent.is_number() ? formatCount(count(a, "eventsSent")) : "?",
-                      formatCount(count(a, "eventsReceived")),
-                      formatCount(count(a, "requests"))});
+                      formatCount(count(a, "eventsReceived")), formatCount(count(a, "requests"))});
     }
     table(out,
           {"agent", "host", "state", "reason", "exit code", "signal", "events sent",

@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "stats/aggregate_result.hpp"
+#include "loads/version.hpp"
 #include "report/console_output.hpp"
 #include "report/thresholds.hpp"
-#include "loads/version.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads {
 namespace {
@@ -79,9 +79,9 @@ Json options(const ReportOptions& o) {
 }
 
 Json run(const RunFacts& info) {
-  Json out{{"library", info.library}, {"tests", info.tests},
+  Json out{{"library", info.library},          {"tests", info.tests},
            {"options", options(info.options)}, {"startedUs", info.startedUs},
-           {"endedUs", info.endedUs}, {"exitCode", info.exitCode}};
+           {"endedUs", info.endedUs},          {"exitCode", info.exitCode}};
   if (info.distributed) out["runId"] = info.distributed->runId;
   return out;
 }

@@ -58,7 +58,8 @@ Json typedOption(const std::string& key, const Json& value) {
   if (!value.is_string()) return value;
   const std::string text = value.get<std::string>();
   const auto endsWith = [&](std::string_view tail) {
-    return key.size() > tail.size() && key.compare(key.size() - tail.size(), tail.size(), tail) == 0;
+    return key.size() > tail.size() &&
+           key.compare(key.size() - tail.size(), tail.size(), tail) == 0;
   };
   try {
     if (key == "users" || key == "hits") return parseCycles(text, key);

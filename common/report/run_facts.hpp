@@ -78,12 +78,12 @@ struct DistributedFacts {
 // One load cycle of the run (-u 10:20 --hits 5:10 is four), in both modes: what it ran,
 // as the difference of the run's totals after and before it.
 struct CycleFacts {
-  std::size_t index = 0;              // 0-based, in the order the cycles ran
-  std::uint64_t users = 0;            // users of the cycle (over every agent); 0 = a schedule
-  std::uint64_t hitsPerUser = 0;      // 0 = until the duration ended
+  std::size_t index = 0;          // 0-based, in the order the cycles ran
+  std::uint64_t users = 0;        // users of the cycle (over every agent); 0 = a schedule
+  std::uint64_t hitsPerUser = 0;  // 0 = until the duration ended
   std::uint64_t hits = 0, successes = 0, failures = 0, errors = 0, skips = 0;
   std::uint64_t requests = 0, requestFailures = 0;
-  std::int64_t tookMs = 0;            // its wall time
+  std::int64_t tookMs = 0;  // its wall time
 };
 
 struct RunFacts {

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads {
 namespace {

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "stats/histogram.hpp"
 #include "loads/test_result.hpp"
+#include "stats/histogram.hpp"
 
 namespace loads {
 

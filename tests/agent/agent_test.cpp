@@ -3,12 +3,12 @@
 // once with a JOB-ENDED; what matters here is what the agent says and when.
 #include "agent/agent.hpp"
 
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <optional>
 #include <thread>
-#include <unistd.h>
 #include <zmq.hpp>
 
 #include "loads/version.hpp"

@@ -93,7 +93,8 @@ TEST_CASE("selection spreads a run over hosts before doubling up on one", "[regi
   std::sort(three.begin(), three.end());
   CHECK(three == std::vector<std::string>{"h1-a", "h2-a", "h3-a"});
   auto four = registry.selectIdle(4);
-  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) == 2);
+  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) ==
+        2);
 }
 
 TEST_CASE("selection counts agents already busy on a host", "[registry]") {
@@ -141,7 +142,8 @@ TEST_CASE("an agent that reconnects replaces its old entry", "[registry]") {
   registry.registerAgent(hello("a", "h1"), "old-socket", clock.now);
   registry.assign("a", "run-1", clock.now);
   SECTION("still running the same run: the run keeps it") {
-    CHECK_FALSE(registry.registerAgent(hello("a", "h1", "run-1"), "new-socket", clock.now).replaced);
+    CHECK_FALSE(
+        registry.registerAgent(hello("a", "h1", "run-1"), "new-socket", clock.now).replaced);
     CHECK(registry.find("a")->state == AgentState::kBusy);
     CHECK(registry.find("a")->routingId == "new-socket");
     CHECK_FALSE(registry.findByRouting("old-socket"));

@@ -6,7 +6,6 @@
 // request paths. Each run gets its own tag in --server-url (http://target/hit/TAG), so the
 // target counts each run's requests per test path.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -37,12 +36,12 @@ const char* const kProblems = "problems";
 const char* const kAgents = "agents";  // distributed: one row per agent
 const char* const kCycles = "cycles";  // one line per load cycle
 // The figures of a cycle line compared exactly ("seconds" is not: wall time).
-const std::vector<const char*> kCycleFigures = {"cycle",    "users",  "hitsPerUser", "hits",
-                                                "successes", "failures", "errors", "skips",
-                                                "requests", "requestFailures"};
+const std::vector<const char*> kCycleFigures = {
+    "cycle",    "users",  "hitsPerUser", "hits",     "successes",
+    "failures", "errors", "skips",       "requests", "requestFailures"};
 // Per-test figures compared exactly (outcomes, starts, drops).
-const std::vector<const char*> kTestFigures = {"started", "hits",      "successes", "failures",
-                                               "errors",  "skips",     "cancelled", "dropped"};
+const std::vector<const char*> kTestFigures = {"started", "hits",  "successes", "failures",
+                                               "errors",  "skips", "cancelled", "dropped"};
 }  // namespace key
 
 constexpr int kAgents = 7;  // the cluster's; runs use 1, 2, 3 or all 7
@@ -52,16 +51,18 @@ const std::vector<int> kSplits = {1, 2, 3, kAgents};
 struct Figures {
   int exitCode = -1;
   std::map<std::string, std::map<std::string, std::int64_t>> tests;  // test → figure → value
-  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> requests;  // name → requests, failures
-  std::map<std::string, std::uint64_t> served;  // the target's count per path of the run
-  std::uint64_t planned = 0;                    // summary: requests planned (open model)
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>
+      requests;                                     // name → requests, failures
+  std::map<std::string, std::uint64_t> served;      // the target's count per path of the run
+  std::uint64_t planned = 0;                        // summary: requests planned (open model)
   std::vector<std::map<std::string, json>> cycles;  // per cycle line: figure → value
   json report;
 };
 
 std::string untagged(std::string name, const std::string& tag) {
   const std::string tagged = "/hit/" + tag + "/";
-  if (auto at = name.find(tagged); at != std::string::npos) name.replace(at, tagged.size(), "/hit/TAG/");
+  if (auto at = name.find(tagged); at != std::string::npos)
+    name.replace(at, tagged.size(), "/hit/TAG/");
   return name;
 }
 
@@ -82,7 +83,8 @@ Figures figuresOf(const json& report, const json& stats, const std::string& tag,
         request.at(key::kRequestFailures).get<std::uint64_t>()};
   }
   for (const auto& [path, n] : stats.at("paths").items()) {
-    if (path.rfind("/hit/" + tag + "/", 0) == 0) f.served[untagged(path, tag)] = n.get<std::uint64_t>();
+    if (path.rfind("/hit/" + tag + "/", 0) == 0)
+      f.served[untagged(path, tag)] = n.get<std::uint64_t>();
   }
   f.planned = report.at(key::kSummary).at(key::kPlannedRequests).get<std::uint64_t>();
   for (const auto& cycle : report.at(key::kCycles)) {
@@ -101,9 +103,14 @@ struct Parity {
   Figures run(std::vector<std::string> args, int agents) {
     const std::string tag = "run" + std::to_string(++runs) + "-" + std::to_string(agents);
     const std::string report = cluster.dir + "/" + tag + ".json";
-    std::vector<std::string> argv{built("master/loads-master"), built("tests/libs/libparity.so"),
-                                  "-q", "--json", report, "--server-url",
-                                  "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag};
+    std::vector<std::string> argv{
+        built("master/loads-master"),
+        built("tests/libs/libparity.so"),
+        "-q",
+        "--json",
+        report,
+        "--server-url",
+        "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag};
     if (agents > 0) {
       argv.insert(argv.end(), {"--broker", cluster.frontend, "--agents", std::to_string(agents)});
     }
@@ -120,8 +127,8 @@ struct Parity {
 };
 
 // Only the named figures of every test.
-std::map<std::string, std::map<std::string, std::int64_t>> only(const Figures& f,
-                                                                 const std::vector<std::string>& names) {
+std::map<std::string, std::map<std::string, std::int64_t>> only(
+    const Figures& f, const std::vector<std::string>& names) {
   std::map<std::string, std::map<std::string, std::int64_t>> out;
   for (const auto& [test, row] : f.tests) {
     for (const auto& name : names) {
@@ -161,7 +168,9 @@ void checkExactParity(Parity& p, const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("with --hits, every split over agents gives the local run's tests, outcomes, counters and requests") {
+TEST_CASE(
+    "with --hits, every split over agents gives the local run's tests, outcomes, counters and "
+    "requests") {
   Parity p;
   checkExactParity(p, {"-u", "7", "--hits", "3"});
 }
@@ -193,8 +202,10 @@ TEST_CASE("5 tests, 7 users, 3 agents: user k runs test k mod 5, as locally") {
   const Figures f = p.run({"-u", "7", "--hits", "4"}, 3);
   CHECK(f.exitCode == 1);  // test_fail and test_error
   // Users 0..6: tests 0,1,2,3,4,0,1 → test_get and test_post have 2 users, the others 1.
-  const std::map<std::string, std::int64_t> users = {{"Parity.test_get", 2}, {"Parity.test_post", 2},
-                                                     {"Parity.test_fail", 1}, {"Parity.test_error", 1},
+  const std::map<std::string, std::int64_t> users = {{"Parity.test_get", 2},
+                                                     {"Parity.test_post", 2},
+                                                     {"Parity.test_fail", 1},
+                                                     {"Parity.test_error", 1},
                                                      {"Parity.test_skip", 1}};
   for (const auto& [test, n] : users) {
     INFO(test);
@@ -237,8 +248,10 @@ TEST_CASE("with --rate -d, every split over agents plans the local run's hits pe
   };
   const Figures local = p.run(args, 0);
   checkServed(local);
-  const std::map<std::string, std::int64_t> expected = {{"Parity.test_error", 12}, {"Parity.test_fail", 12},
-                                                        {"Parity.test_get", 12}, {"Parity.test_post", 12},
+  const std::map<std::string, std::int64_t> expected = {{"Parity.test_error", 12},
+                                                        {"Parity.test_fail", 12},
+                                                        {"Parity.test_get", 12},
+                                                        {"Parity.test_post", 12},
                                                         {"Parity.test_skip", 12}};
   CHECK(planned(local) == expected);
   for (int agents : kSplits) {
@@ -267,12 +280,14 @@ TEST_CASE("with --stages, every split over agents runs the local run's users per
   }
 }
 
-TEST_CASE("a --server-url that is not http(s) or ws(s) with a host is refused before any agent is asked for") {
+TEST_CASE(
+    "a --server-url that is not http(s) or ws(s) with a host is refused before any agent is asked "
+    "for") {
   // No broker listens here: had the master asked one for agents, it would exit 3.
   const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(freePort());
   for (const char* url : {"ht!tp://x", "http://", "127.0.0.1:8080", "ws://host:port"}) {
-    auto run = runCommand({built("master/loads-master"), built("tests/libs/libparity.so"), "--broker",
-                           nowhere, "--agents", "3", "-u", "3", "--server-url", url},
+    auto run = runCommand({built("master/loads-master"), built("tests/libs/libparity.so"),
+                           "--broker", nowhere, "--agents", "3", "-u", "3", "--server-url", url},
                           30s);
     INFO(url << ": " << run.err);
     CHECK(run.code == 2);

@@ -5,9 +5,8 @@
 //
 // Each test counts its users: the constructor adds 1 to the per-test counter "users"
 // (one instance per user and test), so per-test user counts are in the report.
-#include <loads/loads.hpp>
-
 #include <chrono>
+#include <loads/loads.hpp>
 #include <stdexcept>
 
 class Parity : public loads::TestCase {

@@ -43,7 +43,6 @@ Json readReportFile(const std::string& path) {
 Json goldenInput() { return readReportFile(kGolden + "run.json"); }
 Json schema1Input() { return readReportFile(LOADS_SOURCE_DIR "/tests/report/schema1/run.json"); }
 
-
 template <class Writer>
 std::string render(Writer&& write, const Json& report) {
   std::ostringstream out;

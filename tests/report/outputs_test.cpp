@@ -3,9 +3,9 @@
 #include <sstream>
 #include <string>
 
-#include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
 #include "report/json_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 

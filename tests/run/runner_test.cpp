@@ -4,8 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -75,13 +75,13 @@ std::unique_ptr<TestCase> make() {
   return std::make_unique<T>();
 }
 
-TestClass plainClass{"Plain",
-                     &make<Plain>,
-                     {{"test_a", [](TestCase& t) { static_cast<Plain&>(t).test_a(); }},
-                      {"test_b", [](TestCase& t) { static_cast<Plain&>(t).test_b(); }},
-                      {"test_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_sleep(); }},
-                      {"test_long_sleep",
-                       [](TestCase& t) { static_cast<Plain&>(t).test_long_sleep(); }}}};
+TestClass plainClass{
+    "Plain",
+    &make<Plain>,
+    {{"test_a", [](TestCase& t) { static_cast<Plain&>(t).test_a(); }},
+     {"test_b", [](TestCase& t) { static_cast<Plain&>(t).test_b(); }},
+     {"test_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_sleep(); }},
+     {"test_long_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_long_sleep(); }}}};
 TestClass brokenClass{"Broken", &make<Broken>, {{"test_x", [](TestCase&) {}}}};
 TestClass setUpClass{"FailingSetUp",
                      &make<FailingSetUp>,
@@ -298,7 +298,8 @@ Mix runSplit(std::uint64_t users, std::size_t t, std::uint32_t count) {
     Runner runner(fiveTests(t), o, r.aggregate);
     runner.run();
     for (const auto& s : r.recorder.starts) mix[s.test].first.insert(s.status.currentUser);
-    for (const auto& [name, test] : r.aggregate.snapshot().tests) mix[name].second += test.successes;
+    for (const auto& [name, test] : r.aggregate.snapshot().tests)
+      mix[name].second += test.successes;
   }
   return mix;
 }
