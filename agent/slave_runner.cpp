@@ -49,21 +49,23 @@ RunOptions runOptionsFor(const SlaveOptions& o, std::uint32_t users) {
   if (o.job.durationMs > 0) run.duration = std::chrono::milliseconds(o.job.durationMs);
   run.threads = o.job.threads;
   run.user.serverUrl = o.job.serverUrl;
-  run.firstUserId = firstUserIdFor(o.job.users, o.index, o.count);
   applyArgs(o.job.args, run);
-  // Schedules: this agent's share of the master's one schedule (docs/distributed.md).
+  // This agent's share of the run's users and of the master's one schedule: user k of
+  // the run is agent (k mod count)'s (docs/distributed.md).
   run.shareIndex = o.index;
   run.shareCount = o.count;
+  run.runUsers = o.job.users;
   if (o.job.startAtUs > 0) {
     run.startAt = std::chrono::system_clock::time_point(std::chrono::microseconds(o.job.startAtUs));
   }
   if (!o.job.rateStages.empty()) {
     run.rate = StageProfile(o.job.rateStart, parseStages(o.job.rateStages, "rate-stages"));
     run.maxUsers = proto::usersForAgent(o.job.maxUsers, o.index, o.count);
-    run.firstUserId = firstUserIdFor(o.job.maxUsers, o.index, o.count);
+    run.runUsers = o.job.maxUsers;
     run.duration.reset();
   } else if (!o.job.userStages.empty()) {
     run.userStages = StageProfile(0, parseStages(o.job.userStages, "stages"));
+    run.runUsers = UserTargetSchedule(*run.userStages, 0, 1).max();
     run.duration.reset();
   }
   return run;
@@ -143,14 +145,6 @@ void runWithSignals(Runner& runner, const SlaveOptions& options) {
 
 }  // namespace
 
-std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint32_t count) {
-  std::uint32_t before = 0;
-  for (std::uint32_t i = 0; i < index && i < count; ++i) {
-    before += proto::usersForAgent(total, i, count);
-  }
-  return before + 1;
-}
-
 std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job) {
   std::istringstream in(line);
   std::string word;
@@ -224,6 +218,11 @@ int runSlave(const SlaveOptions& options) {
   TestResultProxy proxy(proxyOptions);
   int code = kSlaveOk;
   try {
+    if (options.job.userMix > proto::kUserMix) {
+      throw LoadError("the master asks for user mix " + std::to_string(options.job.userMix) +
+                      ", this loads-slave knows mix " + std::to_string(proto::kUserMix) +
+                      " at most: run the same loads version on master and agents");
+    }
     TestLibrary library = TestLibrary::load(options.library);
     std::vector<SelectedTest> tests = library.select(splitTests(options.job.tests));
     const std::uint32_t users =

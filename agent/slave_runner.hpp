@@ -41,10 +41,6 @@ inline constexpr int kSlaveOk = 0;
 inline constexpr int kSlaveConfigError = 2;   // library or test selection unusable
 inline constexpr int kSlaveNotDelivered = 3;  // results could not be handed to the master
 
-// The users this agent runs and the id of its first user, so that user ids are unique
-// over the run (agent i's users follow those of agents 0..i-1).
-std::uint32_t firstUserIdFor(std::uint32_t total, std::uint32_t index, std::uint32_t count);
-
 // The runner's new share from a "rebalance INDEX COUNT FROM-MS" line; nullopt for a
 // line that is not one (count 0, index >= count, not numbers).
 std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job);

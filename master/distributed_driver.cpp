@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -57,6 +58,10 @@ struct AgentRow {
   std::uint32_t share = 0;  // the index of its current share (changes with --rebalance)
   bool leaveSeen = false;   // --rebalance: its early end was looked at
   bool shareMoved = false;  // --rebalance: its share went to the others
+  std::size_t cycle = 0;    // the load cycle (one RUN each) it ran
+  // Frozen when its cycle is over (the receiver starts afresh with the agent's next run):
+  std::optional<AgentTally> tally;    // what its slave delivered
+  std::optional<std::uint64_t> hits;  // requests of its source during the cycle
 };
 
 namespace {
@@ -68,9 +73,10 @@ bool leftEarly(const AgentRow& row) {
           (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
-bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
+bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& tallies,
+                  const std::string& runId) {
   auto it = tallies.find(row.assigned.agentId);
-  return it != tallies.end() && it->second.final;
+  return it != tallies.end() && it->second.final && it->second.runId == runId;
 }
 
 // Whether the master has all it will get from every agent. A lost agent's slave may
@@ -78,18 +84,19 @@ bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& 
 // results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
 // and `lostGrace` has passed since the last of them (or since the loss) ended.
 bool allFinished(const std::vector<AgentRow>& rows,
-                 const std::map<std::string, AgentTally>& tallies, Clock::duration lostGrace) {
+                 const std::map<std::string, AgentTally>& tallies, const std::string& runId,
+                 Clock::duration lostGrace) {
   Clock::time_point lastEnd{};
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kRunning) return false;
     lastEnd = std::max(lastEnd, row.endedAt);
-    if (row.state == AgentState::kDone && !finalArrived(row, tallies) &&
+    if (row.state == AgentState::kDone && !finalArrived(row, tallies, runId) &&
         Clock::now() - row.endedAt < kFinalGrace) {
       return false;
     }
   }
   for (const AgentRow& row : rows) {
-    if (row.state == AgentState::kLost && !finalArrived(row, tallies) &&
+    if (row.state == AgentState::kLost && !finalArrived(row, tallies, runId) &&
         Clock::now() - lastEnd < lostGrace) {
       return false;
     }
@@ -122,12 +129,15 @@ std::vector<std::string> rejectedProblems(const RejectedResults& r) {
   return problems;
 }
 
-// The run's JobOptions from the master's options (one cycle: checked by the caller).
-proto::JobOptions jobOptions(const MasterOptions& o) {
+// The JobOptions of cycle `cycle` (one RUN per cycle) from the master's options.
+proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle) {
   proto::JobOptions job;
   for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
-  job.users = static_cast<std::uint32_t>(o.run.userCycles.at(0));
-  job.hits = o.run.hitCycles.empty() ? 0 : o.run.hitCycles[0];
+  const bool scheduled = o.run.rate || o.run.userStages;
+  const CycleShape shape =
+      scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
+  job.users = static_cast<std::uint32_t>(shape.users);
+  job.hits = o.run.hitCycles.empty() ? 0 : shape.hits;
   job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
   job.serverUrl = o.run.user.serverUrl;
   job.threads = o.run.threads;
@@ -170,7 +180,8 @@ std::string endedText(const AgentRow& row, const AgentTally* tally) {
 // one sentence each; every gap is one of them.
 std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const std::map<std::string, AgentTally>& tallies,
-                                     const Snapshot& snap, std::vector<AgentFacts>& facts) {
+                                     const Snapshot& snap, std::vector<AgentFacts>& facts,
+                                     std::size_t cycles) {
   std::vector<std::string> problems;
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
@@ -180,13 +191,16 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
   facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
-    const AgentTally* tally = it == tallies.end() ? nullptr : &it->second;
+    const AgentTally* tally = row.tally ? &*row.tally : it == tallies.end() ? nullptr : &it->second;
     const std::uint64_t received = tally ? tally->received : 0;
     const bool final = tally && tally->final;
     const std::uint64_t sent = tally ? tally->eventsSent : 0;
     auto hitsIt = snap.requestsBySource.find(row.assigned.index);
-    const std::uint64_t hits = hitsIt == snap.requestsBySource.end() ? 0 : hitsIt->second;
-    const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host;
+    const std::uint64_t hits = row.hits                                ? *row.hits
+                               : hitsIt == snap.requestsBySource.end() ? 0
+                                                                       : hitsIt->second;
+    const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host +
+                            (cycles > 1 ? " (cycle " + std::to_string(row.cycle + 1) + ")" : "");
     std::string sentText = final ? formatCount(sent) : "?";
     if (row.shareMoved) {
       // Reported under "Rebalanced": with --rebalance a lost agent is expected, not a fault.
@@ -219,6 +233,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                      .eventsSent = final ? std::optional<std::uint64_t>(sent) : std::nullopt,
                      .eventsReceived = received,
                      .requests = hits});
+    if (cycles > 1) facts.back().cycle = static_cast<std::uint32_t>(row.cycle + 1);
   }
   return problems;
 }
@@ -414,21 +429,17 @@ DistributedDriver::~DistributedDriver() = default;
 
 int DistributedDriver::prepare() {
   const MasterOptions& o = options_;
-  if (o.run.userCycles.size() != 1 || o.run.hitCycles.size() > 1) {
-    std::cerr << "loads-master: cycles (-u 10:20, --hits 5:10) are not supported with --agents "
-                 "yet: give one value each"
-              << std::endl;
-    return 2;
-  }
   if (o.run.rate && o.run.maxUsers < o.agents) {
     std::cerr << "loads-master: --agents " << o.agents << " needs --max-users of at least "
               << o.agents << " (the pool is split over the agents)" << std::endl;
     return 2;
   }
   const bool scheduled = o.run.rate || o.run.userStages;
-  if (!scheduled && (o.run.userCycles[0] < o.agents || o.run.userCycles[0] > 0xffffffffu)) {
+  const auto [fewest, most] = std::minmax_element(o.run.userCycles.begin(), o.run.userCycles.end());
+  if (!scheduled && (*fewest < o.agents || *most > 0xffffffffu)) {
     std::cerr << "loads-master: --agents " << o.agents << " needs at least " << o.agents
-              << " users (-u is the total over all agents, each runs at least one)" << std::endl;
+              << " users in every cycle (-u is the total over all agents, each runs at least one)"
+              << std::endl;
     return 2;
   }
   try {
@@ -463,10 +474,17 @@ int DistributedDriver::prepare() {
   return 0;
 }
 
-int DistributedDriver::startCycle(std::size_t) {
+std::size_t DistributedDriver::cycles() const { return cycleCount(options_.run); }
+
+bool DistributedDriver::canGoOn() const { return followProblems_.empty() && !stopping_; }
+
+// A cycle is one RUN: its users split over the agents the broker picks for it.
+int DistributedDriver::startCycle(std::size_t index) {
   const MasterOptions& o = options_;
   finished_ = false;
   giveUpAt_.reset();
+  cycle_ = index;
+  cycleBase_ = result_.snapshot().requestsBySource;
   link_ = std::make_unique<BrokerLink>(o.broker, o.key, o.brokerKey);
   proto::Run request;
   request.agents = o.agents;
@@ -474,7 +492,7 @@ int DistributedDriver::startCycle(std::size_t) {
   request.libraryName = std::filesystem::path(o.library).filename().string();
   request.librarySha256 = proto::sha256Hex(library_);
   request.library = library_;
-  request.options = jobOptions(o);
+  request.options = jobOptions(o, index);
   request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
   request.resultsCurve = curve_;
@@ -483,20 +501,27 @@ int DistributedDriver::startCycle(std::size_t) {
 
   int code = 0;
   auto accepted = awaitStart(*link_, waiter_, o.waitAgents, code);
-  if (!accepted) return code;
+  if (!accepted && index == 0) return code;
+  if (!accepted) {  // the cycles so far are reported; this one did not start
+    followProblem("cycle " + std::to_string(index + 1) + " of " + std::to_string(cycles()) +
+                  " did not start on the agents (above): reporting the cycles before it");
+    return 0;
+  }
   runId_ = accepted->runId;
   std::map<std::string, std::uint32_t> sources;
+  rows_.clear();
   for (const auto& a : accepted->agents) {
     sources[a.agentId] = a.index;
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
+    row.cycle = index;
     rows_.push_back(std::move(row));
   }
   receiver_->start(runId_, sources);  // results of this run's agents only (PROTOCOL.md §8.3)
   std::cerr << "loads-master: run " << runId_ << " on " << rows_.size() << " agents, " << job_.users
             << " users; results on " << receiver_->endpoint() << std::endl;
-  startedAt_ = std::chrono::system_clock::now();
+  if (index == 0) startedAt_ = std::chrono::system_clock::now();
   runStart_ = Clock::now();
   runStartTicks_ = runStart_.time_since_epoch().count();
   if (o.run.rate || o.run.userStages) {
@@ -516,8 +541,8 @@ void DistributedDriver::advance() {
   const auto tallies = receiver_->tallies();
   // A lost agent's slave ends as the others do, then may wait --stop-timeout for its hits
   // in flight before its STOP-TEST-RUN.
-  if (allFinished(rows_, tallies, o.run.stopTimeout + kFinalGrace)) {
-    finished_ = true;
+  if (allFinished(rows_, tallies, runId_, o.run.stopTimeout + kFinalGrace)) {
+    finishCycle();
     return;
   }
   if (giveUpAt_ && Clock::now() >= *giveUpAt_) {
@@ -547,7 +572,25 @@ std::optional<std::chrono::milliseconds> DistributedDriver::pollInterval() const
 void DistributedDriver::followProblem(std::string text) {
   std::cerr << "\nloads-master: " << text << std::endl;
   followProblems_.push_back(std::move(text));
+  finishCycle();
+}
+
+// The cycle is over: its agents' tallies and hits are kept, the receiver's next ones are
+// of the next cycle's run.
+void DistributedDriver::finishCycle() {
+  if (finished_) return;
   finished_ = true;
+  const auto tallies = receiver_->tallies();
+  const auto bySource = result_.snapshot().requestsBySource;
+  for (AgentRow& row : rows_) {
+    auto tally = tallies.find(row.assigned.agentId);
+    if (tally != tallies.end() && tally->second.runId == runId_) row.tally = tally->second;
+    auto now = bySource.find(row.assigned.index);
+    auto before = cycleBase_.find(row.assigned.index);
+    row.hits = (now == bySource.end() ? 0 : now->second) -
+               (before == cycleBase_.end() ? 0 : before->second);
+    allRows_.push_back(row);
+  }
 }
 
 void DistributedDriver::requestStop(StopKind kind) {
@@ -586,6 +629,7 @@ std::vector<DashboardAgent> DistributedDriver::agents() const {
 void DistributedDriver::wrapUp() {
   if (link_) link_->send(proto::Disconnect{"master done"});  // stops the run if it still goes on
   receiver_->stop();
+  if (!finished_) finishCycle();
 }
 
 RunEnding DistributedDriver::end(const Snapshot& snap) {
@@ -593,7 +637,7 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   auto& receiver = receiver_;
   auto& rebalances = rebalances_;
   DistributedFacts facts{.runId = runId_};
-  auto problems = printAgents(rows_, receiver->tallies(), snap, facts.agents);
+  auto problems = printAgents(allRows_, receiver->tallies(), snap, facts.agents, cycle_ + 1);
   printRebalances(rebalances, std::cout);
   const RejectedResults rejected = receiver->rejected();
   for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));

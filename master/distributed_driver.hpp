@@ -3,13 +3,15 @@
 // AggregateResult as local mode, follows the agents until each has ended or been lost
 // (answering the broker's heartbeats, moving a lost agent's share with --rebalance), and
 // reports events sent vs received per agent (docs/distributed.md, PROTOCOL.md §5.1).
-// A cycle is one RUN on the broker; today a distributed run has one cycle.
+// A cycle is one RUN on the broker: -u 10:20 --hits 5:10 is four RUNs, one after the
+// other, each split over the agents the broker picks for it.
 //
 // Not thread-safe except clock(), which the dashboard's thread reads. `options`,
 // `result` and `waiter` must outlive the driver.
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,7 +42,9 @@ class DistributedDriver : public RunDriver {
   // Checks the options against the agents, loads the library here (fail here, not on
   // every agent), binds and starts the results receiver.
   int prepare() override;
-  std::size_t cycles() const override { return 1; }
+  std::size_t cycles() const override;
+  // False once a problem ended the run (it is reported) or a stop was asked for.
+  bool canGoOn() const override;
   // Sends RUN and waits for RUN-ACCEPTED: 3 when no broker answers or agents are
   // missing, 2 when the broker refuses the options.
   int startCycle(std::size_t index) override;
@@ -61,6 +65,7 @@ class DistributedDriver : public RunDriver {
  private:
   using SteadyClock = std::chrono::steady_clock;
   void followProblem(std::string text);
+  void finishCycle();
 
   const MasterOptions& options_;
   AggregateResult& result_;
@@ -72,7 +77,10 @@ class DistributedDriver : public RunDriver {
   std::unique_ptr<BrokerLink> link_;
   proto::JobOptions job_;  // what every agent runs
   std::string runId_;
-  std::vector<AgentRow> rows_;
+  std::vector<AgentRow> rows_;                        // the running cycle's agents
+  std::vector<AgentRow> allRows_;                     // every finished cycle's, for the report
+  std::size_t cycle_ = 0;                             // the running (or last) cycle
+  std::map<std::uint32_t, std::uint64_t> cycleBase_;  // requests by source when it began
   std::chrono::system_clock::time_point startedAt_;
   SteadyClock::time_point runStart_;
   std::atomic<SteadyClock::rep> runStartTicks_{0};  // runStart_ for clock(); 0 = not started

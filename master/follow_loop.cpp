@@ -39,12 +39,24 @@ int FollowLoop::run() {
                                       [this] { waiter_.interrupt(); });  // like Ctrl-C
     if (!dashboard_) return 2;
   }
-  // A stop request ends the run, not just its cycle: later cycles do not start.
-  for (std::size_t cycle = 0; cycle < driver_.cycles() && stopRequests_ == 0; ++cycle) {
+  // A stop request ends the run, not just its cycle: later cycles do not start; nor do
+  // they after a problem the driver reports.
+  const bool schedule = options_.run.rate || options_.run.userStages;
+  for (std::size_t cycle = 0; cycle < driver_.cycles() && stopRequests_ == 0 && driver_.canGoOn();
+       ++cycle) {
+    const CycleTotals before = totalsOf(result_.snapshot());
+    const TimePoint began = seams_.now();
     if (int code = driver_.startCycle(cycle)) return code;
     nextLive_ = seams_.now() + liveInterval_;
     nextCheck_ = seams_.now() + 1s;
     follow();
+    // The cycle's line: the local runner's events are all in, so are the agents' totals.
+    const bool shaped = !schedule && cycle < cycleCount(options_.run);
+    const CycleShape shape = shaped ? cycleShape(options_.run, cycle) : CycleShape{};
+    cycleLines_.push_back(
+        cycleLine(cycle, shape.users, shape.hits,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(seams_.now() - began),
+                  before, totalsOf(result_.snapshot())));
   }
   return end();
 }
@@ -115,10 +127,12 @@ int FollowLoop::end() {
     dashboard_->finish(snap);
   }
   ConsoleOutput::printReport(snap, *seams_.out);
+  printCycles(cycleLines_, *seams_.out);
   RunEnding ending = driver_.end(snap);
   const int code = ending.code != 0 ? ending.code : testsExitCode(snap);
   RunFacts facts = describeRun(options_, ending.tests, ending.startedAt);
   facts.distributed = std::move(ending.distributed);
+  facts.cycles = cycleLines_;
   return finishRun(options_, snap, std::move(facts), code, abortedBy_);
 }
 

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "master/clock.hpp"
+#include "master/cycle_lines.hpp"
 #include "master/options.hpp"
 #include "master/run_driver.hpp"
 #include "master/signals.hpp"
@@ -72,6 +73,7 @@ class FollowLoop {
   int stopRequests_ = 0;                  // Ctrl-C, dashboard Stop, --abort-on-fail
   std::optional<std::size_t> abortedBy_;  // the threshold that stopped the run
   std::unique_ptr<LiveDashboard> dashboard_;
+  std::vector<CycleFacts> cycleLines_;  // one per cycle that ran, in order
 };
 
 }  // namespace loads::master

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "client/url.hpp"
 #include "loads/version.hpp"
 #include "master/report_files.hpp"
 #include "security/cli.hpp"
@@ -159,6 +160,14 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     }
     if (o.library.empty() && !command && o.reportFile.empty()) {
       throw CLI::ValidationError("a test library is required: loads-master path/to/libtests.so");
+    }
+    if (!o.run.user.serverUrl.empty()) {
+      // Every request (and createWs path) of the run is resolved against it: refuse it
+      // here, before any agent is asked for, rather than fail every request.
+      if (auto problem = detail::serverUrlProblem(o.run.user.serverUrl); !problem.empty()) {
+        throw std::invalid_argument("--server-url '" + o.run.user.serverUrl + "' is not usable: " +
+                                    problem + " (e.g. http://127.0.0.1:8080)");
+      }
     }
     std::vector<std::uint64_t> users = parseCycles(o.usersText, "--users");
     o.run.userCycles.assign(users.begin(), users.end());

@@ -134,7 +134,7 @@ bool ResultsReceiver::admit(const proto::BatchInfo& info) {
     return false;
   }
   const auto it = tallies_.find(info.agentId);
-  if (it == tallies_.end()) return true;
+  if (it == tallies_.end() || it->second.runId != info.runId) return true;  // its first here
   const AgentTally& tally = it->second;
   if (tally.final) {
     ++rejected_.afterFinal;
@@ -181,6 +181,8 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   }
   std::lock_guard lock(mutex_);
   AgentTally& tally = tallies_[batch->agentId];
+  if (tally.runId != batch->runId) tally = AgentTally{batch->runId};  // the agent's next cycle
+  if (tally.runId != batch->runId) tally = AgentTally{batch->runId};  // the agent's next cycle
   tally.source = indexes_[batch->agentId];
   tally.received += batch->replayed;
   tally.skipped += batch->skipped;

@@ -35,6 +35,7 @@ namespace loads::master {
 
 // What one agent's slave delivered.
 struct AgentTally {
+  std::string runId;             // the run these figures are of (a new run starts afresh)
   std::uint32_t source = 0;      // its index in the AggregateResult (setSource)
   std::uint64_t received = 0;    // events replayed
   std::uint64_t skipped = 0;     // events that did not decode (counted as not received)

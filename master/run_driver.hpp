@@ -67,6 +67,9 @@ class RunDriver {
   virtual std::optional<std::chrono::milliseconds> pollInterval() const = 0;
   // Whether the running cycle is over (ended, stopped, or given up on).
   virtual bool cycleFinished() const = 0;
+  // Whether a further cycle may start once this one is over: false after a problem that
+  // ends the run (broker gone, agents lost: the driver reports it). True by default.
+  virtual bool canGoOn() const { return true; }
   // Passes on a stop request; says on stderr what it does.
   virtual void requestStop(StopKind kind) = 0;
   // Thread-safe: also read by the dashboard's thread.

@@ -96,9 +96,15 @@ struct JobOptions {
   std::uint32_t maxUsers = 0;  // open model: user pool, total (split as users); 0
   std::string userStages;      // closed model: target users of the whole run; "" = none
   std::int64_t startAtUs = 0;  // the schedule's time 0, µs since the epoch; 0 = job start
+  // How users and arrivals pick their test (PROTOCOL.md §5.1 "User mix"); 0 (an older
+  // master) is read as 1. A slave refuses a mix above kUserMix.
+  std::uint32_t userMix = 1;
   MSGPACK_DEFINE_ARRAY(tests, users, hits, durationMs, serverUrl, threads, args, rateStages,
-                       rateStart, maxUsers, userStages, startAtUs);
+                       rateStart, maxUsers, userStages, startAtUs, userMix);
 };
+// The user mix this version runs: user k of the run (0-based over all agents; agent i of
+// n has k = i, i+n, …) runs test k mod T and has id k+1; arrival n runs test n mod T.
+inline constexpr std::uint32_t kUserMix = 1;
 
 // The users agent `index` (0-based) of `count` runs: an even split, the first
 // `total % count` agents taking one more.

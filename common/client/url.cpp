@@ -135,6 +135,24 @@ bool parseUrl(std::string_view text, Url& out) {
   return true;
 }
 
+std::string serverUrlProblem(std::string_view text) {
+  std::string http(text);
+  if (startsWithNoCase(text, "ws://")) {
+    http = "http://" + std::string(text.substr(5));
+  } else if (startsWithNoCase(text, "wss://")) {
+    http = "https://" + std::string(text.substr(6));
+  } else if (!startsWithNoCase(text, "http://") && !startsWithNoCase(text, "https://")) {
+    return "it does not start with http://, https://, ws:// or wss://";
+  }
+  Url url;
+  if (!parseUrl(http, url)) return "it has no host, or a port that is not a number";
+  for (char c : url.host) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f')
+      return "its host has a space or a control character";
+  }
+  return "";
+}
+
 bool resolveLocation(const Url& base, std::string_view location, Url& out) {
   location = location.substr(0, location.find('#'));
   if (startsWithNoCase(location, "http://") || startsWithNoCase(location, "https://"))

@@ -24,6 +24,10 @@ struct Url {
 // Parses an absolute http(s) URL; false when it is not one.
 bool parseUrl(std::string_view text, Url& out);
 
+// Why `text` cannot be a --server-url: "" when it is an absolute http://, https://,
+// ws:// or wss:// URL with a host (and a numeric port, if any), else one phrase.
+std::string serverUrlProblem(std::string_view text);
+
 // Resolves a Location header against the URL it came from (absolute, "//host/x",
 // "/x", "x", "?q"); false when the result is not a usable URL.
 bool resolveLocation(const Url& base, std::string_view location, Url& out);

@@ -398,6 +398,28 @@ void rebalances(std::string& out, const Json& r) {
   table(out, {"new split from", "agent lost", "why", "agents", "new shares"}, rows);
 }
 
+// Load cycles (-u 10:20 --hits 5:10): one row per cycle, when there are several.
+void cycles(std::string& out, const Json& r) {
+  const Json& list = arrayField(r, "cycles");
+  if (list.size() < 2) return;
+  std::vector<Row> rows;
+  for (const auto& c : list) {
+    const Json& perUser = field(c, "hitsPerUser");
+    rows.push_back({formatCount(count(c, "cycle")), formatCount(count(c, "users")),
+                    perUser.is_number() ? formatCount(count(c, "hitsPerUser")) : "-",
+                    formatCount(count(c, "hits")), formatCount(count(c, "successes")),
+                    formatCount(count(c, "failures")), formatCount(count(c, "errors")),
+                    formatCount(count(c, "skips")), formatCount(count(c, "requests")),
+                    Cell(text(c, "seconds"), "text")});
+  }
+  out += "<section><h2>Cycles</h2>";
+  table(out,
+        {"cycle", "users", "hits/user", "hits", "ok", "failed", "errors", "skipped", "requests",
+         "seconds"},
+        rows);
+  out += "</section>\n";
+}
+
 // Distributed runs add "agents" and "problems": how each agent ended, what it sent.
 void agents(std::string& out, const Json& r) {
   const Json& list = arrayField(r, "agents");
@@ -466,6 +488,7 @@ void writeHtmlReport(const Json& r, std::ostream& os) {
   charts(out, r);
   requests(out, r);
   tests(out, r);
+  cycles(out, r);
   countersAndSockets(out, r);
   errors(out, r);
   agents(out, r);

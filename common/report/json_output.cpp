@@ -111,6 +111,25 @@ Json agents(const std::vector<AgentFacts>& list) {
                        {"eventsSent", a.eventsSent ? Json(*a.eventsSent) : Json(nullptr)},
                        {"eventsReceived", a.eventsReceived},
                        {"requests", a.requests}});
+    if (a.cycle) out.back()["cycle"] = *a.cycle;
+  }
+  return out;
+}
+
+Json cycles(const std::vector<CycleFacts>& list) {
+  Json out = Json::array();
+  for (const CycleFacts& c : list) {
+    out.push_back(Json{{"cycle", c.index + 1},
+                       {"users", c.users},
+                       {"hitsPerUser", c.hitsPerUser ? Json(c.hitsPerUser) : Json(nullptr)},
+                       {"hits", c.hits},
+                       {"successes", c.successes},
+                       {"failures", c.failures},
+                       {"errors", c.errors},
+                       {"skips", c.skips},
+                       {"requests", c.requests},
+                       {"requestFailures", c.requestFailures},
+                       {"seconds", static_cast<double>(c.tookMs) / 1000}});
   }
   return out;
 }
@@ -233,6 +252,7 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
               {"requestsBySource", std::move(sources)},
               {"seconds", seconds(snap)},
               {"thresholds", thresholds(info.thresholds)}};
+  if (!info.cycles.empty()) report["cycles"] = cycles(info.cycles);
   if (const auto& d = info.distributed) {
     report["agents"] = agents(d->agents);
     report["problems"] = d->problems;

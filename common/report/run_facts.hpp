@@ -46,6 +46,7 @@ struct AgentFacts {
   std::optional<std::uint64_t> eventsSent;  // as its slave's last message said; none = no word
   std::uint64_t eventsReceived = 0;         // events the master received from it
   std::uint64_t requests = 0;               // requests made by its users
+  std::optional<std::uint32_t> cycle;       // a run of several cycles: its cycle (1-based); none
 };
 
 // One rebalance (loads-master --rebalance): an agent left early, the run was re-split.
@@ -83,6 +84,17 @@ struct DistributedFacts {
   std::optional<RejectedResultsFacts> rejectedResults;  // when any was dropped; none
 };
 
+// One load cycle of the run (-u 10:20 --hits 5:10 is four), in both modes: what it ran,
+// as the difference of the run's totals after and before it.
+struct CycleFacts {
+  std::size_t index = 0;          // 0-based, in the order the cycles ran
+  std::uint64_t users = 0;        // users of the cycle (over every agent); 0 = a schedule
+  std::uint64_t hitsPerUser = 0;  // 0 = until the duration ended
+  std::uint64_t hits = 0, successes = 0, failures = 0, errors = 0, skips = 0;
+  std::uint64_t requests = 0, requestFailures = 0;
+  std::int64_t tookMs = 0;  // its wall time
+};
+
 struct RunFacts {
   std::string library;                          // test library path; default empty
   std::vector<std::string> tests;               // tests selected ("Class.method"); default none
@@ -92,6 +104,7 @@ struct RunFacts {
   int exitCode = 0;                             // the tool's exit code (design.md §8); default 0
   std::vector<ThresholdResult> thresholds;      // one per --threshold, in order; default none
   std::optional<DistributedFacts> distributed;  // none in local mode
+  std::vector<CycleFacts> cycles;               // one per cycle that ran; default none
 };
 
 }  // namespace loads

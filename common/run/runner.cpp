@@ -39,7 +39,8 @@ struct Runner::Thread {
 struct Runner::Slot {
   explicit Slot(asio::io_context& io) : wake(io) {}
   asio::steady_timer wake;
-  std::size_t test = 0;        // index in tests_
+  std::size_t home = 0;        // the test of this user's number (index in tests_)
+  std::size_t test = 0;        // open model: the test of the hit handed over
   std::int64_t plannedUs = 0;  // open model: the planned start of the hit handed over
   bool assigned = false;       // a hit was handed over
 };
@@ -146,10 +147,20 @@ void Runner::run() {
   finish();
 }
 
-std::size_t Runner::cycles() const {
-  if (options_.rate || options_.userStages) return 1;  // the schedule is the one cycle
-  return options_.userCycles.size() * std::max<std::size_t>(1, options_.hitCycles.size());
+std::size_t cycleCount(const RunOptions& options) {
+  if (options.rate || options.userStages) return 1;  // the schedule is the one cycle
+  return options.userCycles.size() * std::max<std::size_t>(1, options.hitCycles.size());
 }
+
+CycleShape cycleShape(const RunOptions& options, std::size_t index) {
+  const std::size_t perUsers = std::max<std::size_t>(1, options.hitCycles.size());
+  const std::uint64_t users = options.userCycles.at(index / perUsers);
+  const std::uint64_t hits = options.hitCycles.empty() ? (options.duration ? 0 : 1)
+                                                       : options.hitCycles.at(index % perUsers);
+  return {users, hits};
+}
+
+std::size_t Runner::cycles() const { return cycleCount(options_); }
 
 void Runner::start() {
   {
@@ -165,10 +176,7 @@ void Runner::start() {
 void Runner::runCycle(std::size_t index) {
   if (options_.rate) return runOpen();
   if (options_.userStages) return runStaged();
-  const std::size_t perUsers = std::max<std::size_t>(1, options_.hitCycles.size());
-  const std::uint64_t users = options_.userCycles.at(index / perUsers);
-  const std::uint64_t hits = options_.hitCycles.empty() ? (options_.duration ? 0 : 1)
-                                                        : options_.hitCycles.at(index % perUsers);
+  const auto [users, hits] = cycleShape(options_, index);
   {
     std::lock_guard lock(mutex_);
     if (stopRequested_) return;  // stop() and cancel() end the run, not just the cycle
@@ -233,13 +241,26 @@ void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
   }
 }
 
+// User `local` of this runner as numbered over the run (docs/distributed.md): share i of
+// n has the run's users k = i + local·n; users a rebalance adds get numbers from the
+// run's users on, interleaved the same way, so that no two users of the run share one.
+std::uint64_t Runner::userNumber(const Cycle& cycle, std::uint64_t local) const {
+  const std::uint64_t n = options_.shareCount, i = options_.shareIndex;
+  if (local < cycle.users) return i + local * n;
+  const std::uint64_t from = options_.runUsers ? options_.runUsers : cycle.users * n;
+  return from + i + (local - cycle.users) * n;
+}
+
 void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, asio::yield_context yield) {
-  const SelectedTest& selected = tests_[index % tests_.size()];
+  const std::uint64_t number = userNumber(cycle, index);
+  const SelectedTest& selected = tests_[number % tests_.size()];
   UserScope scope(*this, thread, cycle, selected, yield);
   detail::UserContext& user = scope.user;
 
-  if (options_.ramp.count() > 0 && index > 0 && index < cycle.users) {  // not users added later
-    asio::steady_timer timer(thread.io, options_.ramp * index / cycle.users);
+  // User k of u starts k/u of the ramp in, whichever runner has it; not users added later.
+  const std::uint64_t all = options_.runUsers ? options_.runUsers : cycle.users;
+  if (options_.ramp.count() > 0 && number > 0 && index < cycle.users && number < all) {
+    asio::steady_timer timer(thread.io, options_.ramp * number / all);
     std::size_t id = user.onCancel([&timer] { timer.cancel(); });
     boost::system::error_code ec;
     timer.async_wait(yield[ec]);
@@ -247,7 +268,7 @@ void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, asio::yi
   }
   if (stopping_ || user.cancelled) return;
 
-  std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
+  const auto userId = static_cast<std::uint32_t>(number + 1);
   user.status = {cycle.hits, ++activeUsers_, 0, userId};
   std::unique_ptr<TestCase> test;
   detail::currentUser() = &user;
@@ -417,7 +438,6 @@ void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispa
   thread.dispatcher = &dispatcher;  // rebalance() re-splits it and wakes the timer
   thread.dispatchTimer = &timer;
   const std::int64_t startUs = scheduleStartUs_;
-  std::uint64_t sequence = 0;  // this share's arrivals so far: tests take turns
   while (auto next = dispatcher.nextPlanned()) {
     if (stopping_) break;
     timer.expires_at(scheduleStart_ + *next);
@@ -425,15 +445,23 @@ void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispa
     timer.async_wait(yield[ec]);
     if (stopping_) break;
     const auto now = std::chrono::duration_cast<Micros>(Clock::now() - scheduleStart_);
-    dispatcher.dispatch(now, [&](Micros planned) {
-      const std::size_t test = sequence++ % tests_.size();
+    dispatcher.dispatch(now, [&](Micros planned, std::uint64_t arrival) {
+      // Arrival n of the run runs test n mod T, on a free user of that test if there is
+      // one (its TestCase is built), else on any free user.
+      const std::size_t test = arrival % tests_.size();
       const std::int64_t plannedUs = startUs + planned.count();
+      Slot* free = nullptr;
       for (auto it = thread.idle.rbegin(); it != thread.idle.rend(); ++it) {
         Slot* slot = *it;
-        if (slot->test != test || slot->assigned) continue;
-        slot->assigned = true;
-        slot->plannedUs = plannedUs;
-        slot->wake.cancel();
+        if (slot->assigned) continue;
+        if (!free || slot->home == test) free = slot;
+        if (slot->home == test) break;
+      }
+      if (free) {
+        free->assigned = true;
+        free->test = test;
+        free->plannedUs = plannedUs;
+        free->wake.cancel();
         return true;
       }
       LoadsStatus status{0, activeUsers_.load(std::memory_order_relaxed), 0, 0};
@@ -449,24 +477,36 @@ void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispa
   changed_.notify_all();
 }
 
-// A user of the open model's pool or of --stages: built once, then runs the hits it is
-// given (open model) or runs while its index is below the target (stages).
+// The user's TestCase for tests_[test], built the first time; nullptr when building failed
+// (reported as an error of that test).
+TestCase* Runner::testFor(detail::UserContext& user, std::vector<std::unique_ptr<TestCase>>& built,
+                          std::size_t test) {
+  if (!built[test]) {
+    user.test = tests_[test].fullName;
+    built[test] = buildTest(user, tests_[test]);
+  }
+  return built[test].get();
+}
+
+// A user of the open model's pool or of --stages: runs the hits it is given (open model:
+// arrival n's test, n mod T; its own test k mod T is built before the schedule starts)
+// or runs its test while its index is below the target (stages).
 void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
                            asio::yield_context yield) {
   const bool open = options_.rate.has_value();
-  const SelectedTest& selected = tests_[index % tests_.size()];
-  UserScope scope(*this, thread, cycle, selected, yield);
-  detail::UserContext& user = scope.user;
+  const std::uint64_t number = userNumber(cycle, index);
   Slot slot(thread.io);
-  slot.test = index % tests_.size();
+  slot.home = number % tests_.size();
+  slot.test = slot.home;
+  UserScope scope(*this, thread, cycle, tests_[slot.home], yield);
+  detail::UserContext& user = scope.user;
 
-  const std::uint32_t userId = options_.firstUserId + static_cast<std::uint32_t>(index);
-  std::unique_ptr<TestCase> test;
+  const auto userId = static_cast<std::uint32_t>(number + 1);
+  std::vector<std::unique_ptr<TestCase>> built(tests_.size());
   std::uint64_t hit = 0;
   if (open) {  // the pool is built before the schedule starts, as k6 pre-allocates VUs
     user.status = {0, 0, 0, userId};
-    test = buildTest(user, selected);
-    if (!test) return;
+    if (!testFor(user, built, slot.home)) return;
   }
   while (!user.cancelled) {
     // A hit handed over runs even when the stop comes before this user resumes.
@@ -475,19 +515,21 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
       if (stopping_ || !waitIdle(thread, slot, user, yield)) break;
       continue;
     }
+    user.status = {0, activeUsers_.load(), hit, userId};
+    TestCase* test = testFor(user, built, slot.test);
     if (!test) {
-      user.status = {0, activeUsers_.load(), 0, userId};
-      test = buildTest(user, selected);
-      if (!test) break;
+      if (!open) break;
+      slot.assigned = false;  // the arrival ended as the construction error
+      continue;
     }
     user.status = {0, ++activeUsers_, ++hit, userId};
+    user.test = tests_[slot.test].fullName;
     user.plannedStartUs = slot.plannedUs;
-    runHit(user, *test, selected);
+    runHit(user, *test, tests_[slot.test]);
     user.plannedStartUs = 0;
     slot.assigned = false;
     --activeUsers_;
   }
-  test.reset();
 }
 
 // Closed model with --stages: this thread (the caller's) moves the target; users above

@@ -3,8 +3,10 @@
 //
 // Each virtual user is a stackful coroutine (asio::spawn) on one of the runner's
 // threads, with its own TestCase instance constructed once. Users are spread over the
-// selected tests round-robin. Cycles: for every users value, for every hits value, one
-// cycle runs after the previous one.
+// selected tests by one rule in every mode (docs/distributed.md): user k of the run runs
+// test k mod T, arrival n of the open model runs test n mod T. A runner that is share i of
+// n of a distributed run has the users k = i, i + n, i + 2n, … of the run. Cycles: for
+// every users value, for every hits value, one cycle runs after the previous one.
 //
 // Thread-safety: run() blocks the calling thread; stop(), cancel() and progress() may be
 // called from any other thread while it runs. The TestResult must outlive the Runner.
@@ -34,8 +36,7 @@ struct RunOptions {
   std::chrono::milliseconds ramp{0};            // --ramp: user starts spread over this; default 0
   unsigned threads = 0;                         // -t: runner threads; 0 = one per core
   std::chrono::milliseconds stopTimeout{5000};  // --stop-timeout: grace for hits in flight
-  detail::UserSettings user;      // --server-url, --insecure-skip-tls-verify, --timeout
-  std::uint32_t firstUserId = 1;  // ids of this runner's users start here
+  detail::UserSettings user;  // --server-url, --insecure-skip-tls-verify, --timeout
 
   // Open model (--rate, --rate-stages): hits start on this schedule of the whole run
   // (hits/s over every agent), run by a pool of users; none = closed model.
@@ -43,11 +44,24 @@ struct RunOptions {
   std::uint32_t maxUsers = 0;  // --max-users: this runner's pool for `rate`
   // Closed model with --stages: target users of the whole run over time; none.
   std::optional<StageProfile> userStages;
-  std::uint32_t shareIndex = 0;  // this runner's share of a distributed schedule
+  std::uint32_t shareIndex = 0;  // this runner's share of a distributed run (0)
   std::uint32_t shareCount = 1;  // shares (agents) of the run; 1 = local
+  // Users of the whole run (open model: its pool; stages: its most): users a rebalance
+  // adds are numbered from here on; 0 = this runner's users times shareCount.
+  std::uint64_t runUsers = 0;
   // When the schedule's time 0 is (the master's common start); none = when run() starts.
   std::optional<std::chrono::system_clock::time_point> startAt;
 };
+
+// The run's cycles: every users value with every hits value, users first (-u 10:20
+// --hits 5:10 is four); a --rate or --stages schedule is one cycle.
+std::size_t cycleCount(const RunOptions& options);
+struct CycleShape {
+  std::uint64_t users = 0;  // users of the cycle (of the whole run)
+  std::uint64_t hits = 0;   // hits per user; 0 = until the duration ends
+};
+// Cycle `index` (0-based, below cycleCount) of a run without a schedule.
+CycleShape cycleShape(const RunOptions& options, std::size_t index);
 
 // The target of the whole run `sinceStart` into its schedule: users (--stages) or hits/s
 // (--rate); -1 when the run has no schedule.
@@ -130,6 +144,9 @@ class Runner {
   void scheduleStart();
   void runHit(detail::UserContext& user, TestCase& test, const SelectedTest& selected);
   void userDone(Cycle& cycle);
+  std::uint64_t userNumber(const Cycle& cycle, std::uint64_t local) const;
+  TestCase* testFor(detail::UserContext& user, std::vector<std::unique_ptr<TestCase>>& built,
+                    std::size_t test);
   void growUsers(std::uint64_t users);
   void track(Cycle& cycle, std::uint64_t users, bool pooled);
   void cancelAll();

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace loads {
@@ -70,6 +71,8 @@ class ArrivalSchedule {
   ArrivalSchedule(StageProfile rate, std::uint64_t index, std::uint64_t count);
   // Offset of the next planned start of this share; nullopt once the profile is over.
   std::optional<Micros> peek() const { return next_; }
+  // The global number (0-based, over the whole run) of the arrival peek() shows.
+  std::uint64_t peekGlobal() const { return nextGlobal_; }
   void pop();
   std::uint64_t issued() const { return issued_; }  // arrivals popped so far
   // Arrivals of this share over the whole profile, before any resplit.
@@ -98,8 +101,9 @@ class ArrivalSchedule {
   std::optional<Micros> next_;
 };
 
-// Hands the due arrivals of a schedule out: the caller's tryStart(planned) either gives
-// the hit to a free user (true) or cannot (false: the hit is dropped, never delayed).
+// Hands the due arrivals of a schedule out: the caller's tryStart(planned) or
+// tryStart(planned, global arrival number) either gives the hit to a free user (true) or
+// cannot (false: the hit is dropped, never delayed).
 class ArrivalDispatcher {
  public:
   explicit ArrivalDispatcher(ArrivalSchedule schedule) : schedule_(std::move(schedule)) {}
@@ -108,8 +112,15 @@ class ArrivalDispatcher {
   void dispatch(Micros now, TryStart&& tryStart) {
     while (auto planned = schedule_.peek()) {
       if (*planned > now) break;
+      const std::uint64_t global = schedule_.peekGlobal();
       schedule_.pop();
-      if (tryStart(*planned)) {
+      bool started;
+      if constexpr (std::is_invocable_v<TryStart&, Micros, std::uint64_t>) {
+        started = tryStart(*planned, global);
+      } else {
+        started = tryStart(*planned);
+      }
+      if (started) {
         ++started_;
       } else {
         ++dropped_;

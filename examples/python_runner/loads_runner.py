@@ -166,7 +166,6 @@ def main(argv):
         return 2
     results = Results(args)
     users = users_for_agent(args.users, args.index, args.count)
-    first_id = 1 + sum(users_for_agent(args.users, i, args.count) for i in range(args.index))
     running = [0]
     lock = threading.Lock()
 
@@ -180,7 +179,10 @@ def main(argv):
                 running[0] -= 1
 
     results.add(0, (0, 0, 0, 0), now_us())                    # startTestRun, at-us
-    threads = [threading.Thread(target=user, args=(first_id + i,)) for i in range(users)]
+    # User mix 1 (PROTOCOL.md §5.1): this agent's users are k = index, index + count, ...
+    # of the whole run, with the ids k + 1.
+    threads = [threading.Thread(target=user, args=(args.index + i * args.count + 1,))
+               for i in range(users)]
     for t in threads:
         t.start()
     last_flush = time.monotonic()

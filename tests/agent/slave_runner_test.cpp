@@ -10,11 +10,11 @@
 
 using namespace loads;
 
-TEST_CASE("user ids are unique over the agents of a run") {
-  // 10 users over 3 agents: 4, 3, 3 → ids 1-4, 5-7, 8-10.
-  CHECK(agent::firstUserIdFor(10, 0, 3) == 1);
-  CHECK(agent::firstUserIdFor(10, 1, 3) == 5);
-  CHECK(agent::firstUserIdFor(10, 2, 3) == 8);
+TEST_CASE("the users split over the agents of a run adds up to the run's users") {
+  // 10 users over 3 agents: 4, 3, 3 (agent i has the run's users k = i, i + 3, ...).
+  CHECK(proto::usersForAgent(10, 0, 3) == 4);
+  CHECK(proto::usersForAgent(10, 1, 3) == 3);
+  CHECK(proto::usersForAgent(10, 2, 3) == 3);
   std::uint32_t total = 0;
   for (std::uint32_t i = 0; i < 7; ++i) total += proto::usersForAgent(100, i, 7);
   CHECK(total == 100);

@@ -14,7 +14,8 @@ VERSION = 1
 # PROTOCOL.md section 5: (field, default) in wire order. None = required, no default.
 JOB_OPTIONS = [("tests", ""), ("users", 1), ("hits", 0), ("duration-ms", 0),
                ("server-url", ""), ("threads", 0), ("args", []), ("rate-stages", ""),
-               ("rate-start", 0), ("max-users", 0), ("user-stages", ""), ("start-at-us", 0)]
+               ("rate-start", 0), ("max-users", 0), ("user-stages", ""), ("start-at-us", 0),
+               ("user-mix", 1)]
 RESULTS_CURVE = [("server-key", ""), ("client-public", ""), ("client-secret", "")]
 
 MESSAGES = {
@@ -46,7 +47,7 @@ MESSAGES = {
     "JOB": [("run-id", ""), ("index", 0), ("count", 1), ("library-name", ""),
             ("library-sha256", ""), ("library", b""), ("options", "JobOptions"),
             ("results-endpoint", ""), ("agent-id", ""), ("results-curve", "ResultsCurve")],
-    "NEED-LIBRARY": [("run-id", ""), ("library-sha256", "")],
+    "NEED-LIBRARY": [("run-id", ""), ("library-sha256", ""), ("offset", 0), ("length", 0)],
     "JOB-ENDED": [("run-id", ""), ("exit-code", 0), ("signal", 0), ("reason", "")],
     # 5.3 slave -> master
     "RESULTS": [("run-id", ""), ("agent-id", ""), ("seq", 0), ("events-sent", 0), ("events", [])],

@@ -236,6 +236,12 @@ TEST_CASE("bad input gets one clear sentence and exit code 2") {
       {{kBlog, "--hits", "5::6"}, "--hits '5::6' is not valid"},
       {{kBlog, "--no-such-option"}, "no-such-option"},
       {{}, "a test library is required"},
+      {{kBlog, "--server-url", "ht!tp://x"}, "--server-url 'ht!tp://x' is not usable"},
+      {{kBlog, "--server-url", "ftp://example.com"}, "does not start with http://, https://"},
+      {{kBlog, "--server-url", "http://"}, "it has no host"},
+      {{kBlog, "--server-url", "http://:8080/x"}, "it has no host"},
+      {{kBlog, "--server-url", "ws://host:port"}, "a port that is not a number"},
+      {{kBlog, "--server-url", "127.0.0.1:8080"}, "does not start with http://"},
   };
   for (const auto& c : cases) {
     auto r = runMaster(c.args);

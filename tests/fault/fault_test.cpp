@@ -70,15 +70,12 @@ std::vector<std::string> taggedMaster(const Cluster& cluster, const std::string&
   return argv;
 }
 
-// Requests the target served for agent `index` of the run tagged `tag` (its users' paths).
+// Requests the target served for agent `index` of the run tagged `tag` (its users' paths:
+// agent i has the run's users k = i, i + n, ..., with ids k + 1).
 std::uint64_t servedFor(const nlohmann::json& stats, const std::string& tag, std::uint32_t index) {
-  std::uint32_t first = 1;
-  for (std::uint32_t i = 0; i < index; ++i)
-    first += loads::proto::usersForAgent(kUsers, i, kAgents);
   std::uint64_t n = 0;
-  for (std::uint32_t u = first; u < first + loads::proto::usersForAgent(kUsers, index, kAgents);
-       ++u) {
-    n += stats["paths"].value("/hit/" + tag + "/" + std::to_string(u), std::uint64_t{0});
+  for (std::uint32_t k = index; k < kUsers; k += kAgents) {
+    n += stats["paths"].value("/hit/" + tag + "/" + std::to_string(k + 1), std::uint64_t{0});
   }
   return n;
 }

@@ -530,3 +530,30 @@ TEST_CASE("the ending: the exit code comes from the driver, the tests and the th
     CHECK(h.out.str().empty());
   }
 }
+
+TEST_CASE("each cycle gets its line: its users and hits, and what it added to the run") {
+  Harness h;
+  h.options.run.userCycles = {3, 5};
+  h.options.run.hitCycles = {2};
+  h.options.jsonFile = tempPath("follow-cycles.json");
+  h.driver.cycleCount = 2;
+  h.driver.cycleLength = 2s;
+  h.driver.hitsPerSecond = 10;
+  REQUIRE(h.run() == 0);
+  std::ifstream in(h.options.jsonFile);
+  const auto report = nlohmann::json::parse(in);
+  const auto& cycles = report["cycles"];
+  REQUIRE(cycles.size() == 2);
+  std::uint64_t requests = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    INFO(cycles[i].dump());
+    CHECK(cycles[i]["cycle"] == i + 1);
+    CHECK(cycles[i]["users"] == (i == 0 ? 3 : 5));
+    CHECK(cycles[i]["hitsPerUser"] == 2);
+    CHECK(cycles[i]["requests"].get<std::uint64_t>() > 0);
+    CHECK(cycles[i]["seconds"].get<double>() == Approx(2.0).margin(0.1));
+    requests += cycles[i]["requests"].get<std::uint64_t>();
+  }
+  CHECK(requests == report["summary"]["requests"].get<std::uint64_t>());
+  CHECK(count(h.out.str(), "\nCycles\n") == 1);
+}

@@ -87,7 +87,7 @@ master_cmd=("$build/master/loads-master" --broker "$broker_front" --key "$keys/m
 idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping | grep -c " $1 ")" = "$2" ]; }
 wait_for 20 idle idle 2 || fail "the agents did not register with the broker at $broker_back"
 
-# ---- the run: 4 users (2 per agent), 6 s; agent 2 (users 3 and 4) gets cut mid-run
+# ---- the run: 4 users (2 per agent), 6 s; agent 2 (users 2 and 4) gets cut mid-run
 url="http://${addr[tgt]}:8080"
 in_ns mst "${master_cmd[@]}" --agents 2 "$build/tests/libs/libtagged.so" -u 4 -d 6s -q \
   --server-url "$url/hit/netns" --results-bind "tcp://${addr[mst]}:5600" \
@@ -95,9 +95,9 @@ in_ns mst "${master_cmd[@]}" --agents 2 "$build/tests/libs/libtagged.so" -u 4 -d
 master=$!
 pids+=($master)
 wait_for 20 idle busy 2 || fail "the run did not start on both agents"
-served_user3() { in_ns tgt curl -s "$url/stats" | python3 -c \
-  'import json,sys; print(json.load(sys.stdin)["paths"].get("/hit/netns/3", 0))'; }
-agent2_hits() { [ "$(served_user3)" -gt 0 ]; }
+served_user4() { in_ns tgt curl -s "$url/stats" | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["paths"].get("/hit/netns/4", 0))'; }
+agent2_hits() { [ "$(served_user4)" -gt 0 ]; }
 wait_for 10 agent2_hits || fail "agent 2 sends no requests"
 sleep 1  # let agent 2 run a while before its link is cut (a moment, not synchronisation)
 ip -n "$prefix-ag2" link set eth0 down
@@ -114,8 +114,8 @@ cat "$work/master.err"
 grep -q "agent netns-agent-2 on .* lost" "$work/master.err" || fail "the lost agent is not named"
 
 # ---- the accounting: what the target served against the report, per agent. The target
-# counts each user's path; users 1-2 are agent index 0's, users 3-4 index 1's (the split of
-# docs/distributed.md). The agent that kept its link must match exactly. For the lost
+# counts each user's path; users 1 and 3 are agent index 0's, users 2 and 4 index 1's (the
+# split of docs/distributed.md: agent i has the run's users k = i, i + n, ..., ids k + 1). The agent that kept its link must match exactly. For the lost
 # one, the report has what arrived before the cut; the target also served the requests
 # whose results were still queued in its slave (ZeroMQ and the 10s-of-ms batch) when the
 # link went down: they can only be counted as missing, and the report has no eventsSent
@@ -128,7 +128,7 @@ paths = json.load(open(sys.argv[2]))["paths"]
 agents = {a["index"]: a for a in report["agents"]}
 assert len(agents) == 2, report["agents"]
 missing = 0
-for index, users in ((0, (1, 2)), (1, (3, 4))):
+for index, users in ((0, (1, 3)), (1, (2, 4))):
     a = agents[index]
     served = sum(paths.get(f"/hit/netns/{u}", 0) for u in users)
     lost = a["state"] == "lost"

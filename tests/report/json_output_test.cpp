@@ -232,7 +232,8 @@ RunFacts everyFact() {
                       .state = "done",
                       .eventsSent = 9,
                       .eventsReceived = 9,
-                      .requests = 2});
+                      .requests = 2,
+                      .cycle = 1});
   RebalanceFacts event{.atMs = 800,
                        .lostId = "a2",
                        .lostHost = "h2",
@@ -242,6 +243,16 @@ RunFacts everyFact() {
   event.shares.push_back({"a1", "h", 0, 4});
   d.rebalances = std::vector{event};
   facts.distributed = d;
+  facts.cycles.push_back({.index = 0,
+                          .users = 2,
+                          .hitsPerUser = 5,
+                          .hits = 10,
+                          .successes = 8,
+                          .failures = 1,
+                          .errors = 1,
+                          .requests = 10,
+                          .requestFailures = 1,
+                          .tookMs = 1500});
   return facts;
 }
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -247,4 +248,138 @@ TEST_CASE("a failing setUp is an error, neither the test nor tearDown runs") {
   CHECK(r.aggregate.snapshot().tests["FailingSetUp.test_x"].errors == 4);
   CHECK(FailingSetUp::runs == 0);
   CHECK(FailingSetUp::tearDowns == 0);
+}
+
+// ---------------------------------------------------------------- one mix in every split
+
+namespace {
+
+struct Five : TestCase {
+  void test_0() {}
+  void test_1() {}
+  void test_2() {}
+  void test_3() {}
+  void test_4() {}
+};
+TestClass fiveClass{"Five",
+                    &make<Five>,
+                    {{"test_0", [](TestCase&) {}},
+                     {"test_1", [](TestCase&) {}},
+                     {"test_2", [](TestCase&) {}},
+                     {"test_3", [](TestCase&) {}},
+                     {"test_4", [](TestCase&) {}}}};
+
+std::vector<SelectedTest> fiveTests(std::size_t t) {
+  std::vector<SelectedTest> tests;
+  for (std::size_t i = 0; i < t; ++i) tests.push_back(pick(fiveClass, i));
+  return tests;
+}
+
+// The split of docs/distributed.md, written out here rather than taken from proto.
+std::uint64_t usersOf(std::uint64_t users, std::uint32_t index, std::uint32_t count) {
+  return users / count + (index < users % count ? 1 : 0);
+}
+
+// Per test: the ids of the users that started it, and the successes.
+using Mix = std::map<std::string, std::pair<std::multiset<std::uint32_t>, std::uint64_t>>;
+
+// Runs `users` users of `t` tests, `hits` each, as `count` runners (shares of a run).
+Mix runSplit(std::uint64_t users, std::size_t t, std::uint32_t count) {
+  Mix mix;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint64_t mine = usersOf(users, i, count);
+    if (mine == 0) continue;
+    Results r;
+    RunOptions o = withUsers(mine, 2);
+    o.threads = 1;
+    o.shareIndex = i;
+    o.shareCount = count;
+    o.runUsers = users;
+    Runner runner(fiveTests(t), o, r.aggregate);
+    runner.run();
+    for (const auto& s : r.recorder.starts) mix[s.test].first.insert(s.status.currentUser);
+    for (const auto& [name, test] : r.aggregate.snapshot().tests)
+      mix[name].second += test.successes;
+  }
+  return mix;
+}
+
+}  // namespace
+
+TEST_CASE("user k of the run runs test k mod T, however the users are split over agents") {
+  // Not divisible, more agents than tests, more tests than users per agent, more agents
+  // than users: every split runs the users and tests of the local run (one share of one).
+  for (std::uint64_t users : {1, 7, 10}) {
+    for (std::size_t t : {3, 5}) {
+      const Mix local = runSplit(users, t, 1);
+      for (std::uint32_t count : {2u, 3u, 7u, 12u}) {
+        INFO(users << " users, " << t << " tests, " << count << " shares");
+        CHECK(runSplit(users, t, count) == local);
+      }
+      // The rule itself: test k mod T for the user with id k + 1.
+      for (std::size_t test = 0; test < t; ++test) {
+        std::multiset<std::uint32_t> ids;
+        for (std::uint64_t k = test; k < users; k += t) {
+          ids.insert(static_cast<std::uint32_t>(k + 1));
+          ids.insert(static_cast<std::uint32_t>(k + 1));  // two hits each
+        }
+        const auto it = local.find("Five.test_" + std::to_string(test));
+        CHECK((it == local.end() ? std::multiset<std::uint32_t>{} : it->second.first) == ids);
+      }
+    }
+  }
+}
+
+TEST_CASE("users a rebalance adds get ids no other user of the run has") {
+  // Share 1 of 3 of a 10-user run has users 1, 4, 7 (ids 2, 5, 8). Rebalanced to share 0
+  // of 2 it runs 5 users: the 2 added are numbered from 10 on, interleaved by its JOB
+  // index (11 and 14: ids 12 and 15); share 2's would be 12, 15 (ids 13, 16).
+  Results r;
+  RunOptions o = withUsers(3, 2);
+  o.shareIndex = 1;
+  o.shareCount = 3;
+  o.runUsers = 10;
+  Runner runner({pick(plainClass, 2)}, o, r.aggregate);  // 200 ms hits
+  std::thread rebalancer([&] {
+    r.recorder.waitForStarts(3);
+    runner.rebalance(Resplit{0, 2, Micros(0), 5});
+  });
+  runner.run();
+  rebalancer.join();
+  std::set<std::uint32_t> ids;
+  for (const auto& s : r.recorder.starts) ids.insert(s.status.currentUser);
+  CHECK(ids == std::set<std::uint32_t>{2, 5, 8, 12, 15});
+  CHECK(r.aggregate.snapshot().tests["Plain.test_sleep"].successes == 10);
+}
+
+TEST_CASE("arrival n of the open model runs test n mod T, on any free user of the pool") {
+  // 12 arrivals (10/s for 1.2 s) over 3 tests: 4 planned per test whatever the split. A
+  // share's pool of 2 has users of at most 2 tests: the third test's arrivals run on
+  // whichever user is free (a burst on a stalled machine may still drop one: only the
+  // planned counts are exact).
+  for (std::uint32_t count : {1u, 2u, 3u}) {
+    std::map<std::string, std::uint64_t> planned, started;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      Results r;
+      RunOptions o;
+      o.threads = 1;
+      o.rate = StageProfile::constant(10, 1200ms);
+      o.maxUsers = 2;
+      o.shareIndex = i;
+      o.shareCount = count;
+      o.runUsers = 2 * count;
+      Runner runner(fiveTests(3), o, r.aggregate);
+      runner.run();
+      for (const auto& [name, test] : r.aggregate.snapshot().tests) {
+        planned[name] += test.started + test.dropped;
+        started[name] += test.started;
+      }
+    }
+    INFO(count << " shares");
+    CHECK(planned == std::map<std::string, std::uint64_t>{
+                         {"Five.test_0", 4}, {"Five.test_1", 4}, {"Five.test_2", 4}});
+    // With one share the pool's users are of tests 0 and 1 (users 0 and 1): test 2 ran
+    // on them anyway.
+    CHECK(started["Five.test_2"] > 0);
+  }
 }
