@@ -530,7 +530,9 @@ int DistributedRun::runOnAgents() {
     return 2;
   }
 
-  AggregateResult result;
+  AggregateOptions aggregateOptions;
+  aggregateOptions.maxNames = o.maxNames;
+  AggregateResult result(aggregateOptions);
   ReceiverOptions receiverOptions{o.resultsBind, o.resultsAddress};
   proto::ResultsCurve curve;
   if (!o.key.empty()) {  // the run key: slaves authenticate with it (PROTOCOL.md §9.3)

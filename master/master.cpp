@@ -71,7 +71,9 @@ int Master::runLocal() {
     return 2;
   }
 
-  AggregateResult result;
+  AggregateOptions aggregateOptions;
+  aggregateOptions.maxNames = options_.maxNames;
+  AggregateResult result(aggregateOptions);
   ConsoleOutput console(std::cout, stdoutIsTerminal());
   Runner runner(tests, options_.run, result);
   if (*scheduleKind(options_.run)) {

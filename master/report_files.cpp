@@ -142,6 +142,7 @@ RunInfo describeRun(const MasterOptions& o, const std::vector<std::string>& test
   if (run.duration) info.options["duration_ms"] = std::to_string(run.duration->count());
   info.options["ramp_ms"] = std::to_string(run.ramp.count());
   info.options["threads"] = std::to_string(run.threads);
+  info.options["maxNames"] = std::to_string(o.maxNames);
   info.options["stop_timeout_ms"] = std::to_string(run.stopTimeout.count());
   info.options["server_url"] = run.user.serverUrl;
   info.options["insecure"] = run.user.insecure ? "true" : "false";

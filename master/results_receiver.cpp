@@ -60,6 +60,7 @@ std::uint64_t ResultsReceiver::keysRefused() const {
 
 void ResultsReceiver::setAgentIndex(const std::string& agentId, std::uint32_t index) {
   std::lock_guard lock(mutex_);
+  if (indexes_.try_emplace(agentId, index).second) ++knownAgents_;
   indexes_[agentId] = index;
   auto it = tallies_.find(agentId);
   if (it != tallies_.end()) it->second.source = index;
@@ -97,6 +98,14 @@ void ResultsReceiver::loop() {
   }
 }
 
+// A sender may name any agent: past kMaxUnknownAgents ids the master never assigned,
+// their events share one tally and one source (memory stays bounded, nothing is lost).
+const std::string& ResultsReceiver::agentKey(const std::string& agentId) {
+  static const std::string kOtherAgents = "(other agents)";
+  if (indexes_.count(agentId)) return agentId;
+  return indexes_.size() < knownAgents_ + kMaxUnknownAgents ? agentId : kOtherAgents;
+}
+
 void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   proto::DecodeLimits limits;
   limits.maxMessageSize = options_.maxMessageSize;
@@ -104,7 +113,7 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   // The events must be tagged with their agent before they are replayed.
   auto batch = proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
     std::lock_guard lock(mutex_);
-    auto [index, fresh] = indexes_.try_emplace(info.agentId, nextUnknownIndex_);
+    auto [index, fresh] = indexes_.try_emplace(agentKey(info.agentId), nextUnknownIndex_);
     if (fresh) ++nextUnknownIndex_;
     sink_.setSource(index->second);
   });
@@ -117,8 +126,9 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
     return;
   }
   std::lock_guard lock(mutex_);
-  AgentTally& tally = tallies_[batch->agentId];
-  tally.source = indexes_[batch->agentId];
+  const std::string& agent = agentKey(batch->agentId);
+  AgentTally& tally = tallies_[agent];
+  tally.source = indexes_[agent];
   tally.received += batch->replayed;
   tally.skipped += batch->skipped;
   tally.eventsSent = std::max(tally.eventsSent, batch->eventsSent);

@@ -73,6 +73,10 @@ class ResultsReceiver {
  private:
   void loop();
   void onBatch(const void* data, std::size_t size);
+  // agentId, or "(other agents)" past the cap on ids never set; caller holds mutex_.
+  const std::string& agentKey(const std::string& agentId);
+
+  static constexpr std::size_t kMaxUnknownAgents = 64;  // distinct ids never set, per run
 
   ReceiverOptions options_;
   AggregateResult& sink_;
@@ -85,6 +89,7 @@ class ResultsReceiver {
   std::map<std::string, AgentTally> tallies_;
   std::map<std::string, std::uint32_t> indexes_;
   std::uint32_t nextUnknownIndex_ = 10000;
+  std::size_t knownAgents_ = 0;  // ids given by setAgentIndex
 };
 
 }  // namespace loads::master

@@ -173,6 +173,12 @@ void printErrors(const Snapshot& snap, std::ostream& out, std::size_t top) {
   out << '\n';
 }
 
+// A cap on distinct names was reached: one sentence each, before the tables it explains.
+void printOverflows(const Snapshot& snap, std::ostream& out) {
+  for (const NameOverflow& o : snap.overflows) out << "Note: " << overflowSentence(o) << "\n";
+  if (!snap.overflows.empty()) out << '\n';
+}
+
 }  // namespace
 
 bool stdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
@@ -268,6 +274,7 @@ void ConsoleOutput::finishLive() {
 
 void ConsoleOutput::printReport(const Snapshot& snap, std::ostream& out) {
   out << "Run: " << fixed(runSeconds(snap), 1) << " s, max " << snap.maxUsers << " users\n\n";
+  printOverflows(snap, out);
   if (!snap.requests.empty()) printRequests(snap, out);
   printDropped(snap, out);
   if (!snap.tests.empty()) printTests(snap, out);

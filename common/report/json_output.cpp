@@ -23,7 +23,9 @@ Json latency(const Histogram& h) {
 
 Json request(const std::string& name, const RequestSummary& r, double seconds) {
   Json codes = Json::object();
-  for (const auto& [code, n] : r.statusCodes) codes[std::to_string(code)] = n;
+  for (const auto& [code, n] : r.statusCodes) {
+    codes[code == kOtherStatus ? std::string(kOtherName) : std::to_string(code)] = n;
+  }
   Json kinds = Json::object();
   for (std::size_t i = 1; i < kErrorKindCount; ++i) {
     if (r.errorKinds[i])
@@ -119,6 +121,20 @@ Json seconds(const Snapshot& snap) {
   return series;
 }
 
+// The caps reached (issue #11): what, the cap, the first names past it, the events
+// counted as "(other)", and the sentence every output shows.
+Json overflows(const Snapshot& snap) {
+  Json out = Json::array();
+  for (const NameOverflow& o : snap.overflows) {
+    out.push_back(Json{{"what", o.what},
+                       {"cap", o.cap},
+                       {"firstNames", o.firstNames},
+                       {"events", o.events},
+                       {"sentence", overflowSentence(o)}});
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
@@ -160,7 +176,8 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunInfo& info) {
               {"sockets", sockets(snap.sockets, duration)},
               {"errors", errors(snap)},
               {"requestsBySource", std::move(sources)},
-              {"seconds", seconds(snap)}};
+              {"seconds", seconds(snap)},
+              {"overflows", overflows(snap)}};
 }
 
 void writeJsonReport(const Snapshot& snapshot, const RunInfo& run, std::ostream& out) {
