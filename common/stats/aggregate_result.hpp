@@ -170,8 +170,9 @@ struct AggregateOptions {
   // requests of higher sources are summed under kOtherSources (default 10: one chart
   // line per agent stays readable, and a second costs at most 11 entries).
   std::uint32_t seriesSources = 10;
-  // Distinct seconds the series keeps (default 172,800: two days); past it, a new
-  // second's totals are added to the nearest kept second, marked incomplete.
+  // Summarised seconds the series keeps (default 172,800: two days) besides the live
+  // window; past it, a new second's totals are added to the nearest kept second, marked
+  // incomplete.
   std::size_t maxSeriesSeconds = 172'800;
   // Distinct request names kept per run (loads-master --max-names, default 1,000); the
   // requests of further names are counted under kOtherName.
