@@ -492,7 +492,7 @@ TEST_CASE("no cap reached, no overflow") {
   CHECK(snap.overflows.empty());
 }
 
-TEST_CASE("late events for summarised seconds add totals; the series keeps at most its cap") {
+TEST_CASE("late events for summarised seconds add totals and the series keeps at most its cap") {
   FakeClock clock;
   AggregateOptions o = clock.options(2);
   o.maxSeriesSeconds = 50;
