@@ -99,7 +99,11 @@ void printRequests(const Snapshot& snap, std::ostream& out) {
   table.print(out);
   out << "\n  status codes:";
   for (const auto& [code, n] : snap.allRequests.statusCodes) {
-    out << "  " << (code == 0 ? std::string("none") : std::to_string(code)) << " x "
+    out << "  "
+        << (code == 0              ? std::string("none")
+            : code == kOtherStatus ? std::string(kOtherName)
+                                   : std::to_string(code))
+        << " x "
         << formatCount(n);
   }
   for (std::size_t i = 1; i < kErrorKindCount; ++i) {

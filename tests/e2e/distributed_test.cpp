@@ -372,3 +372,44 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
   CHECK(seconds >= 1);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
 }
+
+// Issue #11: two agents, every hit another path. The master keeps --max-names names, the
+// rest count as (other), and the report still counts every request the target served.
+TEST_CASE("past --max-names on two agents every request is still counted, as (other)") {
+  Cluster cluster(2);
+  const std::string json = cluster.dir + "/report.json";
+  auto argv = cluster.master({"--agents", "2", "-u", "4", "--hits", "150", "--max-names", "25",
+                              "--json", json});
+  argv[3] = built("bench/libdistinct_paths.so");
+  auto run = runCommand(argv, 120s);
+  INFO(run.out << run.err);
+  REQUIRE(run.code == 0);
+  auto report = readJson(json);
+  // The target counts each /hit/u/N under its own path: the distinct paths it served.
+  const auto stats = nlohmann::json::parse(httpRequest(cluster.targetPort, "GET", "/stats"));
+  std::uint64_t served = 0;
+  for (const auto& [path, n] : stats["paths"].items()) {
+    if (path.rfind("/hit/u/", 0) == 0) served += n.get<std::uint64_t>();
+  }
+  CHECK(served == 4 * 150);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == served);
+  REQUIRE(report["requests"].size() == 26);
+  // Each named row says what the target served on its path; (other) holds all the rest.
+  std::uint64_t other = 0, named = 0;
+  for (const auto& r : report["requests"]) {
+    const std::string name = r["name"];
+    const auto n = r["requests"].get<std::uint64_t>();
+    if (name == "(other)") {
+      other = n;
+      continue;
+    }
+    named += n;
+    REQUIRE(name.rfind("GET ", 0) == 0);
+    CHECK(n == stats["paths"].value(name.substr(4), std::uint64_t{0}));
+  }
+  CHECK(other > 0);
+  CHECK(other + named == served);
+  REQUIRE(report["overflows"].size() == 1);
+  CHECK(report["overflows"][0]["events"].get<std::uint64_t>() == other);
+  CHECK(run.out.find(report["overflows"][0]["sentence"].get<std::string>()) != std::string::npos);
+}
