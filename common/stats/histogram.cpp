@@ -115,10 +115,13 @@ void Histogram::widen(unsigned bytes) {
   const unsigned shift = static_cast<unsigned>(std::countr_zero(bytes));
   if (shift <= widthShift_) return;
   std::vector<unsigned char> wide(std::size_t{span_} << shift);
-  for (std::uint32_t i = 0; i < span_; ++i) {
-    const std::uint64_t c = countAt(i);
-    withWidth(shift, [&]<class T>() { store<T>(wide.data() + (std::size_t{i} << shift), c); });
-  }
+  withWidth(shift, [&]<class D>() {
+    withWidth(widthShift_, [&]<class S>() {
+      for (std::uint32_t i = 0; i < span_; ++i) {
+        store<D>(wide.data() + i * sizeof(D), load<S>(counts_.data() + i * sizeof(S)));
+      }
+    });
+  });
   counts_.swap(wide);
   widthShift_ = shift;
 }
