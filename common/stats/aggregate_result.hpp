@@ -14,7 +14,9 @@
 // short sliding window; older seconds keep a small summary (counts, p50, p99, users, and
 // requests per source for at most AggregateOptions::seriesSources sources plus one
 // "other" entry, so many agents cost at most that many entries a second). An event for
-// a second already summarised adds to its totals without a histogram of its own.
+// a second already summarised adds to its totals, allocating a few dozen bytes at most
+// (its compact histogram of one value). At most AggregateOptions::maxSeriesSeconds
+// seconds are kept besides the live window.
 //
 // Memory stays bounded at any number of names: distinct request names, test names,
 // counter names and status codes are capped per run (AggregateOptions::maxNames ...).
