@@ -8,8 +8,10 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
+#include <zmq.hpp>
 
 #include "agent/test_result_proxy.hpp"
+#include "proto/results.hpp"
 #include "stats/aggregate_result.hpp"
 #include "security/curve.hpp"
 
@@ -68,4 +70,50 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   CHECK(receiver.keysRefused() >= 1);
   CHECK_THAT(log.str(), Catch::Contains("refused CURVE client key " + stranger.publicKey + " on results"));
   CHECK_THAT(log.str(), !Catch::Contains(runKey.publicKey));
+}
+
+// Issue #11: a sender on the results port that makes up a new agent id per batch cannot
+// grow the master's tables: past 64 ids never assigned, their events share one tally and
+// one source, and every event is still counted.
+TEST_CASE("made-up agent ids past the cap share one tally and every event counts") {
+  AggregateResult sink;
+  master::ResultsReceiver receiver(master::ReceiverOptions{}, sink);
+  receiver.start();
+  zmq::context_t context;
+  zmq::socket_t push(context, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 2000);
+  push.connect(receiver.endpoint());
+  constexpr int kSenders = 500;
+  LoadsStatus status;
+  status.users = 1;
+  for (int i = 0; i < kSenders; ++i) {
+    proto::ResultsEncoder encoder("run-1", "made-up-" + std::to_string(i));
+    proto::EventBuffer events;
+    Hit hit;
+    hit.name = "GET /";
+    hit.status = 200;
+    hit.startedUs = 1'700'000'000'000'000;
+    hit.elapsedUs = 100;
+    events.addHit(hit, status);
+    const std::string wire = encoder.batch(events);
+    push.send(zmq::buffer(wire), zmq::send_flags::none);
+  }
+  const auto received = [&] {
+    std::uint64_t n = 0;
+    for (const auto& [id, tally] : receiver.tallies()) n += tally.received;
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline && received() < kSenders) {
+    std::this_thread::sleep_for(20ms);  // polling the receiver's thread, bounded
+  }
+  receiver.stop();
+  CHECK(received() == kSenders);
+  const auto tallies = receiver.tallies();
+  CHECK(tallies.size() == 64 + 1);
+  REQUIRE(tallies.count("(other agents)") == 1);
+  CHECK(tallies.at("(other agents)").received == kSenders - 64);
+  const Snapshot snap = sink.snapshot();
+  CHECK(snap.allRequests.count == kSenders);
+  CHECK(snap.requestsBySource.size() == 64 + 1);
 }
