@@ -10,7 +10,7 @@
 // Memory grows with the buckets in use, not with the range: counts are kept only for the
 // window of bucket indices between the lowest and highest value seen (plus a little
 // slack), each count 1, 2, 4 or 8 bytes wide, widened when one would overflow. An empty
-// histogram holds no heap memory; 1,000 distinct latencies of one service cost ~2 KiB
+// histogram holds no heap memory; 1,000 distinct latencies of one service cost ~1.4 KiB
 // where the full 1 µs..1 h layout costs 184 KiB (bench/RESULTS.md). record() allocates
 // only when a value falls outside the window or a count outgrows its width, so a
 // histogram that was reset() and reused in the same range never allocates.
