@@ -65,6 +65,7 @@ Histogram::Histogram(std::int64_t highest, int significantDigits)
     ++bucketCount;
   }
   indexCount_ = static_cast<std::uint32_t>((bucketCount + 1) * subBucketHalfCount_);
+  sparse_ = indexCount_ <= 65536;
 }
 
 std::int64_t Histogram::lowestEquivalent(std::size_t index) const {
@@ -111,6 +112,66 @@ std::uint32_t Histogram::cover(std::uint32_t lo, std::uint32_t hi) {
   return asked - base_;
 }
 
+namespace {
+constexpr std::uint32_t kMaxSparse = 1024;  // entries; 3 KiB
+constexpr std::size_t kEntry = 3;
+constexpr std::uint32_t kJudgeAfter = 32;  // entries before sparse may turn dense
+std::uint32_t entryIndex(const unsigned char* e) { return e[0] | (std::uint32_t{e[1]} << 8); }
+}  // namespace
+
+void Histogram::addOutside(std::uint32_t index, std::uint64_t count) {
+  if (sparse_ && addSparse(index, count)) return;
+  addAt(cover(index, index), count);
+}
+
+bool Histogram::addSparse(std::uint32_t index, std::uint64_t count) {
+  unsigned char* entries = counts_.data();
+  std::uint32_t lo = 0, hi = sparseEntries_;
+  while (lo < hi) {  // first entry whose index >= index
+    const std::uint32_t mid = (lo + hi) / 2;
+    if (entryIndex(entries + mid * kEntry) < index) lo = mid + 1; else hi = mid;
+  }
+  unsigned char* at = entries + std::size_t{lo} * kEntry;
+  const bool found = lo < sparseEntries_ && entryIndex(at) == index;
+  if (found && at[2] + count <= 0xff) {
+    at[2] = static_cast<unsigned char>(at[2] + count);
+    return true;
+  }
+  if (!found && count <= 0xff && sparseEntries_ < kMaxSparse) {
+    const std::uint32_t first = sparseEntries_ ? std::min(index, entryIndex(entries)) : index;
+    const std::uint32_t last =
+        sparseEntries_ ? std::max(index, entryIndex(entries + (sparseEntries_ - 1) * kEntry)) : index;
+    // Sparse while it is the cheaper; dense for good is judged only past a few entries.
+    if (sparseEntries_ < kJudgeAfter || last - first + 1 > kEntry * (sparseEntries_ + 1)) {
+      if (counts_.size() == counts_.capacity()) counts_.reserve(counts_.size() + counts_.size() / 4 + 4 * kEntry);
+      const unsigned char entry[kEntry] = {static_cast<unsigned char>(index & 0xff),
+                                           static_cast<unsigned char>(index >> 8),
+                                           static_cast<unsigned char>(count)};
+      counts_.insert(counts_.begin() + std::size_t{lo} * kEntry, entry, entry + kEntry);
+      ++sparseEntries_;
+      return true;
+    }
+  }
+  toDense();
+  return false;
+}
+
+void Histogram::toDense() {
+  std::vector<unsigned char> entries;
+  entries.swap(counts_);
+  const std::uint32_t n = sparseEntries_;
+  sparse_ = false;
+  sparseEntries_ = 0;
+  span_ = base_ = 0;
+  widthShift_ = 0;
+  if (n == 0) return;
+  cover(entryIndex(entries.data()), entryIndex(entries.data() + (n - 1) * kEntry));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const unsigned char* e = entries.data() + std::size_t{i} * kEntry;
+    addAt(entryIndex(e) - base_, e[2]);
+  }
+}
+
 void Histogram::widen(unsigned bytes) {
   const unsigned shift = static_cast<unsigned>(std::countr_zero(bytes));
   if (shift <= widthShift_) return;
@@ -141,6 +202,13 @@ void Histogram::addWidening(std::uint32_t offset, std::uint64_t count) {
 
 template <class F>
 void Histogram::forEachCount(F&& f) const {
+  if (sparse_) {
+    for (std::uint32_t i = 0; i < sparseEntries_; ++i) {
+      const unsigned char* e = counts_.data() + std::size_t{i} * kEntry;
+      if (!f(entryIndex(e), std::uint64_t{e[2]})) return;
+    }
+    return;
+  }
   withWidth(widthShift_, [&]<class T>() {
     const unsigned char* p = counts_.data();
     for (std::uint32_t i = 0; i < span_; ++i, p += sizeof(T)) {
@@ -153,6 +221,20 @@ void Histogram::forEachCount(F&& f) const {
 void Histogram::merge(const Histogram& other) {
   if (!sameLayout(other)) throw std::invalid_argument("Histogram::merge: different layouts");
   if (other.total_ == 0) return;
+  if (other.sparse_) {
+    other.forEachCount([&](std::uint32_t index, std::uint64_t c) {
+      const std::uint32_t offset = index - base_;
+      if (offset < span_) {
+        addAt(offset, c);
+      } else {
+        addOutside(index, c);
+      }
+      return true;
+    });
+    mergeTotals(other);
+    return;
+  }
+  if (sparse_) toDense();
   cover(other.base_, other.base_ + other.span_ - 1);
   // No single count can exceed the sum of both totals: widen once for that, then add
   // without checks (the loop vectorises).
@@ -169,6 +251,10 @@ void Histogram::merge(const Histogram& other) {
       }
     });
   });
+  mergeTotals(other);
+}
+
+void Histogram::mergeTotals(const Histogram& other) {
   if (total_ == 0) {
     min_ = other.min_;
     max_ = other.max_;
@@ -182,7 +268,12 @@ void Histogram::merge(const Histogram& other) {
 }
 
 void Histogram::reset() {
-  if (total_ != 0) std::fill(counts_.begin(), counts_.end(), 0);
+  if (sparse_) {
+    counts_.clear();  // keeps its capacity
+    sparseEntries_ = 0;
+  } else if (total_ != 0) {
+    std::fill(counts_.begin(), counts_.end(), 0);
+  }
   total_ = clamped_ = 0;
   min_ = max_ = sum_ = 0;
 }

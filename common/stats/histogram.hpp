@@ -7,12 +7,13 @@
 // and counted in clampedCount(). Histograms with the same layout merge exactly, so
 // percentiles of merged data are exact to the precision, never averages of percentiles.
 //
-// Memory grows with the buckets in use, not with the range: counts are kept only for the
-// window of bucket indices between the lowest and highest value seen (plus a little
-// slack), each count 1, 2, 4 or 8 bytes wide, widened when one would overflow. An empty
-// histogram holds no heap memory; 1,000 distinct latencies of one service cost ~1.4 KiB
+// Memory grows with the buckets in use, not with the range: a histogram starts as a
+// sorted list of (bucket, count) entries, 3 bytes each, and turns into a dense window of
+// counts between the lowest and highest bucket seen (plus a little slack), each count 1,
+// 2, 4 or 8 bytes wide and widened when one would overflow, once that costs no more. An
+// empty histogram holds no heap memory; 1,000 distinct latencies cost at most 4 KiB
 // where the full 1 µs..1 h layout costs 184 KiB (bench/RESULTS.md). record() allocates
-// only when a value falls outside the window or a count outgrows its width, so a
+// only when a value falls outside the window or a count outgrows its width, so a dense
 // histogram that was reset() and reused in the same range never allocates.
 //
 // Thread-safety: none; callers serialise access (one histogram per shard).
@@ -42,8 +43,11 @@ class Histogram {
     }
     const std::uint32_t index = indexOf(value);
     std::uint32_t offset = index - base_;
-    if (offset >= span_) [[unlikely]] offset = cover(index, index);
-    addAt(offset, count);
+    if (offset < span_) [[likely]] {
+      addAt(offset, count);
+    } else {
+      addOutside(index, count);
+    }
     if (total_ == 0) {
       min_ = max_ = value;
     } else {
@@ -91,6 +95,12 @@ class Histogram {
   std::int64_t highestEquivalent(std::size_t index) const;
   // Grows the window to hold indices lo..hi (with slack); returns hi's offset.
   std::uint32_t cover(std::uint32_t lo, std::uint32_t hi);
+  // Adds `count` at `index` outside the dense window: in the sparse list while the
+  // histogram is sparse (converting it when dense gets as cheap), else growing the window.
+  void addOutside(std::uint32_t index, std::uint64_t count);
+  bool addSparse(std::uint32_t index, std::uint64_t count);  // false: now dense, not added
+  void toDense();
+  void mergeTotals(const Histogram& other);  // count, min, max, sum, clamped
   // Re-packs the counts `bytes` wide (1, 2, 4 or 8).
   void widen(unsigned bytes);
   std::uint64_t countAt(std::uint32_t offset) const;
@@ -132,6 +142,13 @@ class Histogram {
   int subBucketHalfCountMagnitude_;
   int leadingZeroCountBase_;
   unsigned widthShift_ = 0;  // counts are 1 << widthShift_ bytes wide
+  // Sparse: counts_ holds sparseEntries_ entries of 3 bytes (bucket index, 16 bits, then
+  // a count of at most 255), sorted by index, and the window is empty. A histogram starts
+  // sparse when its layout has at most 65,536 indices (the default has 23,552) and turns
+  // dense for good once the dense window costs no more, a count passes 255, or it holds
+  // kMaxSparse entries.
+  bool sparse_ = false;
+  std::uint32_t sparseEntries_ = 0;
   std::int64_t subBucketHalfCount_;
   std::int64_t subBucketMask_;
   std::uint32_t indexCount_;  // indices of the full layout

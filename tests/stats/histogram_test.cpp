@@ -233,6 +233,14 @@ TEST_CASE("a histogram's memory grows with the buckets in use, not the range") {
     for (std::int64_t v = 1000; v < 2000; v += rep < 3 ? 1 : 97) thousand.record(v);
   }
   CHECK(thousand.memoryBytes() <= 4096);
+  // 1,000 distinct values over nine decades, in random order: the sparse list.
+  std::vector<std::int64_t> values;
+  for (int i = 0; i < 1000; ++i) values.push_back(static_cast<std::int64_t>(std::exp(i * 0.0216)) + i);
+  std::shuffle(values.begin(), values.end(), std::mt19937_64(5));
+  Histogram spread;
+  for (auto v : values) spread.record(v);
+  CHECK(spread.count() == 1000);
+  CHECK(spread.memoryBytes() <= 4096);
   Histogram full;  // the whole range costs at most what the old fixed layout did
   for (std::int64_t v = 1; v < Histogram::kDefaultHighest; v += v / 500 + 1) full.record(v);
   CHECK(full.memoryBytes() <= 23'552 * 8 + sizeof(Histogram));
@@ -242,4 +250,31 @@ TEST_CASE("a histogram's memory grows with the buckets in use, not the range") {
   for (std::int64_t v = 1000; v < 2000; ++v) thousand.record(v);
   CHECK(thousand.memoryBytes() == before);
   CHECK(thousand.count() == 1000);
+}
+
+TEST_CASE("sparse histograms, merged into sparse and dense ones, give the reference's percentiles") {
+  std::mt19937_64 rng(23);
+  std::uniform_real_distribution<double> logValue(0, std::log(3.6e9));
+  ReferenceHistogram reference;
+  Histogram parts[5], dense;
+  for (int i = 0; i < 1000; ++i) dense.record(5000 + i % 50);  // dense: a clustered start
+  for (int i = 0; i < 1000; ++i) reference.values.push_back(5000 + i % 50);
+  for (int i = 0; i < 300; ++i) {
+    const auto v = static_cast<std::int64_t>(std::exp(logValue(rng)));
+    parts[i % 5].record(v, 1 + i % 3);
+    for (int k = 0; k < 1 + i % 3; ++k) reference.values.push_back(v);
+  }
+  Histogram sparse;
+  for (const auto& p : parts) {
+    sparse.merge(p);
+    dense.merge(p);
+  }
+  sparse.merge(Histogram());  // an empty one changes nothing
+  for (int i = 0; i < 1000; ++i) sparse.record(5000 + i % 50);
+  for (double q : {0.0, 1.0, 10.0, 50.0, 75.0, 90.0, 99.0, 99.9, 100.0}) {
+    INFO("q=" << q);
+    CHECK(sparse.percentile(q) == reference.percentile(q));
+    CHECK(dense.percentile(q) == reference.percentile(q));
+  }
+  CHECK(sparse.count() == reference.values.size());
 }
