@@ -1,7 +1,7 @@
 // The agent's loop: connection and heartbeats with the broker, jobs and the slave.
-#include "util/host_name.hpp"
 #include "agent/agent.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,19 +10,18 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include <spdlog/spdlog.h>
-
 #include "agent/library_cache.hpp"
 #include "agent/slave_process.hpp"
 #include "agent/slave_runner.hpp"
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
+#include "util/host_name.hpp"
 
 namespace loads::agent {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 using proto::MessageType;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -138,9 +137,14 @@ void Agent::Loop::connect() {
   socket_->connect(options_.broker);
   registered_ = false;
   lastHeard_ = Clock::now();
-  proto::Hello hello{options_.id, host_, std::max(1u, std::thread::hardware_concurrency()),
-                     LOADS_VERSION, cache_.list(),
-                     job_ ? job_->job.runId : unreported_ ? unreported_->runId : "",
+  proto::Hello hello{options_.id,
+                     host_,
+                     std::max(1u, std::thread::hardware_concurrency()),
+                     LOADS_VERSION,
+                     cache_.list(),
+                     job_          ? job_->job.runId
+                     : unreported_ ? unreported_->runId
+                                   : "",
                      static_cast<std::uint32_t>(::getpid())};
   send(hello);
 }
@@ -174,24 +178,40 @@ void Agent::Loop::onMessage(const std::string& bytes) {
   auto envelope = proto::decodeEnvelope(bytes);
   if (!envelope && envelope.error() == proto::ErrorCode::kVersionMismatch) {
     // Nothing this agent sends or receives would mean the same to that broker.
-    spdlog::error("loads-agent: the broker at {} speaks another protocol ({}): run the same "
-                  "loads version on broker and agents", options_.broker, envelope.reason());
+    spdlog::error(
+        "loads-agent: the broker at {} speaks another protocol ({}): run the same "
+        "loads version on broker and agents",
+        options_.broker, envelope.reason());
     exitCode_ = 3;
     return;
   }
   if (!envelope) {
     ++malformed_;
-    spdlog::warn("malformed message #{} from the broker dropped: {}", malformed_, envelope.reason());
+    spdlog::warn("malformed message #{} from the broker dropped: {}", malformed_,
+                 envelope.reason());
     return;
   }
   switch (envelope->type) {
-    case MessageType::kWelcome: onWelcome(envelope.value()); break;
-    case MessageType::kJob: onJob(envelope.value()); break;
-    case MessageType::kStop: onStop(envelope.value()); break;
-    case MessageType::kRebalance: onRebalance(envelope.value()); break;
-    case MessageType::kError: onError(envelope.value()); break;
-    case MessageType::kHeartbeat: break;
-    case MessageType::kDisconnect: dropSocket("the broker is shutting down", true); break;
+    case MessageType::kWelcome:
+      onWelcome(envelope.value());
+      break;
+    case MessageType::kJob:
+      onJob(envelope.value());
+      break;
+    case MessageType::kStop:
+      onStop(envelope.value());
+      break;
+    case MessageType::kRebalance:
+      onRebalance(envelope.value());
+      break;
+    case MessageType::kError:
+      onError(envelope.value());
+      break;
+    case MessageType::kHeartbeat:
+      break;
+    case MessageType::kDisconnect:
+      dropSocket("the broker is shutting down", true);
+      break;
     default:
       ++malformed_;
       spdlog::warn("unexpected {} from the broker dropped", envelope->typeName);
@@ -266,22 +286,36 @@ void Agent::Loop::onJob(const proto::Envelope& envelope) {
 void Agent::Loop::startSlave(const std::string& libraryPath) {
   const proto::Job& job = job_->job;
   const proto::JobOptions& o = job.options;
-  std::vector<std::string> argv = {options_.slaveBinary, "--library", libraryPath,
-                                   "--run-id", job.runId, "--agent-id", options_.id,
-                                   "--results", job.resultsEndpoint,
-                                   "--index", std::to_string(job.index),
-                                   "--count", std::to_string(std::max(1u, job.count)),
-                                   "--users", std::to_string(o.users),
-                                   "--hits", std::to_string(o.hits),
-                                   "--duration-ms", std::to_string(o.durationMs),
-                                   "--threads", std::to_string(o.threads),
-                                   "--control-fd", std::to_string(kControlFd)};
+  std::vector<std::string> argv = {options_.slaveBinary,
+                                   "--library",
+                                   libraryPath,
+                                   "--run-id",
+                                   job.runId,
+                                   "--agent-id",
+                                   options_.id,
+                                   "--results",
+                                   job.resultsEndpoint,
+                                   "--index",
+                                   std::to_string(job.index),
+                                   "--count",
+                                   std::to_string(std::max(1u, job.count)),
+                                   "--users",
+                                   std::to_string(o.users),
+                                   "--hits",
+                                   std::to_string(o.hits),
+                                   "--duration-ms",
+                                   std::to_string(o.durationMs),
+                                   "--threads",
+                                   std::to_string(o.threads),
+                                   "--control-fd",
+                                   std::to_string(kControlFd)};
   if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
   if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
   for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
   if (!o.rateStages.empty()) {
-    argv.insert(argv.end(), {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
-                             "--max-users", std::to_string(o.maxUsers)});
+    argv.insert(argv.end(),
+                {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
+                 "--max-users", std::to_string(o.maxUsers)});
   }
   if (!o.userStages.empty()) argv.insert(argv.end(), {"--stages", o.userStages});
   if (o.startAtUs > 0) argv.insert(argv.end(), {"--start-at-us", std::to_string(o.startAtUs)});
@@ -289,7 +323,8 @@ void Agent::Loop::startSlave(const std::string& libraryPath) {
   if (!job.resultsCurve.empty()) {  // the secret in the environment: argv is world-readable
     argv.insert(argv.end(), {"--results-server-key", job.resultsCurve.serverKey,
                              "--results-client-key", job.resultsCurve.clientPublic});
-    environment.push_back(std::string(kResultsSecretVariable) + "=" + job.resultsCurve.clientSecret);
+    environment.push_back(std::string(kResultsSecretVariable) + "=" +
+                          job.resultsCurve.clientSecret);
   }
   try {
     job_->slave = std::make_unique<SlaveProcess>(argv, environment);
@@ -331,7 +366,8 @@ void Agent::Loop::onRebalance(const proto::Envelope& envelope) {
     const std::string line = rebalanceLine(share.index, rebalance.value());
     spdlog::info("run {}: {} lost, now share {} of {} from {} ms", rebalance->runId,
                  rebalance->lost, share.index + 1, rebalance->count, rebalance->fromMs);
-    if (!job_->slave->control(line)) spdlog::warn("run {}: the slave did not take '{}'", rebalance->runId, line);
+    if (!job_->slave->control(line))
+      spdlog::warn("run {}: the slave did not take '{}'", rebalance->runId, line);
     return;
   }
   spdlog::warn("REBALANCE for run {} does not list this agent: ignored", rebalance->runId);
@@ -364,9 +400,9 @@ void Agent::Loop::onTimers() {
   if (!socket_) return;
   const auto now = Clock::now();
   if (now - lastHeard_ > heartbeat_ * liveness_) {
-    dropSocket("no word from the broker for " + std::to_string((heartbeat_ * liveness_).count()) +
-                   " ms",
-               true);
+    dropSocket(
+        "no word from the broker for " + std::to_string((heartbeat_ * liveness_).count()) + " ms",
+        true);
     return;
   }
   if (registered_ && now >= nextHeartbeat_) {

@@ -21,15 +21,15 @@ namespace loads::agent {
 
 struct AgentOptions {
   std::string broker = "tcp://127.0.0.1:7781";  // the broker's backend endpoint
-  std::string id;                    // agent id; "" = "<host>-<pid>"
-  std::string cacheDir;              // library cache; "" = LibraryCache::defaultDirectory()
+  std::string id;                               // agent id; "" = "<host>-<pid>"
+  std::string cacheDir;  // library cache; "" = LibraryCache::defaultDirectory()
   std::chrono::milliseconds heartbeat{1000};  // until WELCOME gives the broker's (1 s)
-  std::uint32_t liveness = 5;        // silent intervals before the broker counts as gone (5)
-  std::string slaveBinary;           // "" = loads-slave next to this executable
-  std::chrono::milliseconds stopGrace{10000};  // SIGTERM → SIGKILL delay on STOP (10 s)
+  std::uint32_t liveness = 5;  // silent intervals before the broker counts as gone (5)
+  std::string slaveBinary;     // "" = loads-slave next to this executable
+  std::chrono::milliseconds stopGrace{10000};   // SIGTERM → SIGKILL delay on STOP (10 s)
   std::chrono::milliseconds maxBackoff{30000};  // reconnect delay doubles from 1 s up to this
-  security::KeyPair key;             // --key: CURVE to the broker; none = plain TCP
-  std::string brokerKey;             // --broker-key: the broker's Z85 public key; "" with no key
+  security::KeyPair key;                        // --key: CURVE to the broker; none = plain TCP
+  std::string brokerKey;  // --broker-key: the broker's Z85 public key; "" with no key
 };
 
 class Agent {

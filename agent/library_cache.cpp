@@ -42,8 +42,8 @@ std::optional<std::string> LibraryCache::find(const std::string& sha256) const {
   return path;
 }
 
-std::optional<std::string> LibraryCache::store(const std::string& sha256,
-                                               const proto::Bytes& bytes, std::string& error) {
+std::optional<std::string> LibraryCache::store(const std::string& sha256, const proto::Bytes& bytes,
+                                               std::string& error) {
   if (!proto::isSha256Hex(sha256) || proto::sha256Hex(bytes) != sha256) {
     error = "the library received does not match its sha256 " + sha256;
     return std::nullopt;

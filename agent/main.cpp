@@ -1,9 +1,9 @@
 // loads-agent: parse options, build the Agent, run it until SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/agent.hpp"
 #include "agent/options.hpp"

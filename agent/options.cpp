@@ -1,10 +1,9 @@
 #include "agent/options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "loads/version.hpp"
 #include "security/cli.hpp"
@@ -19,8 +18,9 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   app.set_version_flag("--version", LOADS_VERSION);
   app.add_option("--broker", options.broker, "the broker's agent endpoint")->capture_default_str();
   app.add_option("--id", options.id, "agent id, unique in the fleet (default: host-pid)");
-  app.add_option("--cache-dir", options.cacheDir,
-                 "where received test libraries are kept, by sha256 (default ~/.cache/loads/libraries)");
+  app.add_option(
+      "--cache-dir", options.cacheDir,
+      "where received test libraries are kept, by sha256 (default ~/.cache/loads/libraries)");
   app.add_option("--heartbeat", heartbeat,
                  "heartbeat interval until the broker sets its own: 250ms, 1s, ... (a bare number "
                  "is seconds)")
@@ -34,7 +34,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
     options.heartbeat = parseDuration(heartbeat);
-    if (options.heartbeat.count() <= 0) throw std::invalid_argument("--heartbeat must be longer than 0s");
+    if (options.heartbeat.count() <= 0)
+      throw std::invalid_argument("--heartbeat must be longer than 0s");
     options.stopGrace = parseDuration(stopGrace);
     keys.load("loads-agent", options.broker, options.key, options.brokerKey);
   } catch (const CLI::ParseError& e) {

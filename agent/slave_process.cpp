@@ -1,7 +1,7 @@
 #include "agent/slave_process.hpp"
 
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -97,7 +97,7 @@ std::optional<SlaveExit> SlaveProcess::poll() {
   } else if (WIFSIGNALED(status)) {
     e.exitCode = -1;
     e.signal = WTERMSIG(status);
-    e.reason = killed_                                   ? "stopped, killed after the grace period"
+    e.reason = killed_                                 ? "stopped, killed after the grace period"
                : stopRequested_ && e.signal == SIGTERM ? "stopped by SIGTERM"
                                                        : "killed by " + signalName(e.signal);
   } else {

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "agent/test_result_proxy.hpp"
-#include "util/parse.hpp"
 #include "run/runner.hpp"
 #include "run/test_library.hpp"
+#include "util/parse.hpp"
 
 namespace loads::agent {
 namespace {
@@ -130,7 +130,8 @@ void runWithSignals(Runner& runner, const SlaveOptions& options) {
     for (const std::string& line : control.lines()) {
       if (auto resplit = parseRebalance(line, options.job)) {
         std::cerr << "loads-slave: rebalanced: share " << resplit->index + 1 << " of "
-                  << resplit->count << " from " << resplit->from.count() / 1000 << " ms" << std::endl;
+                  << resplit->count << " from " << resplit->from.count() / 1000 << " ms"
+                  << std::endl;
         runner.rebalance(*resplit);
       } else {
         std::cerr << "loads-slave: ignoring control line '" << line << "'" << std::endl;
@@ -163,7 +164,8 @@ std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobO
   resplit.index = index;
   resplit.count = count;
   resplit.from = std::chrono::milliseconds(fromMs);
-  resplit.users = proto::usersForAgent(job.rateStages.empty() ? job.users : job.maxUsers, index, count);
+  resplit.users =
+      proto::usersForAgent(job.rateStages.empty() ? job.users : job.maxUsers, index, count);
   return resplit;
 }
 

@@ -1,11 +1,11 @@
 #include "agent/test_result_proxy.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <deque>
 #include <zmq.hpp>
 
 #include "security/curve.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace loads::agent {
 
@@ -221,15 +221,15 @@ void TestResultProxy::addDropped(std::string_view test, std::int64_t plannedStar
                                  const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.addDropped(test, plannedStartUs, s); });
 }
-void TestResultProxy::incrCounter(std::string_view test, std::string_view name,
-                                  std::int64_t value, const LoadsStatus& s) {
+void TestResultProxy::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
+                                  const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.incrCounter(test, name, value, s); });
 }
 void TestResultProxy::socketOpen(std::string_view url, const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.socketOpen(url, s); });
 }
-void TestResultProxy::socketMessage(std::string_view url, Direction direction,
-                                    std::uint64_t size, const LoadsStatus& s) {
+void TestResultProxy::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
+                                    const LoadsStatus& s) {
   record([&](EventBuffer& b) { b.socketMessage(url, direction, size, s); });
 }
 void TestResultProxy::socketClose(std::string_view url, const SocketClose& close,

@@ -27,15 +27,17 @@
 namespace loads::agent {
 
 struct ProxyOptions {
-  std::string endpoint;       // the master's results endpoint, tcp://host:port; required
-  std::string runId;          // the run; required
-  std::string agentId;        // the agent whose slave this is; required
-  std::size_t batchBytes = proto::kDefaultBatchBytes;  // flush a thread's buffer at this size (64 KiB)
-  std::chrono::milliseconds flushInterval{proto::kDefaultBatchIntervalMs};  // and this often (50 ms)
-  std::size_t maxQueuedBuffers = 64;            // full buffers per thread before callers wait (64)
+  std::string endpoint;  // the master's results endpoint, tcp://host:port; required
+  std::string runId;     // the run; required
+  std::string agentId;   // the agent whose slave this is; required
+  std::size_t batchBytes =
+      proto::kDefaultBatchBytes;  // flush a thread's buffer at this size (64 KiB)
+  std::chrono::milliseconds flushInterval{
+      proto::kDefaultBatchIntervalMs};  // and this often (50 ms)
+  std::size_t maxQueuedBuffers = 64;    // full buffers per thread before callers wait (64)
   std::chrono::milliseconds finishTimeout{10000};  // finish() gives up delivering after this (10 s)
-  int sendHighWaterMark = 1000;                 // ZMQ_SNDHWM of the PUSH socket, messages (1000)
-  proto::ResultsCurve curve;                    // CURVE client with the run key; all "" = plain
+  int sendHighWaterMark = 1000;                    // ZMQ_SNDHWM of the PUSH socket, messages (1000)
+  proto::ResultsCurve curve;                       // CURVE client with the run key; all "" = plain
 };
 
 struct ProxyStats {
@@ -68,7 +70,8 @@ class TestResultProxy final : public TestResult {
   void addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) override;
   void addCancelled(std::string_view test, const LoadsStatus& s) override;
   void addHit(const Hit& hit, const LoadsStatus& s) override;
-  void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus& s) override;
+  void addDropped(std::string_view test, std::int64_t plannedStartUs,
+                  const LoadsStatus& s) override;
   void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                    const LoadsStatus& s) override;
   void socketOpen(std::string_view url, const LoadsStatus& s) override;

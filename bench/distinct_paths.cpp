@@ -1,8 +1,7 @@
 // A REST-style test whose every hit asks for another path (issue #11): /hit/u/0, /hit/u/1,
 // ... on loads-target, which counts each under its own path. bench/distinct_paths.sh.
-#include <loads/loads.hpp>
-
 #include <atomic>
+#include <loads/loads.hpp>
 #include <string>
 
 class Distinct : public loads::TestCase {

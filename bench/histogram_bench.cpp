@@ -54,8 +54,7 @@ void benchMerge(std::uint64_t ops) {
   for (std::uint64_t i = 0; i < ops; ++i) total.merge(parts[i % parts.size()]);
   const double ns = nsPerOp(start, ops);
   std::printf("merge: %.1f ns/op (%llu ops, count %llu)\n", ns,
-              static_cast<unsigned long long>(ops),
-              static_cast<unsigned long long>(total.count()));
+              static_cast<unsigned long long>(ops), static_cast<unsigned long long>(total.count()));
 }
 
 std::size_t heapInUse() { return mallinfo2().uordblks; }

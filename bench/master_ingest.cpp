@@ -15,9 +15,9 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
-#include "proto/results.hpp"
 #include "master/results_receiver.hpp"
+#include "proto/results.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using Clock = std::chrono::steady_clock;
@@ -29,7 +29,8 @@ std::string buildBatch(const std::string& agentId, int hits) {
   proto::ResultsEncoder encoder("bench-run", agentId);
   const std::string names[] = {"GET /", "GET /api/items", "POST /comments", "GET /static"};
   for (int i = 0; i < hits; ++i) {
-    LoadsStatus status{0, 50, static_cast<std::uint64_t>(i + 1), static_cast<std::uint32_t>(i % 50 + 1)};
+    LoadsStatus status{0, 50, static_cast<std::uint64_t>(i + 1),
+                       static_cast<std::uint32_t>(i % 50 + 1)};
     Hit hit;
     hit.name = names[i % 4];
     hit.url = "http://127.0.0.1:8080/";
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   }
   std::thread pusher([&] {
     for (int b = 0; b < batchesPerAgent; ++b) {
-      for (int a = 0; a < agents; ++a) sockets[a].send(zmq::buffer(batches[a]), zmq::send_flags::none);
+      for (int a = 0; a < agents; ++a)
+        sockets[a].send(zmq::buffer(batches[a]), zmq::send_flags::none);
     }
   });
   pusher.join();

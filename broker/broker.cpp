@@ -1,13 +1,12 @@
 // The broker's poll loop and its per-peer state machines (PROTOCOL.md §8).
 #include "broker/broker.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <mutex>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include "broker/registry.hpp"
 #include "broker/run_table.hpp"
@@ -25,8 +24,8 @@ enum class MasterState { kStart, kWaiting, kRunning };
 enum class AgentPeerState { kUnknown, kIdle, kBusy, kLost };
 
 constexpr unsigned bit(auto state) { return 1u << static_cast<unsigned>(state); }
-constexpr unsigned kAnyMaster = bit(MasterState::kStart) | bit(MasterState::kWaiting) |
-                                bit(MasterState::kRunning);
+constexpr unsigned kAnyMaster =
+    bit(MasterState::kStart) | bit(MasterState::kWaiting) | bit(MasterState::kRunning);
 constexpr unsigned kRegistered = bit(AgentPeerState::kIdle) | bit(AgentPeerState::kBusy);
 
 struct Rule {
@@ -36,9 +35,12 @@ struct Rule {
 
 // PROTOCOL.md §8.1: what a master may send, and when.
 constexpr Rule kFrontendRules[] = {
-    {MessageType::kPing, kAnyMaster},      {MessageType::kStop, kAnyMaster},
-    {MessageType::kPurge, kAnyMaster},     {MessageType::kHeartbeat, kAnyMaster},
-    {MessageType::kDisconnect, kAnyMaster}, {MessageType::kRun, bit(MasterState::kStart)},
+    {MessageType::kPing, kAnyMaster},
+    {MessageType::kStop, kAnyMaster},
+    {MessageType::kPurge, kAnyMaster},
+    {MessageType::kHeartbeat, kAnyMaster},
+    {MessageType::kDisconnect, kAnyMaster},
+    {MessageType::kRun, bit(MasterState::kStart)},
     {MessageType::kRebalance, bit(MasterState::kRunning)},
 };
 
@@ -142,8 +144,9 @@ Broker::Loop::Loop(BrokerOptions options)
       pipeIn_(context_, zmq::socket_type::pair),
       pipeOut_(context_, zmq::socket_type::pair),
       registry_(options_.heartbeatInterval, options_.liveness),
-      runs_("r" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000)) {
+      runs_(
+          "r" + std::to_string(::getpid()) + "-" +
+          std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000)) {
   if (!options_.now) options_.now = [] { return Clock::now(); };
   if (options_.heartbeatInterval.count() <= 0) options_.heartbeatInterval = Duration(1000);
   limits_.maxMessageSize = options_.maxMessageSize;
@@ -181,8 +184,8 @@ void Broker::Loop::requestStop() {
 }
 
 BrokerStats Broker::Loop::stats() const {
-  return {malformedFrontend_.load(), malformedBackend_.load(), errorsSent_.load(),
-          runsAccepted_.load(),      runsRefused_.load(),      agentsLost_.load(),
+  return {malformedFrontend_.load(),  malformedBackend_.load(), errorsSent_.load(),
+          runsAccepted_.load(),       runsRefused_.load(),      agentsLost_.load(),
           zap_ ? zap_->refusals() : 0};
 }
 
@@ -190,7 +193,8 @@ BrokerStats Broker::Loop::stats() const {
 
 void Broker::Loop::run() {
   spdlog::info("loads-broker {}: masters on {}, agents on {}, {}", LOADS_VERSION,
-               frontend_.get(zmq::sockopt::last_endpoint), backend_.get(zmq::sockopt::last_endpoint),
+               frontend_.get(zmq::sockopt::last_endpoint),
+               backend_.get(zmq::sockopt::last_endpoint),
                zap_ ? fmt::format("CURVE, {} master and {} agent keys allowed",
                                   options_.allowedMasters.size(), options_.allowedAgents.size())
                     : std::string("plain TCP (no keys)"));
@@ -223,7 +227,8 @@ void Broker::Loop::run() {
   }
   // Shutting down: agents reconnect to the next broker, masters learn why.
   for (const auto& [id, agent] : registry_.agents()) {
-    if (agent.state != AgentState::kLost) sendTo(backend_, agent.routingId, proto::Disconnect{"broker shutting down"});
+    if (agent.state != AgentState::kLost)
+      sendTo(backend_, agent.routingId, proto::Disconnect{"broker shutting down"});
   }
   for (const auto& [id, run] : runs_.runs()) {
     sendTo(frontend_, run.masterRoutingId, proto::Disconnect{"broker shutting down"});
@@ -242,7 +247,8 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
   if (frames.empty()) return;
   const std::string routingId(view(frames[0]));
   if (frames.size() != 2) {
-    countMalformed(frontend, routingId, std::to_string(frames.size() - 1) + " body frames, expected 1");
+    countMalformed(frontend, routingId,
+                   std::to_string(frames.size() - 1) + " body frames, expected 1");
     return;
   }
   auto envelope = proto::decodeEnvelope(view(frames[1]), limits_);
@@ -293,7 +299,7 @@ void Broker::Loop::countMalformed(bool frontend, const std::string& routingId,
 void Broker::Loop::onFrontend(const std::string& master, const proto::Envelope& envelope) {
   RunRecord* run = runs_.findByMaster(master);
   if (run) run->masterLastSeen = now();
-  const MasterState state = !run                              ? MasterState::kStart
+  const MasterState state = !run                               ? MasterState::kStart
                             : run->state == RunState::kWaiting ? MasterState::kWaiting
                                                                : MasterState::kRunning;
   if (!allowed(kFrontendRules, envelope.type, bit(state))) {
@@ -304,12 +310,23 @@ void Broker::Loop::onFrontend(const std::string& master, const proto::Envelope& 
     return;
   }
   switch (envelope.type) {
-    case MessageType::kRun: onRun(master, envelope); break;
-    case MessageType::kStop: onStop(master, envelope); break;
-    case MessageType::kPurge: onPurge(master); break;
-    case MessageType::kPing: onPing(master); break;
-    case MessageType::kRebalance: onRebalance(*run, envelope); break;  // RUNNING: run is set
-    case MessageType::kHeartbeat: break;  // masterLastSeen is refreshed above
+    case MessageType::kRun:
+      onRun(master, envelope);
+      break;
+    case MessageType::kStop:
+      onStop(master, envelope);
+      break;
+    case MessageType::kPurge:
+      onPurge(master);
+      break;
+    case MessageType::kPing:
+      onPing(master);
+      break;
+    case MessageType::kRebalance:
+      onRebalance(*run, envelope);
+      break;  // RUNNING: run is set
+    case MessageType::kHeartbeat:
+      break;  // masterLastSeen is refreshed above
     case MessageType::kDisconnect:
       if (run) {
         const std::string runId = run->id;
@@ -318,7 +335,8 @@ void Broker::Loop::onFrontend(const std::string& master, const proto::Envelope& 
         runs_.remove(runId);
       }
       break;
-    default: break;  // not in kFrontendRules
+    default:
+      break;  // not in kFrontendRules
   }
 }
 
@@ -420,15 +438,19 @@ void Broker::Loop::onPing(const std::string& peer) {
   pong.version = LOADS_VERSION;
   pong.uptimeMs = millis(std::chrono::duration_cast<Duration>(t - startedAt_));
   for (const auto& [id, agent] : registry_.agents()) {
-    pong.agents.push_back({agent.id, agent.host, agent.cores,
-                           std::string(agentStateName(agent.state)), agent.runId,
-                           millis(std::chrono::duration_cast<Duration>(t - agent.lastSeen)),
-                           agent.version});
+    pong.agents.push_back(
+        {agent.id, agent.host, agent.cores, std::string(agentStateName(agent.state)), agent.runId,
+         millis(std::chrono::duration_cast<Duration>(t - agent.lastSeen)), agent.version});
   }
   for (const auto& [id, run] : runs_.runs()) {
-    proto::RunInfo info{run.id, run.state == RunState::kWaiting ? "waiting" : "running",
-                        run.request.agents, {}, millis(std::chrono::duration_cast<Duration>(t - run.created)),
-                        run.request.masterHost, run.request.libraryName, run.ended()};
+    proto::RunInfo info{run.id,
+                        run.state == RunState::kWaiting ? "waiting" : "running",
+                        run.request.agents,
+                        {},
+                        millis(std::chrono::duration_cast<Duration>(t - run.created)),
+                        run.request.masterHost,
+                        run.request.libraryName,
+                        run.ended()};
     for (const auto& slot : run.slots) info.agents.push_back(slot.agentId);
     pong.runs.push_back(std::move(info));
   }
@@ -535,7 +557,7 @@ void Broker::Loop::dispatchWaiting() {
 
 void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope& envelope) {
   AgentRecord* agent = registry_.findByRouting(routingId);
-  const AgentPeerState state = !agent                                 ? AgentPeerState::kUnknown
+  const AgentPeerState state = !agent                              ? AgentPeerState::kUnknown
                                : agent->state == AgentState::kIdle ? AgentPeerState::kIdle
                                : agent->state == AgentState::kBusy ? AgentPeerState::kBusy
                                                                    : AgentPeerState::kLost;
@@ -553,12 +575,22 @@ void Broker::Loop::onBackend(const std::string& routingId, const proto::Envelope
   }
   if (agent && state != AgentPeerState::kLost) registry_.touch(*agent, now());
   switch (envelope.type) {
-    case MessageType::kHello: onHello(routingId, envelope); break;
-    case MessageType::kHeartbeat: break;
-    case MessageType::kJobEnded: onJobEnded(*agent, envelope); break;
-    case MessageType::kNeedLibrary: onNeedLibrary(*agent, envelope); break;
-    case MessageType::kDisconnect: onAgentDisconnect(*agent); break;
-    default: break;  // not in kBackendRules
+    case MessageType::kHello:
+      onHello(routingId, envelope);
+      break;
+    case MessageType::kHeartbeat:
+      break;
+    case MessageType::kJobEnded:
+      onJobEnded(*agent, envelope);
+      break;
+    case MessageType::kNeedLibrary:
+      onNeedLibrary(*agent, envelope);
+      break;
+    case MessageType::kDisconnect:
+      onAgentDisconnect(*agent);
+      break;
+    default:
+      break;  // not in kBackendRules
   }
 }
 
@@ -595,8 +627,9 @@ void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelop
     return;
   }
   if (ended->runId != agent.runId) {
-    sendError(backend_, agent.routingId, ErrorCode::kUnknownRun,
-              "JOB-ENDED for run \"" + ended->runId + "\", but you are running \"" + agent.runId + "\"");
+    sendError(
+        backend_, agent.routingId, ErrorCode::kUnknownRun,
+        "JOB-ENDED for run \"" + ended->runId + "\", but you are running \"" + agent.runId + "\"");
     return;
   }
   const std::string runId = agent.runId;
@@ -605,8 +638,9 @@ void Broker::Loop::onJobEnded(AgentRecord& agent, const proto::Envelope& envelop
   RunSlot* slot = run ? run->slot(agent.id) : nullptr;
   if (!slot || slot->state != SlotState::kRunning) return;  // run gone: nobody to tell
   slot->state = SlotState::kDone;
-  sendTo(frontend_, run->masterRoutingId,
-         proto::AgentDone{runId, agent.id, agent.host, ended->exitCode, ended->signal, ended->reason});
+  sendTo(
+      frontend_, run->masterRoutingId,
+      proto::AgentDone{runId, agent.id, agent.host, ended->exitCode, ended->signal, ended->reason});
   finishIfDone(runId);
 }
 
@@ -645,8 +679,10 @@ void Broker::Loop::excludeStall(TimePoint turnStart, Duration pollWait) {
   const auto excess = std::chrono::duration_cast<Duration>(now() - turnStart) - pollWait;
   if (excess <= options_.heartbeatInterval) return;
   stalled_ += excess;
-  spdlog::warn("the broker did not run for {} ms: its peers' silence during that time is not "
-               "held against them", millis(excess));
+  spdlog::warn(
+      "the broker did not run for {} ms: its peers' silence during that time is not "
+      "held against them",
+      millis(excess));
 }
 
 void Broker::Loop::onTick() {

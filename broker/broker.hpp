@@ -23,16 +23,16 @@ namespace loads::broker {
 struct BrokerOptions {
   std::string frontend = "tcp://127.0.0.1:7780";  // masters; tcp://*:7780 serves a fleet
   std::string backend = "tcp://127.0.0.1:7781";   // agents
-  Duration heartbeatInterval{1000};                // heartbeat period H, both sockets
-  std::uint32_t liveness = 5;                      // silent intervals before a peer is lost
+  Duration heartbeatInterval{1000};               // heartbeat period H, both sockets
+  std::uint32_t liveness = 5;                     // silent intervals before a peer is lost
   std::size_t maxMessageSize = proto::kDefaultMaxMessageSize;  // larger messages are dropped
-  Duration lostRetention{10 * 60 * 1000};          // lost agents stay visible in PONG this long
-  NowFunction now;                                 // the clock; empty = steady_clock::now
+  Duration lostRetention{10 * 60 * 1000};  // lost agents stay visible in PONG this long
+  NowFunction now;                         // the clock; empty = steady_clock::now
   // CURVE (PROTOCOL.md §9): with a key pair both sockets are CURVE servers and only
   // these public keys (Z85) may connect; empty key = plain TCP, anyone may connect.
-  security::KeyPair key;                  // --key; none
-  std::set<std::string> allowedMasters;   // --allow-masters DIR: frontend clients; none
-  std::set<std::string> allowedAgents;    // --allow-agents DIR: backend clients; none
+  security::KeyPair key;                 // --key; none
+  std::set<std::string> allowedMasters;  // --allow-masters DIR: frontend clients; none
+  std::set<std::string> allowedAgents;   // --allow-agents DIR: backend clients; none
 };
 
 // Counters for tests and PING-style diagnostics.

@@ -1,8 +1,8 @@
 // loads-broker: parse options, build the Broker, run it until SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <cstdio>
-
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "broker/broker.hpp"

@@ -1,10 +1,9 @@
 #include "broker/options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "loads/version.hpp"
 #include "security/curve.hpp"
@@ -15,16 +14,18 @@ namespace {
 
 struct SecurityFlags {
   std::string keyFile, allowMasters, allowAgents;  // --key, --allow-masters, --allow-agents
-  bool insecure = false;                            // --insecure
+  bool insecure = false;                           // --insecure
 };
 
 // PROTOCOL.md §9: the key pair and the allowed keys, or plain TCP on loopback (or with
 // --insecure). Throws security::ConfigError.
 void applySecurity(const SecurityFlags& flags, BrokerOptions& options) {
-  const int given = !flags.keyFile.empty() + !flags.allowMasters.empty() + !flags.allowAgents.empty();
+  const int given =
+      !flags.keyFile.empty() + !flags.allowMasters.empty() + !flags.allowAgents.empty();
   if (given != 0 && given != 3) {
-    throw security::ConfigError("--key, --allow-masters and --allow-agents go together: the broker's "
-                                "key pair and the directories of allowed *.pub keys");
+    throw security::ConfigError(
+        "--key, --allow-masters and --allow-agents go together: the broker's "
+        "key pair and the directories of allowed *.pub keys");
   }
   if (given == 3) {
     options.key = security::loadKeyPair(flags.keyFile);
@@ -32,7 +33,8 @@ void applySecurity(const SecurityFlags& flags, BrokerOptions& options) {
     options.allowedAgents = security::loadAllowedKeys(flags.allowAgents);
   }
   for (const auto& endpoint : {options.frontend, options.backend}) {
-    security::requireKeysUnlessLoopback("loads-broker", "bind", endpoint, given == 3, flags.insecure);
+    security::requireKeysUnlessLoopback("loads-broker", "bind", endpoint, given == 3,
+                                        flags.insecure);
   }
 }
 
@@ -43,10 +45,12 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   std::string heartbeat = "1s", maxMessageSize = "64MiB";
   CLI::App app{"loads-broker: registers loads agents and dispatches masters' runs to them"};
   app.set_version_flag("--version", LOADS_VERSION);
-  app.add_option("--frontend", options.frontend, "endpoint for masters (tcp://*:7780 serves a fleet)")
+  app.add_option("--frontend", options.frontend,
+                 "endpoint for masters (tcp://*:7780 serves a fleet)")
       ->capture_default_str();
   app.add_option("--backend", options.backend, "endpoint for agents")->capture_default_str();
-  app.add_option("--heartbeat", heartbeat, "heartbeat interval: 250ms, 1s, ... (a bare number is seconds)")
+  app.add_option("--heartbeat", heartbeat,
+                 "heartbeat interval: 250ms, 1s, ... (a bare number is seconds)")
       ->capture_default_str();
   app.add_option("--liveness", options.liveness, "heartbeats a peer may miss before it is lost")
       ->capture_default_str()
@@ -55,7 +59,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "largest message accepted: 65536, 64MiB, 2GiB (1KiB to 2GiB)")
       ->capture_default_str();
   SecurityFlags security;
-  app.add_option("--key", security.keyFile, "this broker's CURVE key pair (a .key file of loads-keys)");
+  app.add_option("--key", security.keyFile,
+                 "this broker's CURVE key pair (a .key file of loads-keys)");
   app.add_option("--allow-masters", security.allowMasters,
                  "directory whose *.pub keys may submit runs (frontend)");
   app.add_option("--allow-agents", security.allowAgents,

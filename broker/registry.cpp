@@ -10,9 +10,12 @@ namespace loads::broker {
 
 std::string_view agentStateName(AgentState state) {
   switch (state) {
-    case AgentState::kIdle: return "idle";
-    case AgentState::kBusy: return "busy";
-    case AgentState::kLost: return "lost";
+    case AgentState::kIdle:
+      return "idle";
+    case AgentState::kBusy:
+      return "busy";
+    case AgentState::kLost:
+      return "lost";
   }
   return "?";
 }
@@ -25,7 +28,8 @@ std::optional<AgentRecord> AgentRegistry::registerAgent(const proto::Hello& hell
                                                         TimePoint now) {
   std::optional<AgentRecord> replaced;
   // The same socket re-registering under another id: the old entry is gone.
-  if (AgentRecord* sameSocket = findByRouting(routingId); sameSocket && sameSocket->id != hello.agentId) {
+  if (AgentRecord* sameSocket = findByRouting(routingId);
+      sameSocket && sameSocket->id != hello.agentId) {
     AgentRecord old = *sameSocket;
     agents_.erase(old.id);
     if (old.state == AgentState::kBusy) replaced = std::move(old);
@@ -133,15 +137,15 @@ void AgentRegistry::release(const std::string& agentId) {
 }
 
 std::uint32_t AgentRegistry::idleCount() const {
-  return static_cast<std::uint32_t>(std::count_if(agents_.begin(), agents_.end(), [](const auto& e) {
-    return e.second.state == AgentState::kIdle;
-  }));
+  return static_cast<std::uint32_t>(
+      std::count_if(agents_.begin(), agents_.end(),
+                    [](const auto& e) { return e.second.state == AgentState::kIdle; }));
 }
 
 std::uint32_t AgentRegistry::registeredCount() const {
-  return static_cast<std::uint32_t>(std::count_if(agents_.begin(), agents_.end(), [](const auto& e) {
-    return e.second.state != AgentState::kLost;
-  }));
+  return static_cast<std::uint32_t>(
+      std::count_if(agents_.begin(), agents_.end(),
+                    [](const auto& e) { return e.second.state != AgentState::kLost; }));
 }
 
 }  // namespace loads::broker

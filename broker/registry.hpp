@@ -25,18 +25,18 @@ enum class AgentState { kIdle, kBusy, kLost };
 std::string_view agentStateName(AgentState state);  // "idle", "busy", "lost"
 
 struct AgentRecord {
-  std::string id;                     // agent id from HELLO
-  std::string routingId;              // its backend ROUTER routing id
-  std::string host;                   // host name
-  std::uint32_t cores = 0;            // cores of its machine
-  std::string version;                // its loads release
-  std::uint32_t pid = 0;              // its process id
+  std::string id;           // agent id from HELLO
+  std::string routingId;    // its backend ROUTER routing id
+  std::string host;         // host name
+  std::uint32_t cores = 0;  // cores of its machine
+  std::string version;      // its loads release
+  std::uint32_t pid = 0;    // its process id
   AgentState state = AgentState::kIdle;
-  std::string runId;                  // run in progress when busy; ""
-  std::set<std::string> libraries;    // sha256 of libraries it has cached
-  TimePoint lastSeen{};               // last message from it
-  TimePoint lastAssigned{};           // last JOB (registration time until then)
-  TimePoint lostAt{};                 // when it was declared lost
+  std::string runId;                // run in progress when busy; ""
+  std::set<std::string> libraries;  // sha256 of libraries it has cached
+  TimePoint lastSeen{};             // last message from it
+  TimePoint lastAssigned{};         // last JOB (registration time until then)
+  TimePoint lostAt{};               // when it was declared lost
 };
 
 class AgentRegistry {

@@ -30,11 +30,11 @@ struct RunRecord {
   std::string id;
   std::string masterRoutingId;  // frontend routing id of the master that sent RUN
   RunState state = RunState::kWaiting;
-  proto::Run request;           // the RUN as received (library bytes included)
-  std::vector<RunSlot> slots;   // empty while waiting
+  proto::Run request;          // the RUN as received (library bytes included)
+  std::vector<RunSlot> slots;  // empty while waiting
   TimePoint created{};
-  TimePoint waitDeadline{};     // when a waiting run is refused
-  TimePoint masterLastSeen{};   // master heartbeat
+  TimePoint waitDeadline{};    // when a waiting run is refused
+  TimePoint masterLastSeen{};  // master heartbeat
 
   RunSlot* slot(const std::string& agentId);
   std::uint32_t ended() const;  // slots done or lost

@@ -1,6 +1,5 @@
 #include "master/distributed_run.hpp"
 
-#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,16 +11,17 @@
 #include <sstream>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
-#include "report/console_output.hpp"
-#include "report/json_output.hpp"
-#include "master/live_dashboard.hpp"
 #include "loads/version.hpp"
-#include "proto/messages.hpp"
+#include "master/live_dashboard.hpp"
 #include "master/rebalance.hpp"
 #include "master/report_files.hpp"
 #include "master/results_receiver.hpp"
+#include "proto/messages.hpp"
+#include "report/console_output.hpp"
+#include "report/json_output.hpp"
 #include "run/test_library.hpp"
+#include "stats/aggregate_result.hpp"
+#include "util/host_name.hpp"
 
 namespace loads::master {
 namespace {
@@ -30,12 +30,12 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using proto::MessageType;
 
-constexpr auto kBrokerAnswer = 5s;     // a command or RUN unanswered this long: no broker
-constexpr auto kBrokerSilence = 6s;    // nothing at all from the broker during a run: gone
-constexpr auto kHeartbeat = 1s;        // our heartbeats (and answers to the broker's)
-constexpr auto kFinalGrace = 3s;       // wait for STOP-TEST-RUN after AGENT-DONE
-constexpr auto kScheduleLead = 2s;     // --rate/--stages: common time 0 this far after RUN
-constexpr auto kRebalanceLead = 500ms; // --rebalance: a new split applies this far ahead
+constexpr auto kBrokerAnswer = 5s;      // a command or RUN unanswered this long: no broker
+constexpr auto kBrokerSilence = 6s;     // nothing at all from the broker during a run: gone
+constexpr auto kHeartbeat = 1s;         // our heartbeats (and answers to the broker's)
+constexpr auto kFinalGrace = 3s;        // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr auto kScheduleLead = 2s;      // --rate/--stages: common time 0 this far after RUN
+constexpr auto kRebalanceLead = 500ms;  // --rebalance: a new split applies this far ahead
 constexpr int kInfraError = 3;
 
 std::string seconds(Clock::duration d) {
@@ -47,7 +47,8 @@ std::string seconds(Clock::duration d) {
 // The master's DEALER to the broker's frontend. Malformed replies are counted and dropped.
 class BrokerLink {
  public:
-  BrokerLink(const std::string& endpoint, const security::KeyPair& key, const std::string& brokerKey)
+  BrokerLink(const std::string& endpoint, const security::KeyPair& key,
+             const std::string& brokerKey)
       : endpoint_(endpoint), secured_(!key.empty()), socket_(context_, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 500);
     if (secured_) security::makeCurveClient(socket_, key, brokerKey);
@@ -151,15 +152,16 @@ struct AgentRow {
   int signal = 0;
   std::string reason;
   Clock::time_point endedAt;
-  std::uint32_t share = 0;   // the index of its current share (changes with --rebalance)
-  bool leaveSeen = false;    // --rebalance: its early end was looked at
-  bool shareMoved = false;   // --rebalance: its share went to the others
+  std::uint32_t share = 0;  // the index of its current share (changes with --rebalance)
+  bool leaveSeen = false;   // --rebalance: its early end was looked at
+  bool shareMoved = false;  // --rebalance: its share went to the others
 };
 
 // Ended before the run did: lost, or its slave crashed or failed.
 bool leftEarly(const AgentRow& row) {
   return row.state == AgentState::kLost ||
-         (row.state == AgentState::kDone && (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
+         (row.state == AgentState::kDone &&
+          (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0));
 }
 
 bool agentFinished(const AgentRow& row, const std::map<std::string, AgentTally>& tallies) {
@@ -207,8 +209,10 @@ std::optional<proto::Bytes> readFile(const std::string& path) {
 std::string endedText(const AgentRow& row, const AgentTally* tally) {
   if (row.state == AgentState::kLost) return "LOST: " + row.reason;
   if (row.state == AgentState::kRunning) return "no end reported";
-  if (row.signal != 0) return row.reason.empty() ? "killed by signal " + std::to_string(row.signal) : row.reason;
-  if (row.exitCode != 0) return row.reason.empty() ? "exit code " + std::to_string(row.exitCode) : row.reason;
+  if (row.signal != 0)
+    return row.reason.empty() ? "killed by signal " + std::to_string(row.signal) : row.reason;
+  if (row.exitCode != 0)
+    return row.reason.empty() ? "exit code " + std::to_string(row.exitCode) : row.reason;
   return row.reason.empty() ? "ok" : row.reason;
 }
 
@@ -221,7 +225,8 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
   std::cout << "\nAgents\n";
   std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
             << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
-            << std::setw(12) << "received" << std::setw(10) << "hits" << "\n";
+            << std::setw(12) << "received" << std::setw(10) << "hits"
+            << "\n";
   json = nlohmann::ordered_json::array();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
@@ -252,16 +257,19 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
               << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
               << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
               << std::setw(10) << formatCount(hits) << "\n";
-    json.push_back({{"id", row.assigned.agentId},
-                    {"host", row.assigned.host},
-                    {"index", row.assigned.index},
-                    {"state", row.state == AgentState::kLost ? "lost" : row.state == AgentState::kDone ? "done" : "running"},
-                    {"exit_code", row.exitCode},
-                    {"signal", row.signal},
-                    {"reason", row.reason},
-                    {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
-                    {"events_received", received},
-                    {"hits", hits}});
+    json.push_back(
+        {{"id", row.assigned.agentId},
+         {"host", row.assigned.host},
+         {"index", row.assigned.index},
+         {"state", row.state == AgentState::kLost   ? "lost"
+                   : row.state == AgentState::kDone ? "done"
+                                                    : "running"},
+         {"exit_code", row.exitCode},
+         {"signal", row.signal},
+         {"reason", row.reason},
+         {"events_sent", final ? nlohmann::ordered_json(sent) : nlohmann::ordered_json(nullptr)},
+         {"events_received", received},
+         {"hits", hits}});
   }
   return problems;
 }
@@ -367,8 +375,9 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& sig
   }
   link.send(proto::Disconnect{"gave up waiting"});
   std::cerr << "loads-master: "
-            << (heardAnything ? "the broker at " + link.endpoint() + " did not start the run in time"
-                              : link.noAnswer())
+            << (heardAnything
+                    ? "the broker at " + link.endpoint() + " did not start the run in time"
+                    : link.noAnswer())
             << std::endl;
   code = kInfraError;
   return std::nullopt;
@@ -376,8 +385,8 @@ std::optional<proto::RunAccepted> awaitStart(BrokerLink& link, SignalWaiter& sig
 
 // Applies one broker message to the run's agents. Returns why the master's follow ends
 // (an ERROR, or the broker shutting down), nullopt to go on.
-std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std::vector<AgentRow>& rows,
-                     const std::string& runId) {
+std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope,
+                                           std::vector<AgentRow>& rows, const std::string& runId) {
   auto rowFor = [&](const std::string& id) -> AgentRow* {
     for (auto& row : rows) {
       if (row.assigned.agentId == id) return &row;
@@ -389,10 +398,11 @@ std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std:
       auto done = proto::decodeBody<proto::AgentDone>(envelope);
       AgentRow* row = done && done->runId == runId ? rowFor(done->agentId) : nullptr;
       if (!row || row->state != AgentState::kRunning) return std::nullopt;
-      *row = {row->assigned, AgentState::kDone, done->exitCode, done->signal, done->reason, Clock::now()};
+      *row = {row->assigned, AgentState::kDone, done->exitCode,
+              done->signal,  done->reason,      Clock::now()};
       if (done->signal != 0 || done->exitCode >= 2) {
-        std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host
-                  << ": slave " << endedText(*row, nullptr) << std::endl;
+        std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host << ": slave "
+                  << endedText(*row, nullptr) << std::endl;
       }
       return std::nullopt;
     }
@@ -403,8 +413,8 @@ std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope, std:
       row->state = AgentState::kLost;
       row->reason = lost->reason;
       row->endedAt = Clock::now();
-      std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host
-                << " lost (" << lost->reason << "): keeping its results so far, going on with the others"
+      std::cerr << "\nloads-master: agent " << lost->agentId << " on " << lost->host << " lost ("
+                << lost->reason << "): keeping its results so far, going on with the others"
                 << std::endl;
       return std::nullopt;
     }
@@ -422,7 +432,6 @@ std::string agentsColumn(const std::vector<AgentRow>& rows) {
   for (const auto& row : rows) running += row.state == AgentState::kRunning;
   return "  agents " + std::to_string(running) + "/" + std::to_string(rows.size());
 }
-
 
 // The agents as the --web dashboard lists them.
 std::vector<DashboardAgent> dashboardAgents(const std::vector<AgentRow>& rows,
@@ -446,7 +455,8 @@ std::optional<std::uint64_t> rebalanceFrom(const proto::JobOptions& job, const R
   using std::chrono::milliseconds;
   if (job.startAtUs > 0) {  // --rate or --stages: the same offset for every agent
     const std::int64_t nowUs = duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch()).count();
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
     const auto from = std::max<std::int64_t>(0, (nowUs - job.startAtUs) / 1000) +
                       duration_cast<milliseconds>(kRebalanceLead).count();
     const Micros length = run.rate ? run.rate->length() : run.userStages->length();
@@ -466,7 +476,8 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     left.leaveSeen = true;
     std::vector<ShareHolder> holders;
     for (const AgentRow& row : rows) {
-      if (row.state == AgentState::kRunning) holders.push_back({row.assigned.agentId, row.assigned.host, row.share});
+      if (row.state == AgentState::kRunning)
+        holders.push_back({row.assigned.agentId, row.assigned.host, row.share});
     }
     const auto fromMs = rebalanceFrom(job, run, runStart);
     if (holders.empty() || !fromMs) continue;
@@ -487,9 +498,10 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     event.appliesAtUs = job.startAtUs > 0
                             ? job.startAtUs + static_cast<std::int64_t>(*fromMs) * 1000
                             : std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count();
-    std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, "
-              << event.count << " agents share the run from " << event.fromMs
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, " << event.count
+              << " agents share the run from " << event.fromMs
               << " ms into the schedule (--rebalance)" << std::endl;
     events.push_back(std::move(event));
   }
@@ -501,7 +513,8 @@ int DistributedRun::runOnAgents() {
   const MasterOptions& o = options_;
   if (o.run.userCycles.size() != 1 || o.run.hitCycles.size() > 1) {
     std::cerr << "loads-master: cycles (-u 10:20, --hits 5:10) are not supported with --agents "
-                 "yet: give one value each" << std::endl;
+                 "yet: give one value each"
+              << std::endl;
     return 2;
   }
   if (o.run.rate && o.run.maxUsers < o.agents) {
@@ -591,7 +604,8 @@ int DistributedRun::runOnAgents() {
   if (o.web) {
     auto clock = [runStart, duration = o.run.duration] {
       DashboardClock clock;
-      clock.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
+      clock.elapsed =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - runStart);
       if (duration) {
         clock.remaining = std::max(std::chrono::microseconds(0),
                                    std::chrono::microseconds(*duration) - clock.elapsed);
@@ -615,7 +629,7 @@ int DistributedRun::runOnAgents() {
   auto nextLive = Clock::now() + interval;
   int interrupts = 0;
   std::optional<Clock::time_point> giveUpAt;
-  auto nextCheck = Clock::now() + 1s;     // --abort-on-fail: thresholds checked every second
+  auto nextCheck = Clock::now() + 1s;  // --abort-on-fail: thresholds checked every second
   std::optional<std::size_t> abortedBy;
   // Why the follow ended early: said now, and kept for the report's problems (exit 3).
   std::vector<std::string> followProblems;

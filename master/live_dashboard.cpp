@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads::master {
 namespace {
@@ -32,7 +32,8 @@ Json series(const Snapshot& snap, bool finished) {
   Json t = Json::array(), req = Json::array(), err = Json::array(), p50 = Json::array(),
        p99 = Json::array(), users = Json::array();
   const std::int64_t current = nowSecond();
-  std::size_t first = snap.seconds.size() > kSeriesSeconds ? snap.seconds.size() - kSeriesSeconds : 0;
+  std::size_t first =
+      snap.seconds.size() > kSeriesSeconds ? snap.seconds.size() - kSeriesSeconds : 0;
   for (std::size_t i = first; i < snap.seconds.size(); ++i) {
     const SecondSample& s = snap.seconds[i];
     if (!finished && s.second >= current) continue;
@@ -182,36 +183,38 @@ std::string LiveDashboard::state(const Snapshot& snap, bool finished) const {
   for (const auto& [name, value] : snap.counters) counters.push_back(Json{name, value});
   Json overflows = Json::array();
   for (const NameOverflow& o : snap.overflows) overflows.push_back(overflowSentence(o));
-  Json state{
-      {"v", 1},
-      {"mode", mode_},
-      {"state", finished ? "finished" : clock.stopping || stopRequested ? "stopping" : "running"},
-      {"elapsed", toSeconds(clock.elapsed)},
-      {"remaining", clock.remaining && !finished ? Json(toSeconds(*clock.remaining)) : Json(nullptr)},
-      {"users", finished ? 0u : snap.currentUsers},
-      {"maxUsers", snap.maxUsers},
-      {"hits", hits},
-      {"testFailures", failures},
-      {"testErrors", errors},
-      {"requests", all.count},
-      {"requestFailures", all.failures},
-      {"bytes", all.bytes},
-      {"rps", finished ? (runSecs > 0 ? static_cast<double>(all.count) / runSecs : 0.0)
-                       : static_cast<double>(lastSecond)},
-      {"p50", ms(all.latency.percentile(50))},
-      {"p95", ms(all.latency.percentile(95))},
-      {"p99", ms(all.latency.percentile(99))},
-      {"series", series(snap, finished)},
-      {"requestRows", requestRows(snap, runSecs)},
-      {"tests", testRows(snap)},
-      {"counters", std::move(counters)},
-      {"sockets", Json{{"opened", snap.sockets.opened},
-                       {"failed", snap.sockets.failed},
-                       {"sent", snap.sockets.messagesSent},
-                       {"received", snap.sockets.messagesReceived}}},
-      {"errors", errorRows(snap)},
-      {"overflows", std::move(overflows)},
-      {"agents", std::move(agents)}};
+  Json state{{"v", 1},
+             {"mode", mode_},
+             {"state", finished                          ? "finished"
+                       : clock.stopping || stopRequested ? "stopping"
+                                                         : "running"},
+             {"elapsed", toSeconds(clock.elapsed)},
+             {"remaining",
+              clock.remaining && !finished ? Json(toSeconds(*clock.remaining)) : Json(nullptr)},
+             {"users", finished ? 0u : snap.currentUsers},
+             {"maxUsers", snap.maxUsers},
+             {"hits", hits},
+             {"testFailures", failures},
+             {"testErrors", errors},
+             {"requests", all.count},
+             {"requestFailures", all.failures},
+             {"bytes", all.bytes},
+             {"rps", finished ? (runSecs > 0 ? static_cast<double>(all.count) / runSecs : 0.0)
+                              : static_cast<double>(lastSecond)},
+             {"p50", ms(all.latency.percentile(50))},
+             {"p95", ms(all.latency.percentile(95))},
+             {"p99", ms(all.latency.percentile(99))},
+             {"series", series(snap, finished)},
+             {"requestRows", requestRows(snap, runSecs)},
+             {"tests", testRows(snap)},
+             {"counters", std::move(counters)},
+             {"sockets", Json{{"opened", snap.sockets.opened},
+                              {"failed", snap.sockets.failed},
+                              {"sent", snap.sockets.messagesSent},
+                              {"received", snap.sockets.messagesReceived}}},
+             {"errors", errorRows(snap)},
+             {"overflows", std::move(overflows)},
+             {"agents", std::move(agents)}};
   // Messages come from user code and servers: replace invalid UTF-8, never throw.
   return state.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

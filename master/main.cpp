@@ -1,8 +1,8 @@
 // loads-master: runs a loads test library locally or on a fleet of agents.
-#include <iostream>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <iostream>
 
 #include "master/master.hpp"
 #include "master/options.hpp"

@@ -6,15 +6,15 @@
 #include <optional>
 #include <thread>
 
-#include "stats/aggregate_result.hpp"
-#include "report/console_output.hpp"
 #include "master/distributed_run.hpp"
-#include "report/json_output.hpp"
 #include "master/live_dashboard.hpp"
-#include "util/parse.hpp"
 #include "master/report_files.hpp"
+#include "report/console_output.hpp"
+#include "report/json_output.hpp"
 #include "run/runner.hpp"
 #include "run/test_library.hpp"
+#include "stats/aggregate_result.hpp"
+#include "util/parse.hpp"
 
 namespace loads::master {
 namespace {
@@ -43,7 +43,6 @@ LiveInfo liveInfo(const Progress& progress) {
   }
   return info;
 }
-
 
 }  // namespace
 
@@ -115,7 +114,8 @@ int Master::runLocal() {
     if (wake == Wake::kInterrupt) {
       if (++interrupts == 1) {
         std::cerr << "\nloads-master: stopping; hits in flight get "
-                  << options_.run.stopTimeout.count() / 1000.0 << " s to finish (Ctrl-C again to cancel them now)" << std::endl;
+                  << options_.run.stopTimeout.count() / 1000.0
+                  << " s to finish (Ctrl-C again to cancel them now)" << std::endl;
         runner.stop();
       } else {
         runner.cancel();

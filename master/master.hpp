@@ -8,9 +8,9 @@
 #include <chrono>
 #include <vector>
 
-#include "report/json_output.hpp"
 #include "master/options.hpp"
 #include "master/signals.hpp"
+#include "report/json_output.hpp"
 
 namespace loads::master {
 

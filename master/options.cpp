@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "loads/version.hpp"
-#include "util/parse.hpp"
 #include "master/report_files.hpp"
 #include "security/cli.hpp"
+#include "util/parse.hpp"
 
 namespace loads::master {
 namespace {
@@ -22,16 +22,20 @@ struct LoadShapeText {
 
 void applyLoadShape(const LoadShapeText& t, RunOptions& run) {
   const bool open = t.rate > 0 || !t.rateStages.empty();
-  if (!open && t.maxUsers > 0) throw std::invalid_argument("--max-users needs --rate or --rate-stages");
+  if (!open && t.maxUsers > 0)
+    throw std::invalid_argument("--max-users needs --rate or --rate-stages");
   if (!open && t.stages.empty()) return;
   if (open && !t.stages.empty()) {
-    throw std::invalid_argument("--stages (users) and --rate (hits/s) exclude each other: use "
-                                "--rate-stages for a changing rate");
+    throw std::invalid_argument(
+        "--stages (users) and --rate (hits/s) exclude each other: use "
+        "--rate-stages for a changing rate");
   }
   const std::string what = open ? "--rate" : "--stages";
-  if (t.usersGiven && open) throw std::invalid_argument(what + " sizes the pool with --max-users, not -u");
+  if (t.usersGiven && open)
+    throw std::invalid_argument(what + " sizes the pool with --max-users, not -u");
   if (t.usersGiven) throw std::invalid_argument("--stages sets the users over time: drop -u");
-  if (t.hitsGiven || t.rampGiven) throw std::invalid_argument(what + " cannot be combined with --hits or --ramp");
+  if (t.hitsGiven || t.rampGiven)
+    throw std::invalid_argument(what + " cannot be combined with --hits or --ramp");
   const std::string& stagesText = open ? t.rateStages : t.stages;
   if (!stagesText.empty() && run.duration) {
     throw std::invalid_argument("the stages set the run's length: drop -d");
@@ -53,7 +57,8 @@ void applyLoadShape(const LoadShapeText& t, RunOptions& run) {
 }  // namespace
 
 ParseResult parseOptions(int argc, const char* const* argv) {
-  CLI::App app{"loads-master: run a loads test library, here or on a fleet of agents.", "loads-master"};
+  CLI::App app{"loads-master: run a loads test library, here or on a fleet of agents.",
+               "loads-master"};
   app.set_version_flag("--version", LOADS_VERSION);
   app.get_formatter()->column_width(34);
   MasterOptions o;
@@ -91,7 +96,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "(default 5s)");
   app.add_option("--server-url", o.run.user.serverUrl,
                  "Base URL of the system under test, returned by serverUrl() in tests");
-  app.add_flag("-k,--insecure-skip-tls-verify", o.run.user.insecure, "Do not verify TLS certificates");
+  app.add_flag("-k,--insecure-skip-tls-verify", o.run.user.insecure,
+               "Do not verify TLS certificates");
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
   app.add_option("--max-names", o.maxNames,
@@ -99,9 +105,11 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "are counted as (other)");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
   std::vector<std::string> thresholds;
-  app.add_option("--html", o.htmlFile, "Write a self-contained HTML report (charts, tables) to this file");
+  app.add_option("--html", o.htmlFile,
+                 "Write a self-contained HTML report (charts, tables) to this file");
   app.add_option("--csv", o.csvPrefix, "Write PREFIX_requests.csv and PREFIX_seconds.csv");
-  app.add_option("--junit", o.junitFile, "Write JUnit XML (one testcase per test and per threshold)");
+  app.add_option("--junit", o.junitFile,
+                 "Write JUnit XML (one testcase per test and per threshold)");
   app.add_option("--report", o.reportFile,
                  "Render --html/--csv/--junit from this saved --json report instead of running");
   app.add_option("--threshold", thresholds,
@@ -144,7 +152,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     const bool command = o.ping || o.purge || !o.stopRun.empty();
     checkReportOptions(o, thresholds);
     if (o.rebalance && o.agents == 0) {
-      throw std::invalid_argument("--rebalance shares a lost agent's load among the others: it needs --agents");
+      throw std::invalid_argument(
+          "--rebalance shares a lost agent's load among the others: it needs --agents");
     }
     if (o.distributed()) keys.load("loads-master", o.broker, o.key, o.brokerKey);
     if (o.agents > 0) {

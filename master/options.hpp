@@ -7,23 +7,23 @@
 #include <string>
 #include <vector>
 
+#include "master/web_dashboard.hpp"
+#include "report/thresholds.hpp"
 #include "run/runner.hpp"
 #include "security/curve.hpp"
-#include "report/thresholds.hpp"
-#include "master/web_dashboard.hpp"
 
 namespace loads::master {
 
 struct MasterOptions {
-  std::string library;              // positional: the test library (.so)
-  std::vector<std::string> tests;   // --test Class.method (repeatable); default: all
-  bool list = false;                // --list: print the tests and exit
-  RunOptions run;                   // load shape and user settings
-  std::string jsonFile;             // --json FILE; default: none
-  bool quiet = false;               // --quiet: no live status line
-  std::string usersText = "1";      // -u as typed, for the report
-  std::string hitsText;             // --hits as typed, for the report
-  std::size_t maxNames = 1000;      // --max-names N: distinct request names kept (1,000)
+  std::string library;             // positional: the test library (.so)
+  std::vector<std::string> tests;  // --test Class.method (repeatable); default: all
+  bool list = false;               // --list: print the tests and exit
+  RunOptions run;                  // load shape and user settings
+  std::string jsonFile;            // --json FILE; default: none
+  bool quiet = false;              // --quiet: no live status line
+  std::string usersText = "1";     // -u as typed, for the report
+  std::string hitsText;            // --hits as typed, for the report
+  std::size_t maxNames = 1000;     // --max-names N: distinct request names kept (1,000)
 
   // Reports and thresholds (docs/thresholds.md, README "Reports and thresholds").
   std::string htmlFile;               // --html FILE; default: none
@@ -38,17 +38,17 @@ struct MasterOptions {
   std::optional<WebAddress> web;
 
   // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
-  std::uint32_t agents = 0;                      // --agents N; 0 = run here
-  std::string broker = "tcp://127.0.0.1:7780";   // --broker: the broker's frontend
-  std::chrono::milliseconds waitAgents{0};       // --wait-agents: wait for idle agents; 0
-  std::string resultsBind = "tcp://127.0.0.1:*"; // --results-bind: the PULL socket; ephemeral
-  std::string resultsAddress;                    // --results-address: what agents connect to; ""
-  bool rebalance = false;                        // --rebalance: re-split a lost agent's share
-  bool ping = false;                             // --ping: show the broker's state
-  std::string stopRun;                           // --stop RUN: stop that run; ""
-  bool purge = false;                            // --purge: stop every run
-  security::KeyPair key;                         // --key: CURVE to the broker and on results; none
-  std::string brokerKey;                         // --broker-key: the broker's public key; ""
+  std::uint32_t agents = 0;                       // --agents N; 0 = run here
+  std::string broker = "tcp://127.0.0.1:7780";    // --broker: the broker's frontend
+  std::chrono::milliseconds waitAgents{0};        // --wait-agents: wait for idle agents; 0
+  std::string resultsBind = "tcp://127.0.0.1:*";  // --results-bind: the PULL socket; ephemeral
+  std::string resultsAddress;                     // --results-address: what agents connect to; ""
+  bool rebalance = false;                         // --rebalance: re-split a lost agent's share
+  bool ping = false;                              // --ping: show the broker's state
+  std::string stopRun;                            // --stop RUN: stop that run; ""
+  bool purge = false;                             // --purge: stop every run
+  security::KeyPair key;                          // --key: CURVE to the broker and on results; none
+  std::string brokerKey;                          // --broker-key: the broker's public key; ""
   bool distributed() const { return agents > 0 || ping || purge || !stopRun.empty(); }
 };
 

@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "stats/aggregate_result.hpp"
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads::master {
 namespace {
@@ -157,21 +157,21 @@ RunInfo describeRun(const MasterOptions& o, const std::vector<std::string>& test
     info.options["agents"] = std::to_string(o.agents);
     info.options["broker"] = o.broker;
   }
-  info.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                       startedAt.time_since_epoch()).count();
+  info.startedUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(startedAt.time_since_epoch()).count();
   return info;
 }
 
 int finishRun(const MasterOptions& o, const Snapshot& snapshot, RunInfo info, int code,
-              std::optional<std::size_t> abortedBy,
-              const std::function<void(Json&)>& extend) {
+              std::optional<std::size_t> abortedBy, const std::function<void(Json&)>& extend) {
   std::vector<ThresholdResult> verdicts = evaluateThresholds(o.thresholds, snapshot);
   if (abortedBy) verdicts[*abortedBy].abortedRun = true;
   printThresholds(verdicts, std::cout);
   code = exitCodeWithThresholds(code, verdicts);
   if (wantsReportFiles(o)) {
     info.endedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
     info.exitCode = code;
     Json report = jsonReport(snapshot, info);
     report["thresholds"] = thresholdsJson(verdicts);

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <functional>
-
 #include <iosfwd>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>

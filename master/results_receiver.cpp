@@ -1,14 +1,14 @@
 #include "master/results_receiver.hpp"
 
-#include "util/host_name.hpp"
 #include <unistd.h>
 
 #include <iostream>
 #include <zmq.hpp>
 
-#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
 #include "security/zap.hpp"
+#include "stats/aggregate_result.hpp"
+#include "util/host_name.hpp"
 
 namespace loads::master {
 
@@ -25,8 +25,8 @@ std::string agentEndpoint(const std::string& bound, const std::string& address) 
   const std::string port = bound.substr(bound.rfind(':') + 1);
   if (!address.empty()) {
     const auto hostStart = address.find("://");
-    const bool hasPort = address.find(':', hostStart == std::string::npos ? 0 : hostStart + 3) !=
-                         std::string::npos;
+    const bool hasPort =
+        address.find(':', hostStart == std::string::npos ? 0 : hostStart + 3) != std::string::npos;
     return hasPort ? address : address + ":" + port;
   }
   for (const std::string wildcard : {"tcp://0.0.0.0:", "tcp://[::]:"}) {
@@ -111,17 +111,18 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   limits.maxMessageSize = options_.maxMessageSize;
   const std::string_view bytes(static_cast<const char*>(data), size);
   // The events must be tagged with their agent before they are replayed.
-  auto batch = proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
-    std::lock_guard lock(mutex_);
-    auto [index, fresh] = indexes_.try_emplace(agentKey(info.agentId), nextUnknownIndex_);
-    if (fresh) ++nextUnknownIndex_;
-    sink_.setSource(index->second);
-  });
+  auto batch =
+      proto::decodeResultsBatch(bytes, sink_, limits, [this](const proto::BatchInfo& info) {
+        std::lock_guard lock(mutex_);
+        auto [index, fresh] = indexes_.try_emplace(agentKey(info.agentId), nextUnknownIndex_);
+        if (fresh) ++nextUnknownIndex_;
+        sink_.setSource(index->second);
+      });
   if (!batch) {
     const std::uint64_t count = ++malformed_;
     if (count <= 100 || count % 1000 == 0) {
-      std::cerr << "loads-master: malformed results message #" << count << " dropped: "
-                << batch.reason() << std::endl;
+      std::cerr << "loads-master: malformed results message #" << count
+                << " dropped: " << batch.reason() << std::endl;
     }
     return;
   }

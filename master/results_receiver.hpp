@@ -26,14 +26,14 @@ namespace loads::master {
 
 // What one agent's slave delivered.
 struct AgentTally {
-  std::uint32_t source = 0;        // its index in the AggregateResult (setSource)
-  std::uint64_t received = 0;      // events replayed
-  std::uint64_t skipped = 0;       // events that did not decode (counted as not received)
-  std::uint64_t eventsSent = 0;    // the slave's own count, from its latest batch
-  std::uint64_t batches = 0;       // RESULTS + STOP-TEST-RUN messages received
-  std::uint64_t seqGaps = 0;       // batches missing between sequence numbers
+  std::uint32_t source = 0;      // its index in the AggregateResult (setSource)
+  std::uint64_t received = 0;    // events replayed
+  std::uint64_t skipped = 0;     // events that did not decode (counted as not received)
+  std::uint64_t eventsSent = 0;  // the slave's own count, from its latest batch
+  std::uint64_t batches = 0;     // RESULTS + STOP-TEST-RUN messages received
+  std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
-  bool final = false;              // STOP-TEST-RUN arrived: eventsSent is the total
+  bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
 };
 
 struct ReceiverOptions {

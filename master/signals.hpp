@@ -2,8 +2,9 @@
 // taken synchronously by the main thread, which also uses the wait as its clock tick.
 #pragma once
 
-#include <chrono>
 #include <pthread.h>
+
+#include <chrono>
 
 namespace loads::master {
 

@@ -122,9 +122,8 @@ class PageSocket : public std::enable_shared_from_this<PageSocket> {
   void run(Request req) {
     req_ = std::move(req);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "loads-master");
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "loads-master"); }));
     ws_.read_message_max(server_.options().messageLimit);
     ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->onAccepted();
@@ -170,10 +169,9 @@ class PageSocket : public std::enable_shared_from_this<PageSocket> {
   void doWrite() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->onWritten(ec);
-                    });
+    ws_.async_write(
+        asio::buffer(*queue_.front()),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onWritten(ec); });
   }
 
   void onWritten(beast::error_code ec) {
@@ -216,10 +214,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->body_limit(server_.options().bodyLimit);
     parser_->header_limit(8 * 1024);
     stream_.expires_after(server_.options().httpTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->onRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
   }
 
  private:
@@ -238,10 +235,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (req.method() != http::verb::get) {
-      return respond(makeResponse(req, http::status::method_not_allowed, "GET only\n", "text/plain"));
+      return respond(
+          makeResponse(req, http::status::method_not_allowed, "GET only\n", "text/plain"));
     }
     if (req.target() == "/" || req.target() == "/index.html") {
-      return respond(makeResponse(req, http::status::ok, dashboardPage(), "text/html; charset=utf-8"));
+      return respond(
+          makeResponse(req, http::status::ok, dashboardPage(), "text/html; charset=utf-8"));
     }
     respond(makeResponse(req, http::status::not_found, "not found\n", "text/plain"));
   }
@@ -283,8 +282,8 @@ DashboardServer::DashboardServer(DashboardOptions options, WebDashboard::StateFn
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error("cannot serve the dashboard on " + shown + " (--web): " +
-                             ec.message());
+    throw std::runtime_error("cannot serve the dashboard on " + shown +
+                             " (--web): " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   doAccept();
@@ -436,8 +435,8 @@ WebAddress parseWebAddress(const std::string& text) {
   const bool digits = !port.empty() && port.size() <= 5 &&
                       port.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || std::stoul(port) > 65535) {
-    throw std::invalid_argument("--web " + text +
-                                ": expected [HOST:]PORT with PORT from 0 to 65535 (0: any free port)");
+    throw std::invalid_argument(
+        "--web " + text + ": expected [HOST:]PORT with PORT from 0 to 65535 (0: any free port)");
   }
   where.port = static_cast<std::uint16_t>(std::stoul(port));
   return where;

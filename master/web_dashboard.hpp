@@ -38,12 +38,12 @@ struct WebAddress {
 WebAddress parseWebAddress(const std::string& text);
 
 struct DashboardOptions {
-  WebAddress address;                        // where to listen; 127.0.0.1, ephemeral
+  WebAddress address;                            // where to listen; 127.0.0.1, ephemeral
   std::chrono::milliseconds pushInterval{1000};  // state pushed to pages this often; 1 s
-  std::size_t maxConnections = 64;           // HTTP + WebSocket; more are closed; 64
-  std::size_t bodyLimit = 8 * 1024;          // largest HTTP request accepted; 8 KiB
-  std::size_t messageLimit = 4 * 1024;       // largest WebSocket message from a page; 4 KiB
-  std::chrono::seconds httpTimeout{30};      // an idle HTTP connection is closed; 30 s
+  std::size_t maxConnections = 64;               // HTTP + WebSocket; more are closed; 64
+  std::size_t bodyLimit = 8 * 1024;              // largest HTTP request accepted; 8 KiB
+  std::size_t messageLimit = 4 * 1024;           // largest WebSocket message from a page; 4 KiB
+  std::chrono::seconds httpTimeout{30};          // an idle HTTP connection is closed; 30 s
 };
 
 class WebDashboard {

@@ -56,8 +56,8 @@ Decoded<Envelope> checkEnvelope(const msgpack::object& root) {
     return R::failure(ErrorCode::kMalformed, "LOADS envelope with a bad version or type field");
   }
   Envelope envelope;
-  envelope.version = items[1].via.u64 > 0xffffffffu ? 0xffffffffu
-                                                     : static_cast<std::uint32_t>(items[1].via.u64);
+  envelope.version =
+      items[1].via.u64 > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(items[1].via.u64);
   envelope.typeName.assign(items[2].via.str.ptr, items[2].via.str.size);
   if (envelope.version != kProtocolVersion) {
     return R::failure(ErrorCode::kVersionMismatch,
@@ -81,17 +81,28 @@ Decoded<Envelope> checkEnvelope(const msgpack::object& root) {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kNone: return "OK";
-    case ErrorCode::kMalformed: return "MALFORMED";
-    case ErrorCode::kUnknownRun: return "UNKNOWN-RUN";
-    case ErrorCode::kUnexpected: return "UNEXPECTED";
-    case ErrorCode::kNotRegistered: return "NOT-REGISTERED";
-    case ErrorCode::kDuplicate: return "DUPLICATE";
-    case ErrorCode::kTooLarge: return "TOO-LARGE";
-    case ErrorCode::kVersionMismatch: return "VERSION-MISMATCH";
-    case ErrorCode::kInternal: return "INTERNAL";
-    case ErrorCode::kUnknownType: return "UNKNOWN-TYPE";
-    case ErrorCode::kNotEnoughAgents: return "NOT-ENOUGH-AGENTS";
+    case ErrorCode::kNone:
+      return "OK";
+    case ErrorCode::kMalformed:
+      return "MALFORMED";
+    case ErrorCode::kUnknownRun:
+      return "UNKNOWN-RUN";
+    case ErrorCode::kUnexpected:
+      return "UNEXPECTED";
+    case ErrorCode::kNotRegistered:
+      return "NOT-REGISTERED";
+    case ErrorCode::kDuplicate:
+      return "DUPLICATE";
+    case ErrorCode::kTooLarge:
+      return "TOO-LARGE";
+    case ErrorCode::kVersionMismatch:
+      return "VERSION-MISMATCH";
+    case ErrorCode::kInternal:
+      return "INTERNAL";
+    case ErrorCode::kUnknownType:
+      return "UNKNOWN-TYPE";
+    case ErrorCode::kNotEnoughAgents:
+      return "NOT-ENOUGH-AGENTS";
   }
   return "UNKNOWN-CODE";
 }
@@ -144,7 +155,8 @@ Decoded<Envelope> decodeEnvelope(std::string_view bytes, const DecodeLimits& lim
   } catch (const msgpack::insufficient_bytes&) {
     return R::failure(ErrorCode::kMalformed, "truncated msgpack");
   } catch (const std::exception& e) {
-    return R::failure(ErrorCode::kMalformed, "undecodable msgpack: " + detail::describeException(e));
+    return R::failure(ErrorCode::kMalformed,
+                      "undecodable msgpack: " + detail::describeException(e));
   } catch (...) {
     return R::failure(ErrorCode::kMalformed, "undecodable msgpack");
   }
@@ -185,8 +197,10 @@ std::string validateRun(const Run& run) {
   if (run.resultsEndpoint.empty()) return "the RUN has no results endpoint";
   const ResultsCurve& curve = run.resultsCurve;
   const auto isKey = [](const std::string& k) { return k.size() == 40; };
-  const bool plain = curve.serverKey.empty() && curve.clientPublic.empty() && curve.clientSecret.empty();
-  if (!plain && !(isKey(curve.serverKey) && isKey(curve.clientPublic) && isKey(curve.clientSecret))) {
+  const bool plain =
+      curve.serverKey.empty() && curve.clientPublic.empty() && curve.clientSecret.empty();
+  if (!plain &&
+      !(isKey(curve.serverKey) && isKey(curve.clientPublic) && isKey(curve.clientSecret))) {
     return "the RUN's results-curve is neither three 40-character Z85 keys nor empty";
   }
   return "";
@@ -198,8 +212,8 @@ std::string validateRebalance(const Rebalance& rebalance) {
            std::to_string(kMaxAgentsPerRun);
   }
   if (rebalance.shares.size() != rebalance.count) {
-    return "REBALANCE lists " + std::to_string(rebalance.shares.size()) + " agents for a count of " +
-           std::to_string(rebalance.count);
+    return "REBALANCE lists " + std::to_string(rebalance.shares.size()) +
+           " agents for a count of " + std::to_string(rebalance.count);
   }
   std::vector<bool> seen(rebalance.count, false);
   for (std::size_t i = 0; i < rebalance.shares.size(); ++i) {

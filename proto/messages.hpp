@@ -12,13 +12,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <msgpack.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <msgpack.hpp>
 
 namespace loads::proto {
 
@@ -45,19 +44,35 @@ std::string_view errorCodeName(ErrorCode code);
 enum class MessageType : std::uint8_t {
   kUnknown = 0,
   // master <-> broker
-  kRun, kRunAccepted, kRunRefused, kAgentDone, kAgentLost, kStop, kStopped, kPurge,
-  kPurged, kPing, kPong,
+  kRun,
+  kRunAccepted,
+  kRunRefused,
+  kAgentDone,
+  kAgentLost,
+  kStop,
+  kStopped,
+  kPurge,
+  kPurged,
+  kPing,
+  kPong,
   // master -> broker -> agent
   kRebalance,
   // both sockets
-  kHeartbeat, kDisconnect, kError,
+  kHeartbeat,
+  kDisconnect,
+  kError,
   // agent <-> broker
-  kHello, kWelcome, kJob, kNeedLibrary, kJobEnded,
+  kHello,
+  kWelcome,
+  kJob,
+  kNeedLibrary,
+  kJobEnded,
   // slave -> master
-  kResults, kStopTestRun,
+  kResults,
+  kStopTestRun,
 };
-std::string_view messageTypeName(MessageType type);        // "RUN", "RUN-ACCEPTED", ...
-MessageType messageTypeFromName(std::string_view name);    // kUnknown if not a LOADS type
+std::string_view messageTypeName(MessageType type);      // "RUN", "RUN-ACCEPTED", ...
+MessageType messageTypeFromName(std::string_view name);  // kUnknown if not a LOADS type
 
 using Bytes = std::vector<char>;  // packs as msgpack bin
 
@@ -65,20 +80,20 @@ using Bytes = std::vector<char>;  // packs as msgpack bin
 
 // What every agent of a run executes (PROTOCOL.md §5.1).
 struct JobOptions {
-  std::string tests;               // test selection; "" = all tests of the library
-  std::uint32_t users = 1;         // total users over all agents (see usersForAgent)
-  std::uint64_t hits = 0;          // hits per user; 0 = until the duration ends
-  std::uint64_t durationMs = 0;    // run duration per user; 0 = hits decide
-  std::string serverUrl;           // the target server's base URL; "" = test default
-  std::uint32_t threads = 0;       // runner threads per agent; 0 = the agent's cores
-  std::vector<std::string> args;   // further runner options, passed verbatim; empty
+  std::string tests;              // test selection; "" = all tests of the library
+  std::uint32_t users = 1;        // total users over all agents (see usersForAgent)
+  std::uint64_t hits = 0;         // hits per user; 0 = until the duration ends
+  std::uint64_t durationMs = 0;   // run duration per user; 0 = hits decide
+  std::string serverUrl;          // the target server's base URL; "" = test default
+  std::uint32_t threads = 0;      // runner threads per agent; 0 = the agent's cores
+  std::vector<std::string> args;  // further runner options, passed verbatim; empty
   // Schedules (PROTOCOL.md §5.1): every agent follows its share of the same global
   // schedule from startAtUs. Stages are "duration-ms:target,..." as loads::formatStages.
-  std::string rateStages;          // open model: hits/s of the whole run; "" = closed model
-  double rateStart = 0;            // open model: the rate at time 0, hits/s; 0
-  std::uint32_t maxUsers = 0;      // open model: user pool, total (split as users); 0
-  std::string userStages;          // closed model: target users of the whole run; "" = none
-  std::int64_t startAtUs = 0;      // the schedule's time 0, µs since the epoch; 0 = job start
+  std::string rateStages;      // open model: hits/s of the whole run; "" = closed model
+  double rateStart = 0;        // open model: the rate at time 0, hits/s; 0
+  std::uint32_t maxUsers = 0;  // open model: user pool, total (split as users); 0
+  std::string userStages;      // closed model: target users of the whole run; "" = none
+  std::int64_t startAtUs = 0;  // the schedule's time 0, µs since the epoch; 0 = job start
   MSGPACK_DEFINE_ARRAY(tests, users, hits, durationMs, serverUrl, threads, args, rateStages,
                        rateStart, maxUsers, userStages, startAtUs);
 };
@@ -212,13 +227,13 @@ struct Ping {
 };
 
 struct AgentInfo {
-  std::string id;             // agent id
-  std::string host;           // host name
-  std::uint32_t cores = 0;    // cores of its machine
-  std::string state;          // "idle", "busy" or "lost"
-  std::string runId;          // current run; ""
-  std::uint64_t silentMs = 0; // time since the broker last heard from it
-  std::string version;        // its loads release
+  std::string id;              // agent id
+  std::string host;            // host name
+  std::uint32_t cores = 0;     // cores of its machine
+  std::string state;           // "idle", "busy" or "lost"
+  std::string runId;           // current run; ""
+  std::uint64_t silentMs = 0;  // time since the broker last heard from it
+  std::string version;         // its loads release
   MSGPACK_DEFINE_ARRAY(id, host, cores, state, runId, silentMs, version);
 };
 
@@ -231,18 +246,17 @@ struct RunInfo {
   std::string masterHost;           // from RUN
   std::string libraryName;          // from RUN
   std::uint32_t ended = 0;          // agents done or lost so far
-  MSGPACK_DEFINE_ARRAY(runId, state, agentsWanted, agents, ageMs, masterHost, libraryName,
-                       ended);
+  MSGPACK_DEFINE_ARRAY(runId, state, agentsWanted, agents, ageMs, masterHost, libraryName, ended);
 };
 
 struct Pong {
   static constexpr MessageType kType = MessageType::kPong;
-  std::uint32_t pid = 0;                        // broker process id
-  std::string version;                          // broker's loads release
-  std::uint32_t protocol = kProtocolVersion;    // broker's protocol version
-  std::uint64_t uptimeMs = 0;                   // time since the broker started
-  std::vector<AgentInfo> agents;                // every known agent, sorted by id
-  std::vector<RunInfo> runs;                    // runs waiting or in progress
+  std::uint32_t pid = 0;                      // broker process id
+  std::string version;                        // broker's loads release
+  std::uint32_t protocol = kProtocolVersion;  // broker's protocol version
+  std::uint64_t uptimeMs = 0;                 // time since the broker started
+  std::vector<AgentInfo> agents;              // every known agent, sorted by id
+  std::vector<RunInfo> runs;                  // runs waiting or in progress
   MSGPACK_DEFINE_ARRAY(pid, version, protocol, uptimeMs, agents, runs);
 };
 
@@ -353,7 +367,7 @@ class Decoded {
   }
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
-  ErrorCode error() const { return error_; }      // kNone when ok
+  ErrorCode error() const { return error_; }  // kNone when ok
   const std::string& reason() const { return reason_; }
   T& value() { return *value_; }
   const T& value() const { return *value_; }
@@ -398,9 +412,9 @@ std::string describeException(const std::exception& e);
 template <class T>
 Decoded<T> decodeBody(const Envelope& envelope) {
   if (envelope.type != T::kType) {
-    return Decoded<T>::failure(ErrorCode::kUnexpected,
-                               "expected " + std::string(messageTypeName(T::kType)) +
-                                   ", got " + envelope.typeName);
+    return Decoded<T>::failure(
+        ErrorCode::kUnexpected,
+        "expected " + std::string(messageTypeName(T::kType)) + ", got " + envelope.typeName);
   }
   try {
     T value;

@@ -134,7 +134,9 @@ void EventBuffer::socketClose(std::string_view url, const SocketClose& close,
 ResultsEncoder::ResultsEncoder(std::string runId, std::string agentId)
     : runId_(std::move(runId)), agentId_(std::move(agentId)) {}
 
-std::string ResultsEncoder::batch(EventBuffer& events) { return frame(MessageType::kResults, events); }
+std::string ResultsEncoder::batch(EventBuffer& events) {
+  return frame(MessageType::kResults, events);
+}
 
 std::string ResultsEncoder::finalBatch(EventBuffer& events) {
   return frame(MessageType::kStopTestRun, events);
@@ -227,8 +229,12 @@ bool replayEvent(const msgpack::object& event, TestResult& sink) {
   st.currentUser = static_cast<std::uint32_t>(r.u(4));
   if (!r.ok()) return false;
   switch (static_cast<EventKind>(kind)) {
-    case EventKind::kStartTestRun: sink.startTestRun(); return true;
-    case EventKind::kStopTestRun: sink.stopTestRun(); return true;
+    case EventKind::kStartTestRun:
+      sink.startTestRun();
+      return true;
+    case EventKind::kStopTestRun:
+      sink.stopTestRun();
+      return true;
     case EventKind::kStartTest: {
       auto test = r.str(5);
       if (r.ok()) sink.startTest(test, st);
@@ -338,8 +344,10 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   }
   const msgpack::object_array& body = envelope->body.via.array;
   if (body.size < 5 || body.ptr[0].type != msgpack::type::STR ||
-      body.ptr[1].type != msgpack::type::STR || body.ptr[2].type != msgpack::type::POSITIVE_INTEGER ||
-      body.ptr[3].type != msgpack::type::POSITIVE_INTEGER || body.ptr[4].type != msgpack::type::ARRAY) {
+      body.ptr[1].type != msgpack::type::STR ||
+      body.ptr[2].type != msgpack::type::POSITIVE_INTEGER ||
+      body.ptr[3].type != msgpack::type::POSITIVE_INTEGER ||
+      body.ptr[4].type != msgpack::type::ARRAY) {
     return R::failure(ErrorCode::kMalformed, envelope->typeName + " header has wrong types");
   }
   BatchInfo info;

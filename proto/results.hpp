@@ -14,10 +14,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <msgpack.hpp>
 #include <string>
 #include <string_view>
-
-#include <msgpack.hpp>
 
 #include "loads/test_result.hpp"
 #include "proto/messages.hpp"
@@ -26,9 +25,21 @@ namespace loads::proto {
 
 // Event kinds on the wire; the values are frozen.
 enum class EventKind : std::uint8_t {
-  kStartTestRun = 0, kStopTestRun, kStartTest, kStopTest, kAddSuccess, kAddFailure,
-  kAddError, kAddSkip, kAddCancelled, kAddHit, kIncrCounter, kSocketOpen, kSocketMessage,
-  kSocketClose, kAddDropped,
+  kStartTestRun = 0,
+  kStopTestRun,
+  kStartTest,
+  kStopTest,
+  kAddSuccess,
+  kAddFailure,
+  kAddError,
+  kAddSkip,
+  kAddCancelled,
+  kAddHit,
+  kIncrCounter,
+  kSocketOpen,
+  kSocketMessage,
+  kSocketClose,
+  kAddDropped,
 };
 
 inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
@@ -61,7 +72,8 @@ class EventBuffer final : public TestResult {
   void addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) override;
   void addCancelled(std::string_view test, const LoadsStatus& s) override;
   void addHit(const Hit& hit, const LoadsStatus& s) override;
-  void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus& s) override;
+  void addDropped(std::string_view test, std::int64_t plannedStartUs,
+                  const LoadsStatus& s) override;
   void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                    const LoadsStatus& s) override;
   void socketOpen(std::string_view url, const LoadsStatus& s) override;

@@ -15,8 +15,9 @@ void ClientKeyFiles::addOptions(CLI::App& app) {
 void ClientKeyFiles::load(const std::string& tool, const std::string& broker, KeyPair& key,
                           std::string& brokerKey) const {
   if (keyFile.empty() != brokerKeyFile.empty()) {
-    throw ConfigError("--key and --broker-key go together: this tool's key pair and the "
-                      "broker's public key");
+    throw ConfigError(
+        "--key and --broker-key go together: this tool's key pair and the "
+        "broker's public key");
   }
   if (!keyFile.empty()) {
     key = loadKeyPair(keyFile);

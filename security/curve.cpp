@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-
 #include <zmq.hpp>
 
 namespace loads::security {
@@ -35,7 +34,8 @@ std::map<std::string, std::string> readKeyFile(const std::string& path) {
     if (line.empty() || line[0] == '#') continue;
     const auto eq = line.find('=');
     if (eq == std::string::npos) {
-      throw ConfigError(path + " is not a loads key file (a line without '='): make keys with loads-keys");
+      throw ConfigError(path +
+                        " is not a loads key file (a line without '='): make keys with loads-keys");
     }
     fields[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
   }
@@ -58,9 +58,11 @@ std::string keyField(const std::map<std::string, std::string>& fields, const std
 void writeNewFile(const fs::path& path, const std::string& text, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
   if (fd < 0) {
-    throw ConfigError(errno == EEXIST ? path.string() + " exists already: keys are never overwritten, "
-                                                        "remove it first or pick another name"
-                                      : "cannot write " + path.string() + ": " + std::strerror(errno));
+    throw ConfigError(errno == EEXIST
+                          ? path.string() +
+                                " exists already: keys are never overwritten, "
+                                "remove it first or pick another name"
+                          : "cannot write " + path.string() + ": " + std::strerror(errno));
   }
   ::fchmod(fd, mode);  // whatever the umask
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -69,7 +71,8 @@ void writeNewFile(const fs::path& path, const std::string& text, mode_t mode) {
 }
 
 bool isLoopbackHost(std::string host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost") return true;
   in_addr v4{};
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
@@ -82,8 +85,8 @@ bool isLoopbackHost(std::string host) {
 KeyPair generateKeyPair() {
   char publicKey[41] = {}, secretKey[41] = {};
   if (zmq_curve_keypair(publicKey, secretKey) != 0) {
-    throw std::runtime_error(std::string("cannot make a CURVE key pair: ") + zmq_strerror(zmq_errno()) +
-                             " (this libzmq is built without CURVE)");
+    throw std::runtime_error(std::string("cannot make a CURVE key pair: ") +
+                             zmq_strerror(zmq_errno()) + " (this libzmq is built without CURVE)");
   }
   return {publicKey, secretKey};
 }
@@ -122,8 +125,9 @@ void writeKeyFiles(const std::string& dir, const std::string& name, const KeyPai
   const fs::path key = fs::path(dir) / (name + ".key"), pub = fs::path(dir) / (name + ".pub");
   for (const auto& path : {key, pub}) {
     if (fs::exists(path)) {
-      throw ConfigError(path.string() + " exists already: keys are never overwritten, remove "
-                                        "it first or pick another name");
+      throw ConfigError(path.string() +
+                        " exists already: keys are never overwritten, remove "
+                        "it first or pick another name");
     }
   }
   const std::string publicLine = "public-key = " + keys.publicKey + "\n";

@@ -1,10 +1,9 @@
 // loads-keys: makes CURVE key pairs for loads-broker, loads-agent and loads-master:
 // DIR/NAME.key (public and secret key, mode 0600) and DIR/NAME.pub (public key) per
 // NAME, in the format of PROTOCOL.md §9.4. Never overwrites a key.
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "loads/version.hpp"
 #include "security/curve.hpp"
@@ -12,7 +11,8 @@
 int main(int argc, char** argv) {
   std::string dir = ".";
   std::vector<std::string> names;
-  CLI::App app{"loads-keys: make CURVE key pairs (NAME.key, secret, mode 0600; NAME.pub) for loads"};
+  CLI::App app{
+      "loads-keys: make CURVE key pairs (NAME.key, secret, mode 0600; NAME.pub) for loads"};
   app.set_version_flag("--version", LOADS_VERSION);
   app.add_option("--dir", dir, "where to write the files (default: the current directory)");
   app.add_option("name", names, "one key pair per name, e.g. broker master agent")->required();
@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   try {
     for (const auto& name : names) {
       if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
-        throw loads::security::ConfigError("\"" + name + "\" is not a key name: use a plain file name such as agent1");
+        throw loads::security::ConfigError(
+            "\"" + name + "\" is not a key name: use a plain file name such as agent1");
       }
     }
     std::filesystem::create_directories(dir);

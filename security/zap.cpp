@@ -1,10 +1,9 @@
 #include "security/zap.hpp"
 
-#include <array>
-
-#include <zmq_addon.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <array>
+#include <zmq_addon.hpp>
 
 namespace loads::security {
 namespace {
@@ -26,7 +25,8 @@ ZapAuthenticator::ZapAuthenticator(zmq::context_t& context)
       pipeOut_(context, zmq::socket_type::pair) {
   handler_.set(zmq::sockopt::linger, 0);
   handler_.bind("inproc://zeromq.zap.01");
-  const std::string pipe = "inproc://zap-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  const std::string pipe =
+      "inproc://zap-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
   pipeIn_.bind(pipe);
   pipeOut_.connect(pipe);
   thread_ = std::thread([this] { run(); });
@@ -69,7 +69,8 @@ void ZapAuthenticator::answer(std::vector<zmq::message_t>& request) {
   const std::string requestId = request.size() > 1 ? text(request[1]) : "";
   const std::string domain = wellFormed ? text(request[2]) : "";
   const std::string mechanism = wellFormed ? text(request[5]) : "";
-  const std::string key = wellFormed && mechanism == "CURVE" && request.size() >= 7 ? z85(request[6]) : "";
+  const std::string key =
+      wellFormed && mechanism == "CURVE" && request.size() >= 7 ? z85(request[6]) : "";
   const bool ok = !key.empty() && allowed(domain, key);
   if (!ok) {
     const std::uint64_t count = ++refusals_;
@@ -79,10 +80,12 @@ void ZapAuthenticator::answer(std::vector<zmq::message_t>& request) {
                  wellFormed ? text(request[3]) : "(unknown)", count);
   }
   std::array<zmq::const_buffer, 6> reply{
-      zmq::str_buffer("1.0"), zmq::buffer(requestId),
+      zmq::str_buffer("1.0"),
+      zmq::buffer(requestId),
       ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
       ok ? zmq::str_buffer("OK") : zmq::str_buffer("key not allowed"),
-      ok ? zmq::buffer(key) : zmq::str_buffer(""), zmq::str_buffer("")};
+      ok ? zmq::buffer(key) : zmq::str_buffer(""),
+      zmq::str_buffer("")};
   zmq::send_multipart(handler_, reply, zmq::send_flags::dontwait);
 }
 

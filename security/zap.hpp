@@ -17,7 +17,6 @@
 #include <set>
 #include <string>
 #include <thread>
-
 #include <zmq.hpp>
 
 namespace loads::security {

@@ -21,8 +21,8 @@
 #include <string>
 #include <string_view>
 
-#include "loads/status.hpp"
 #include "client/url.hpp"
+#include "loads/status.hpp"
 #include "run/user_context.hpp"
 
 namespace loads::detail {
@@ -58,14 +58,15 @@ inline ConnectFailure classify(const boost::system::error_code& ec, Stage stage,
   if (cancelled) return {ErrorKind::kCancelled, "cancelled: the run stopped"};
   if (ec == boost::beast::error::timeout)
     return {ErrorKind::kTimeout, "no response within " + std::to_string(timeout.count()) +
-                                     " ms (set the timeout with " + std::string(timeoutHint) +
-                                     ")"};
+                                     " ms (set the timeout with " + std::string(timeoutHint) + ")"};
   if (ec == asio::error::connection_refused) return {ErrorKind::kRefused, "connection refused"};
   if (stage == Stage::kHandshake) {
     std::string reason = "TLS handshake failed: " + ec.message();
     if (ec.category() == asio::error::get_ssl_category() &&
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-      reason += " (the server's certificate is not trusted; --insecure-skip-tls-verify skips verification)";
+      reason +=
+          " (the server's certificate is not trusted; --insecure-skip-tls-verify skips "
+          "verification)";
     }
     return {ErrorKind::kTls, std::move(reason)};
   }

@@ -1,6 +1,6 @@
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 

@@ -15,8 +15,8 @@
 
 #include "client/connect.hpp"
 #include "client/cookie_jar.hpp"
-#include "loads/version.hpp"
 #include "client/url.hpp"
+#include "loads/version.hpp"
 #include "run/user_context.hpp"
 
 namespace loads {

@@ -15,9 +15,9 @@
 #include <exception>
 
 #include "client/connect.hpp"
+#include "client/websocket_client.hpp"
 #include "loads/test_case.hpp"
 #include "loads/version.hpp"
-#include "client/websocket_client.hpp"
 
 namespace loads {
 
@@ -96,7 +96,8 @@ struct WebSocket::Impl : std::enable_shared_from_this<WebSocket::Impl> {
   enum class State { kOpen, kClosing, kClosed };
 
   Impl(UserContext& u, WsCallback callback, const WsOptions& o)
-      : user(u), onMessage(std::move(callback)),
+      : user(u),
+        onMessage(std::move(callback)),
         timeout(o.timeout.value_or(u.settings.requestTimeout)),
         queueLimit(std::max<std::size_t>(1, o.queueLimit)) {}
 
@@ -138,8 +139,8 @@ struct WebSocket::Impl : std::enable_shared_from_this<WebSocket::Impl> {
   beast::flat_buffer readBuffer;
   std::deque<WsMessage> queue;
   State state = State::kOpen;
-  bool reading = false;     // a background read is pending
-  bool peerClosed = false;  // the peer's close frame arrived
+  bool reading = false;                  // a background read is pending
+  bool peerClosed = false;               // the peer's close frame arrived
   asio::steady_timer* waiter = nullptr;  // the timer of a receive() that waits
   std::size_t cancelId = 0;
   int closeCode = 0;
@@ -152,9 +153,8 @@ void WebSocket::Impl::startRead() {
   if (state == State::kClosed || reading || queue.size() >= queueLimit) return;
   reading = true;
   visit([this](auto& ws) {
-    ws.async_read(readBuffer, [self = shared_from_this()](error_code ec, std::size_t) {
-      self->onRead(ec);
-    });
+    ws.async_read(readBuffer,
+                  [self = shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
   });
 }
 
@@ -178,7 +178,8 @@ void WebSocket::Impl::onRead(const error_code& ec) {
   }
   auto f = detail::classify(ec, detail::Stage::kExchange, user.cancelled, timeout, kTimeoutHint);
   if (isWebSocketError(ec)) f = {ErrorKind::kProtocol, "WebSocket protocol error: " + ec.message()};
-  if (f.kind == ErrorKind::kReset) f.reason = "the connection was closed without a close frame (" + ec.message() + ")";
+  if (f.kind == ErrorKind::kReset)
+    f.reason = "the connection was closed without a close frame (" + ec.message() + ")";
   finish(0, f.reason, false, f.kind);
 }
 
@@ -294,8 +295,7 @@ void WebSocket::Impl::close(int code, std::string_view reason) {
 }
 
 void WebSocket::Impl::abandon(std::string_view reason) {
-  finish(0, std::string(reason), false,
-         user.cancelled ? ErrorKind::kCancelled : ErrorKind::kOther);
+  finish(0, std::string(reason), false, user.cancelled ? ErrorKind::kCancelled : ErrorKind::kOther);
 }
 
 // ---- WebSocket -------------------------------------------------------------------------
@@ -384,9 +384,9 @@ struct HandshakeHit {
     hit.status = status;
     hit.error = error;
     hit.startedUs = startedUs;
-    hit.elapsedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    hit.elapsedUs =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     hit.bytes = bytes;
     hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
     user.result.addHit(hit, user.status);
@@ -413,8 +413,9 @@ void decorate(Ws& ws, const WsOptions& options) {
 std::shared_ptr<WebSocket> openWebSocket(UserContext& user, std::string_view text,
                                          WsCallback onMessage, const WsOptions& options) {
   if (!user.yield) {
-    throw std::logic_error("createWs used outside a virtual user's coroutine: call it from a "
-                           "test method, setUp, tearDown or the constructor");
+    throw std::logic_error(
+        "createWs used outside a virtual user's coroutine: call it from a "
+        "test method, setUp, tearDown or the constructor");
   }
   Url target;
   if (!parseWsUrl(text, user.settings.serverUrl, target)) {
@@ -423,8 +424,7 @@ std::shared_ptr<WebSocket> openWebSocket(UserContext& user, std::string_view tex
   }
   auto impl = std::make_shared<WebSocket::Impl>(user, std::move(onMessage), options);
   impl->url = (target.tls ? "wss://" : "ws://") + target.hostHeader() + target.target;
-  HandshakeHit hit{user,
-                   options.name.empty() ? "WS " + std::string(target.path()) : options.name,
+  HandshakeHit hit{user, options.name.empty() ? "WS " + std::string(target.path()) : options.name,
                    impl->url};
   if (user.cancelled) throw hit.fail(ErrorKind::kCancelled, "cancelled: the run stopped");
 

@@ -103,8 +103,7 @@ void printRequests(const Snapshot& snap, std::ostream& out) {
         << (code == 0              ? std::string("none")
             : code == kOtherStatus ? std::string(kOtherName)
                                    : std::to_string(code))
-        << " x "
-        << formatCount(n);
+        << " x " << formatCount(n);
   }
   for (std::size_t i = 1; i < kErrorKindCount; ++i) {
     if (auto n = snap.allRequests.errorKinds[i]) {
@@ -118,8 +117,8 @@ void printDropped(const Snapshot& snap, std::ostream& out) {
   if (snap.targetKind != "rate" && snap.droppedHits == 0) return;
   std::uint64_t planned = snap.droppedHits;
   for (const auto& [name, t] : snap.tests) planned += t.started;
-  out << "Dropped hits (planned, no free user: raise --max-users): " << formatCount(snap.droppedHits)
-      << " of " << formatCount(planned) << " planned\n\n";
+  out << "Dropped hits (planned, no free user: raise --max-users): "
+      << formatCount(snap.droppedHits) << " of " << formatCount(planned) << " planned\n\n";
 }
 
 void printTests(const Snapshot& snap, std::ostream& out) {
@@ -141,7 +140,8 @@ void printCountersAndSockets(const Snapshot& snap, std::ostream& out) {
   if (!snap.counters.empty()) {
     Table table({"counter", "value"});
     for (const auto& [name, value] : snap.counters) {
-      const auto magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+      const auto magnitude =
+          value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
       table.add({name, (value < 0 ? "-" : "") + formatCount(magnitude)});
     }
     out << "Counters\n";
@@ -244,9 +244,8 @@ std::string ConsoleOutput::liveLine(const Snapshot& snap, const LiveInfo& info) 
   if (info.remaining) line << " (" << formatDuration(*info.remaining) << " left)";
   line << " | " << snap.currentUsers << " users";
   if (snap.targetKind == "users") line << " (target " << fixed(snap.currentTarget, 0) << ")";
-  line << " | " << formatCount(hits) << " hits | "
-       << formatCount(snap.allRequests.count) << " requests, "
-       << formatCount(last ? last->requests : 0) << " req/s";
+  line << " | " << formatCount(hits) << " hits | " << formatCount(snap.allRequests.count)
+       << " requests, " << formatCount(last ? last->requests : 0) << " req/s";
   if (snap.targetKind == "rate") {
     line << " (target " << fixed(snap.currentTarget, 0) << "/s, " << formatCount(snap.droppedHits)
          << " dropped)";

@@ -394,7 +394,8 @@ void rebalances(std::string& out, const Json& r) {
     std::string shares;
     for (const auto& s : arrayField(e, "shares")) {
       shares += (shares.empty() ? "" : ", ") + text(s, "id") + " #" +
-                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) + " users)";
+                std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) +
+                " users)";
     }
     rows.push_back({Cell(report::utcTime(integer(e, "applies_at_us")), "text"),
                     Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),

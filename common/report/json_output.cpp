@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "stats/aggregate_result.hpp"
-#include "report/console_output.hpp"
 #include "loads/version.hpp"
+#include "report/console_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads {
 namespace {

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
+#include "stats/aggregate_result.hpp"
 
 namespace loads {
 namespace {

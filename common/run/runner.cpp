@@ -39,15 +39,15 @@ struct Runner::Thread {
 struct Runner::Slot {
   explicit Slot(asio::io_context& io) : wake(io) {}
   asio::steady_timer wake;
-  std::size_t test = 0;           // index in tests_
-  std::int64_t plannedUs = 0;     // open model: the planned start of the hit handed over
-  bool assigned = false;          // a hit was handed over
+  std::size_t test = 0;        // index in tests_
+  std::int64_t plannedUs = 0;  // open model: the planned start of the hit handed over
+  bool assigned = false;       // a hit was handed over
 };
 
 struct Runner::Cycle {
-  std::uint64_t users;        // users started with the cycle (more may join: rebalance)
-  std::uint64_t hits;         // per user; 0 = until stopping
-  std::uint64_t remaining;    // users and dispatchers not finished; guarded by Runner::mutex_
+  std::uint64_t users;            // users started with the cycle (more may join: rebalance)
+  std::uint64_t hits;             // per user; 0 = until stopping
+  std::uint64_t remaining;        // users and dispatchers not finished; guarded by Runner::mutex_
   std::uint64_t dispatchers = 0;  // open model: dispatchers not finished; guarded by mutex_
 };
 
@@ -56,7 +56,9 @@ struct Runner::Cycle {
 struct Runner::UserScope {
   UserScope(Runner& runner, Thread& thread, Cycle& cycle, const SelectedTest& selected,
             asio::yield_context& yield)
-      : runner(runner), thread(thread), cycle(cycle),
+      : runner(runner),
+        thread(thread),
+        cycle(cycle),
         user(thread.io, runner.result_, runner.options_.user, thread.tls, *runner.dns_) {
     user.yield = &yield;
     user.test = selected.fullName;
@@ -118,9 +120,12 @@ Outcome guarded(const detail::UserContext& user, F&& phase) {
 }  // namespace
 
 Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result)
-    : tests_(std::move(tests)), options_(std::move(options)), result_(result),
+    : tests_(std::move(tests)),
+      options_(std::move(options)),
+      result_(result),
       dns_(std::make_unique<detail::DnsCache>()) {
-  unsigned n = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     auto t = std::make_unique<Thread>();
     t->tls.set_default_verify_paths();
@@ -153,8 +158,8 @@ void Runner::run() {
     runStaged();
   }
   std::size_t index = 0;
-  for (std::uint64_t users : options_.rate || options_.userStages ? std::vector<std::uint64_t>{}
-                                                                  : options_.userCycles) {
+  for (std::uint64_t users :
+       options_.rate || options_.userStages ? std::vector<std::uint64_t>{} : options_.userCycles) {
     for (std::uint64_t hits : hitCycles) {
       {
         std::lock_guard lock(mutex_);
@@ -219,8 +224,7 @@ void Runner::finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-                     asio::yield_context yield) {
+void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, asio::yield_context yield) {
   const SelectedTest& selected = tests_[index % tests_.size()];
   UserScope scope(*this, thread, cycle, selected, yield);
   detail::UserContext& user = scope.user;
@@ -267,11 +271,21 @@ void Runner::runHit(detail::UserContext& user, TestCase& test, const SelectedTes
   }
   Failure failure{out.type, out.message, out.file, out.line};
   switch (out.kind) {
-    case Outcome::kSuccess: result_.addSuccess(name, user.status); break;
-    case Outcome::kFailure: result_.addFailure(name, failure, user.status); break;
-    case Outcome::kError: result_.addError(name, failure, user.status); break;
-    case Outcome::kSkip: result_.addSkip(name, out.message, user.status); break;
-    case Outcome::kCancelled: result_.addCancelled(name, user.status); break;
+    case Outcome::kSuccess:
+      result_.addSuccess(name, user.status);
+      break;
+    case Outcome::kFailure:
+      result_.addFailure(name, failure, user.status);
+      break;
+    case Outcome::kError:
+      result_.addError(name, failure, user.status);
+      break;
+    case Outcome::kSkip:
+      result_.addSkip(name, out.message, user.status);
+      break;
+    case Outcome::kCancelled:
+      result_.addCancelled(name, user.status);
+      break;
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   result_.stopTest(name, elapsed, user.status);
@@ -301,7 +315,8 @@ void Runner::scheduleStart() {
   const auto sysNow = system_clock::now();
   const auto steadyNow = Clock::now();
   auto startSys = options_.startAt.value_or(sysNow);
-  if (startSys < sysNow) startSys = sysNow;  // a late job starts now: its share's count is unchanged
+  if (startSys < sysNow)
+    startSys = sysNow;  // a late job starts now: its share's count is unchanged
   scheduleStart_ = steadyNow + duration_cast<Clock::duration>(startSys - sysNow);
   scheduleStartUs_ = duration_cast<microseconds>(startSys.time_since_epoch()).count();
   std::lock_guard lock(mutex_);
@@ -309,7 +324,8 @@ void Runner::scheduleStart() {
   progress_.stopping = false;
 }
 
-std::unique_ptr<TestCase> Runner::buildTest(detail::UserContext& user, const SelectedTest& selected) {
+std::unique_ptr<TestCase> Runner::buildTest(detail::UserContext& user,
+                                            const SelectedTest& selected) {
   std::unique_ptr<TestCase> test;
   detail::currentUser() = &user;
   Outcome built = guarded(user, [&] { test = selected.testClass->factory(); });
@@ -353,7 +369,8 @@ void Runner::runOpen() {
   {
     std::lock_guard lock(mutex_);
     progress_.users = pool;
-    progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
+    progress_.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
   }
   Cycle cycle{pool, 0, pool + threads, threads};  // users and dispatchers
   stopping_ = false;
@@ -374,9 +391,10 @@ void Runner::runOpen() {
     const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
     const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
-    asio::spawn(thread.io, [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
-      runDispatcher(thread, cycle, std::move(d), y);
-    });
+    asio::spawn(thread.io,
+                [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
+                  runDispatcher(thread, cycle, std::move(d), y);
+                });
   }
   std::unique_lock lock(mutex_);
   // Dispatchers end with their schedule: then only the users are left.
@@ -492,8 +510,8 @@ void Runner::runStaged() {
   const auto end = scheduleStart_ + schedule.length();
   while (!stopRequested_ && Clock::now() < end) {
     const auto now = Clock::now();
-    const auto at = now < scheduleStart_ ? Micros(0)
-                                         : std::chrono::duration_cast<Micros>(now - scheduleStart_);
+    const auto at =
+        now < scheduleStart_ ? Micros(0) : std::chrono::duration_cast<Micros>(now - scheduleStart_);
     const std::uint32_t target = now < scheduleStart_ ? 0 : schedule.at(at);
     if (target != targetUsers_.exchange(target)) {
       lock.unlock();
@@ -557,7 +575,8 @@ void Runner::growUsers(std::uint64_t users) {
   std::lock_guard lock(mutex_);
   if (!cycle_ || stopping_ || users <= cycleUsers_) return;
   Cycle& cycle = *cycle_;
-  const std::size_t threads = pooled_ && dispatcherThreads_ > 0 ? dispatcherThreads_ : threads_.size();
+  const std::size_t threads =
+      pooled_ && dispatcherThreads_ > 0 ? dispatcherThreads_ : threads_.size();
   for (std::uint64_t i = cycleUsers_; i < users; ++i) {
     Thread& thread = *threads_[i % threads];
     ++cycle.remaining;
@@ -601,8 +620,8 @@ Progress Runner::progress() const {
   Progress p = progress_;
   p.activeUsers = activeUsers_.load();
   if (scheduleStartUs_.load() != 0) {
-    p.target = scheduleTarget(options_, std::chrono::duration_cast<Micros>(
-                                            std::max(Clock::now() - scheduleStart_, Clock::duration(0))));
+    p.target = scheduleTarget(options_, std::chrono::duration_cast<Micros>(std::max(
+                                            Clock::now() - scheduleStart_, Clock::duration(0))));
   }
   return p;
 }

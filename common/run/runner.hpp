@@ -31,20 +31,20 @@ struct RunOptions {
   std::vector<std::uint64_t> userCycles{1};  // -u: users per cycle; default one cycle of 1
   std::vector<std::uint64_t> hitCycles;      // --hits: per user; empty = by duration (or 1)
   std::optional<std::chrono::milliseconds> duration;  // -d: per cycle; default none
-  std::chrono::milliseconds ramp{0};          // --ramp: user starts spread over this; default 0
-  unsigned threads = 0;                       // -t: runner threads; 0 = one per core
+  std::chrono::milliseconds ramp{0};            // --ramp: user starts spread over this; default 0
+  unsigned threads = 0;                         // -t: runner threads; 0 = one per core
   std::chrono::milliseconds stopTimeout{5000};  // --stop-timeout: grace for hits in flight
-  detail::UserSettings user;                  // --server-url, --insecure-skip-tls-verify, --timeout
-  std::uint32_t firstUserId = 1;              // ids of this runner's users start here
+  detail::UserSettings user;      // --server-url, --insecure-skip-tls-verify, --timeout
+  std::uint32_t firstUserId = 1;  // ids of this runner's users start here
 
   // Open model (--rate, --rate-stages): hits start on this schedule of the whole run
   // (hits/s over every agent), run by a pool of users; none = closed model.
   std::optional<StageProfile> rate;
-  std::uint32_t maxUsers = 0;              // --max-users: this runner's pool for `rate`
+  std::uint32_t maxUsers = 0;  // --max-users: this runner's pool for `rate`
   // Closed model with --stages: target users of the whole run over time; none.
   std::optional<StageProfile> userStages;
-  std::uint32_t shareIndex = 0;            // this runner's share of a distributed schedule
-  std::uint32_t shareCount = 1;            // shares (agents) of the run; 1 = local
+  std::uint32_t shareIndex = 0;  // this runner's share of a distributed schedule
+  std::uint32_t shareCount = 1;  // shares (agents) of the run; 1 = local
   // When the schedule's time 0 is (the master's common start); none = when run() starts.
   std::optional<std::chrono::system_clock::time_point> startAt;
 };
@@ -66,14 +66,14 @@ struct Resplit {
 
 // A snapshot of where the run is, for live outputs.
 struct Progress {
-  std::size_t cycle = 0;        // 0-based index of the running cycle
-  std::size_t cycles = 1;       // number of cycles
-  std::uint64_t users = 0;      // users of this cycle
+  std::size_t cycle = 0;    // 0-based index of the running cycle
+  std::size_t cycles = 1;   // number of cycles
+  std::uint64_t users = 0;  // users of this cycle
   std::uint32_t activeUsers = 0;
   std::chrono::steady_clock::time_point cycleStart;
   std::optional<std::chrono::milliseconds> duration;  // planned length of each cycle
-  bool stopping = false;        // duration over or stop() called; hits in flight finishing
-  double target = -1;           // schedule target now (users or hits/s, whole run); -1 none
+  bool stopping = false;  // duration over or stop() called; hits in flight finishing
+  double target = -1;     // schedule target now (users or hits/s, whole run); -1 none
 };
 
 class Runner {
@@ -107,8 +107,7 @@ class Runner {
   void runOpen();
   void runStaged();
   void finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock);
-  void runUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-               boost::asio::yield_context yield);
+  void runUser(Thread& thread, Cycle& cycle, std::uint64_t index, boost::asio::yield_context yield);
   void runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
                      boost::asio::yield_context yield);
   void runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
@@ -133,11 +132,11 @@ class Runner {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  bool stopRequested_ = false;       // guarded by mutex_
-  bool cancelRequested_ = false;     // guarded by mutex_
+  bool stopRequested_ = false;         // guarded by mutex_
+  bool cancelRequested_ = false;       // guarded by mutex_
   std::atomic<bool> stopping_{false};  // read by users before each hit
   std::atomic<std::uint32_t> activeUsers_{0};
-  Progress progress_;                // guarded by mutex_
+  Progress progress_;  // guarded by mutex_
   // The schedule's time 0 (open model and stages), set before any user starts.
   std::chrono::steady_clock::time_point scheduleStart_;
   std::atomic<std::int64_t> scheduleStartUs_{0};  // the same, wall clock µs; 0 = not yet
@@ -146,8 +145,8 @@ class Runner {
   // how they are spawned, and the --stages schedule.
   Cycle* cycle_ = nullptr;
   std::uint64_t cycleUsers_ = 0;
-  bool pooled_ = false;                 // pooled users (open model, stages)
-  std::size_t dispatcherThreads_ = 0;   // open model: threads [0, this) dispatch
+  bool pooled_ = false;                // pooled users (open model, stages)
+  std::size_t dispatcherThreads_ = 0;  // open model: threads [0, this) dispatch
   UserTargetSchedule* staged_ = nullptr;
 };
 

@@ -20,8 +20,9 @@ double seconds(Micros t) { return static_cast<double>(t.count()) / 1e6; }
 
 std::vector<Stage> parseStages(std::string_view text, std::string_view option) {
   auto bad = [&](const std::string& why) {
-    throw std::invalid_argument(std::string(option) + " '" + std::string(text) + "' is not valid: " +
-                                why + "; use duration:target pairs, e.g. 30s:100,2m:100,30s:0");
+    throw std::invalid_argument(std::string(option) + " '" + std::string(text) +
+                                "' is not valid: " + why +
+                                "; use duration:target pairs, e.g. 30s:100,2m:100,30s:0");
   };
   std::vector<Stage> stages;
   std::size_t start = 0;
@@ -137,7 +138,9 @@ std::optional<Micros> StageProfile::timeOfIntegral(double n) const {
 // ---------------------------------------------------------------- ArrivalSchedule
 
 ArrivalSchedule::ArrivalSchedule(StageProfile rate, std::uint64_t index, std::uint64_t count)
-    : rate_(std::move(rate)), index_(index), count_(std::max<std::uint64_t>(1, count)),
+    : rate_(std::move(rate)),
+      index_(index),
+      count_(std::max<std::uint64_t>(1, count)),
       nextGlobal_(index) {
   next_ = plannedAt(nextGlobal_);
 }
@@ -203,7 +206,8 @@ std::uint32_t UserTargetSchedule::globalAt(Micros t) const {
 }
 
 std::uint32_t UserTargetSchedule::at(Micros t) const {
-  if (resplit_ && t >= resplit_->from) return shareOf(globalAt(t), resplit_->index, resplit_->count);
+  if (resplit_ && t >= resplit_->from)
+    return shareOf(globalAt(t), resplit_->index, resplit_->count);
   return shareOf(globalAt(t), index_, count_);
 }
 

@@ -92,8 +92,8 @@ class ArrivalSchedule {
   void applyPending();
   StageProfile rate_;
   std::uint64_t index_, count_;
-  std::uint64_t nextGlobal_;         // the global number of the next arrival of this share
-  std::optional<Split> pending_;     // a resplit not reached yet
+  std::uint64_t nextGlobal_;      // the global number of the next arrival of this share
+  std::optional<Split> pending_;  // a resplit not reached yet
   std::uint64_t issued_ = 0;
   std::optional<Micros> next_;
 };

@@ -17,7 +17,8 @@ UserContext*& currentUser() {
 void raiseFailure(std::string_view what, std::string_view message,
                   const std::source_location& where) {
   std::string text(what);
-  if (!message.empty()) text = what.empty() ? std::string(message) : std::string(message) + " (" + text + ")";
+  if (!message.empty())
+    text = what.empty() ? std::string(message) : std::string(message) + " (" + text + ")";
   if (text.empty()) text = "fail()";
   throw AssertionFailure(std::move(text), where);
 }
@@ -67,9 +68,9 @@ void TestCase::assertIn(std::string_view needle, std::string_view haystack,
   if (haystack.find(needle) == std::string_view::npos) {
     std::string shown(haystack.substr(0, 80));
     if (haystack.size() > 80) shown += "...";
-    detail::raiseFailure("assertIn(" + detail::repr(needle) + ", " + detail::repr(shown) +
-                             "): not found",
-                         message, where);
+    detail::raiseFailure(
+        "assertIn(" + detail::repr(needle) + ", " + detail::repr(shown) + "): not found", message,
+        where);
   }
 }
 

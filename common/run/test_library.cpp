@@ -52,7 +52,8 @@ Registration::Registration(const char* className, const char* methodNames, Facto
 TestLibrary TestLibrary::load(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw LoadError("test library " + path + " does not exist: give the path to a .so built with "
+    throw LoadError("test library " + path +
+                    " does not exist: give the path to a .so built with "
                     "loads_add_test_library");
   }
   // A bare name would make dlopen search the library path; always load this file.
@@ -71,7 +72,8 @@ TestLibrary TestLibrary::load(const std::string& path) {
   auto* stamp = static_cast<const detail::LibraryStamp*>(::dlsym(handle, "loads_library_stamp"));
   if (stamp == nullptr) {
     registry().resize(before);
-    throw LoadError(path + " is not a loads test library (it has no LOADS_TEST_CASE): register "
+    throw LoadError(path +
+                    " is not a loads test library (it has no LOADS_TEST_CASE): register "
                     "your test classes with LOADS_TEST_CASE and build it with "
                     "loads_add_test_library");
   }

@@ -25,8 +25,8 @@ class DnsCache;
 
 // Settings shared by every user of a run (read-only while the run goes).
 struct UserSettings {
-  std::string serverUrl;                             // --server-url; default ""
-  bool insecure = false;                             // --insecure-skip-tls-verify: skip TLS verification
+  std::string serverUrl;  // --server-url; default ""
+  bool insecure = false;  // --insecure-skip-tls-verify: skip TLS verification
   std::chrono::milliseconds requestTimeout{30000};  // --timeout; default 30 s
 };
 
@@ -35,7 +35,7 @@ struct UserContext {
               boost::asio::ssl::context& tls, DnsCache& dns)
       : io(io), result(result), settings(settings), tls(tls), dns(dns) {}
 
-  boost::asio::io_context& io;                 // the runner thread's io_context
+  boost::asio::io_context& io;                  // the runner thread's io_context
   boost::asio::yield_context* yield = nullptr;  // the user's coroutine while it runs
   TestResult& result;                           // where every event goes
   const UserSettings& settings;
@@ -44,7 +44,8 @@ struct UserContext {
   LoadsStatus status;              // updated by the runner before each hit
   std::string test;                // "Class.method" of the current hit
   bool cancelled = false;          // set when the run stops; I/O fails with kCancelled
-  std::int64_t plannedStartUs = 0;  // open model: the hit's planned start, taken by its first request
+  std::int64_t plannedStartUs =
+      0;  // open model: the hit's planned start, taken by its first request
 
   // Objects with pending I/O register a canceller (closing sockets, cancelling timers);
   // cancel() calls them all. Registration returns an id to unregister with.

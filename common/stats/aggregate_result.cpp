@@ -228,14 +228,15 @@ struct AggregateResult::Series {
   // second's totals join the nearest summarised one instead of growing the series.
   SecondSample& nearestSummarized(std::int64_t s) {
     auto it = summarized.lower_bound(s);
-    if (it == summarized.end() || (it != summarized.begin() && it->first - s > s - std::prev(it)->first)) {
+    if (it == summarized.end() ||
+        (it != summarized.begin() && it->first - s > s - std::prev(it)->first)) {
       --it;
     }
     return it->second;
   }
 
   const int window;
-  const std::uint32_t sources;  // AggregateOptions::seriesSources
+  const std::uint32_t sources;   // AggregateOptions::seriesSources
   const std::size_t maxSeconds;  // AggregateOptions::maxSeriesSeconds
   std::atomic<std::int64_t> newest{kNoSecond};
   std::mutex mu;
@@ -273,7 +274,8 @@ struct AggregateResult::NameCaps {
     auto& first = cap.overflow.firstNames;
     if (first.size() < kFirstNames) {
       std::string shown(name.substr(0, kShownLength));
-      if (std::find(first.begin(), first.end(), shown) == first.end()) first.push_back(std::move(shown));
+      if (std::find(first.begin(), first.end(), shown) == first.end())
+        first.push_back(std::move(shown));
     }
     return false;
   }

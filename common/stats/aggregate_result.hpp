@@ -35,8 +35,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stats/histogram.hpp"
 #include "loads/test_result.hpp"
+#include "stats/histogram.hpp"
 
 namespace loads {
 
@@ -100,7 +100,7 @@ inline constexpr int kOtherStatus = -1;
 // One cap that was reached: which names, the cap, the first names past it, how many
 // events went to kOtherName (or kOtherStatus) because of it.
 struct NameOverflow {
-  std::string what;    // "request names", "test names", "counter names", "status codes"
+  std::string what;     // "request names", "test names", "counter names", "status codes"
   std::size_t cap = 0;  // the cap in force
   std::vector<std::string> firstNames;  // the first names past the cap, at most 3
   std::uint64_t events = 0;  // hits, test events or counter increments counted as (other)
@@ -154,9 +154,9 @@ struct Snapshot {
   std::uint64_t errorsDropped = 0;    // occurrences of distinct errors beyond the cap
   std::vector<SecondSample> seconds;  // ascending by second
   std::map<std::uint32_t, std::uint64_t> requestsBySource;  // see setSource()
-  std::uint64_t droppedHits = 0;  // open model: addDropped calls, all tests
-  std::string targetKind;         // "users" (--stages), "rate" (--rate) or "" (none)
-  double currentTarget = -1;      // the target now (see setTarget); -1 = none
+  std::uint64_t droppedHits = 0;        // open model: addDropped calls, all tests
+  std::string targetKind;               // "users" (--stages), "rate" (--rate) or "" (none)
+  double currentTarget = -1;            // the target now (see setTarget); -1 = none
   std::vector<NameOverflow> overflows;  // caps reached, in the order of NameOverflow::what
 };
 

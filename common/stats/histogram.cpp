@@ -25,10 +25,14 @@ void store(unsigned char* p, std::uint64_t value) {
 template <class F>
 decltype(auto) withWidth(unsigned shift, F&& f) {
   switch (shift) {
-    case 0: return f.template operator()<std::uint8_t>();
-    case 1: return f.template operator()<std::uint16_t>();
-    case 2: return f.template operator()<std::uint32_t>();
-    default: return f.template operator()<std::uint64_t>();
+    case 0:
+      return f.template operator()<std::uint8_t>();
+    case 1:
+      return f.template operator()<std::uint16_t>();
+    case 2:
+      return f.template operator()<std::uint32_t>();
+    default:
+      return f.template operator()<std::uint64_t>();
   }
 }
 
@@ -129,7 +133,10 @@ bool Histogram::addSparse(std::uint32_t index, std::uint64_t count) {
   std::uint32_t lo = 0, hi = sparseEntries_;
   while (lo < hi) {  // first entry whose index >= index
     const std::uint32_t mid = (lo + hi) / 2;
-    if (entryIndex(entries + mid * kEntry) < index) lo = mid + 1; else hi = mid;
+    if (entryIndex(entries + mid * kEntry) < index)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   unsigned char* at = entries + std::size_t{lo} * kEntry;
   const bool found = lo < sparseEntries_ && entryIndex(at) == index;
@@ -140,10 +147,12 @@ bool Histogram::addSparse(std::uint32_t index, std::uint64_t count) {
   if (!found && count <= 0xff && sparseEntries_ < kMaxSparse) {
     const std::uint32_t first = sparseEntries_ ? std::min(index, entryIndex(entries)) : index;
     const std::uint32_t last =
-        sparseEntries_ ? std::max(index, entryIndex(entries + (sparseEntries_ - 1) * kEntry)) : index;
+        sparseEntries_ ? std::max(index, entryIndex(entries + (sparseEntries_ - 1) * kEntry))
+                       : index;
     // Sparse while it is the cheaper; dense for good is judged only past a few entries.
     if (sparseEntries_ < kJudgeAfter || last - first + 1 > kEntry * (sparseEntries_ + 1)) {
-      if (counts_.size() == counts_.capacity()) counts_.reserve(counts_.size() + counts_.size() / 4 + 4 * kEntry);
+      if (counts_.size() == counts_.capacity())
+        counts_.reserve(counts_.size() + counts_.size() / 4 + 4 * kEntry);
       const unsigned char entry[kEntry] = {static_cast<unsigned char>(index & 0xff),
                                            static_cast<unsigned char>(index >> 8),
                                            static_cast<unsigned char>(count)};

@@ -109,13 +109,16 @@ class Histogram {
     unsigned char* p = counts_.data() + (std::size_t{offset} << widthShift_);
     switch (widthShift_) {
       case 0:
-        if (addIfFits<std::uint8_t>(p, count)) [[likely]] return;
+        if (addIfFits<std::uint8_t>(p, count)) [[likely]]
+          return;
         break;
       case 1:
-        if (addIfFits<std::uint16_t>(p, count)) [[likely]] return;
+        if (addIfFits<std::uint16_t>(p, count)) [[likely]]
+          return;
         break;
       case 2:
-        if (addIfFits<std::uint32_t>(p, count)) [[likely]] return;
+        if (addIfFits<std::uint32_t>(p, count)) [[likely]]
+          return;
         break;
       default:
         addIfFits<std::uint64_t>(p, count);

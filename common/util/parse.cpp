@@ -30,12 +30,18 @@ std::chrono::milliseconds parseDuration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unitStart, i - unitStart);
     std::int64_t scale;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit.empty() && unitStart == text.size() && totalMs == 0) scale = 1000;  // "30" = 30s
-    else badDuration(text);
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit.empty() && unitStart == text.size() && totalMs == 0)
+      scale = 1000;  // "30" = 30s
+    else
+      badDuration(text);
     if (value > static_cast<std::uint64_t>(INT64_MAX / scale) - totalMs / scale) badDuration(text);
     totalMs += static_cast<std::int64_t>(value) * scale;
   }
@@ -53,11 +59,16 @@ std::uint64_t parseSize(std::string_view text) {
   if (ec != std::errc() || end == text.data()) return bad();
   const std::string_view unit = text.substr(end - text.data());
   int shift;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "KiB") shift = 10;
-  else if (unit == "MiB") shift = 20;
-  else if (unit == "GiB") shift = 30;
-  else return bad();
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "KiB")
+    shift = 10;
+  else if (unit == "MiB")
+    shift = 20;
+  else if (unit == "GiB")
+    shift = 30;
+  else
+    return bad();
   if (value > (UINT64_MAX >> shift)) return bad();
   return value << shift;
 }
@@ -72,7 +83,8 @@ std::vector<std::uint64_t> parseCycles(std::string_view text, std::string_view w
   std::size_t start = 0;
   while (true) {
     std::size_t colon = text.find(':', start);
-    std::string_view part = text.substr(start, colon == std::string_view::npos ? colon : colon - start);
+    std::string_view part =
+        text.substr(start, colon == std::string_view::npos ? colon : colon - start);
     std::uint64_t value = 0;
     auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
     if (part.empty() || ec != std::errc() || end != part.data() + part.size() || value == 0) bad();

@@ -1,10 +1,10 @@
 // The slave's share of a run and the agent's library cache.
 #include "agent/slave_runner.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <filesystem>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "agent/library_cache.hpp"
 
@@ -27,8 +27,8 @@ TEST_CASE("a test selection splits on commas") {
 }
 
 TEST_CASE("the library cache keeps libraries by sha256 and refuses mismatched bytes") {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("loads-cache-test-" + std::to_string(::getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("loads-cache-test-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   agent::LibraryCache cache(dir);
   const proto::Bytes bytes{'l', 'i', 'b'};

@@ -3,7 +3,6 @@
 #include "agent/test_result_proxy.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <thread>
 #include <zmq.hpp>

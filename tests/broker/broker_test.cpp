@@ -2,7 +2,6 @@
 #include "broker/broker.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <map>
 #include <random>
@@ -35,7 +34,9 @@ class Peer {
   void send(const T& message) {
     sendRaw(proto::encode(message));
   }
-  void sendRaw(const std::string& bytes) { socket_.send(zmq::buffer(bytes), zmq::send_flags::none); }
+  void sendRaw(const std::string& bytes) {
+    socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
   void sendFrames(const std::vector<std::string>& frames) {
     for (std::size_t i = 0; i < frames.size(); ++i) {
       socket_.send(zmq::buffer(frames[i]),
@@ -123,8 +124,9 @@ proto::Pong ping(zmq::context_t& context, Broker& broker) {
 // PING until `done` holds, bounded: a message sent on another socket may not have been
 // handled yet when the PING is. `between` runs between two PINGs (e.g. to stay alive).
 template <class Done>
-proto::Pong pingUntil(zmq::context_t& context, Broker& broker, Done done,
-                      const std::function<void()>& between = [] { std::this_thread::sleep_for(20ms); }) {
+proto::Pong pingUntil(
+    zmq::context_t& context, Broker& broker, Done done,
+    const std::function<void()>& between = [] { std::this_thread::sleep_for(20ms); }) {
   auto pong = ping(context, broker);
   for (int i = 0; i < 100 && !done(pong); ++i) {
     between();
@@ -331,9 +333,9 @@ TEST_CASE("malformed frames on both sockets are counted and dropped, the broker 
       peer.sendRaw(noise);
     }
     const std::string run = proto::encode(runRequest(1));
-    peer.sendRaw(run.substr(0, run.size() / 2));             // truncated
-    peer.sendFrames({"", proto::encode(proto::Ping{})});     // REQ-style delimiter
-    peer.sendRaw(std::string(100 * 1024, '\x90'));           // over the 64 KiB limit
+    peer.sendRaw(run.substr(0, run.size() / 2));          // truncated
+    peer.sendFrames({"", proto::encode(proto::Ping{})});  // REQ-style delimiter
+    peer.sendRaw(std::string(100 * 1024, '\x90'));        // over the 64 KiB limit
     msgpack::sbuffer wrongVersion;
     msgpack::pack(wrongVersion, std::make_tuple("LOADS", 7, "PING", std::make_tuple()));
     peer.sendRaw({wrongVersion.data(), wrongVersion.size()});
@@ -345,8 +347,10 @@ TEST_CASE("malformed frames on both sockets are counted and dropped, the broker 
     peer.sendRaw({unknown.data(), unknown.size()});
     CHECK(peer.expect<proto::Error>().code == 501);
     msgpack::sbuffer wrongTypes;
-    msgpack::pack(wrongTypes, std::make_tuple("LOADS", 1, endpoint == broker.frontendEndpoint() ? "RUN" : "HELLO",
-                                              std::make_tuple(true, true)));
+    msgpack::pack(
+        wrongTypes,
+        std::make_tuple("LOADS", 1, endpoint == broker.frontendEndpoint() ? "RUN" : "HELLO",
+                        std::make_tuple(true, true)));
     peer.sendRaw({wrongTypes.data(), wrongTypes.size()});
     CHECK(peer.expect<proto::Error>().code == 400);
   }
@@ -484,8 +488,9 @@ TEST_CASE("REBALANCE from a run's master reaches its running agents, and only va
 }
 
 TEST_CASE("a broker with keys serves allowed keys and refuses and counts the others per socket") {
-  const security::KeyPair brokerKey = security::generateKeyPair(), master = security::generateKeyPair(),
-                          agent = security::generateKeyPair(), stranger = security::generateKeyPair();
+  const security::KeyPair brokerKey = security::generateKeyPair(),
+                          master = security::generateKeyPair(), agent = security::generateKeyPair(),
+                          stranger = security::generateKeyPair();
   BrokerOptions options = testOptions();
   options.key = brokerKey;
   options.allowedMasters = {master.publicKey};

@@ -93,7 +93,8 @@ TEST_CASE("selection spreads a run over hosts before doubling up on one", "[regi
   std::sort(three.begin(), three.end());
   CHECK(three == std::vector<std::string>{"h1-a", "h2-a", "h3-a"});
   auto four = registry.selectIdle(4);
-  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) == 2);
+  CHECK(std::count_if(four.begin(), four.end(), [](auto& id) { return id.starts_with("h1"); }) ==
+        2);
 }
 
 TEST_CASE("selection counts agents already busy on a host", "[registry]") {

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "client/cookie_jar.hpp"
-#include "loads/version.hpp"
-#include "target_server.hpp"
 #include "client/url.hpp"
+#include "loads/version.hpp"
 #include "run/user_context.hpp"
+#include "target_server.hpp"
 
 namespace asio = boost::asio;
 using loads::ErrorKind;

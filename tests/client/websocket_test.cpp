@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "run/current_user.hpp"
-#include "loads/test_case.hpp"
-#include "target_server.hpp"
-#include "run/user_context.hpp"
 #include "client/websocket_client.hpp"
+#include "loads/test_case.hpp"
+#include "run/current_user.hpp"
+#include "run/user_context.hpp"
+#include "target_server.hpp"
 
 namespace asio = boost::asio;
 using loads::Direction;
@@ -248,9 +248,8 @@ TEST_CASE("the callback may not do I/O, what it throws comes out of the next cal
   Harness h;
   SECTION("an assertion in the callback") {
     auto e = h.runExpecting<std::runtime_error>([&] {
-      auto ws = h.open(wsUrl(server), [](const WsMessage&) -> bool {
-        throw std::runtime_error("bad message");
-      });
+      auto ws = h.open(wsUrl(server),
+                       [](const WsMessage&) -> bool { throw std::runtime_error("bad message"); });
       ws->send("x");
       h.pause(100ms);
       ws->send("y");
@@ -449,8 +448,8 @@ TEST_CASE("failed handshakes are hits with status 0 or the HTTP status", "[ws]")
     WsOptions o;
     o.timeout = 200ms;
     auto t0 = std::chrono::steady_clock::now();
-    auto e = h.runExpecting(
-        [&] { h.open("ws://127.0.0.1:" + std::to_string(port) + "/x", {}, o); });
+    auto e =
+        h.runExpecting([&] { h.open("ws://127.0.0.1:" + std::to_string(port) + "/x", {}, o); });
     CHECK(std::chrono::steady_clock::now() - t0 < 2s);
     CHECK(e.kind() == ErrorKind::kTimeout);
     CHECK(std::string(e.what()).find("WsOptions::timeout") != std::string::npos);
@@ -530,8 +529,7 @@ TEST_CASE("cancel() ends a waiting receive at once and closes the socket, not cl
   CHECK(h.result.closes[0].code == 0);
 }
 
-TEST_CASE("a TestCase keeps its sockets across hits and closes them when the user ends",
-          "[ws]") {
+TEST_CASE("a TestCase keeps its sockets across hits and closes them when the user ends", "[ws]") {
   TargetServer server;
   server.start();
   Harness h;

@@ -1,18 +1,16 @@
 // Distributed mode end to end on loopback: a real loads-broker, three loads-agent
 // processes, loads-master --agents N and the example target. Every wait is bounded.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
-
+#include <set>
 #include <zmq.hpp>
 
 #include "support/cluster.hpp"
@@ -26,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 TEST_CASE("with three agents the hits in the report are exactly the requests the target served") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/report.json";
-  auto run = runCommand(cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
+  auto run = runCommand(
+      cluster.master({"--agents", "3", "-u", "7", "--hits", "15", "--json", json}), 120s);
   INFO(run.out << run.err);
   REQUIRE(run.code == 0);
 
@@ -38,7 +37,8 @@ TEST_CASE("with three agents the hits in the report are exactly the requests the
   std::uint64_t perAgent = 0;
   REQUIRE(report["agents"].size() == 3);
   for (const auto& agent : report["agents"]) {
-    CHECK(agent["events_sent"].get<std::uint64_t>() == agent["events_received"].get<std::uint64_t>());
+    CHECK(agent["events_sent"].get<std::uint64_t>() ==
+          agent["events_received"].get<std::uint64_t>());
     CHECK(agent["hits"].get<std::uint64_t>() > 0);
     perAgent += agent["hits"].get<std::uint64_t>();
   }
@@ -68,12 +68,14 @@ TEST_CASE("a slave killed with -9 is reported by its agent, which is idle again"
   Process master(cluster.master({"--agents", "1", "-u", "2", "-d", "60s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
   pid_t slave = 0;
-  REQUIRE(eventually([&] {
-    for (auto& a : cluster.agents) {
-      if ((slave = Cluster::slaveOf(*a))) return true;
-    }
-    return false;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        for (auto& a : cluster.agents) {
+          if ((slave = Cluster::slaveOf(*a))) return true;
+        }
+        return false;
+      },
+      10s));
   ::kill(slave, SIGKILL);
   auto code = master.wait(30s);
   INFO(master.out() << master.err());
@@ -94,7 +96,8 @@ TEST_CASE("no broker: one clear sentence and exit 3, in bounded time") {
   const std::string nowhere = "tcp://127.0.0.1:" + std::to_string(freePort());
   const auto start = Clock::now();
   auto run = runCommand({built("master/loads-master"), "--broker", nowhere, "--agents", "1",
-                         built("examples/blog/libblog.so"), "--hits", "1"}, 30s);
+                         built("examples/blog/libblog.so"), "--hits", "1"},
+                        30s);
   CHECK(run.code == 3);
   CHECK_THAT(run.err, Catch::Contains("no broker answered at " + nowhere +
                                       ": start loads-broker or pass --broker"));
@@ -146,8 +149,8 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   Cluster cluster(3);
   const std::string results = "tcp://127.0.0.1:" + std::to_string(freePort());
   const std::string json = cluster.dir + "/report.json";
-  Process master(cluster.master({"--agents", "3", "-u", "3", "-d", "3s", "--results-bind",
-                                 results, "--json", json}));
+  Process master(cluster.master(
+      {"--agents", "3", "-u", "3", "-d", "3s", "--results-bind", results, "--json", json}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 3; }, 20s));
   zmq::context_t context(1);
   zmq::socket_t push(context, zmq::socket_type::push);
@@ -155,9 +158,9 @@ TEST_CASE("garbage on the master's results port is counted and dropped, the run 
   push.connect(results);
   const std::vector<std::string> garbage = {
       "random \x01\xff bytes",
-      std::string("\x94\xa5LOADS\x01\xa7RESULTS"),           // truncated envelope
+      std::string("\x94\xa5LOADS\x01\xa7RESULTS"),                  // truncated envelope
       std::string("\x94\xa5LOADS\x01\xa7RESULTS\x93\x01\x02\x03"),  // header of wrong types
-      std::string("\x94\xa5LOADS\x02\xa3RUN\x90"),            // another version
+      std::string("\x94\xa5LOADS\x02\xa3RUN\x90"),                  // another version
   };
   for (const auto& g : garbage) push.send(zmq::buffer(g), zmq::send_flags::none);
   auto code = master.wait(60s);
@@ -174,16 +177,15 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   Cluster cluster(3);
   const std::string json = cluster.dir + "/ws.json";
   const std::string junit = cluster.dir + "/ws.xml";
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend,
-                                built("tests/libs/libws.so"), "--test", "Ws.test_echo",
-                                "--server-url", "ws://127.0.0.1:" + std::to_string(cluster.targetPort),
-                                "-q", "--agents", "3", "-u", "6", "--hits", "4", "--json", json,
-                                "--junit", junit,
-                                // 6 users x 4 hits x 5 messages, summed over three agents
-                                "--threshold", "ws_msgs_sent:count==120",
-                                "--threshold", "ws_sessions:count==6",
-                                // cannot pass: makes the run exit 99
-                                "--threshold", "hits:count>1000"};
+  std::vector<std::string> argv{
+      built("master/loads-master"), "--broker", cluster.frontend, built("tests/libs/libws.so"),
+      "--test", "Ws.test_echo", "--server-url",
+      "ws://127.0.0.1:" + std::to_string(cluster.targetPort), "-q", "--agents", "3", "-u", "6",
+      "--hits", "4", "--json", json, "--junit", junit,
+      // 6 users x 4 hits x 5 messages, summed over three agents
+      "--threshold", "ws_msgs_sent:count==120", "--threshold", "ws_sessions:count==6",
+      // cannot pass: makes the run exit 99
+      "--threshold", "hits:count>1000"};
   auto run = runCommand(argv, 120s);
   INFO(run.out << run.err);
   CHECK(run.code == 99);
@@ -206,7 +208,9 @@ TEST_CASE("thresholds and WebSocket figures are judged on the merged data of all
   CHECK(report["problems"].empty());
 }
 
-TEST_CASE("a rate over three agents: each follows its share of one schedule, the sum is exact, second by second") {
+TEST_CASE(
+    "a rate over three agents: each follows its share of one schedule, the sum is exact, second by "
+    "second") {
   // 30 users per agent ride out a 300 ms stall of a busy machine without dropping a hit.
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rate.json";
@@ -246,7 +250,8 @@ TEST_CASE("a master waiting for busy agents keeps its place until they are free"
   Cluster cluster(1);
   Process first(cluster.master({"--agents", "1", "-u", "1", "-d", "60s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
-  Process second(cluster.master({"--agents", "1", "-u", "1", "--hits", "3", "--wait-agents", "30s"}));
+  Process second(
+      cluster.master({"--agents", "1", "-u", "1", "--hits", "3", "--wait-agents", "30s"}));
   REQUIRE(eventually([&] { return countLines(cluster.ping().out, " waiting ") == 1; }, 10s));
   REQUIRE_FALSE(second.wait(8s).has_value());  // still waiting its turn after 8 expiries
   first.signal(SIGINT);
@@ -265,9 +270,9 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rebalance.json";
   const std::string html = cluster.dir + "/rebalance.html";
-  Process master(cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate", "200",
-                                 "-d", "10s", "--max-users", "30", "--rebalance", "--json", json,
-                                 "--html", html}));
+  Process master(
+      cluster.master({"--agents", "3", "--test", "Blog.test_home", "--rate", "200", "-d", "10s",
+                      "--max-users", "30", "--rebalance", "--json", json, "--html", html}));
   // The trigger: the target has served a second's worth of hits, so the run is under way.
   REQUIRE(eventually([&] { return cluster.served() >= 200; }, 30s));
   ::kill(cluster.agents[1]->pid(), SIGKILL);
@@ -290,7 +295,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   // Whole seconds from the new split to the schedule's end (time 0 + 10 s).
   const std::int64_t appliesUs = event["applies_at_us"];
   const std::int64_t endUs = appliesUs - event["from_ms"].get<std::int64_t>() * 1000 + 10'000'000;
-  const std::int64_t first = (appliesUs + 999'999) / 1'000'000, last = endUs / 1'000'000;  // [first, last)
+  const std::int64_t first = (appliesUs + 999'999) / 1'000'000,
+                     last = endUs / 1'000'000;  // [first, last)
   std::uint64_t after = 0, seconds = 0;
   std::string series;
   for (const auto& s : report["seconds"]) {
@@ -327,8 +333,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
   std::cerr << "rebalance e2e: " << requests << " requests (" << lostHits << " by the lost agent), "
             << cluster.served() << " served, " << report["summary"]["droppedHits"] << " dropped, "
             << after << " in " << seconds << " whole seconds after the split\n";
-  CHECK_THAT(master.out(), Catch::Contains("Rebalanced (--rebalance)") &&
-                               Catch::Contains("agent agent-1 on"));
+  CHECK_THAT(master.out(),
+             Catch::Contains("Rebalanced (--rebalance)") && Catch::Contains("agent agent-1 on"));
   std::ifstream page(html);
   std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
   CHECK_THAT(text, Catch::Contains("Rebalanced") && Catch::Contains("agent-1"));
@@ -339,7 +345,8 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
 TEST_CASE("with --rebalance a closed run keeps its total users after an agent is lost") {
   Cluster cluster(3);
   const std::string json = cluster.dir + "/rebalance-users.json";
-  Process master(cluster.master({"--agents", "3", "-u", "7", "-d", "8s", "--rebalance", "--json", json}));
+  Process master(
+      cluster.master({"--agents", "3", "-u", "7", "-d", "8s", "--rebalance", "--json", json}));
   REQUIRE(eventually([&] { return cluster.served() >= 20; }, 30s));
   ::kill(cluster.agents[1]->pid(), SIGKILL);
   auto code = master.wait(90s);
@@ -367,8 +374,8 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
     CHECK(s["users"] == 7);
     ++seconds;
   }
-  std::cerr << "rebalance e2e (users): active users per second (| = checked from here): "
-            << series << "\n";
+  std::cerr << "rebalance e2e (users): active users per second (| = checked from here): " << series
+            << "\n";
   CHECK(seconds >= 1);
   CHECK(report["summary"]["requests"].get<std::uint64_t>() == cluster.served());
 }
@@ -378,8 +385,8 @@ TEST_CASE("with --rebalance a closed run keeps its total users after an agent is
 TEST_CASE("past --max-names on two agents every request is still counted, as (other)") {
   Cluster cluster(2);
   const std::string json = cluster.dir + "/report.json";
-  auto argv = cluster.master({"--agents", "2", "-u", "4", "--hits", "150", "--max-names", "25",
-                              "--json", json});
+  auto argv = cluster.master(
+      {"--agents", "2", "-u", "4", "--hits", "150", "--max-names", "25", "--json", json});
   argv[3] = built("bench/libdistinct_paths.so");
   auto run = runCommand(argv, 120s);
   INFO(run.out << run.err);

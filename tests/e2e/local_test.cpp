@@ -74,8 +74,8 @@ TEST_CASE("failures, errors, skips and counters come out as the test caused them
   TargetProcess target;
   std::string report = tempPath("outcomes.json");
   auto r = runMaster({kOutcomes, "--test", "Outcomes.test_fail", "--test", "Outcomes.test_error",
-                      "--test", "Outcomes.test_skip", "--test", "Outcomes.test_counter", "-u",
-                      "4", "--hits", "5", "--server-url", target.url(), "--json", report});
+                      "--test", "Outcomes.test_skip", "--test", "Outcomes.test_counter", "-u", "4",
+                      "--hits", "5", "--server-url", target.url(), "--json", report});
   INFO(r.out << r.err);
   CHECK(r.code == 1);
   json j = readJson(report);
@@ -112,8 +112,8 @@ TEST_CASE("failures, errors, skips and counters come out as the test caused them
 TEST_CASE("a refused connection is an error with status 0, exit code 1 and one sentence") {
   // Port 1 on loopback: nothing listens there.
   std::string report = tempPath("refused.json");
-  auto r = runMaster({kBlog, "--test", "Blog.test_home", "-u", "2", "--hits", "3",
-                      "--server-url", "http://127.0.0.1:1", "--json", report, "--quiet"});
+  auto r = runMaster({kBlog, "--test", "Blog.test_home", "-u", "2", "--hits", "3", "--server-url",
+                      "http://127.0.0.1:1", "--json", report, "--quiet"});
   INFO(r.out << r.err);
   CHECK(r.code == 1);
   json j = readJson(report);
@@ -127,9 +127,9 @@ TEST_CASE("hits still running when the duration ends are cancelled, not lost") {
   TargetProcess target;
   std::string report = tempPath("cancel.json");
   auto start = std::chrono::steady_clock::now();
-  auto r = runMaster({kOutcomes, "--test", "Outcomes.test_slow", "-u", "3", "-d", "1s",
-                      "--stop-timeout", "500ms", "--server-url", target.url(), "--json", report,
-                      "--quiet"});
+  auto r =
+      runMaster({kOutcomes, "--test", "Outcomes.test_slow", "-u", "3", "-d", "1s", "--stop-timeout",
+                 "500ms", "--server-url", target.url(), "--json", report, "--quiet"});
   auto took = std::chrono::steady_clock::now() - start;
   INFO(r.out << r.err);
   CHECK(r.code == 0);
@@ -204,8 +204,8 @@ TEST_CASE("help documents every option") {
   auto r = runMaster({"--help"});
   CHECK(r.code == 0);
   for (const char* option : {"--users", "--hits", "--duration", "--ramp", "--threads", "--test",
-                             "--list", "--stop-timeout", "--server-url", "--insecure-skip-tls-verify",
-                             "--timeout", "--json", "--quiet"}) {
+                             "--list", "--stop-timeout", "--server-url",
+                             "--insecure-skip-tls-verify", "--timeout", "--json", "--quiet"}) {
     CHECK(r.out.find(option) != std::string::npos);
   }
 }

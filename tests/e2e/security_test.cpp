@@ -1,11 +1,10 @@
 // CURVE on every socket (PROTOCOL.md §9) end to end on loopback: loads-keys, the
 // secure-by-default refusals, a broker that refuses unknown keys, a secured run whose
 // capture (tcpdump on lo) holds no plaintext while an --insecure run's does.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -30,7 +29,9 @@ struct Fleet {
   std::string dir = tempPath("keys-" + std::to_string(freePort()));
   Fleet() {
     for (const auto& [sub, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-             {"", {"broker"}}, {"masters", {"master"}}, {"agents", {"agent-0", "agent-1"}},
+             {"", {"broker"}},
+             {"masters", {"master"}},
+             {"agents", {"agent-0", "agent-1"}},
              {"others", {"stranger"}}}) {
       std::vector<std::string> argv{built("security/loads-keys"), "--dir", dir + "/" + sub};
       argv.insert(argv.end(), names.begin(), names.end());
@@ -58,8 +59,8 @@ struct Fleet {
   }
   ClusterArgs args() const {
     ClusterArgs a;
-    a.broker = {"--key", key("broker"), "--allow-masters", dir + "/masters", "--allow-agents",
-                dir + "/agents"};
+    a.broker = {"--key",          key("broker"),    "--allow-masters",
+                dir + "/masters", "--allow-agents", dir + "/agents"};
     a.agent = [this](int i) {
       return std::vector<std::string>{"--key", key("agent-" + std::to_string(i)), "--broker-key",
                                       path("broker") + ".pub"};
@@ -70,7 +71,8 @@ struct Fleet {
 };
 
 Completed pingAs(const Cluster& cluster, std::vector<std::string> keys) {
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend, "--ping"};
+  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend,
+                                "--ping"};
   argv.insert(argv.end(), keys.begin(), keys.end());
   return runCommand(argv, 30s);
 }
@@ -80,9 +82,11 @@ class Capture {
  public:
   Capture(const std::string& file, const std::vector<int>& ports) : file_(file) {
     std::string filter;
-    for (int port : ports) filter += (filter.empty() ? "" : " or ") + ("tcp port " + std::to_string(port));
+    for (int port : ports)
+      filter += (filter.empty() ? "" : " or ") + ("tcp port " + std::to_string(port));
     process_ = std::make_unique<Process>(std::vector<std::string>{
-        "/bin/sh", "-c", "exec tcpdump -Z root -i lo -n -U -s 0 -B 65536 -w '" + file + "' '" + filter + "' 2>&1"});
+        "/bin/sh", "-c",
+        "exec tcpdump -Z root -i lo -n -U -s 0 -B 65536 -w '" + file + "' '" + filter + "' 2>&1"});
     for (auto line = process_->readLine(10s); line; line = process_->readLine(10s)) {
       if (line->find("listening on") != std::string::npos) return;
     }
@@ -132,10 +136,10 @@ CapturedRun capturedRun(const Fleet* fleet) {
                   {args.frontendPort, args.backendPort, resultsPort});
   Cluster cluster(2, args);
   const std::string json = cluster.dir + "/report.json";
-  auto run = runCommand(cluster.master({"--agents", "2", "-u", "4", "--hits", "10", "--json", json,
-                                        "--results-bind",
-                                        "tcp://127.0.0.1:" + std::to_string(resultsPort)}),
-                        120s);
+  auto run = runCommand(
+      cluster.master({"--agents", "2", "-u", "4", "--hits", "10", "--json", json, "--results-bind",
+                      "tcp://127.0.0.1:" + std::to_string(resultsPort)}),
+      120s);
   INFO(run.out << run.err);
   REQUIRE(run.code == 0);
   CapturedRun result;
@@ -174,11 +178,13 @@ TEST_CASE("loads-keys writes NAME.key (mode 0600) and NAME.pub, and never overwr
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("without keys a non-loopback bind or connect is refused with exit 2 and how to make keys") {
+TEST_CASE(
+    "without keys a non-loopback bind or connect is refused with exit 2 and how to make keys") {
   const std::string port = std::to_string(freePort());
   // tcp://lo:PORT binds the loopback interface by name; [::ffff:127.0.0.1] is loopback
   // too. Neither is on the list the rule trusts, so nothing here leaves the machine.
-  const std::string bindNic = "tcp://lo:" + port, connectMapped = "tcp://[::ffff:127.0.0.1]:" + port;
+  const std::string bindNic = "tcp://lo:" + port,
+                    connectMapped = "tcp://[::ffff:127.0.0.1]:" + port;
   const std::string lib = built("examples/blog/libblog.so");
   const std::vector<std::vector<std::string>> refused = {
       {built("broker/loads-broker"), "--frontend", bindNic},
@@ -200,7 +206,8 @@ TEST_CASE("without keys a non-loopback bind or connect is refused with exit 2 an
   SECTION("--insecure lets the broker bind it, with a warning") {
     Process broker({built("broker/loads-broker"), "--frontend", bindNic, "--backend",
                     "tcp://127.0.0.1:" + std::to_string(freePort()), "--insecure"});
-    auto ping = runCommand({built("master/loads-master"), "--ping", "--broker", "tcp://127.0.0.1:" + port}, 20s);
+    auto ping = runCommand(
+        {built("master/loads-master"), "--ping", "--broker", "tcp://127.0.0.1:" + port}, 20s);
     CHECK(ping.code == 0);
     broker.signal(SIGTERM);
     REQUIRE(broker.wait(10s));
@@ -221,8 +228,14 @@ TEST_CASE("a secured broker refuses unknown keys on both sockets and logs each o
       CHECK(r.code == 3);
       CHECK_THAT(r.err, Catch::Contains("no broker answered") && Catch::Contains("--broker-key"));
       const std::string key = fleet.publicKey(name);
-      CHECK(eventually([&] { cluster.broker->readLine(10ms); return countLines(cluster.broker->out(), key) >= 1; }, 5s));
-      CHECK(countLines(cluster.broker->out(), "refused CURVE client key " + key + " on masters") >= 1);
+      CHECK(eventually(
+          [&] {
+            cluster.broker->readLine(10ms);
+            return countLines(cluster.broker->out(), key) >= 1;
+          },
+          5s));
+      CHECK(countLines(cluster.broker->out(), "refused CURVE client key " + key + " on masters") >=
+            1);
     }
     CHECK(pingAs(cluster, {}).code == 3);
   }
@@ -232,7 +245,13 @@ TEST_CASE("a secured broker refuses unknown keys on both sockets and logs each o
                      "--cache-dir", cluster.dir + "/impostor", "--key", fleet.key(name),
                      "--broker-key", brokerPub});
       const std::string key = fleet.publicKey(name);
-      CHECK(eventually([&] { cluster.broker->readLine(10ms); return countLines(cluster.broker->out(), "refused CURVE client key " + key + " on agents") >= 1; }, 10s));
+      CHECK(eventually(
+          [&] {
+            cluster.broker->readLine(10ms);
+            return countLines(cluster.broker->out(),
+                              "refused CURVE client key " + key + " on agents") >= 1;
+          },
+          10s));
       // The real agent may be lost and back on a loaded machine: only it is ever seen.
       CHECK(eventually([&] { return cluster.agentsIn("idle") == 1; }, 10s));
       const auto ping = cluster.ping();

@@ -54,8 +54,8 @@ class FutureBroker {
 
 TEST_CASE("a master facing a broker of another protocol version exits 3 with one sentence") {
   FutureBroker broker;
-  auto r = runCommand({built("master/loads-master"), "--broker", broker.endpoint(), "--agents",
-                       "1", built("examples/blog/libblog.so"), "--quiet"},
+  auto r = runCommand({built("master/loads-master"), "--broker", broker.endpoint(), "--agents", "1",
+                       built("examples/blog/libblog.so"), "--quiet"},
                       std::chrono::seconds(30));
   INFO(r.out << r.err);
   CHECK(r.code == 3);
@@ -66,9 +66,10 @@ TEST_CASE("a master facing a broker of another protocol version exits 3 with one
 
 TEST_CASE("an agent facing a broker of another protocol version exits 3 and says why") {
   FutureBroker broker;
-  auto r = runCommand({built("agent/loads-agent"), "--broker", broker.endpoint(), "--id",
-                       "version-test", "--cache-dir", LOADS_BINARY_DIR "/test-output/version-cache"},
-                      std::chrono::seconds(30));
+  auto r =
+      runCommand({built("agent/loads-agent"), "--broker", broker.endpoint(), "--id", "version-test",
+                  "--cache-dir", LOADS_BINARY_DIR "/test-output/version-cache"},
+                 std::chrono::seconds(30));
   INFO(r.out << r.err);
   CHECK(r.code == 3);
   CHECK((r.out + r.err).find("speaks another protocol") != std::string::npos);

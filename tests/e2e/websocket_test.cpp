@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
-#include <memory>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <thread>
 
 #include "support/cluster.hpp"
@@ -98,8 +98,8 @@ struct WsPathAtRoot {
 TEST_CASE("e2e: messages sent equal messages the target echoed, exactly") {
   TargetProcess target;
   std::string report = tempPath("ws.json");
-  auto r = runMaster({kWs, "--test", "Ws", "-u", "4", "--hits", "6", "--server-url",
-                      target.url(), "--json", report, "--quiet"});
+  auto r = runMaster({kWs, "--test", "Ws", "-u", "4", "--hits", "6", "--server-url", target.url(),
+                      "--json", report, "--quiet"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   json j = readJson(report);
@@ -148,8 +148,8 @@ TEST_CASE("e2e: against websocketd, every message comes back") {
   Completed r;
   {
     WsPathAtRoot path;
-    r = runMaster({kWs, "--test", "Ws.test_echo", "--test", "Ws.test_callback", "-u", "3",
-                   "--hits", "4", "--server-url", server.url(), "--json", report, "--quiet"});
+    r = runMaster({kWs, "--test", "Ws.test_echo", "--test", "Ws.test_callback", "-u", "3", "--hits",
+                   "4", "--server-url", server.url(), "--json", report, "--quiet"});
   }
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);

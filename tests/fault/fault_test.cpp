@@ -7,10 +7,9 @@
 //
 // The moments and pauses come from one seeded RNG. The seed is printed; set
 // LOADS_FAULT_SEED=N to repeat a failing case exactly as it ran.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -55,10 +54,18 @@ milliseconds between(std::mt19937_64& rng, milliseconds low, milliseconds high) 
 // The tagged library against /hit/TAG of the target: each user's requests on their own path.
 std::vector<std::string> taggedMaster(const Cluster& cluster, const std::string& tag,
                                       std::vector<std::string> extra) {
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", cluster.frontend,
-                                built("tests/libs/libtagged.so"), "--server-url",
-                                "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag,
-                                "-q", "--agents", std::to_string(kAgents), "-u", std::to_string(kUsers)};
+  std::vector<std::string> argv{
+      built("master/loads-master"),
+      "--broker",
+      cluster.frontend,
+      built("tests/libs/libtagged.so"),
+      "--server-url",
+      "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag,
+      "-q",
+      "--agents",
+      std::to_string(kAgents),
+      "-u",
+      std::to_string(kUsers)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -66,9 +73,11 @@ std::vector<std::string> taggedMaster(const Cluster& cluster, const std::string&
 // Requests the target served for agent `index` of the run tagged `tag` (its users' paths).
 std::uint64_t servedFor(const nlohmann::json& stats, const std::string& tag, std::uint32_t index) {
   std::uint32_t first = 1;
-  for (std::uint32_t i = 0; i < index; ++i) first += loads::proto::usersForAgent(kUsers, i, kAgents);
+  for (std::uint32_t i = 0; i < index; ++i)
+    first += loads::proto::usersForAgent(kUsers, i, kAgents);
   std::uint64_t n = 0;
-  for (std::uint32_t u = first; u < first + loads::proto::usersForAgent(kUsers, index, kAgents); ++u) {
+  for (std::uint32_t u = first; u < first + loads::proto::usersForAgent(kUsers, index, kAgents);
+       ++u) {
     n += stats["paths"].value("/hit/" + tag + "/" + std::to_string(u), std::uint64_t{0});
   }
   return n;
@@ -87,10 +96,12 @@ std::uint64_t checkAccounting(const Cluster& cluster, const nlohmann::json& repo
     const auto id = agent["id"].get<std::string>();
     const auto served = servedFor(stats, tag, agent["index"].get<std::uint32_t>());
     const auto agentHits = agent["hits"].get<std::uint64_t>();
-    const bool complete = !agent["events_sent"].is_null() && agent["events_sent"] == agent["events_received"];
+    const bool complete =
+        !agent["events_sent"].is_null() && agent["events_sent"] == agent["events_received"];
     INFO(id << ": served " << served << ", in the report " << agentHits << ", " << agent.dump());
     std::cout << "  " << id << ": target served " << served << ", report has " << agentHits
-              << (complete ? " (complete)" : " (incomplete: " + agent["state"].get<std::string>() + ")")
+              << (complete ? " (complete)"
+                           : " (incomplete: " + agent["state"].get<std::string>() + ")")
               << std::endl;
     CHECK(served >= agentHits);  // the report never has a hit the target did not serve
     if (complete) {
@@ -125,10 +136,14 @@ struct FaultRun {
   // The pid the fault hits; the master's is given.
   pid_t victim(Process& master) {
     switch (daemon) {
-      case Daemon::kBroker: return cluster.broker->pid();
-      case Daemon::kAgent: return cluster.agents[victimAgent]->pid();
-      case Daemon::kSlave: return Cluster::slaveOf(*cluster.agents[victimAgent]);
-      case Daemon::kMaster: return master.pid();
+      case Daemon::kBroker:
+        return cluster.broker->pid();
+      case Daemon::kAgent:
+        return cluster.agents[victimAgent]->pid();
+      case Daemon::kSlave:
+        return Cluster::slaveOf(*cluster.agents[victimAgent]);
+      case Daemon::kMaster:
+        return master.pid();
     }
     return 0;
   }
@@ -183,7 +198,8 @@ struct FaultRun {
     if (waitIdle) REQUIRE(eventually([&] { return cluster.agentsIn("idle") == kAgents; }, 20s));
     const std::string json = cluster.dir + "/after.json";
     auto run = runCommand(
-        taggedMaster(cluster, "after", {"--hits", "5", "--wait-agents", "20s", "--json", json}), 60s);
+        taggedMaster(cluster, "after", {"--hits", "5", "--wait-agents", "20s", "--json", json}),
+        60s);
     INFO(run.out << run.err);
     REQUIRE(run.code == 0);
     auto report = readJson(json);

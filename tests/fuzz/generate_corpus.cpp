@@ -36,7 +36,9 @@ proto::JobOptions jobOptions() {
   return o;
 }
 
-const std::string kLibrary = "\x7f" "ELF fake test library bytes";
+const std::string kLibrary =
+    "\x7f"
+    "ELF fake test library bytes";
 
 // The fields RUN and JOB share: the library, the job's options, the results endpoint.
 template <class T>

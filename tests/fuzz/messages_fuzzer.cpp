@@ -3,8 +3,8 @@
 // A body that decodes must survive a round trip: encode(decode(encode(v))) == encode(v).
 // Seed corpus: tests/fuzz/corpus/messages (written by generate_corpus).
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "all_messages.hpp"

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "stats/aggregate_result.hpp"
 #include "proto/results.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 

@@ -2,8 +2,8 @@
 #define LOADS_BUILDING_LIBLOADS  // suppress the header's stamp; we write our own
 #include <loads/loads.hpp>
 
-extern "C" __attribute__((visibility("default"))) const loads::detail::LibraryStamp
-    loads_library_stamp{loads::kAbiVersion + 41, "0.0.1"};
+extern "C" __attribute__((visibility("default")))
+const loads::detail::LibraryStamp loads_library_stamp{loads::kAbiVersion + 41, "0.0.1"};
 
 class Old : public loads::TestCase {
  public:

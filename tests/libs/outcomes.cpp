@@ -1,6 +1,5 @@
 // A test library whose every test has a known outcome, for the end-to-end tests.
 #include <loads/loads.hpp>
-
 #include <stdexcept>
 
 class Outcomes : public loads::TestCase {

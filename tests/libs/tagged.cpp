@@ -2,7 +2,6 @@
 // the target counts each user's requests under its own path, so a test can tell which
 // agent sent them (user ids are unique over a distributed run, split in agent order).
 #include <loads/loads.hpp>
-
 #include <string>
 
 class Tagged : public loads::TestCase {

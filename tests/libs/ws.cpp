@@ -1,8 +1,7 @@
 // A WebSocket test library for the end-to-end tests: every message sent must come back
 // as its echo, exactly; the report's socket counts are then compared with the server's.
-#include <loads/loads.hpp>
-
 #include <cstdlib>
+#include <loads/loads.hpp>
 #include <string>
 
 class Ws : public loads::TestCase {

@@ -25,8 +25,8 @@ TEST_CASE("the dashboard state carries the overflow sentence") {
     hit.elapsedUs = 100;
     result.addHit(hit, status);
   }
-  auto dashboard = LiveDashboard::start(WebAddress{}, "local", result,
-                                        [] { return DashboardClock{}; }, [] {});
+  auto dashboard = LiveDashboard::start(
+      WebAddress{}, "local", result, [] { return DashboardClock{}; }, [] {});
   REQUIRE(dashboard);
   const Snapshot snap = result.snapshot();
   const auto state = nlohmann::json::parse(dashboard->state(snap, false));

@@ -2,18 +2,18 @@
 // any other key is refused by the ZAP handler, logged with its key, and counted.
 #include "master/results_receiver.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
 #include <sstream>
 #include <thread>
 #include <zmq.hpp>
 
 #include "agent/test_result_proxy.hpp"
 #include "proto/results.hpp"
-#include "stats/aggregate_result.hpp"
 #include "security/curve.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using namespace std::chrono_literals;
@@ -51,7 +51,8 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   receiver.start();
 
   // Handed to its socket ("delivered") or not, the stranger's stream never gets in.
-  slaveSends(receiver.endpoint(), "stranger", {master.publicKey, stranger.publicKey, stranger.secretKey});
+  slaveSends(receiver.endpoint(), "stranger",
+             {master.publicKey, stranger.publicKey, stranger.secretKey});
   auto slaveStats = slaveSends(receiver.endpoint(), "slave",
                                {master.publicKey, runKey.publicKey, runKey.secretKey});
   CHECK(slaveStats.delivered);
@@ -68,7 +69,8 @@ TEST_CASE("the results socket takes the run key only, and logs and counts any ot
   CHECK(tallies.at("slave").final);
   CHECK(tallies.at("slave").received == 2);
   CHECK(receiver.keysRefused() >= 1);
-  CHECK_THAT(log.str(), Catch::Contains("refused CURVE client key " + stranger.publicKey + " on results"));
+  CHECK_THAT(log.str(),
+             Catch::Contains("refused CURVE client key " + stranger.publicKey + " on results"));
   CHECK_THAT(log.str(), !Catch::Contains(runKey.publicKey));
 }
 

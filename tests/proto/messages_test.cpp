@@ -2,7 +2,6 @@
 #include "proto/messages.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <random>
 
 using namespace loads::proto;
@@ -16,9 +15,13 @@ Run sampleRun() {
   run.agents = 20;
   run.waitAgentsMs = 30000;
   run.libraryName = "libblog.so";
-  run.library = bytesOf(std::string("\x7f" "ELF\0\1\2 binary", 15));
+  run.library =
+      bytesOf(std::string("\x7f"
+                          "ELF\0\1\2 binary",
+                          15));
   run.librarySha256 = sha256Hex(run.library);
-  run.options = {"Blog.test_read", 2000, 0, 600000, "https://staging.example", 4, {"--think", "1s"}};
+  run.options = {"Blog.test_read", 2000, 0, 600000, "https://staging.example", 4,
+                 {"--think", "1s"}};
   run.resultsEndpoint = "tcp://10.0.0.5:41234";
   run.masterHost = "laptop";
   return run;
@@ -57,8 +60,8 @@ TEST_CASE("every master-broker message survives a round trip", "[proto]") {
   CHECK(run.library == sampleRun().library);
   CHECK(run.options.args == std::vector<std::string>{"--think", "1s"});
   roundTrip(RunAccepted{"r1-1", {{"a1", "host1", 0}, {"a2", "host2", 1}}});
-  const RunRefused refused = roundTrip(
-      RunRefused{503, "asked for 20 agents, 12 are idle (30 registered)", 20, 12, 30});
+  const RunRefused refused =
+      roundTrip(RunRefused{503, "asked for 20 agents, 12 are idle (30 registered)", 20, 12, 30});
   CHECK(refused.text == "asked for 20 agents, 12 are idle (30 registered)");
   CHECK(roundTrip(AgentDone{"r1-1", "a1", "host1", -1, 9, "killed by SIGKILL"}).signal == 9);
   roundTrip(AgentLost{"r1-1", "a2", "host2", "no heartbeat for 5000 ms"});
@@ -67,7 +70,10 @@ TEST_CASE("every master-broker message survives a round trip", "[proto]") {
   roundTrip(Purge{});
   roundTrip(Purged{3});
   roundTrip(Ping{});
-  Pong pong{1234, "0.1.0", kProtocolVersion, 99,
+  Pong pong{1234,
+            "0.1.0",
+            kProtocolVersion,
+            99,
             {{"a1", "host1", 8, "busy", "r1-1", 120, "0.1.0"}},
             {{"r1-1", "running", 1, {"a1"}, 5000, "laptop", "libblog.so", 0}}};
   CHECK(roundTrip(pong).agents.at(0).state == "busy");
@@ -80,8 +86,15 @@ TEST_CASE("every broker-agent message survives a round trip", "[proto]") {
   roundTrip(Hello{"host1-42", "host1", 8, "0.1.0", {std::string(64, 'a')}, "", 42});
   roundTrip(Welcome{250, 3, "0.1.0"});
   const Run run = sampleRun();
-  Job job{"r1-1", 1, 2, run.libraryName, run.librarySha256, run.library, run.options,
-          run.resultsEndpoint, "host1-42"};
+  Job job{"r1-1",
+          1,
+          2,
+          run.libraryName,
+          run.librarySha256,
+          run.library,
+          run.options,
+          run.resultsEndpoint,
+          "host1-42"};
   CHECK(roundTrip(job).library == run.library);
   job.library.clear();
   CHECK(roundTrip(job).library.empty());
@@ -103,20 +116,21 @@ TEST_CASE("the envelope names the protocol, the version and the type", "[proto]"
 
 TEST_CASE("fields appended by a newer sender are ignored, missing ones get defaults", "[proto]") {
   // A newer Stopped with one more field, and an older one without `agents`.
-  auto newer = decode<Stopped>(envelopeWith("LOADS", kProtocolVersion, "STOPPED",
-                                            std::make_tuple("r1", 4, "new field")));
+  auto newer = decode<Stopped>(
+      envelopeWith("LOADS", kProtocolVersion, "STOPPED", std::make_tuple("r1", 4, "new field")));
   REQUIRE(newer.ok());
   CHECK(newer->agents == 4);
-  auto older = decode<Stopped>(envelopeWith("LOADS", kProtocolVersion, "STOPPED", std::make_tuple("r1")));
+  auto older =
+      decode<Stopped>(envelopeWith("LOADS", kProtocolVersion, "STOPPED", std::make_tuple("r1")));
   REQUIRE(older.ok());
   CHECK(older->runId == "r1");
   CHECK(older->agents == 0);
   // A RUN from before results-curve (PROTOCOL.md §9.3) is a plain-TCP run.
   const Run run = sampleRun();
-  auto plain = decode<Run>(envelopeWith("LOADS", kProtocolVersion, "RUN",
-                                        std::make_tuple(run.agents, run.waitAgentsMs, run.libraryName,
-                                                        run.librarySha256, run.library, run.options,
-                                                        run.resultsEndpoint, run.masterHost)));
+  auto plain = decode<Run>(
+      envelopeWith("LOADS", kProtocolVersion, "RUN",
+                   std::make_tuple(run.agents, run.waitAgentsMs, run.libraryName, run.librarySha256,
+                                   run.library, run.options, run.resultsEndpoint, run.masterHost)));
   REQUIRE(plain.ok());
   CHECK(plain->resultsCurve.empty());
   CHECK(plain->masterHost == "laptop");

@@ -1,14 +1,14 @@
 // The results stream: every TestResult call survives the trip, counts add up, and bad
 // input is refused or counted.
 #include "proto/results.hpp"
-#include "stats/aggregate_result.hpp"
 
 #include <malloc.h>
 
 #include <catch2/catch.hpp>
-
 #include <random>
 #include <sstream>
+
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using namespace loads::proto;
@@ -36,16 +36,20 @@ class Recorder : public TestResult {
   void addSkip(std::string_view t, std::string_view r, const LoadsStatus& s) override {
     log("addSkip", s, t, r);
   }
-  void addCancelled(std::string_view t, const LoadsStatus& s) override { log("addCancelled", s, t); }
+  void addCancelled(std::string_view t, const LoadsStatus& s) override {
+    log("addCancelled", s, t);
+  }
   void addHit(const Hit& h, const LoadsStatus& s) override {
-    log("addHit", s, h.name, h.url, h.method, h.status, int(h.error), h.startedUs, h.elapsedUs, h.bytes);
+    log("addHit", s, h.name, h.url, h.method, h.status, int(h.error), h.startedUs, h.elapsedUs,
+        h.bytes);
   }
   void incrCounter(std::string_view t, std::string_view n, std::int64_t v,
                    const LoadsStatus& s) override {
     log("incrCounter", s, t, n, v);
   }
   void socketOpen(std::string_view u, const LoadsStatus& s) override { log("socketOpen", s, u); }
-  void socketMessage(std::string_view u, Direction d, std::uint64_t n, const LoadsStatus& s) override {
+  void socketMessage(std::string_view u, Direction d, std::uint64_t n,
+                     const LoadsStatus& s) override {
     log("socketMessage", s, u, int(d), n);
   }
   void socketClose(std::string_view u, const SocketClose& c, const LoadsStatus& s) override {
@@ -56,8 +60,8 @@ class Recorder : public TestResult {
   template <class... Args>
   void log(const char* call, const LoadsStatus& s, const Args&... args) {
     std::ostringstream text;
-    text << call << " [" << s.hits << "," << s.users << "," << s.currentHit << ","
-         << s.currentUser << "]";
+    text << call << " [" << s.hits << "," << s.users << "," << s.currentHit << "," << s.currentUser
+         << "]";
     ((text << " " << args), ...);
     calls.push_back(text.str());
   }
@@ -71,8 +75,8 @@ void everyCall(TestResult& r) {
   r.addHit({"GET /posts", "https://example.org/posts?x=1", "GET", 200, ErrorKind::kNone,
             1700000000000000, 1234, 5678},
            s);
-  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, kMaxTimeUs, 0,
-            UINT64_MAX},
+  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, kMaxTimeUs,
+            0, UINT64_MAX},
            s);
   r.incrCounter("Blog.test_read", "posts-read", -42, s);
   r.socketOpen("wss://example.org/ws", s);
@@ -88,7 +92,8 @@ void everyCall(TestResult& r) {
   r.stopTestRun();
 }
 
-std::string rawEnvelope(std::string_view type, const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& body) {
+std::string rawEnvelope(std::string_view type,
+                        const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& body) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> packer(buffer);
   packer.pack_array(4);
@@ -123,7 +128,8 @@ TEST_CASE("every TestResult call is replayed identically on the master", "[proto
   CHECK(info->skipped == 0);
 }
 
-TEST_CASE("batches are numbered and the last one carries the total events sent", "[proto][results]") {
+TEST_CASE("batches are numbered and the last one carries the total events sent",
+          "[proto][results]") {
   EventBuffer buffer;
   ResultsEncoder encoder("r1-1", "a1");
   Recorder sink;
@@ -155,10 +161,10 @@ TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[pr
     p.pack(1);
     p.pack(4);
     p.pack_array(4);
-    p.pack(std::make_tuple(4, 0, 0, 0, 0, "T.ok"));           // addSuccess: fine
+    p.pack(std::make_tuple(4, 0, 0, 0, 0, "T.ok"));              // addSuccess: fine
     p.pack(std::make_tuple(99, 0, 0, 0, 0, "from the future"));  // unknown kind
-    p.pack(std::make_tuple(4, 0, 0, 0, 0, 12345));             // test name is a number
-    p.pack(std::make_tuple(9, 0, 0, 0, 0, "GET /"));           // addHit missing its fields
+    p.pack(std::make_tuple(4, 0, 0, 0, 0, 12345));               // test name is a number
+    p.pack(std::make_tuple(9, 0, 0, 0, 0, "GET /"));             // addHit missing its fields
   });
   Recorder sink;
   auto info = decodeResultsBatch(wire, sink);
@@ -173,12 +179,12 @@ TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[pr
 TEST_CASE("events whose times are negative or beyond kMaxTimeUs are skipped", "[proto][results]") {
   const LoadsStatus s{0, 1, 1, 1};
   auto hitAt = [](std::int64_t startedUs, std::int64_t elapsedUs, std::int64_t plannedUs = 0) {
-    return Hit{"GET /", "http://127.0.0.1/", "GET", 200, ErrorKind::kNone, startedUs, elapsedUs,
-               10, plannedUs};
+    return Hit{"GET /",   "http://127.0.0.1/", "GET", 200,      ErrorKind::kNone,
+               startedUs, elapsedUs,           10,    plannedUs};
   };
   EventBuffer events;
   events.addHit(hitAt(1'700'000'000'000'000, 1500, 1'699'999'999'999'000), s);  // fine
-  events.addHit(hitAt(kMaxTimeUs, kMaxTimeUs), s);                            // fine: the bound
+  events.addHit(hitAt(kMaxTimeUs, kMaxTimeUs), s);                              // fine: the bound
   events.addHit(hitAt(INT64_MAX - 5, 100), s);
   events.addHit(hitAt(1'700'000'000'000'000, -1), s);
   events.addHit(hitAt(INT64_MIN, 0), s);

@@ -3,11 +3,11 @@
 #include <sstream>
 #include <string>
 
-#include "stats/aggregate_result.hpp"
 #include "report/console_output.hpp"
-#include "report/json_output.hpp"
 #include "report/html_report.hpp"
+#include "report/json_output.hpp"
 #include "report/svg_chart.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 

@@ -74,13 +74,13 @@ std::unique_ptr<TestCase> make() {
   return std::make_unique<T>();
 }
 
-TestClass plainClass{"Plain",
-                     &make<Plain>,
-                     {{"test_a", [](TestCase& t) { static_cast<Plain&>(t).test_a(); }},
-                      {"test_b", [](TestCase& t) { static_cast<Plain&>(t).test_b(); }},
-                      {"test_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_sleep(); }},
-                      {"test_long_sleep",
-                       [](TestCase& t) { static_cast<Plain&>(t).test_long_sleep(); }}}};
+TestClass plainClass{
+    "Plain",
+    &make<Plain>,
+    {{"test_a", [](TestCase& t) { static_cast<Plain&>(t).test_a(); }},
+     {"test_b", [](TestCase& t) { static_cast<Plain&>(t).test_b(); }},
+     {"test_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_sleep(); }},
+     {"test_long_sleep", [](TestCase& t) { static_cast<Plain&>(t).test_long_sleep(); }}}};
 TestClass brokenClass{"Broken", &make<Broken>, {{"test_x", [](TestCase&) {}}}};
 TestClass setUpClass{"FailingSetUp",
                      &make<FailingSetUp>,

@@ -108,7 +108,8 @@ TEST_CASE("shares of a schedule sum exactly to the global schedule") {
     CHECK(all.size() == sum);
     // Shares compose: thread t of T inside agent i of n is share i + n·t of n·T.
     std::uint64_t composed = 0;
-    for (std::uint64_t t = 0; t < 2; ++t) composed += ArrivalSchedule(rate, 1 + count * t, count * 2).total();
+    for (std::uint64_t t = 0; t < 2; ++t)
+      composed += ArrivalSchedule(rate, 1 + count * t, count * 2).total();
     CHECK(composed == ArrivalSchedule(rate, 1, count).total());
   }
 }

@@ -2,7 +2,6 @@
 #include "security/curve.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 
@@ -12,15 +11,15 @@
 using namespace loads::security;
 
 TEST_CASE("only 127.0.0.0/8, ::1, localhost, ipc and inproc count as loopback") {
-  for (const char* local : {"tcp://127.0.0.1:7780", "tcp://127.9.8.7:*", "tcp://localhost:1",
-                            "tcp://[::1]:7780", "ipc:///tmp/loads", "inproc://x",
-                            "tcp://10.0.0.1:5;127.0.0.1:7780"}) {
+  for (const char* local :
+       {"tcp://127.0.0.1:7780", "tcp://127.9.8.7:*", "tcp://localhost:1", "tcp://[::1]:7780",
+        "ipc:///tmp/loads", "inproc://x", "tcp://10.0.0.1:5;127.0.0.1:7780"}) {
     CHECK(isLoopbackEndpoint(local));
   }
-  for (const char* remote : {"tcp://*:7780", "tcp://0.0.0.0:7780", "tcp://[::]:7780", "tcp://lo:7780",
-                             "tcp://coord:7781", "tcp://10.1.2.3:7780", "tcp://128.0.0.1:1",
-                             "tcp://[::ffff:127.0.0.1]:1", "tcp://localhost.evil:1", "udp://127.0.0.1:1",
-                             "tcp://127.0.0.1"}) {
+  for (const char* remote : {"tcp://*:7780", "tcp://0.0.0.0:7780", "tcp://[::]:7780",
+                             "tcp://lo:7780", "tcp://coord:7781", "tcp://10.1.2.3:7780",
+                             "tcp://128.0.0.1:1", "tcp://[::ffff:127.0.0.1]:1",
+                             "tcp://localhost.evil:1", "udp://127.0.0.1:1", "tcp://127.0.0.1"}) {
     CHECK_FALSE(isLoopbackEndpoint(remote));
   }
 }
@@ -29,9 +28,10 @@ TEST_CASE("the rule throws one sentence without keys, and lets keys or --insecur
   CHECK_NOTHROW(requireKeysUnlessLoopback("t", "bind", "tcp://127.0.0.1:1", false, false));
   CHECK_NOTHROW(requireKeysUnlessLoopback("t", "bind", "tcp://*:1", true, false));
   CHECK_NOTHROW(requireKeysUnlessLoopback("t", "bind", "tcp://*:1", false, true));
-  CHECK_THROWS_WITH(requireKeysUnlessLoopback("t", "connect to", "tcp://coord:7781", false, false),
-                    Catch::StartsWith("refusing to connect to tcp://coord:7781 without CURVE keys") &&
-                        Catch::Contains("loads-keys") && Catch::Contains("--insecure"));
+  CHECK_THROWS_WITH(
+      requireKeysUnlessLoopback("t", "connect to", "tcp://coord:7781", false, false),
+      Catch::StartsWith("refusing to connect to tcp://coord:7781 without CURVE keys") &&
+          Catch::Contains("loads-keys") && Catch::Contains("--insecure"));
 }
 
 TEST_CASE("a written key pair reads back, and bad key files are one sentence each") {
@@ -51,9 +51,11 @@ TEST_CASE("a written key pair reads back, and bad key files are one sentence eac
   CHECK(loadAllowedKeys(dir) == std::set<std::string>{keys.publicKey});
 
   std::ofstream(dir + "/bad.pub") << "public-key = not a key\n";
-  CHECK_THROWS_WITH(loadPublicKey(dir + "/bad.pub"), Catch::Contains("is not a 40-character Z85 key"));
+  CHECK_THROWS_WITH(loadPublicKey(dir + "/bad.pub"),
+                    Catch::Contains("is not a 40-character Z85 key"));
   CHECK_THROWS_AS(loadAllowedKeys(dir), ConfigError);
   CHECK_THROWS_WITH(loadPublicKey(dir + "/missing.pub"), Catch::Contains("cannot read key file"));
-  CHECK_THROWS_WITH(loadAllowedKeys(dir + "/nowhere"), Catch::Contains("cannot read the key directory"));
+  CHECK_THROWS_WITH(loadAllowedKeys(dir + "/nowhere"),
+                    Catch::Contains("cannot read the key directory"));
   std::filesystem::remove_all(dir);
 }

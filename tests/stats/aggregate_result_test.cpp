@@ -486,7 +486,8 @@ TEST_CASE("past the caps, new names count exactly under (other) and are named on
 TEST_CASE("no cap reached, no overflow") {
   FakeClock clock;
   AggregateResult r(clock.options());
-  for (int i = 0; i < 1000; ++i) r.addHit(hit("GET /u/" + std::to_string(i), 200, kT0, 5), users(1));
+  for (int i = 0; i < 1000; ++i)
+    r.addHit(hit("GET /u/" + std::to_string(i), 200, kT0, 5), users(1));
   const Snapshot snap = r.snapshot();
   CHECK(snap.requests.size() == 1000);
   CHECK(snap.overflows.empty());

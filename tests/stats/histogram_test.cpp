@@ -203,16 +203,17 @@ TEST_CASE("compact and merged histograms give the percentiles of a full-range re
   ReferenceHistogram reference;
   Histogram whole, parts[7];
   for (int i = 0; i < 300'000; ++i) {
-    const std::int64_t v = pick(rng) == 0   ? wide(rng)
+    const std::int64_t v = pick(rng) == 0  ? wide(rng)
                            : pick(rng) < 5 ? 777  // one hot bucket: its count needs 4 bytes
-                                            : static_cast<std::int64_t>(web(rng));
+                                           : static_cast<std::int64_t>(web(rng));
     reference.values.push_back(v);
     whole.record(v);
     parts[(i * 31 + i / 1000) % 7].record(v);
   }
   Histogram merged;
   for (int k : {3, 0, 6, 1, 5, 2, 4}) merged.merge(parts[k]);
-  for (double q : {0.0, 0.1, 1.0, 10.0, 25.0, 50.0, 66.6, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
+  for (double q :
+       {0.0, 0.1, 1.0, 10.0, 25.0, 50.0, 66.6, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
     INFO("q=" << q);
     const std::int64_t expected = reference.percentile(q);
     CHECK(whole.percentile(q) == expected);
@@ -235,7 +236,8 @@ TEST_CASE("a histogram's memory grows with the buckets in use, not the range") {
   CHECK(thousand.memoryBytes() <= 4096);
   // 1,000 distinct values over nine decades, in random order: the sparse list.
   std::vector<std::int64_t> values;
-  for (int i = 0; i < 1000; ++i) values.push_back(static_cast<std::int64_t>(std::exp(i * 0.0216)) + i);
+  for (int i = 0; i < 1000; ++i)
+    values.push_back(static_cast<std::int64_t>(std::exp(i * 0.0216)) + i);
   std::shuffle(values.begin(), values.end(), std::mt19937_64(5));
   Histogram spread;
   for (auto v : values) spread.record(v);
@@ -252,7 +254,8 @@ TEST_CASE("a histogram's memory grows with the buckets in use, not the range") {
   CHECK(thousand.count() == 1000);
 }
 
-TEST_CASE("sparse histograms, merged into sparse and dense ones, give the reference's percentiles") {
+TEST_CASE(
+    "sparse histograms, merged into sparse and dense ones, give the reference's percentiles") {
   std::mt19937_64 rng(23);
   std::uniform_real_distribution<double> logValue(0, std::log(3.6e9));
   ReferenceHistogram reference;

@@ -37,8 +37,10 @@ int countLines(const std::string& text, const std::string& needle) {
 
 Cluster::Cluster(int agentCount, ClusterArgs extra)
     : args(std::move(extra)),
-      frontend("tcp://127.0.0.1:" + std::to_string(args.frontendPort ? args.frontendPort : freePort())),
-      backend("tcp://127.0.0.1:" + std::to_string(args.backendPort ? args.backendPort : freePort())),
+      frontend("tcp://127.0.0.1:" +
+               std::to_string(args.frontendPort ? args.frontendPort : freePort())),
+      backend("tcp://127.0.0.1:" +
+              std::to_string(args.backendPort ? args.backendPort : freePort())),
       dir((std::filesystem::temp_directory_path() /
            ("loads-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(freePort())))
               .string()) {
@@ -62,8 +64,14 @@ Cluster::~Cluster() {
 }
 
 void Cluster::startBroker() {
-  std::vector<std::string> argv{built("broker/loads-broker"), "--frontend", frontend, "--backend",
-                                backend, "--heartbeat", "200ms", "--liveness",
+  std::vector<std::string> argv{built("broker/loads-broker"),
+                                "--frontend",
+                                frontend,
+                                "--backend",
+                                backend,
+                                "--heartbeat",
+                                "200ms",
+                                "--liveness",
                                 std::to_string(args.liveness)};
   argv.insert(argv.end(), args.broker.begin(), args.broker.end());
   broker = std::make_unique<Process>(argv);
@@ -71,8 +79,9 @@ void Cluster::startBroker() {
 
 void Cluster::startAgent(std::size_t i) {
   const std::string n = std::to_string(i);
-  std::vector<std::string> argv{built("agent/loads-agent"), "--broker", backend, "--id",
-                                "agent-" + n, "--cache-dir", dir + "/cache-" + n, "--stop-grace", "3s"};
+  std::vector<std::string> argv{
+      built("agent/loads-agent"), "--broker",     backend, "--id", "agent-" + n, "--cache-dir",
+      dir + "/cache-" + n,        "--stop-grace", "3s"};
   if (args.agent) {
     auto more = args.agent(static_cast<int>(i));
     argv.insert(argv.end(), more.begin(), more.end());
@@ -92,9 +101,13 @@ int Cluster::agentsIn(const std::string& state) const {
 }
 
 std::vector<std::string> Cluster::master(std::vector<std::string> extra) const {
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend,
-                                built("examples/blog/libblog.so"), "--server-url",
-                                "http://127.0.0.1:" + std::to_string(targetPort), "-q"};
+  std::vector<std::string> argv{built("master/loads-master"),
+                                "--broker",
+                                frontend,
+                                built("examples/blog/libblog.so"),
+                                "--server-url",
+                                "http://127.0.0.1:" + std::to_string(targetPort),
+                                "-q"};
   argv.insert(argv.end(), args.master.begin(), args.master.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;

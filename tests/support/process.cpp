@@ -10,11 +10,14 @@
 
 namespace loads::testing {
 
-std::string built(const std::string& relative) { return std::string(LOADS_BINARY_DIR) + "/" + relative; }
+std::string built(const std::string& relative) {
+  return std::string(LOADS_BINARY_DIR) + "/" + relative;
+}
 
 Process::Process(std::vector<std::string> argv) {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {

@@ -1,7 +1,6 @@
 // One duration and size syntax for every option of every tool: the same text means the
 // same thing to loads-broker, loads-agent and loads-master (common/util/parse.hpp).
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <string>
 #include <vector>
@@ -58,10 +57,13 @@ TEST_CASE("every tool reads 250ms, a bare 2 and 1h30m the same way") {
 TEST_CASE("every tool refuses a malformed duration with exit 2") {
   for (const std::string bad : {"10x", "1.5s", "-1s", "1h30"}) {
     INFO(bad);
-    CHECK(parseWith(loads::broker::parseOptions, {"loads-broker", "--heartbeat", bad}).exitCode == 2);
+    CHECK(parseWith(loads::broker::parseOptions, {"loads-broker", "--heartbeat", bad}).exitCode ==
+          2);
     CHECK(parseWith(loads::agent::parseOptions, {"loads-agent", "--heartbeat", bad}).exitCode == 2);
-    CHECK(parseWith(loads::agent::parseOptions, {"loads-agent", "--stop-grace", bad}).exitCode == 2);
-    CHECK(parseWith(loads::master::parseOptions, {"loads-master", "lib.so", "-d", bad}).exitCode == 2);
+    CHECK(parseWith(loads::agent::parseOptions, {"loads-agent", "--stop-grace", bad}).exitCode ==
+          2);
+    CHECK(parseWith(loads::master::parseOptions, {"loads-master", "lib.so", "-d", bad}).exitCode ==
+          2);
     CHECK(parseWith(loads::master::parseOptions, {"loads-master", "lib.so", "--timeout", bad})
               .exitCode == 2);
   }
@@ -71,14 +73,15 @@ TEST_CASE("sizes take B, KiB, MiB and GiB, and a bare number is bytes") {
   for (const auto& [text, bytes] : std::vector<std::pair<std::string, std::size_t>>{
            {"65536", 65536}, {"512KiB", 512u << 10}, {"64MiB", 64u << 20}, {"2GiB", 2ull << 30}}) {
     INFO(text);
-    auto broker = parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", text});
+    auto broker =
+        parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", text});
     REQUIRE(broker.options);
     CHECK(broker.options->maxMessageSize == bytes);
   }
   for (const std::string bad : {"64MB", "3GiB", "1000", "x"}) {
     INFO(bad);
-    CHECK(parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", bad}).exitCode ==
-          2);
+    CHECK(parseWith(loads::broker::parseOptions, {"loads-broker", "--max-message-size", bad})
+              .exitCode == 2);
   }
 }
 

@@ -18,7 +18,8 @@ TEST_CASE("durations take ms, s, m and h, alone or combined") {
 }
 
 TEST_CASE("malformed durations are refused with a sentence showing the form") {
-  for (const char* bad : {"", "s", "10x", "ten", "1h30", "-5s", "5 s", "1.5s", "99999999999999999999h"}) {
+  for (const char* bad :
+       {"", "s", "10x", "ten", "1h30", "-5s", "5 s", "1.5s", "99999999999999999999h"}) {
     INFO(bad);
     try {
       parseDuration(bad);

@@ -13,14 +13,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "loads/status.hpp"
 
@@ -39,14 +38,14 @@ struct Body {
   std::string data;         // raw bytes
 };
 Body raw(std::string data, std::string contentType = "application/octet-stream");
-Body json(const nlohmann::json& value);   // application/json
-Body form(const Params& fields);          // application/x-www-form-urlencoded
+Body json(const nlohmann::json& value);  // application/json
+Body form(const Params& fields);         // application/x-www-form-urlencoded
 
 struct RequestOptions {
-  Headers headers;                                      // added to the session's defaults
-  Params params;                                        // appended to the URL's query
-  std::optional<std::chrono::milliseconds> timeout;     // default: the session's timeout
-  std::optional<bool> followRedirects;                  // default: the session's setting
+  Headers headers;                                   // added to the session's defaults
+  Params params;                                     // appended to the URL's query
+  std::optional<std::chrono::milliseconds> timeout;  // default: the session's timeout
+  std::optional<bool> followRedirects;               // default: the session's setting
   std::string name;  // request name in the report; default "METHOD /path" (no query)
 };
 
@@ -60,7 +59,7 @@ class Response {
   std::string header(std::string_view name) const;
   const Headers& headers() const { return headers_; }
   std::chrono::microseconds elapsed() const { return elapsed_; }  // of the final exchange
-  const std::string& url() const { return url_; }  // final URL after redirects
+  const std::string& url() const { return url_; }                 // final URL after redirects
 
  private:
   friend class Session;
@@ -99,10 +98,10 @@ class Session {
                    const RequestOptions& options);
 
   // Defaults for every request of this session.
-  Headers& headers() { return headers_; }                       // default: none
-  void setTimeout(std::chrono::milliseconds t) { timeout_ = t; }  // default: 30 s
+  Headers& headers() { return headers_; }                              // default: none
+  void setTimeout(std::chrono::milliseconds t) { timeout_ = t; }       // default: 30 s
   void setFollowRedirects(bool follow) { followRedirects_ = follow; }  // default: true
-  void setMaxRedirects(int n) { maxRedirects_ = n; }            // default: 10
+  void setMaxRedirects(int n) { maxRedirects_ = n; }                   // default: 10
   // Cookie value for a host ("" if none); cookies are kept per user.
   std::string cookie(std::string_view host, std::string_view name) const;
   void clearCookies();

@@ -20,28 +20,28 @@ struct LoadsStatus {
 
 // Why a request produced no HTTP status.
 enum class ErrorKind : std::uint8_t {
-  kNone = 0,     // a response arrived (any status)
-  kRefused,      // connection refused
-  kReset,        // connection reset or closed before a full response
-  kTimeout,      // connect, write or read exceeded the timeout
-  kDns,          // the host name did not resolve
-  kTls,          // TLS handshake or certificate verification failed
-  kProtocol,     // the peer did not speak HTTP (or WebSocket) correctly
-  kCancelled,    // the run stopped while the request was in flight
-  kOther,        // anything else
+  kNone = 0,   // a response arrived (any status)
+  kRefused,    // connection refused
+  kReset,      // connection reset or closed before a full response
+  kTimeout,    // connect, write or read exceeded the timeout
+  kDns,        // the host name did not resolve
+  kTls,        // TLS handshake or certificate verification failed
+  kProtocol,   // the peer did not speak HTTP (or WebSocket) correctly
+  kCancelled,  // the run stopped while the request was in flight
+  kOther,      // anything else
 };
 std::string_view errorKindName(ErrorKind kind);
 
 // One request (HTTP request, or WebSocket connect) as seen by addHit.
 struct Hit {
-  std::string_view name;    // request name: "GET /path" unless the test named it
-  std::string_view url;     // full URL requested
-  std::string_view method;  // "GET", "POST", ... or "WS" for a WebSocket handshake
-  int status = 0;           // HTTP status; 0 when no response arrived
+  std::string_view name;               // request name: "GET /path" unless the test named it
+  std::string_view url;                // full URL requested
+  std::string_view method;             // "GET", "POST", ... or "WS" for a WebSocket handshake
+  int status = 0;                      // HTTP status; 0 when no response arrived
   ErrorKind error = ErrorKind::kNone;  // why status is 0
-  std::int64_t startedUs = 0;   // wall clock at start, microseconds since the Unix epoch
-  std::int64_t elapsedUs = 0;   // time to the complete response, microseconds
-  std::uint64_t bytes = 0;      // response bytes received (headers and body)
+  std::int64_t startedUs = 0;          // wall clock at start, microseconds since the Unix epoch
+  std::int64_t elapsedUs = 0;          // time to the complete response, microseconds
+  std::uint64_t bytes = 0;             // response bytes received (headers and body)
   // Open model (--rate): wall clock of the hit's planned start, µs since the epoch, on
   // the first request of the hit (the lag between plan and start is charged to it);
   // 0 = no plan (closed model, or a later request of the hit).
@@ -60,9 +60,9 @@ struct Failure {
 enum class Direction : std::uint8_t { kSent = 0, kReceived = 1 };
 
 struct SocketClose {
-  int code = 0;              // close code (1000 normal); 0 when the socket failed
-  std::string_view reason;   // close reason or error text
-  bool clean = false;        // a close handshake completed
+  int code = 0;             // close code (1000 normal); 0 when the socket failed
+  std::string_view reason;  // close reason or error text
+  bool clean = false;       // a close handshake completed
 };
 
 }  // namespace loads

@@ -55,7 +55,7 @@ template <class T>
 std::string repr(const T& value) {
   if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     return "\"" + std::string(std::string_view(value)) + "\"";
-  } else if constexpr (requires(std::ostream& os) { os << value; }) {
+  } else if constexpr (requires(std::ostream & os) { os << value; }) {
     std::ostringstream os;
     os << std::boolalpha << value;
     return os.str();
@@ -155,14 +155,15 @@ struct LibraryStamp {
 
 #ifndef LOADS_BUILDING_LIBLOADS
 // Every translation unit of a test library carries the stamp; the linker keeps one.
-extern "C" __attribute__((visibility("default"), used)) inline const ::loads::detail::LibraryStamp
-    loads_library_stamp{::loads::kAbiVersion, LOADS_VERSION};
+extern "C" __attribute__((visibility("default"),
+                          used)) inline const ::loads::detail::LibraryStamp loads_library_stamp{
+    ::loads::kAbiVersion, LOADS_VERSION};
 #endif
 
 #define LOADS_DETAIL_CAT_(a, b) a##b
 #define LOADS_DETAIL_CAT(a, b) LOADS_DETAIL_CAT_(a, b)
-#define LOADS_DETAIL_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, \
-                            _16, N, ...)                                                      \
+#define LOADS_DETAIL_NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, \
+                            N, ...)                                                                \
   N
 #define LOADS_DETAIL_NARGS(...) \
   LOADS_DETAIL_NARGS_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
@@ -187,8 +188,8 @@ extern "C" __attribute__((visibility("default"), used)) inline const ::loads::de
 // LOADS_TEST_CASE(Class, test_a, test_b, ...): registers Class and up to 16 of its test
 // methods, and stamps the library with the loads ABI it was built against. Use it once
 // per class, at namespace scope, in any source file of the test library.
-#define LOADS_TEST_CASE(Class, ...)                                                            \
-  static const ::loads::detail::Registration LOADS_DETAIL_CAT(loads_registration_, Class)(      \
-      #Class, #__VA_ARGS__,                                                                    \
-      []() -> std::unique_ptr<::loads::TestCase> { return std::make_unique<Class>(); },        \
+#define LOADS_TEST_CASE(Class, ...)                                                        \
+  static const ::loads::detail::Registration LOADS_DETAIL_CAT(loads_registration_, Class)( \
+      #Class, #__VA_ARGS__,                                                                \
+      []() -> std::unique_ptr<::loads::TestCase> { return std::make_unique<Class>(); },    \
       {LOADS_DETAIL_CAT(LOADS_DETAIL_E, LOADS_DETAIL_NARGS(__VA_ARGS__))(Class, __VA_ARGS__)})

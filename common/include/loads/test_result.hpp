@@ -32,8 +32,8 @@ class TestResult {
   virtual void addSuccess(std::string_view /*test*/, const LoadsStatus&) {}
   virtual void addFailure(std::string_view /*test*/, const Failure&, const LoadsStatus&) {}
   virtual void addError(std::string_view /*test*/, const Failure&, const LoadsStatus&) {}
-  virtual void addSkip(std::string_view /*test*/, std::string_view /*reason*/,
-                       const LoadsStatus&) {}
+  virtual void addSkip(std::string_view /*test*/, std::string_view /*reason*/, const LoadsStatus&) {
+  }
   // A hit cut short when the run stopped: neither success nor failure.
   virtual void addCancelled(std::string_view /*test*/, const LoadsStatus&) {}
 

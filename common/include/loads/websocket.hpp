@@ -52,7 +52,7 @@ struct WsOptions {
   // Connect + handshake, each send and ping, and the close handshake; also the default
   // of receive(). Default: the session's request timeout (--timeout, 30 s).
   std::optional<std::chrono::milliseconds> timeout;
-  std::string name;             // hit name in the report; default "WS /path"
+  std::string name;               // hit name in the report; default "WS /path"
   std::size_t queueLimit = 1024;  // messages held for receive() before reading pauses
 };
 
