@@ -22,6 +22,7 @@ header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;justify-conte
 h1{font-size:1.4em;margin:0}
 h2{font-size:1.1em;margin:24px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .sub{color:var(--muted)}
+.overflow{border-left:4px solid var(--warn);background:var(--card);padding:8px 12px;margin:12px 0 0;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600;background:var(--muted)}
 .badge.running{background:var(--ok)}.badge.stopping{background:var(--warn)}.badge.finished{background:#1f77b4}.badge.offline{background:var(--bad)}
 button{font:inherit;font-weight:600;padding:8px 20px;border-radius:8px;border:0;background:var(--bad);color:#fff;cursor:pointer;min-height:44px}
@@ -61,6 +62,7 @@ td.fail{color:var(--bad);font-weight:600}
  <div class="card"><b id="p50">–</b><span>p50 latency</span></div>
  <div class="card"><b id="p99">–</b><span>p99 latency</span></div>
 </section>
+<div id="overflows"></div>
 <h2>Over time</h2>
 <section class="charts">
  <figure><canvas id="chart-rps"></canvas><figcaption><span class="key"><i style="background:#1f77b4"></i>requests/s</span><span class="key"><i style="background:#d62728"></i>errors/s</span></figcaption></figure>
@@ -140,6 +142,8 @@ function render(s) {
   setNumber("p50", s.p50, msText(s.p50) + " ms"); setNumber("p99", s.p99, msText(s.p99) + " ms");
   const stop = $("stop");
   stop.disabled = s.state !== "running"; stop.textContent = s.state === "running" ? "Stop run" : s.state === "stopping" ? "Stopping…" : "Run over";
+  const notes = $("overflows"); notes.replaceChildren();
+  for (const text of s.overflows || []) { const p = document.createElement("p"); p.className = "overflow"; p.textContent = "Note: " + text; notes.appendChild(p); }
   const sr = s.series;
   drawChart("chart-rps", sr.t, [{ values: sr.req, color: "#1f77b4" }, { values: sr.err, color: "#d62728" }]);
   drawChart("chart-latency", sr.t, [{ values: sr.p50, color: "#2ca02c" }, { values: sr.p99, color: "#ff7f0e" }]);

@@ -181,6 +181,8 @@ std::string LiveDashboard::state(const Snapshot& snap, bool finished) const {
   }
   Json counters = Json::array();
   for (const auto& [name, value] : snap.counters) counters.push_back(Json{name, value});
+  Json overflows = Json::array();
+  for (const NameOverflow& o : snap.overflows) overflows.push_back(overflowSentence(o));
   Json state{{"v", 1},
              {"mode", mode_},
              {"state", finished                          ? "finished"
@@ -211,6 +213,7 @@ std::string LiveDashboard::state(const Snapshot& snap, bool finished) const {
                               {"sent", snap.sockets.messagesSent},
                               {"received", snap.sockets.messagesReceived}}},
              {"errors", errorRows(snap)},
+             {"overflows", std::move(overflows)},
              {"agents", std::move(agents)}};
   // Messages come from user code and servers: replace invalid UTF-8, never throw.
   return state.dump(-1, ' ', false, Json::error_handler_t::replace);

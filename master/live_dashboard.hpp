@@ -57,10 +57,11 @@ class LiveDashboard {
   void setAgents(std::vector<DashboardAgent> agents);
   // The run is over: shows `final` (the snapshot the reports are made of) on every page.
   void finish(const Snapshot& final);
+  // The JSON state every page receives for `snap` (what the page's script renders).
+  std::string state(const Snapshot& snap, bool finished) const;
 
  private:
   LiveDashboard(std::string mode, const AggregateResult& result, ClockFn clock);
-  std::string state(const Snapshot& snap, bool finished) const;
 
   const std::string mode_;
   const AggregateResult& result_;

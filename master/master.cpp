@@ -33,7 +33,9 @@ Master::Master(MasterOptions options, Waiter& signals)
 int Master::run() {
   if (!options_.reportFile.empty()) return renderSavedReport(options_);
   if (options_.list) return listTests(options_);
-  AggregateResult result;
+  AggregateOptions aggregateOptions;
+  aggregateOptions.maxNames = options_.maxNames;  // --max-names (issue #11)
+  AggregateResult result(aggregateOptions);
   if (options_.distributed()) {
     if (isBrokerCommand(options_)) return runBrokerCommand(options_);
     DistributedDriver driver(options_, result, signals_);

@@ -101,6 +101,9 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                "Do not verify TLS certificates");
   app.add_option("--timeout", timeout, "Default timeout of each request (default 30s)");
   app.add_option("--json", o.jsonFile, "Write the full report as JSON to this file");
+  app.add_option("--max-names", o.maxNames,
+                 "Distinct request names kept (default 1000); the requests of further names "
+                 "are counted as (other)");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
   std::vector<std::string> thresholds;
   app.add_option("--html", o.htmlFile,
@@ -182,6 +185,9 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     o.run.user.requestTimeout = parseDuration(timeout);
     if (o.run.duration && o.run.duration->count() == 0) {
       throw std::invalid_argument("--duration must be longer than 0s");
+    }
+    if (o.maxNames == 0) {
+      throw std::invalid_argument("--max-names must be at least 1");
     }
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();

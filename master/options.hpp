@@ -23,6 +23,7 @@ struct MasterOptions {
   bool quiet = false;              // --quiet: no live status line
   std::string usersText = "1";     // -u as typed, for the report
   std::string hitsText;            // --hits as typed, for the report
+  std::size_t maxNames = 1000;     // --max-names N: distinct request names kept (1,000)
 
   // Reports and thresholds (docs/thresholds.md, README "Reports and thresholds").
   std::string htmlFile;               // --html FILE; default: none

@@ -144,6 +144,7 @@ RunFacts describeRun(const MasterOptions& o, const std::vector<std::string>& tes
   if (run.duration) options.durationMs = run.duration->count();
   options.rampMs = run.ramp.count();
   options.threads = run.threads;
+  options.maxNames = o.maxNames;
   options.stopTimeoutMs = run.stopTimeout.count();
   options.serverUrl = run.user.serverUrl;
   options.insecure = run.user.insecure;

@@ -99,8 +99,11 @@ void printRequests(const Snapshot& snap, std::ostream& out) {
   table.print(out);
   out << "\n  status codes:";
   for (const auto& [code, n] : snap.allRequests.statusCodes) {
-    out << "  " << (code == 0 ? std::string("none") : std::to_string(code)) << " x "
-        << formatCount(n);
+    out << "  "
+        << (code == 0              ? std::string("none")
+            : code == kOtherStatus ? std::string(kOtherName)
+                                   : std::to_string(code))
+        << " x " << formatCount(n);
   }
   for (std::size_t i = 1; i < kErrorKindCount; ++i) {
     if (auto n = snap.allRequests.errorKinds[i]) {
@@ -172,6 +175,12 @@ void printErrors(const Snapshot& snap, std::ostream& out, std::size_t top) {
   }
   table.print(out);
   out << '\n';
+}
+
+// A cap on distinct names was reached: one sentence each, before the tables it explains.
+void printOverflows(const Snapshot& snap, std::ostream& out) {
+  for (const NameOverflow& o : snap.overflows) out << "Note: " << overflowSentence(o) << "\n";
+  if (!snap.overflows.empty()) out << '\n';
 }
 
 }  // namespace
@@ -269,6 +278,7 @@ void ConsoleOutput::finishLive() {
 
 void ConsoleOutput::printReport(const Snapshot& snap, std::ostream& out) {
   out << "Run: " << fixed(runSeconds(snap), 1) << " s, max " << snap.maxUsers << " users\n\n";
+  printOverflows(snap, out);
   if (!snap.requests.empty()) printRequests(snap, out);
   printDropped(snap, out);
   if (!snap.tests.empty()) printTests(snap, out);

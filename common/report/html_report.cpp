@@ -38,6 +38,7 @@ h1{font-size:1.5em;margin:0 0 4px;overflow-wrap:anywhere}
 h2{font-size:1.15em;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:.95em;margin:0 0 4px;color:var(--muted);font-weight:600}
 .sub{color:var(--muted);margin:0 0 12px}
+.overflow{border-left:4px solid var(--bad);background:var(--card);padding:8px 12px;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
 .badge.ok{background:var(--ok)}.badge.bad{background:var(--bad)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px}
@@ -379,6 +380,13 @@ void errors(std::string& out, const Json& r) {
   out += "</section>\n";
 }
 
+// Caps on distinct names that were reached (issue #11): the report's own sentence each.
+void overflows(std::string& out, const Json& r) {
+  for (const auto& o : arrayField(r, "overflows")) {
+    out += "<p class=\"overflow\"><b>Note:</b> " + htmlEscape(text(o, "sentence")) + "</p>\n";
+  }
+}
+
 // --rebalance: when an agent left, and how the run was split over the others.
 void rebalances(std::string& out, const Json& r) {
   std::vector<Row> rows;
@@ -484,6 +492,7 @@ void writeHtmlReport(const Json& r, std::ostream& os) {
   out += "<style>" + std::string(kStyle) + "</style></head>\n<body><main>\n";
   header(out, r);
   summary(out, r);
+  overflows(out, r);
   thresholds(out, r);
   charts(out, r);
   requests(out, r);

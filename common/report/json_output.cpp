@@ -24,7 +24,9 @@ Json latency(const Histogram& h) {
 
 Json request(const std::string& name, const RequestSummary& r, double seconds) {
   Json codes = Json::object();
-  for (const auto& [code, n] : r.statusCodes) codes[std::to_string(code)] = n;
+  for (const auto& [code, n] : r.statusCodes) {
+    codes[code == kOtherStatus ? std::string(kOtherName) : std::to_string(code)] = n;
+  }
   Json kinds = Json::object();
   for (std::size_t i = 1; i < kErrorKindCount; ++i) {
     if (r.errorKinds[i])
@@ -65,6 +67,7 @@ Json options(const ReportOptions& o) {
   if (o.durationMs) out["durationMs"] = *o.durationMs;
   out["rampMs"] = o.rampMs;
   out["threads"] = o.threads;
+  if (o.maxNames) out["maxNames"] = o.maxNames;
   out["stopTimeoutMs"] = o.stopTimeoutMs;
   out["serverUrl"] = o.serverUrl;
   out["insecure"] = o.insecure;
@@ -209,6 +212,20 @@ Json seconds(const Snapshot& snap) {
   return series;
 }
 
+// The caps reached (issue #11): what, the cap, the first names past it, the events
+// counted as "(other)", and the sentence every output shows.
+Json overflows(const Snapshot& snap) {
+  Json out = Json::array();
+  for (const NameOverflow& o : snap.overflows) {
+    out.push_back(Json{{"what", o.what},
+                       {"cap", o.cap},
+                       {"firstNames", o.firstNames},
+                       {"events", o.events},
+                       {"sentence", overflowSentence(o)}});
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
@@ -251,7 +268,8 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
               {"errors", errors(snap)},
               {"requestsBySource", std::move(sources)},
               {"seconds", seconds(snap)},
-              {"thresholds", thresholds(info.thresholds)}};
+              {"thresholds", thresholds(info.thresholds)},
+              {"overflows", overflows(snap)}};
   if (!info.cycles.empty()) report["cycles"] = cycles(info.cycles);
   if (const auto& d = info.distributed) {
     report["agents"] = agents(d->agents);

@@ -66,7 +66,7 @@ Json typedOption(const std::string& key, const Json& value) {
     if (key == "insecure" && (text == "true" || text == "false")) return text == "true";
     if (key == "rateStart") return whole(text, [](auto& t, auto* n) { return std::stod(t, n); });
     if (endsWith("Ms")) return whole(text, [](auto& t, auto* n) { return std::stoll(t, n); });
-    if (key == "threads" || key == "maxUsers" || key == "agents") {
+    if (key == "threads" || key == "maxUsers" || key == "agents" || key == "maxNames") {
       return whole(text, [](auto& t, auto* n) { return std::stoull(t, n); });
     }
   } catch (const std::exception&) {

@@ -22,6 +22,7 @@ struct ReportOptions {
   std::optional<std::int64_t> durationMs;  // -d: per cycle; none = by hits
   std::int64_t rampMs = 0;                 // --ramp; default 0
   std::uint64_t threads = 0;               // -t: runner threads; 0 = one per core
+  std::uint64_t maxNames = 0;              // --max-names: distinct request names kept; 0 = unsaid
   std::int64_t stopTimeoutMs = 0;          // --stop-timeout; default 0
   std::string serverUrl;                   // --server-url; default ""
   bool insecure = false;                   // --insecure-skip-tls-verify; default false

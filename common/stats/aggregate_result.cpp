@@ -8,6 +8,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace loads {
 namespace {
@@ -187,7 +188,8 @@ struct AggregateResult::SecondData {
 
 // The per-second series: a live window of full seconds, then summaries.
 struct AggregateResult::Series {
-  Series(int window, std::uint32_t sources) : window(window), sources(sources) {}
+  Series(int window, std::uint32_t sources, std::size_t maxSeconds)
+      : window(window), sources(sources), maxSeconds(std::max<std::size_t>(1, maxSeconds)) {}
 
   void noteSecond(std::int64_t s) {
     std::int64_t seen = newest.load(std::memory_order_relaxed);
@@ -213,17 +215,83 @@ struct AggregateResult::Series {
   void compactLocked() {
     const std::int64_t cutoff = newest.load(std::memory_order_relaxed) - window;
     while (!live.empty() && live.begin()->first <= cutoff) {
-      summarized[live.begin()->first] = live.begin()->second->summary(sources);
+      const SecondData& data = *live.begin()->second;
+      if (summarized.size() < maxSeconds) {
+        summarized[data.second] = data.summary(sources);
+      } else {
+        data.addLateTo(nearestSummarized(data.second), sources);
+      }
       live.erase(live.begin());
     }
   }
+  // Past maxSeconds distinct seconds (a run of days, or a sender making up times), a new
+  // second's totals join the nearest summarised one instead of growing the series.
+  SecondSample& nearestSummarized(std::int64_t s) {
+    auto it = summarized.lower_bound(s);
+    if (it == summarized.end() ||
+        (it != summarized.begin() && it->first - s > s - std::prev(it)->first)) {
+      --it;
+    }
+    return it->second;
+  }
 
   const int window;
-  const std::uint32_t sources;  // AggregateOptions::seriesSources
+  const std::uint32_t sources;   // AggregateOptions::seriesSources
+  const std::size_t maxSeconds;  // AggregateOptions::maxSeriesSeconds
   std::atomic<std::int64_t> newest{kNoSecond};
   std::mutex mu;
   std::map<std::int64_t, std::unique_ptr<SecondData>> live;
   std::map<std::int64_t, SecondSample> summarized;
+};
+
+// The names admitted under each cap, shared by every shard. A shard asks only for a name
+// its own map lacks: once per admitted name, and for every event of a name past the cap
+// (those are never stored, so they cannot grow a shard), which keeps the lock off the hot
+// path of admitted names.
+struct AggregateResult::NameCaps {
+  enum Kind { kRequests, kTests, kCounters, kStatusCodes, kKinds };
+  struct Cap {
+    std::unordered_set<std::string, StringHash, std::equal_to<>> admitted;
+    NameOverflow overflow;
+  };
+
+  explicit NameCaps(const AggregateOptions& o) {
+    caps[kRequests].overflow = {"request names", o.maxNames};
+    caps[kTests].overflow = {"test names", o.maxTests};
+    caps[kCounters].overflow = {"counter names", o.maxCounters};
+    caps[kStatusCodes].overflow = {"status codes", o.maxStatusCodes};
+  }
+  // true: `name` has its own entry; false: its event counts under the (other) entry.
+  bool admit(Kind kind, std::string_view name) {
+    std::lock_guard lock(mu);
+    Cap& cap = caps[kind];
+    if (cap.admitted.find(name) != cap.admitted.end()) return true;
+    if (cap.admitted.size() < cap.overflow.cap) {
+      cap.admitted.emplace(name);
+      return true;
+    }
+    ++cap.overflow.events;
+    auto& first = cap.overflow.firstNames;
+    if (first.size() < kFirstNames) {
+      std::string shown(name.substr(0, kShownLength));
+      if (std::find(first.begin(), first.end(), shown) == first.end())
+        first.push_back(std::move(shown));
+    }
+    return false;
+  }
+  std::vector<NameOverflow> overflows() {
+    std::lock_guard lock(mu);
+    std::vector<NameOverflow> out;
+    for (const Cap& cap : caps) {
+      if (cap.overflow.events) out.push_back(cap.overflow);
+    }
+    return out;
+  }
+
+  static constexpr std::size_t kFirstNames = 3;     // names quoted in the sentence
+  static constexpr std::size_t kShownLength = 120;  // bytes of each quoted name
+  std::mutex mu;
+  std::array<Cap, kKinds> caps;
 };
 
 struct AggregateResult::Shard {
@@ -260,6 +328,12 @@ struct AggregateResult::Shard {
     series.noteSecond(s);
     return &slot;
   }
+  // The entry of `key` in `map`, or of kOtherName when `key` is new and past its cap.
+  template <class V>
+  V& capped(StringMap<V>& map, std::string_view key, NameCaps& caps, NameCaps::Kind kind) {
+    if (auto it = map.find(key); it != map.end()) return it->second;
+    return findOrAdd(map, caps.admit(kind, key) ? key : kOtherName);
+  }
   // Runs `update` on this shard's data for second `s`, or, for a late event, on a
   // second of its own that goes straight to the series.
   template <class Update>
@@ -279,7 +353,8 @@ AggregateResult::AggregateResult(AggregateOptions options)
     : options_(std::move(options)),
       instanceId_(nextInstanceId.fetch_add(1)),
       series_(std::make_unique<Series>(std::max(1, options_.liveWindowSeconds),
-                                       options_.seriesSources)) {}
+                                       options_.seriesSources, options_.maxSeriesSeconds)),
+      caps_(std::make_unique<NameCaps>(options_)) {}
 
 AggregateResult::~AggregateResult() = default;
 
@@ -341,7 +416,7 @@ void AggregateResult::countTestEvent(std::string_view test, const LoadsStatus& s
   const std::int64_t at = now();
   Shard& s = shard();
   std::lock_guard lock(s.mu);
-  update(findOrAdd(s.tests, test));
+  update(s.capped(s.tests, test, *caps_, NameCaps::kTests));
   s.noteEvent(at, at);
   s.inSecond(secondOf(at), *series_, [&](SecondData& sec) {
     sec.of(s.source).noteUsers(status.users);
@@ -422,11 +497,16 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
   {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
-    RequestSummary& r = findOrAdd(s.requests, hit.name);
+    RequestSummary& r = s.capped(s.requests, hit.name, *caps_, NameCaps::kRequests);
     ++r.count;
     r.failures += failed;
     r.bytes += hit.bytes;
-    ++r.statusCodes[hit.status];
+    if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
+      ++code->second;
+    } else {
+      const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(hit.status));
+      ++r.statusCodes[own ? hit.status : kOtherStatus];
+    }
     if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
     r.latency.record(hit.elapsedUs);
     if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
@@ -458,9 +538,14 @@ void AggregateResult::incrCounter(std::string_view test, std::string_view name, 
   {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
-    auto& counters = test.empty() ? s.looseCounters : findOrAdd(s.tests, test).counters;
+    auto& counters =
+        test.empty() ? s.looseCounters : s.capped(s.tests, test, *caps_, NameCaps::kTests).counters;
     auto it = counters.find(name);
-    if (it == counters.end()) it = counters.emplace(std::string(name), 0).first;
+    if (it == counters.end()) {
+      const std::string_view key = caps_->admit(NameCaps::kCounters, name) ? name : kOtherName;
+      it = counters.find(key);
+      if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+    }
     addToCounter(it->second, value);
     s.noteEvent(at, at);
   }
@@ -510,7 +595,7 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
   {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
-    ++findOrAdd(s.tests, test).dropped;
+    ++s.capped(s.tests, test, *caps_, NameCaps::kTests).dropped;
     s.noteEvent(plannedStartUs, plannedStartUs);
     s.inSecond(secondOf(plannedStartUs), *series_, [&](SecondData& sec) {
       ++sec.dropped;
@@ -546,6 +631,7 @@ Snapshot AggregateResult::snapshot() const {
   std::stable_sort(snap.errors.begin(), snap.errors.end(),
                    [](const ErrorSample& a, const ErrorSample& b) { return a.count > b.count; });
   snap.seconds = mergedSeconds(pending);
+  snap.overflows = caps_->overflows();
   for (const SecondSample& sample : snap.seconds) {
     snap.maxUsers = std::max(snap.maxUsers, sample.users);
     if (sample.users) snap.currentUsers = sample.users;
@@ -624,6 +710,29 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   series.reserve(out.size());
   for (const auto& [second, sample] : out) series.push_back(sample);
   return series;
+}
+
+std::string overflowSentence(const NameOverflow& o) {
+  std::string names;
+  for (const std::string& name : o.firstNames) {
+    names += names.empty() ? "" : ", ";
+    names += "\"" + name + "\"";
+  }
+  const std::string cap = std::to_string(o.cap);
+  const std::string events = std::to_string(o.events);
+  if (o.what == "request names") {
+    return "More than " + cap + " distinct request names (--max-names " + cap + "): " + events +
+           " requests of further names, first " + names + ", are counted as \"(other)\"; give " +
+           "requests that differ only by an id one name with the request option .name, e.g. " +
+           "session().get(url, {.name = \"GET /u/{id}\"}).";
+  }
+  if (o.what == "status codes") {
+    return "More than " + cap + " distinct status codes: " + events +
+           " responses with further codes, first " + names + ", are counted as status \"(other)\".";
+  }
+  const std::string what = o.what == "test names" ? "test events" : "counter increments";
+  return "More than " + cap + " distinct " + o.what + ": " + events + " " + what +
+         " of further names, first " + names + ", are counted as \"(other)\".";
 }
 
 }  // namespace loads

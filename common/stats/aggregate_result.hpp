@@ -13,7 +13,16 @@
 // Memory stays bounded on long runs: full per-second histograms are kept only for a
 // short sliding window; older seconds keep a small summary (counts, p50, p99, users, and
 // requests per source for at most AggregateOptions::seriesSources sources plus one
-// "other" entry, so many agents cost at most that many entries a second).
+// "other" entry, so many agents cost at most that many entries a second). An event for
+// a second already summarised adds to its totals, allocating a few dozen bytes at most
+// (its compact histogram of one value). At most AggregateOptions::maxSeriesSeconds
+// seconds are kept besides the live window.
+//
+// Memory stays bounded at any number of names: distinct request names, test names,
+// counter names and status codes are capped per run (AggregateOptions::maxNames ...).
+// Past a cap, each new name's events are counted, exactly, under one kOtherName entry
+// (status code kOtherStatus), and Snapshot::overflows names the first ones that went
+// there, so the outputs can say what happened. Histograms are compact (histogram.hpp).
 #pragma once
 
 #include <array>
@@ -23,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loads/test_result.hpp"
@@ -82,6 +92,23 @@ struct ErrorSample {
   std::uint64_t count = 0;
 };
 
+// The entry that counts every name past a cap (request, test and counter names).
+inline constexpr std::string_view kOtherName = "(other)";
+// The status code that counts every status past AggregateOptions::maxStatusCodes.
+inline constexpr int kOtherStatus = -1;
+
+// One cap that was reached: which names, the cap, the first names past it, how many
+// events went to kOtherName (or kOtherStatus) because of it.
+struct NameOverflow {
+  std::string what;     // "request names", "test names", "counter names", "status codes"
+  std::size_t cap = 0;  // the cap in force
+  std::vector<std::string> firstNames;  // the first names past the cap, at most 3
+  std::uint64_t events = 0;  // hits, test events or counter increments counted as (other)
+};
+
+// One sentence that tells the user what an overflow did and what to do about it.
+std::string overflowSentence(const NameOverflow& overflow);
+
 // SourceRequests::source of the entry that sums every source at or above the cap.
 inline constexpr std::uint32_t kOtherSources = UINT32_MAX;
 
@@ -127,9 +154,10 @@ struct Snapshot {
   std::uint64_t errorsDropped = 0;    // occurrences of distinct errors beyond the cap
   std::vector<SecondSample> seconds;  // ascending by second
   std::map<std::uint32_t, std::uint64_t> requestsBySource;  // see setSource()
-  std::uint64_t droppedHits = 0;  // open model: addDropped calls, all tests
-  std::string targetKind;         // "users" (--stages), "rate" (--rate) or "" (none)
-  double currentTarget = -1;      // the target now (see setTarget); -1 = none
+  std::uint64_t droppedHits = 0;        // open model: addDropped calls, all tests
+  std::string targetKind;               // "users" (--stages), "rate" (--rate) or "" (none)
+  double currentTarget = -1;            // the target now (see setTarget); -1 = none
+  std::vector<NameOverflow> overflows;  // caps reached, in the order of NameOverflow::what
 };
 
 struct AggregateOptions {
@@ -144,6 +172,19 @@ struct AggregateOptions {
   // requests of higher sources are summed under kOtherSources (default 10: one chart
   // line per agent stays readable, and a second costs at most 11 entries).
   std::uint32_t seriesSources = 10;
+  // Summarised seconds the series keeps (default 172,800: two days) besides the live
+  // window; past it, a new second's totals are added to the nearest kept second, marked
+  // incomplete.
+  std::size_t maxSeriesSeconds = 172'800;
+  // Distinct request names kept per run (loads-master --max-names, default 1,000); the
+  // requests of further names are counted under kOtherName.
+  std::size_t maxNames = 1000;
+  // Distinct test names and counter names (all tests together) kept (default 1,000 each).
+  std::size_t maxTests = 1000;
+  std::size_t maxCounters = 1000;
+  // Distinct status codes kept, all requests together (default 100); others count under
+  // kOtherStatus.
+  std::size_t maxStatusCodes = 100;
 };
 
 class AggregateResult final : public TestResult {
@@ -198,6 +239,7 @@ class AggregateResult final : public TestResult {
   struct SecondData;
   struct Series;
   struct Shard;
+  struct NameCaps;
   Shard& shard();
   std::int64_t now() const;
   template <class Update>
@@ -216,6 +258,7 @@ class AggregateResult final : public TestResult {
   mutable std::mutex shardsMutex_;  // guards shards_ (the list, not their contents)
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<Series> series_;
+  std::unique_ptr<NameCaps> caps_;
   std::int64_t runStartedUs_ = 0;  // guarded by shardsMutex_
   std::int64_t runStoppedUs_ = 0;
   std::string targetKind_;  // set before the run

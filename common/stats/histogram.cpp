@@ -2,11 +2,49 @@
 
 #include <algorithm>
 #include <bit>
-#include <cassert>
 #include <cmath>
 #include <stdexcept>
 
 namespace loads {
+namespace {
+
+template <class T>
+std::uint64_t load(const unsigned char* p) {
+  T c;
+  std::memcpy(&c, p, sizeof c);
+  return c;
+}
+
+template <class T>
+void store(unsigned char* p, std::uint64_t value) {
+  const auto c = static_cast<T>(value);
+  std::memcpy(p, &c, sizeof c);
+}
+
+// Calls f.template operator()<T>() with T the unsigned type `1 << shift` bytes wide.
+template <class F>
+decltype(auto) withWidth(unsigned shift, F&& f) {
+  switch (shift) {
+    case 0:
+      return f.template operator()<std::uint8_t>();
+    case 1:
+      return f.template operator()<std::uint16_t>();
+    case 2:
+      return f.template operator()<std::uint32_t>();
+    default:
+      return f.template operator()<std::uint64_t>();
+  }
+}
+
+// The smallest width (as a shift) whose counts hold `value`.
+unsigned shiftFor(std::uint64_t value) {
+  if (value <= 0xff) return 0;
+  if (value <= 0xffff) return 1;
+  if (value <= 0xffffffffu) return 2;
+  return 3;
+}
+
+}  // namespace
 
 // Layout (HdrHistogram with a unit of 1): bucket 0 counts values 0..2*half-1 one by
 // one; bucket b > 0 counts values in [half << b, half << (b+1)) in `half` sub-buckets of
@@ -30,15 +68,8 @@ Histogram::Histogram(std::int64_t highest, int significantDigits)
        smallestUntrackable <<= 1) {
     ++bucketCount;
   }
-  counts_.assign(static_cast<std::size_t>(bucketCount + 1) * subBucketHalfCount_, 0);
-}
-
-std::size_t Histogram::indexOf(std::int64_t value) const {
-  const auto v = static_cast<std::uint64_t>(value);
-  const int bucket = leadingZeroCountBase_ - std::countl_zero(v | subBucketMask_);
-  const std::int64_t subBucket = value >> bucket;
-  return static_cast<std::size_t>(((bucket + 1) << subBucketHalfCountMagnitude_) +
-                                  (subBucket - subBucketHalfCount_));
+  indexCount_ = static_cast<std::uint32_t>((bucketCount + 1) * subBucketHalfCount_);
+  sparse_ = indexCount_ <= 65536;
 }
 
 std::int64_t Histogram::lowestEquivalent(std::size_t index) const {
@@ -57,43 +88,188 @@ std::int64_t Histogram::highestEquivalent(std::size_t index) const {
   return lowestEquivalent(index) + (std::int64_t{1} << bucket) - 1;
 }
 
-void Histogram::record(std::int64_t value, std::uint64_t count) {
-  if (count == 0) return;
-  if (value < 0) value = 0;
-  if (value > highest_) {
-    value = highest_;
-    clamped_ += count;
+// The window grows by a quarter of its span beyond what is asked (at least 8 counts), so
+// values that creep outwards one bucket at a time re-allocate O(log) times.
+std::uint32_t Histogram::cover(std::uint32_t lo, std::uint32_t hi) {
+  if (span_ != 0 && lo >= base_ && hi - base_ < span_) return hi - base_;
+  const std::uint32_t asked = hi;
+  if (span_ != 0) {
+    lo = std::min(lo, base_);
+    hi = std::max(hi, base_ + span_ - 1);
   }
-  const std::size_t index = indexOf(value);
-  assert(index < counts_.size());
-  counts_[index] += count;
-  if (total_ == 0) {
-    min_ = max_ = value;
-    minIndex_ = maxIndex_ = index;
-  } else {
-    min_ = std::min(min_, value);
-    max_ = std::max(max_, value);
-    minIndex_ = std::min(minIndex_, index);
-    maxIndex_ = std::max(maxIndex_, index);
+  const std::uint32_t slack = std::max<std::uint32_t>(8, (hi - lo + 1) / 4);
+  std::uint32_t newBase = lo, newEnd = hi + 1;
+  if (span_ != 0 && lo < base_) newBase = lo > slack ? lo - slack : 0;
+  if (span_ != 0 && hi >= base_ + span_) newEnd = std::min(indexCount_, hi + 1 + slack);
+  if (span_ == 0) {  // first value: a small window around it
+    newBase = lo > 4 ? lo - 4 : 0;
+    newEnd = std::min(indexCount_, hi + 5);
   }
-  total_ += count;
-  sum_ += value * static_cast<std::int64_t>(count);
+  std::vector<unsigned char> grown(std::size_t{newEnd - newBase} << widthShift_, 0);
+  if (span_ != 0) {
+    std::memcpy(grown.data() + (std::size_t{base_ - newBase} << widthShift_), counts_.data(),
+                std::size_t{span_} << widthShift_);
+  }
+  counts_.swap(grown);
+  base_ = newBase;
+  span_ = newEnd - newBase;
+  return asked - base_;
+}
+
+namespace {
+constexpr std::uint32_t kMaxSparse = 1024;  // entries; 3 KiB
+constexpr std::size_t kEntry = 3;
+constexpr std::uint32_t kJudgeAfter = 32;  // entries before sparse may turn dense
+std::uint32_t entryIndex(const unsigned char* e) { return e[0] | (std::uint32_t{e[1]} << 8); }
+}  // namespace
+
+void Histogram::addOutside(std::uint32_t index, std::uint64_t count) {
+  if (sparse_ && addSparse(index, count)) return;
+  addAt(cover(index, index), count);
+}
+
+bool Histogram::addSparse(std::uint32_t index, std::uint64_t count) {
+  unsigned char* entries = counts_.data();
+  std::uint32_t lo = 0, hi = sparseEntries_;
+  while (lo < hi) {  // first entry whose index >= index
+    const std::uint32_t mid = (lo + hi) / 2;
+    if (entryIndex(entries + mid * kEntry) < index)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  unsigned char* at = entries + std::size_t{lo} * kEntry;
+  const bool found = lo < sparseEntries_ && entryIndex(at) == index;
+  if (found && at[2] + count <= 0xff) {
+    at[2] = static_cast<unsigned char>(at[2] + count);
+    return true;
+  }
+  if (!found && count <= 0xff && sparseEntries_ < kMaxSparse) {
+    const std::uint32_t first = sparseEntries_ ? std::min(index, entryIndex(entries)) : index;
+    const std::uint32_t last =
+        sparseEntries_ ? std::max(index, entryIndex(entries + (sparseEntries_ - 1) * kEntry))
+                       : index;
+    // Sparse while it is the cheaper; dense for good is judged only past a few entries.
+    if (sparseEntries_ < kJudgeAfter || last - first + 1 > kEntry * (sparseEntries_ + 1)) {
+      if (counts_.size() == counts_.capacity())
+        counts_.reserve(counts_.size() + counts_.size() / 4 + 4 * kEntry);
+      const unsigned char entry[kEntry] = {static_cast<unsigned char>(index & 0xff),
+                                           static_cast<unsigned char>(index >> 8),
+                                           static_cast<unsigned char>(count)};
+      counts_.insert(counts_.begin() + std::size_t{lo} * kEntry, entry, entry + kEntry);
+      ++sparseEntries_;
+      return true;
+    }
+  }
+  toDense();
+  return false;
+}
+
+void Histogram::toDense() {
+  std::vector<unsigned char> entries;
+  entries.swap(counts_);
+  const std::uint32_t n = sparseEntries_;
+  sparse_ = false;
+  sparseEntries_ = 0;
+  span_ = base_ = 0;
+  widthShift_ = 0;
+  if (n == 0) return;
+  cover(entryIndex(entries.data()), entryIndex(entries.data() + (n - 1) * kEntry));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const unsigned char* e = entries.data() + std::size_t{i} * kEntry;
+    addAt(entryIndex(e) - base_, e[2]);
+  }
+}
+
+void Histogram::widen(unsigned bytes) {
+  const unsigned shift = static_cast<unsigned>(std::countr_zero(bytes));
+  if (shift <= widthShift_) return;
+  std::vector<unsigned char> wide(std::size_t{span_} << shift);
+  withWidth(shift, [&]<class D>() {
+    withWidth(widthShift_, [&]<class S>() {
+      for (std::uint32_t i = 0; i < span_; ++i) {
+        store<D>(wide.data() + i * sizeof(D), load<S>(counts_.data() + i * sizeof(S)));
+      }
+    });
+  });
+  counts_.swap(wide);
+  widthShift_ = shift;
+}
+
+std::uint64_t Histogram::countAt(std::uint32_t offset) const {
+  const unsigned char* p = counts_.data() + (std::size_t{offset} << widthShift_);
+  return withWidth(widthShift_, [&]<class T>() { return load<T>(p); });
+}
+
+void Histogram::addWidening(std::uint32_t offset, std::uint64_t count) {
+  const std::uint64_t sum = countAt(offset) + count;
+  widen(1u << shiftFor(sum));
+  withWidth(widthShift_, [&]<class T>() {
+    store<T>(counts_.data() + (std::size_t{offset} << widthShift_), sum);
+  });
+}
+
+template <class F>
+void Histogram::forEachCount(F&& f) const {
+  if (sparse_) {
+    for (std::uint32_t i = 0; i < sparseEntries_; ++i) {
+      const unsigned char* e = counts_.data() + std::size_t{i} * kEntry;
+      if (!f(entryIndex(e), std::uint64_t{e[2]})) return;
+    }
+    return;
+  }
+  withWidth(widthShift_, [&]<class T>() {
+    const unsigned char* p = counts_.data();
+    for (std::uint32_t i = 0; i < span_; ++i, p += sizeof(T)) {
+      const std::uint64_t c = load<T>(p);
+      if (c != 0 && !f(base_ + i, c)) return;
+    }
+  });
 }
 
 void Histogram::merge(const Histogram& other) {
   if (!sameLayout(other)) throw std::invalid_argument("Histogram::merge: different layouts");
   if (other.total_ == 0) return;
-  for (std::size_t i = other.minIndex_; i <= other.maxIndex_; ++i) counts_[i] += other.counts_[i];
+  if (other.sparse_) {
+    other.forEachCount([&](std::uint32_t index, std::uint64_t c) {
+      const std::uint32_t offset = index - base_;
+      if (offset < span_) {
+        addAt(offset, c);
+      } else {
+        addOutside(index, c);
+      }
+      return true;
+    });
+    mergeTotals(other);
+    return;
+  }
+  if (sparse_) toDense();
+  cover(other.base_, other.base_ + other.span_ - 1);
+  // No single count can exceed the sum of both totals: widen once for that, then add
+  // without checks (the loop vectorises).
+  widen(std::max(1u << shiftFor(total_ + other.total_), 1u << other.widthShift_));
+  withWidth(widthShift_, [&]<class D>() {
+    withWidth(other.widthShift_, [&]<class S>() {
+      if constexpr (sizeof(S) <= sizeof(D)) {
+        using DstCount [[gnu::may_alias]] = D;
+        using SrcCount [[gnu::may_alias]] = const S;
+        auto* __restrict dst = reinterpret_cast<DstCount*>(counts_.data()) + (other.base_ - base_);
+        auto* __restrict src = reinterpret_cast<SrcCount*>(other.counts_.data());
+        const std::uint32_t n = other.span_;
+        for (std::uint32_t i = 0; i < n; ++i) dst[i] = static_cast<D>(dst[i] + src[i]);
+      }
+    });
+  });
+  mergeTotals(other);
+}
+
+void Histogram::mergeTotals(const Histogram& other) {
   if (total_ == 0) {
     min_ = other.min_;
     max_ = other.max_;
-    minIndex_ = other.minIndex_;
-    maxIndex_ = other.maxIndex_;
   } else {
     min_ = std::min(min_, other.min_);
     max_ = std::max(max_, other.max_);
-    minIndex_ = std::min(minIndex_, other.minIndex_);
-    maxIndex_ = std::max(maxIndex_, other.maxIndex_);
   }
   total_ += other.total_;
   clamped_ += other.clamped_;
@@ -101,12 +277,14 @@ void Histogram::merge(const Histogram& other) {
 }
 
 void Histogram::reset() {
-  if (total_ != 0) {
-    std::fill(counts_.begin() + minIndex_, counts_.begin() + maxIndex_ + 1, 0);
+  if (sparse_) {
+    counts_.clear();  // keeps its capacity
+    sparseEntries_ = 0;
+  } else if (total_ != 0) {
+    std::fill(counts_.begin(), counts_.end(), 0);
   }
   total_ = clamped_ = 0;
   min_ = max_ = sum_ = 0;
-  minIndex_ = maxIndex_ = 0;
 }
 
 std::int64_t Histogram::percentile(double q) const {
@@ -115,11 +293,14 @@ std::int64_t Histogram::percentile(double q) const {
   const auto rank = std::max<std::uint64_t>(
       1, static_cast<std::uint64_t>(q / 100.0 * static_cast<double>(total_) + 0.5));
   std::uint64_t seen = 0;
-  for (std::size_t i = minIndex_; i <= maxIndex_; ++i) {
-    seen += counts_[i];
-    if (seen >= rank) return std::clamp(highestEquivalent(i), min_, max_);
-  }
-  return max_;
+  std::int64_t found = max_;
+  forEachCount([&](std::uint32_t index, std::uint64_t c) {
+    seen += c;
+    if (seen < rank) return true;
+    found = std::clamp(highestEquivalent(index), min_, max_);
+    return false;
+  });
+  return found;
 }
 
 }  // namespace loads

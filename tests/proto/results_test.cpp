@@ -2,9 +2,13 @@
 // input is refused or counted.
 #include "proto/results.hpp"
 
+#include <malloc.h>
+
 #include <catch2/catch.hpp>
 #include <random>
 #include <sstream>
+
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using namespace loads::proto;
@@ -272,4 +276,68 @@ TEST_CASE("buffers swap so a sender thread can take a full one", "[proto][result
   REQUIRE(sink.calls.size() == 2);
   CHECK_THAT(sink.calls[0], Catch::Contains("T.u"));
   CHECK_THAT(sink.calls[1], Catch::Contains("T.t"));
+}
+
+// Issue #11: a sender on the results port names a new request, test, counter and status
+// code in every event. Whatever it sends, the master's AggregateResult keeps at most the
+// caps' worth of entries: its heap, measured with mallinfo2, stays under a bound that
+// 100,000 names with entries of their own would exceed many times over.
+TEST_CASE("100,000 distinct names through the results decoder stay under a memory bound") {
+  constexpr int kNames = 100'000;
+  AggregateOptions caps;  // the defaults: 1,000 names of each kind, 100 status codes
+  AggregateResult result(caps);
+  ResultsEncoder encoder("run-1", "agent-1");
+  EventBuffer events;
+  LoadsStatus status;
+  status.users = 1;
+  std::uint64_t replayedHits = 0;
+  std::size_t baseline = 0;
+  const auto feed = [&] {
+    const std::string wire = encoder.batch(events);
+    auto info = decodeResultsBatch(wire, result);
+    REQUIRE(info);
+    CHECK(info->skipped == 0);
+  };
+  for (int i = 0; i < kNames; ++i) {
+    const std::string id = std::to_string(i);
+    const std::string name = "GET /u/" + id, url = "http://127.0.0.1/u/" + id;
+    Hit hit;  // holds views: name and url outlive it
+    hit.name = name;
+    hit.url = url;
+    hit.method = "GET";
+    hit.status = 100 + i % 900;
+    hit.startedUs = 1'700'000'000'000'000 + i * 50;  // 5 s of events
+    hit.elapsedUs = 1 + (i * 7919) % 3'000'000;
+    events.addHit(hit, status);
+    events.stopTest("T.test_" + id, std::chrono::microseconds(i), status);
+    events.incrCounter("T.test_" + id, "counter_" + id, 1, status);
+    ++replayedHits;
+    if (events.bytes() > 60'000) feed();
+    // The first 2,000 names settle the allocator's arenas; measure growth after them.
+    if (i == 2'000) {
+      feed();
+      baseline = mallinfo2().uordblks;
+    }
+  }
+  feed();
+  const std::size_t grown = mallinfo2().uordblks - baseline;
+  INFO("heap growth over 98,000 further names: " << grown << " bytes");
+  CHECK(grown < 4u << 20);  // 100,000 entries would take some 100 MiB
+
+  const Snapshot snap = result.snapshot();
+  CHECK(snap.requests.size() == caps.maxNames + 1);
+  CHECK(snap.tests.size() == caps.maxTests + 1);
+  CHECK(snap.allRequests.count == replayedHits);  // every request counted, exactly
+  CHECK(snap.requests.at(std::string(kOtherName)).count == kNames - caps.maxNames);
+  std::uint64_t byCode = 0;
+  for (const auto& [code, n] : snap.allRequests.statusCodes) byCode += n;
+  CHECK(byCode == replayedHits);
+  CHECK(snap.allRequests.statusCodes.size() == caps.maxStatusCodes + 1);
+  std::int64_t counted = 0;
+  for (const auto& [name, value] : snap.counters) counted += value;
+  CHECK(counted == kNames);
+  REQUIRE(snap.overflows.size() == 4);
+  CHECK(snap.overflows[0].what == "request names");
+  CHECK(snap.overflows[0].firstNames ==
+        std::vector<std::string>{"GET /u/1000", "GET /u/1001", "GET /u/1002"});
 }

@@ -4,7 +4,9 @@
 #include <string>
 
 #include "report/console_output.hpp"
+#include "report/html_report.hpp"
 #include "report/json_output.hpp"
+#include "report/svg_chart.hpp"
 #include "stats/aggregate_result.hpp"
 
 using namespace loads;
@@ -199,4 +201,44 @@ TEST_CASE("invalid UTF-8 in an error message does not break the JSON report") {
   std::ostringstream out;
   REQUIRE_NOTHROW(writeJsonReport(result.snapshot(), RunFacts{}, out));
   CHECK(nlohmann::json::parse(out.str()).at("errors").at("samples").size() == 1);
+}
+
+// Issue #11: a run past --max-names says so, in the same sentence, in every output.
+TEST_CASE("the overflow sentence appears in the console, JSON and HTML reports") {
+  AggregateOptions options;
+  options.maxNames = 2;
+  AggregateResult result(options);
+  LoadsStatus status;
+  status.users = 1;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "GET /item/" + std::to_string(i);
+    Hit hit;
+    hit.name = name;
+    hit.status = 200;
+    hit.startedUs = kT0 + i;
+    hit.elapsedUs = 100;
+    result.addHit(hit, status);
+  }
+  const Snapshot snap = result.snapshot();
+  REQUIRE(snap.overflows.size() == 1);
+  const std::string sentence = overflowSentence(snap.overflows[0]);
+  CHECK(sentence.find("\"GET /item/2\", \"GET /item/3\", \"GET /item/4\"") != std::string::npos);
+  CHECK(sentence.find("request option .name") != std::string::npos);
+
+  std::ostringstream console;
+  ConsoleOutput::printReport(snap, console);
+  CHECK(console.str().find(sentence) != std::string::npos);
+
+  RunFacts run;
+  const auto j = jsonReport(snap, run);
+  REQUIRE(j.at("overflows").size() == 1);
+  CHECK(j["overflows"][0].at("sentence") == sentence);
+  CHECK(j["overflows"][0].at("what") == "request names");
+  CHECK(j["overflows"][0].at("cap") == 2);
+  CHECK(j["overflows"][0].at("events") == 3);
+  CHECK(j["overflows"][0].at("firstNames").size() == 3);
+
+  std::ostringstream html;
+  writeHtmlReport(j, html);
+  CHECK(html.str().find(report::htmlEscape(sentence)) != std::string::npos);
 }

@@ -429,3 +429,83 @@ TEST_CASE("a counter saturates at the int64 limits instead of overflowing") {
   CHECK(snap.counters.at("down") == INT64_MIN);
   CHECK(snap.tests.at("Load.test0").counters.at("up") == INT64_MAX);
 }
+
+TEST_CASE("past the caps, new names count exactly under (other) and are named once") {
+  FakeClock clock;
+  AggregateOptions o = clock.options();
+  o.maxNames = 5;
+  o.maxTests = 2;
+  o.maxCounters = 3;
+  o.maxStatusCodes = 4;
+  AggregateResult r(o);
+  // Two threads, so the caps hold across shards, not per shard.
+  auto work = [&](int from) {
+    for (int i = from; i < 40; i += 2) {
+      const std::string name = "GET /u/" + std::to_string(i % 20);
+      const std::string test = "T.test_" + std::to_string(i % 7);
+      r.addHit(hit(name, 200 + i % 9, kT0 + i, 10 + i), users(1));
+      r.stopTest(test, std::chrono::microseconds(i), users(1));
+      r.incrCounter(test, "c" + std::to_string(i % 11), 2, users(1));
+    }
+  };
+  std::thread a(work, 0), b(work, 1);
+  a.join();
+  b.join();
+  const Snapshot snap = r.snapshot();
+  REQUIRE(snap.requests.size() == 6);
+  std::uint64_t requests = 0;
+  for (const auto& [name, summary] : snap.requests) requests += summary.count;
+  CHECK(requests == 40);
+  CHECK(snap.requests.at("(other)").count == 40 - 5 * 2);  // 5 names, 2 hits each
+  CHECK(snap.tests.size() == 3);
+  std::uint64_t hits = 0;
+  for (const auto& [name, t] : snap.tests) hits += t.stopped;
+  CHECK(hits == 40);
+  CHECK(snap.counters.size() == 4);
+  std::int64_t counted = 0;
+  for (const auto& [name, value] : snap.counters) counted += value;
+  CHECK(counted == 80);
+  CHECK(snap.allRequests.statusCodes.size() == 5);
+  CHECK(snap.allRequests.statusCodes.count(kOtherStatus) == 1);
+
+  REQUIRE(snap.overflows.size() == 4);
+  const NameOverflow& names = snap.overflows[0];
+  CHECK(names.what == "request names");
+  CHECK(names.cap == 5);
+  CHECK(names.events == 30);
+  CHECK(names.firstNames.size() == 3);
+  const std::string sentence = overflowSentence(names);
+  CHECK(sentence.find("More than 5 distinct request names (--max-names 5): 30 requests") == 0);
+  CHECK(sentence.find(".name") != std::string::npos);
+  CHECK(sentence.find("\"" + names.firstNames[0] + "\"") != std::string::npos);
+  CHECK(snap.overflows[1].what == "test names");
+  CHECK(snap.overflows[2].what == "counter names");
+  CHECK(snap.overflows[3].what == "status codes");
+}
+
+TEST_CASE("no cap reached, no overflow") {
+  FakeClock clock;
+  AggregateResult r(clock.options());
+  for (int i = 0; i < 1000; ++i)
+    r.addHit(hit("GET /u/" + std::to_string(i), 200, kT0, 5), users(1));
+  const Snapshot snap = r.snapshot();
+  CHECK(snap.requests.size() == 1000);
+  CHECK(snap.overflows.empty());
+}
+
+TEST_CASE("late events for summarised seconds add totals and the series keeps at most its cap") {
+  FakeClock clock;
+  AggregateOptions o = clock.options(2);
+  o.maxSeriesSeconds = 50;
+  AggregateResult r(o);
+  // 200 distinct seconds, newest first, so every later one is late.
+  for (int s = 199; s >= 0; --s) {
+    r.addHit(hit("GET /", 200, kT0 + std::int64_t{s} * 1'000'000, 1000 + s), users(1));
+  }
+  const Snapshot snap = r.snapshot();
+  CHECK(snap.seconds.size() <= 50 + 2);  // the cap, plus the live window
+  std::uint64_t total = 0;
+  for (const auto& s : snap.seconds) total += s.requests;
+  CHECK(total == 200);
+  CHECK(snap.allRequests.count == 200);
+}

@@ -170,3 +170,114 @@ TEST_CASE("values below 2048 are exact, larger ones within one part in 1024") {
     CHECK(p - v < v / 1024 + 1);
   }
 }
+
+namespace {
+
+// What the full-range layout answers, computed from every value kept exactly: the rank's
+// value rounded up to the end of its bucket (1 wide below 2048, 2^b wide above).
+struct ReferenceHistogram {
+  std::vector<std::int64_t> values;  // every recorded value, kept exactly
+  // HdrHistogram's percentile: the highest value equivalent to the rank's bucket.
+  std::int64_t percentile(double q) const {
+    std::vector<std::int64_t> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const auto n = static_cast<double>(sorted.size());
+    const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(q / 100.0 * n + 0.5));
+    const std::int64_t v = sorted[rank - 1];
+    // Highest equivalent of v's bucket: sub-buckets are 1 wide below 2048, then 2^b wide.
+    std::int64_t width = 1;
+    while ((std::int64_t{2048} * width) <= v) width <<= 1;
+    const std::int64_t highestEquivalent = (v / width) * width + width - 1;
+    return std::min(highestEquivalent, sorted.back());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("compact and merged histograms give the percentiles of a full-range reference") {
+  std::mt19937_64 rng(11);
+  // Several shapes in one: counts that outgrow 1 and 2 bytes, windows that grow both ways.
+  std::lognormal_distribution<double> web(std::log(3'000.0), 1.2);
+  std::uniform_int_distribution<std::int64_t> wide(1, Histogram::kDefaultHighest);
+  std::uniform_int_distribution<int> pick(0, 9);
+  ReferenceHistogram reference;
+  Histogram whole, parts[7];
+  for (int i = 0; i < 300'000; ++i) {
+    const std::int64_t v = pick(rng) == 0  ? wide(rng)
+                           : pick(rng) < 5 ? 777  // one hot bucket: its count needs 4 bytes
+                                           : static_cast<std::int64_t>(web(rng));
+    reference.values.push_back(v);
+    whole.record(v);
+    parts[(i * 31 + i / 1000) % 7].record(v);
+  }
+  Histogram merged;
+  for (int k : {3, 0, 6, 1, 5, 2, 4}) merged.merge(parts[k]);
+  for (double q :
+       {0.0, 0.1, 1.0, 10.0, 25.0, 50.0, 66.6, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
+    INFO("q=" << q);
+    const std::int64_t expected = reference.percentile(q);
+    CHECK(whole.percentile(q) == expected);
+    CHECK(merged.percentile(q) == expected);
+  }
+  CHECK(merged.count() == reference.values.size());
+  CHECK(merged.max() == *std::max_element(reference.values.begin(), reference.values.end()));
+}
+
+TEST_CASE("a histogram's memory grows with the buckets in use, not the range") {
+  Histogram empty;
+  CHECK(empty.memoryBytes() == sizeof(Histogram));
+  Histogram one;
+  one.record(12'345);
+  CHECK(one.memoryBytes() <= sizeof(Histogram) + 64);
+  Histogram thousand;  // 1,000 distinct latencies, 1.000 ms .. 1.999 ms, some repeated often
+  for (int rep = 0; rep < 300; ++rep) {
+    for (std::int64_t v = 1000; v < 2000; v += rep < 3 ? 1 : 97) thousand.record(v);
+  }
+  CHECK(thousand.memoryBytes() <= 4096);
+  // 1,000 distinct values over nine decades, in random order: the sparse list.
+  std::vector<std::int64_t> values;
+  for (int i = 0; i < 1000; ++i)
+    values.push_back(static_cast<std::int64_t>(std::exp(i * 0.0216)) + i);
+  std::shuffle(values.begin(), values.end(), std::mt19937_64(5));
+  Histogram spread;
+  for (auto v : values) spread.record(v);
+  CHECK(spread.count() == 1000);
+  CHECK(spread.memoryBytes() <= 4096);
+  Histogram full;  // the whole range costs at most what the old fixed layout did
+  for (std::int64_t v = 1; v < Histogram::kDefaultHighest; v += v / 500 + 1) full.record(v);
+  CHECK(full.memoryBytes() <= 23'552 * 8 + sizeof(Histogram));
+  // reset keeps the window: refilling the same range does not grow it.
+  const std::size_t before = thousand.memoryBytes();
+  thousand.reset();
+  for (std::int64_t v = 1000; v < 2000; ++v) thousand.record(v);
+  CHECK(thousand.memoryBytes() == before);
+  CHECK(thousand.count() == 1000);
+}
+
+TEST_CASE(
+    "sparse histograms, merged into sparse and dense ones, give the reference's percentiles") {
+  std::mt19937_64 rng(23);
+  std::uniform_real_distribution<double> logValue(0, std::log(3.6e9));
+  ReferenceHistogram reference;
+  Histogram parts[5], dense;
+  for (int i = 0; i < 1000; ++i) dense.record(5000 + i % 50);  // dense: a clustered start
+  for (int i = 0; i < 1000; ++i) reference.values.push_back(5000 + i % 50);
+  for (int i = 0; i < 300; ++i) {
+    const auto v = static_cast<std::int64_t>(std::exp(logValue(rng)));
+    parts[i % 5].record(v, 1 + i % 3);
+    for (int k = 0; k < 1 + i % 3; ++k) reference.values.push_back(v);
+  }
+  Histogram sparse;
+  for (const auto& p : parts) {
+    sparse.merge(p);
+    dense.merge(p);
+  }
+  sparse.merge(Histogram());  // an empty one changes nothing
+  for (int i = 0; i < 1000; ++i) sparse.record(5000 + i % 50);
+  for (double q : {0.0, 1.0, 10.0, 50.0, 75.0, 90.0, 99.0, 99.9, 100.0}) {
+    INFO("q=" << q);
+    CHECK(sparse.percentile(q) == reference.percentile(q));
+    CHECK(dense.percentile(q) == reference.percentile(q));
+  }
+  CHECK(sparse.count() == reference.values.size());
+}
