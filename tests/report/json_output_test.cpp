@@ -173,13 +173,14 @@ Snapshot everyPart() {
   std::int64_t now = kT0;
   AggregateOptions options;
   options.clock = [&now] { return now; };
+  options.maxNames = 1;  // the second name overflows: an overflows[] entry
   AggregateResult result(options);
   LoadsStatus status;
   status.users = 2;
   result.startTestRun();
   for (int i = 0; i < 2; ++i) {
     Hit h;
-    h.name = "GET /items";
+    h.name = i == 0 ? "GET /items" : "GET /items/2";
     h.method = "GET";
     h.status = i == 0 ? 200 : 0;
     h.error = i == 0 ? ErrorKind::kNone : ErrorKind::kRefused;
@@ -211,6 +212,7 @@ RunFacts everyFact() {
   o.durationMs = 1000;
   o.rampMs = 500;
   o.threads = 2;
+  o.maxNames = 1000;
   o.stopTimeoutMs = 5000;
   o.serverUrl = "http://127.0.0.1:1";
   o.timeoutMs = 30000;
