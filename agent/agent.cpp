@@ -151,7 +151,8 @@ int Agent::Loop::run() {
 void Agent::Loop::connect() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   socket_->set(zmq::sockopt::linger, 0);
-  socket_->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(limits_.maxMessageSize + 65536));
+  socket_->set(zmq::sockopt::maxmsgsize,
+               static_cast<std::int64_t>(proto::frameLimit(limits_.maxMessageSize)));
   if (!options_.key.empty()) security::makeCurveClient(*socket_, options_.key, options_.brokerKey);
   socket_->connect(options_.broker);
   registered_ = false;

@@ -5,15 +5,11 @@
 #include <optional>
 
 #include "agent/agent.hpp"
+#include "util/parse.hpp"
 
 namespace loads::agent {
 
-// Returns the options, or an exit code when the program should end now (--help and
-// --version: 0; a usage or key error: 2, after printing one sentence to stderr).
-struct ParseResult {
-  std::optional<AgentOptions> options;
-  int exitCode = 0;
-};
+using ParseResult = loads::ParseResult<AgentOptions>;
 ParseResult parseOptions(int argc, const char* const* argv);
 
 }  // namespace loads::agent

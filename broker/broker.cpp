@@ -176,16 +176,16 @@ void Broker::Loop::bind(std::string& frontendEndpoint, std::string& backendEndpo
   // The transport refuses a frame beyond the limit and 64 KiB of slack; up to there the
   // broker sees the message and counts it. The guards bound the frames of an unfinished
   // multipart message, which the transport's limit does not (PROTOCOL.md §3).
-  const std::size_t frameCap = options_.maxMessageSize + 65536;
+  const std::size_t frameCap = proto::frameLimit(options_.maxMessageSize);
   for (zmq::socket_t* socket : {&frontend_, &backend_}) {
     socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(frameCap));
     socket->set(zmq::sockopt::linger, 200);
     socket->set(zmq::sockopt::sndhwm, 10000);
   }
-  frontendGuard_ = std::make_unique<security::InboundGuard>(context_, frontend_, frameCap + 65536,
-                                                            !options_.key.empty(), "frontend");
-  backendGuard_ = std::make_unique<security::InboundGuard>(context_, backend_, frameCap + 65536,
-                                                           !options_.key.empty(), "backend");
+  frontendGuard_ = std::make_unique<security::InboundGuard>(
+      context_, frontend_, frameCap + proto::kFrameSlack, !options_.key.empty(), "frontend");
+  backendGuard_ = std::make_unique<security::InboundGuard>(
+      context_, backend_, frameCap + proto::kFrameSlack, !options_.key.empty(), "backend");
   if (!options_.key.empty()) {
     zap_ = std::make_unique<security::ZapAuthenticator>(context_);
     zap_->allow("masters", options_.allowedMasters);

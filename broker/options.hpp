@@ -5,15 +5,11 @@
 #include <optional>
 
 #include "broker/broker.hpp"
+#include "util/parse.hpp"
 
 namespace loads::broker {
 
-// Returns the options, or an exit code when the program should end now (--help and
-// --version: 0; a usage or key error: 2, after printing one sentence to stderr).
-struct ParseResult {
-  std::optional<BrokerOptions> options;
-  int exitCode = 0;
-};
+using ParseResult = loads::ParseResult<BrokerOptions>;
 ParseResult parseOptions(int argc, const char* const* argv);
 
 }  // namespace loads::broker

@@ -11,7 +11,7 @@ BrokerLink::BrokerLink(const std::string& endpoint, const security::KeyPair& key
   // The broker's messages are small (PONG lists the fleet); a larger frame, from a
   // hostile or confused peer at this endpoint, ends the connection before it is buffered.
   socket_.set(zmq::sockopt::maxmsgsize,
-              static_cast<std::int64_t>(proto::kDefaultMaxMessageSize + 65536));
+              static_cast<std::int64_t>(proto::frameLimit(proto::kDefaultMaxMessageSize)));
   if (secured_) security::makeCurveClient(socket_, key, brokerKey);
   socket_.connect(endpoint);
 }

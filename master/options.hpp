@@ -11,6 +11,7 @@
 #include "report/thresholds.hpp"
 #include "run/runner.hpp"
 #include "security/curve.hpp"
+#include "util/parse.hpp"
 
 namespace loads::master {
 
@@ -52,12 +53,8 @@ struct MasterOptions {
   bool distributed() const { return agents > 0 || ping || purge || !stopRun.empty(); }
 };
 
-// Parses argv. Returns the options, or an exit code when the program should end now
-// (--help: 0; a usage error: 2, after printing one sentence to stderr).
-struct ParseResult {
-  std::optional<MasterOptions> options;
-  int exitCode = 0;
-};
+// Parses argv (util/parse.hpp's ParseResult: the options, or the exit code to end with).
+using ParseResult = loads::ParseResult<MasterOptions>;
 ParseResult parseOptions(int argc, const char* const* argv);
 
 }  // namespace loads::master

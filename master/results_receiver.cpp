@@ -42,7 +42,7 @@ std::string agentEndpoint(const std::string& bound, const std::string& address) 
 ResultsReceiver::ResultsReceiver(ReceiverOptions options, AggregateResult& sink)
     : options_(std::move(options)), sink_(sink), socket_(std::make_unique<Socket>()) {
   socket_->pull.set(zmq::sockopt::rcvhwm, 10000);
-  const std::size_t frameCap = options_.maxMessageSize + 65536;
+  const std::size_t frameCap = proto::frameLimit(options_.maxMessageSize);
   socket_->pull.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(frameCap));
   socket_->pull.set(zmq::sockopt::linger, 0);
   if (!options_.key.empty()) {
@@ -50,8 +50,9 @@ ResultsReceiver::ResultsReceiver(ReceiverOptions options, AggregateResult& sink)
     socket_->zap->allow("results", {options_.allowedClient});
     security::makeCurveServer(socket_->pull, options_.key, "results");
   }
-  socket_->guard = std::make_unique<security::InboundGuard>(
-      socket_->context, socket_->pull, frameCap + 65536, !options_.key.empty(), "results");
+  socket_->guard = std::make_unique<security::InboundGuard>(socket_->context, socket_->pull,
+                                                            frameCap + proto::kFrameSlack,
+                                                            !options_.key.empty(), "results");
   socket_->pull.bind(options_.bind);
   endpoint_ = agentEndpoint(socket_->pull.get(zmq::sockopt::last_endpoint), options_.address);
 }

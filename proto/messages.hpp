@@ -24,6 +24,14 @@ namespace loads::proto {
 inline constexpr std::string_view kProtocolName = "LOADS";
 inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kDefaultMaxMessageSize = 64u << 20;  // 64 MiB: fits a test library
+// What the transport takes beyond a message limit: the envelope and framing around the
+// body (ZMQ_MAXMSGSIZE is the limit plus this), and the room the unfinished-message guard
+// (security::InboundGuard) leaves above one whole frame.
+inline constexpr std::size_t kFrameSlack = 64u << 10;
+// ZMQ_MAXMSGSIZE for a message limit.
+inline constexpr std::size_t frameLimit(std::size_t maxMessageSize) {
+  return maxMessageSize + kFrameSlack;
+}
 
 // Error codes carried by ERROR and RUN-REFUSED (PROTOCOL.md §7).
 enum class ErrorCode : std::uint16_t {

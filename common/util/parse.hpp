@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,15 @@ std::chrono::milliseconds parseDuration(std::string_view text);
 // Bytes: a number with B, KiB, MiB or GiB (powers of 1024), or a bare number of bytes.
 std::uint64_t parseSize(std::string_view text);
 // Positive integers separated by ':' ("10:20:30"); `what` names the option in errors.
+// What each tool's command-line parser returns: the options, or the exit code when the
+// program should end now (--help and --version: 0; a usage error: 2, after printing one
+// sentence to stderr).
+template <typename Options>
+struct ParseResult {
+  std::optional<Options> options;
+  int exitCode = 0;
+};
+
 std::vector<std::uint64_t> parseCycles(std::string_view text, std::string_view what);
 
 }  // namespace loads

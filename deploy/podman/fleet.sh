@@ -89,6 +89,18 @@ up() {
     sleep 1
   done
   [ "$idle" -ge "$agents" ] || { ping_broker >&2; echo "fleet.sh: only $idle of $agents agents registered" >&2; exit 3; }
+  # The slaves resolve the target by name: wait until every agent's container does (a
+  # fresh network's DNS can answer "try again" for a while; a run would wait out its
+  # timeouts and report errors that are not the target's).
+  say "waiting for the agents to resolve the target"
+  local pod
+  for pod in $(podman pod ps --format '{{.Name}}' | grep -E '^loads-agent-pod-[0-9]+$'); do
+    deadline=$((SECONDS + 60))
+    until podman exec "$pod-agent" getent hosts target >/dev/null 2>&1; do
+      [ $SECONDS -lt $deadline ] || { echo "fleet.sh: $pod cannot resolve the target" >&2; exit 3; }
+      sleep 1
+    done
+  done
   say "fleet up: broker, $agents agents idle, target"
 }
 
