@@ -31,8 +31,12 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using proto::MessageType;
 
-constexpr auto kBrokerSilence = 6s;     // nothing at all from the broker during a run: gone
-constexpr auto kFinalGrace = 3s;        // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr auto kBrokerSilence = 6s;  // nothing at all from the broker during a run: gone
+// A STOP-TEST-RUN is awaited this long after its agent's AGENT-DONE, or after the results
+// receiver last read a message if it still works through a backlog, but no longer than
+// kBacklogLimit after AGENT-DONE (a peer flooding the results port cannot hold the run).
+constexpr auto kFinalGrace = 3s;
+constexpr auto kBacklogLimit = 120s;
 constexpr auto kScheduleLead = 2s;      // --rate/--stages: common time 0 this far after RUN
 constexpr auto kRebalanceLead = 500ms;  // --rebalance: a new split applies this far ahead
 
@@ -79,25 +83,32 @@ bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& 
   return it != tallies.end() && it->second.final && it->second.runId == runId;
 }
 
+// Whether `since` (an agent's end) is still within `grace`, counted from the receiver's last
+// read when that is later: a receiver with a backlog may not have reached the end yet.
+bool withinGrace(Clock::time_point since, Clock::time_point lastRead, Clock::duration grace) {
+  const auto now = Clock::now();
+  return now - std::max(since, lastRead) < grace && now - since < grace + kBacklogLimit;
+}
+
 // Whether the master has all it will get from every agent. A lost agent's slave may
 // still run (the agent was stopped or cut off, not its slave) and send the rest of its
 // results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
 // and `lostGrace` has passed since the last of them (or since the loss) ended.
 bool allFinished(const std::vector<AgentRow>& rows,
                  const std::map<std::string, AgentTally>& tallies, const std::string& runId,
-                 Clock::duration lostGrace) {
+                 Clock::time_point lastRead, Clock::duration lostGrace) {
   Clock::time_point lastEnd{};
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kRunning) return false;
     lastEnd = std::max(lastEnd, row.endedAt);
     if (row.state == AgentState::kDone && !finalArrived(row, tallies, runId) &&
-        Clock::now() - row.endedAt < kFinalGrace) {
+        withinGrace(row.endedAt, lastRead, kFinalGrace)) {
       return false;
     }
   }
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kLost && !finalArrived(row, tallies, runId) &&
-        Clock::now() - lastEnd < lostGrace) {
+        withinGrace(lastEnd, lastRead, lostGrace)) {
       return false;
     }
   }
@@ -541,7 +552,8 @@ void DistributedDriver::advance() {
   const auto tallies = receiver_->tallies();
   // A lost agent's slave ends as the others do, then may wait --stop-timeout for its hits
   // in flight before its STOP-TEST-RUN.
-  if (allFinished(rows_, tallies, runId_, o.run.stopTimeout + kFinalGrace)) {
+  if (allFinished(rows_, tallies, runId_, receiver_->lastReadAt(),
+                  o.run.stopTimeout + kFinalGrace)) {
     finishCycle();
     return;
   }
@@ -558,7 +570,12 @@ void DistributedDriver::advance() {
     rebalanceLeavers(*link_, rows_, runId_, job_, o.run, runStart_, rebalances_);
   }
   link_->heartbeatIfDue();
-  if (!brokerEnded && link_->silentFor() >= kBrokerSilence) {
+  // Once every agent has ended the broker forgets the run and has nothing more to say,
+  // while the receiver may still read their results.
+  const bool agentsRunning = std::any_of(rows_.begin(), rows_.end(), [](const AgentRow& row) {
+    return row.state == AgentState::kRunning;
+  });
+  if (!brokerEnded && agentsRunning && link_->silentFor() >= kBrokerSilence) {
     brokerEnded = "the broker at " + o.broker + " went silent (" + seconds(link_->silentFor()) +
                   "): reporting what arrived";
   }
