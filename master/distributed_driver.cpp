@@ -20,6 +20,7 @@
 #include "proto/messages.hpp"
 #include "report/console_output.hpp"
 #include "report/json_output.hpp"
+#include "report/table.hpp"
 #include "run/test_library.hpp"
 #include "stats/aggregate_result.hpp"
 #include "util/host_name.hpp"
@@ -194,11 +195,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const Snapshot& snap, std::vector<AgentFacts>& facts,
                                      std::size_t cycles) {
   std::vector<std::string> problems;
-  std::cout << "\nAgents\n";
-  std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
-            << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
-            << std::setw(12) << "received" << std::setw(10) << "hits"
-            << "\n";
+  Table table({"agent", "host", "ended", "events sent", "received", "requests"}, "lll");
   facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
@@ -228,10 +225,10 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
       problems.push_back(who + ": no STOP-TEST-RUN arrived, so events may be missing (" +
                          formatCount(received) + " received)");
     }
-    std::cout << "  " << std::left << std::setw(22) << row.assigned.agentId << std::setw(16)
-              << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
-              << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
-              << std::setw(10) << formatCount(hits) << "\n";
+    std::string ended = endedText(row, tally);  // in full in the problems
+    if (ended.size() > 40) ended = ended.substr(0, 37) + "...";
+    table.add({row.assigned.agentId, row.assigned.host, ended, sentText, formatCount(received),
+               formatCount(hits)});
     facts.push_back({.id = row.assigned.agentId,
                      .host = row.assigned.host,
                      .index = row.assigned.index,
@@ -246,6 +243,8 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                      .requests = hits});
     if (cycles > 1) facts.back().cycle = static_cast<std::uint32_t>(row.cycle + 1);
   }
+  std::cout << "\nAgents\n";
+  table.print(std::cout);
   return problems;
 }
 
