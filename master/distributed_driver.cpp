@@ -13,6 +13,7 @@
 
 #include "loads/version.hpp"
 #include "master/broker_link.hpp"
+#include "master/job_options.hpp"
 #include "master/live_dashboard.hpp"
 #include "master/rebalance.hpp"
 #include "master/report_files.hpp"
@@ -127,37 +128,6 @@ std::vector<std::string> rejectedProblems(const RejectedResults& r) {
                        "figures cannot be trusted");
   }
   return problems;
-}
-
-// The JobOptions of cycle `cycle` (one RUN per cycle) from the master's options.
-proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle) {
-  proto::JobOptions job;
-  for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
-  const bool scheduled = o.run.rate || o.run.userStages;
-  const CycleShape shape =
-      scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
-  job.users = static_cast<std::uint32_t>(shape.users);
-  job.hits = o.run.hitCycles.empty() ? 0 : shape.hits;
-  job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
-  job.serverUrl = o.run.user.serverUrl;
-  job.threads = o.run.threads;
-  job.args = {"ramp-ms=" + std::to_string(o.run.ramp.count()),
-              "stop-timeout-ms=" + std::to_string(o.run.stopTimeout.count()),
-              "timeout-ms=" + std::to_string(o.run.user.requestTimeout.count()),
-              std::string("insecure=") + (o.run.user.insecure ? "true" : "false")};
-  if (o.run.rate) {
-    job.rateStages = formatStages(o.run.rate->stages());
-    job.rateStart = o.run.rate->start();
-    job.maxUsers = o.run.maxUsers;
-  }
-  if (o.run.userStages) job.userStages = formatStages(o.run.userStages->stages());
-  if (o.run.rate || o.run.userStages) {
-    // Time 0 of the schedule for every agent: far enough ahead for jobs to reach them.
-    job.startAtUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        (std::chrono::system_clock::now() + kScheduleLead).time_since_epoch())
-                        .count();
-  }
-  return job;
 }
 
 std::optional<proto::Bytes> readFile(const std::string& path) {
@@ -492,7 +462,7 @@ int DistributedDriver::startCycle(std::size_t index) {
   request.libraryName = std::filesystem::path(o.library).filename().string();
   request.librarySha256 = proto::sha256Hex(library_);
   request.library = library_;
-  request.options = jobOptions(o, index);
+  request.options = jobOptions(o, index, kScheduleLead);
   request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
   request.resultsCurve = curve_;
