@@ -12,7 +12,9 @@
 #include <zmq.hpp>
 
 #include "loads/version.hpp"
+#include "agent/crash_report.hpp"
 #include "master/broker_link.hpp"
+#include "master/child_driver.hpp"
 #include "master/job_options.hpp"
 #include "master/live_dashboard.hpp"
 #include "master/rebalance.hpp"
@@ -607,18 +609,26 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   auto& receiver = receiver_;
   auto& rebalances = rebalances_;
   DistributedFacts facts{.runId = runId_};
+  RunEnding ending;
   auto problems = printAgents(allRows_, receiver->tallies(), snap, facts.agents, cycle_ + 1);
   printRebalances(rebalances, std::cout);
   const RejectedResults rejected = receiver->rejected();
   for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
+  for (const AgentRow& row : allRows_) {  // the test code's crashes, each with its stack
+    if (!row.tally || !row.tally->crash) continue;
+    const proto::CrashInfo& crash = *row.tally->crash;
+    std::cerr << "\nCrash: the slave of agent " << row.assigned.agentId << " on " << row.assigned.host
+              << " was " << crash.description << "\n"
+              << agent::formatFrames(crash, "  ");
+    ending.crashes.push_back(crashFacts(crash, row.assigned.agentId));
+  }
   problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());
   // Garbage on the results port is no event of this run: reported, not an error.
   if (receiver->malformed() > 0) {
     std::cerr << "loads-master: " << receiver->malformed()
               << " malformed messages on the results port were dropped" << std::endl;
   }
-  RunEnding ending;
   if (!problems.empty()) ending.code = kInfraError;
   ending.tests = tests_;
   ending.startedAt = startedAt_;

@@ -192,6 +192,7 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   if (batch->seq > tally.lastSeq + 1) tally.seqGaps += batch->seq - tally.lastSeq - 1;
   tally.lastSeq = std::max(tally.lastSeq, batch->seq);
   if (batch->final) tally.final = true;
+  if (batch->crash) tally.crash = std::move(batch->crash);
 }
 
 }  // namespace loads::master

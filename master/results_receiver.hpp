@@ -22,14 +22,12 @@
 #include <string>
 #include <thread>
 
+#include "proto/results.hpp"
 #include "security/curve.hpp"
 
 namespace loads {
 class AggregateResult;
-namespace proto {
-struct BatchInfo;
 }
-}  // namespace loads
 
 namespace loads::master {
 
@@ -44,6 +42,7 @@ struct AgentTally {
   std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
   bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
+  std::optional<proto::CrashInfo> crash;  // its STOP-TEST-RUN said the slave crashed; none
 };
 
 // Results messages dropped because they are not the run's (ResultsReceiver).
