@@ -1,5 +1,6 @@
 #include "agent/event_ring.hpp"
 
+#include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,13 +29,19 @@ struct EventRing::Header {
   std::atomic<std::uint32_t> crashState;  // 0 none, 1 being written, 2 written
   std::atomic<std::uint64_t> tooLarge;    // events larger than a slot, dropped
   std::uint32_t moduleCount;
+  std::atomic<std::uint32_t> finalSent;  // the slave sent STOP-TEST-RUN itself
+  struct Entry {
+    std::atomic<std::uint64_t> seq;  // 0 while being written
+    SentBatch batch;
+  } sent[kRetained];
   RawCrash crash;
   RawModule modules[kMaxModules];
 };
 
 struct alignas(64) EventRing::Slot {
   alignas(64) std::atomic<std::uint64_t> head;  // bytes published (writer)
-  alignas(64) std::atomic<std::uint64_t> tail;  // bytes consumed (reader)
+  alignas(64) std::atomic<std::uint64_t> tail;  // bytes freed (retention over)
+  std::atomic<std::uint64_t> sentTo;             // bytes in batches noted
   alignas(64) std::atomic<std::uint32_t> lock;  // writers of a shared slot
 };
 
@@ -139,7 +146,7 @@ void EventRing::append(std::uint32_t index, std::string_view packed, std::uint32
   Slot& s = slot(index);
   while (s.lock.exchange(1, std::memory_order_acquire) != 0) std::this_thread::yield();
   const std::uint64_t head = s.head.load(std::memory_order_relaxed);
-  // Back-pressure: the parent drains every few ms; a full slot waits for it.
+  // Back-pressure: a full slot waits until the sender has sent (and retained) enough.
   while (head + need - s.tail.load(std::memory_order_acquire) > size) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
@@ -187,32 +194,85 @@ void EventRing::recordModules() {
 
 bool EventRing::taken() const { return header_->taken.load() != 0; }
 
-std::uint64_t EventRing::drain(const Sink& sink) {
-  const std::uint64_t size = header_->slotBytes;
-  const std::uint32_t used = std::min(header_->nextSlot.load(), header_->slots);
-  std::uint64_t events = 0;
-  for (std::uint32_t i = 0; i < used; ++i) {
-    Slot& s = slot(i);
-    const char* data = slotData(base_, *header_, i);
-    const std::uint64_t head = s.head.load(std::memory_order_acquire);
-    std::uint64_t tail = s.tail.load(std::memory_order_relaxed);
-    while (tail + kRecordHeader <= head) {
-      std::uint32_t record[2];
-      ringRead(data, size, tail, record, kRecordHeader);
-      const std::uint64_t at = tail + kRecordHeader;
-      if (at % size + record[0] <= size) {
-        sink({data + at % size, record[0]}, record[1]);
-      } else {
-        wrapped_.resize(record[0]);
-        ringRead(data, size, at, wrapped_.data(), record[0]);
-        sink({wrapped_.data(), record[0]}, record[1]);
-      }
-      events += record[1];
-      tail = at + record[0];
-    }
-    s.tail.store(tail, std::memory_order_release);
+std::unique_ptr<EventRing> EventRing::share() const {
+  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("cannot share the event ring: ") + std::strerror(errno));
+  auto ring = attach(fd);
+  if (!ring) {
+    ::close(fd);
+    throw std::runtime_error("cannot share the event ring");
   }
-  return events;
+  return ring;
+}
+
+std::uint32_t EventRing::slotsUsed() const {
+  return std::min(header_->nextSlot.load(), header_->slots);
+}
+
+std::uint64_t EventRing::head(std::uint32_t i) const {
+  return slot(i).head.load(std::memory_order_acquire);
+}
+
+std::uint64_t EventRing::sentTo(std::uint32_t i) const { return slot(i).sentTo.load(); }
+
+std::uint64_t EventRing::read(std::uint32_t index, std::uint64_t from, std::size_t maxBytes,
+                              const Sink& sink) {
+  const std::uint64_t size = header_->slotBytes;
+  const char* data = slotData(base_, *header_, index);
+  const std::uint64_t head = slot(index).head.load(std::memory_order_acquire);
+  std::uint64_t at = from;
+  while (at + kRecordHeader <= head && at - from < maxBytes) {
+    std::uint32_t record[2];
+    ringRead(data, size, at, record, kRecordHeader);
+    const std::uint64_t body = at + kRecordHeader;
+    if (record[0] > size || body + record[0] > head) break;  // not a record: a bad writer
+    if (body % size + record[0] <= size) {
+      sink({data + body % size, record[0]}, record[1]);
+    } else {
+      wrapped_.resize(record[0]);
+      ringRead(data, size, body, wrapped_.data(), record[0]);
+      sink({wrapped_.data(), record[0]}, record[1]);
+    }
+    at = body + record[0];
+  }
+  return at;
+}
+
+void EventRing::noteBatch(const SentBatch& batch) {
+  Header::Entry& e = header_->sent[batch.seq % kRetained];
+  const std::uint64_t old = e.seq.load();
+  if (old != 0) {  // retained long enough: its bytes may be written over now
+    Slot& s = slot(e.batch.slot);
+    if (s.tail.load() < e.batch.to) s.tail.store(e.batch.to, std::memory_order_release);
+  }
+  e.seq.store(0, std::memory_order_release);
+  e.batch = batch;
+  e.seq.store(batch.seq, std::memory_order_release);
+  slot(batch.slot).sentTo.store(batch.to, std::memory_order_release);
+}
+
+void EventRing::skipTo(std::uint32_t index, std::uint64_t to) {
+  Slot& s = slot(index);
+  if (s.sentTo.load() < to && to <= s.head.load()) s.sentTo.store(to);
+}
+
+void EventRing::markFinalSent() { header_->finalSent.store(1, std::memory_order_release); }
+
+bool EventRing::finalSent() const { return header_->finalSent.load() != 0; }
+
+std::vector<SentBatch> EventRing::retained() const {
+  std::vector<SentBatch> out;
+  for (const auto& e : header_->sent) {
+    const std::uint64_t seq = e.seq.load(std::memory_order_acquire);
+    if (seq == 0 || e.batch.seq != seq || e.batch.slot >= header_->slots ||
+        e.batch.from > e.batch.to || e.batch.to - e.batch.from > header_->slotBytes) {
+      continue;  // being written when the slave died, or garbage
+    }
+    out.push_back(e.batch);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SentBatch& a, const SentBatch& b) { return a.seq < b.seq; });
+  return out;
 }
 
 const RawCrash* EventRing::crash() const {

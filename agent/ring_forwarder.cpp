@@ -17,6 +17,7 @@ struct RingForwarder::Transport {
   zmq::context_t context;
   zmq::socket_t socket;
   proto::ResultsEncoder encoder;
+  proto::EventBuffer pending;
 };
 
 RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing> ring)
@@ -24,7 +25,9 @@ RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing
       ring_(std::move(ring)),
       transport_(std::make_unique<Transport>(options_)) {
   zmq::socket_t& socket = transport_->socket;
-  socket.set(zmq::sockopt::sndhwm, 1000);
+  // A short queue: the ring retains kRetained batches, more than the socket can hold.
+  static_assert(EventRing::kRetained >= 8 + 2);
+  socket.set(zmq::sockopt::sndhwm, 8);
   socket.set(zmq::sockopt::sndtimeo, 100);
   socket.set(zmq::sockopt::linger, static_cast<int>(options_.finishTimeout.count()));
   if (!options_.curve.empty()) {
@@ -32,79 +35,112 @@ RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing
                               options_.curve.serverKey);
   }
   socket.connect(options_.endpoint);
-  thread_ = std::thread([this] { loop(); });
 }
 
 RingForwarder::~RingForwarder() {
-  finish(std::nullopt);
-  join();
-}
-
-void RingForwarder::finish(std::optional<proto::CrashInfo> crash) {
   {
     std::lock_guard lock(mutex_);
-    if (finishing_) return;
     finishing_ = true;
-    crash_ = std::move(crash);
   }
   wake_.notify_one();
+  join();
+  close();
 }
 
 void RingForwarder::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void RingForwarder::loop() {
-  proto::EventBuffer pending;
+// Ending the context waits (up to finishTimeout, the linger) until what is queued is
+// delivered.
+void RingForwarder::close() { transport_.reset(); }
+
+// ---------------------------------------------------------------- live, in the slave
+
+void RingForwarder::startLive() {
+  thread_ = std::thread([this] { liveLoop(); });
+}
+
+void RingForwarder::liveLoop() {
   auto flushAt = Clock::now() + options_.flushInterval;
-  auto sendPending = [&] {
-    if (pending.empty()) return;
-    const std::uint64_t events = pending.events();
-    if (send(transport_->encoder.batch(pending))) eventsSent_ += events;  // batch() clears it
-  };
-  auto drain = [&] {
-    ring_->drain([&](std::string_view packed, std::uint32_t events) {
-      pending.appendPacked(packed, events);
-      if (pending.bytes() >= options_.batchBytes) sendPending();
-    });
-  };
   for (;;) {
     bool finishing = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.drainInterval, [&] { return finishing_; });
+      wake_.wait_for(lock, options_.pollInterval, [&] { return finishing_; });
       finishing = finishing_;
     }
-    // Only a ring a slave took is forwarded: an external runner sends its own results.
-    if (!ring_->taken()) {
-      if (finishing) break;
-      continue;
-    }
-    drain();
-    if (finishing) {
-      std::optional<proto::CrashInfo> crash;
-      {
-        std::lock_guard lock(mutex_);
-        crash = crash_;
-      }
-      const std::uint64_t events = pending.events();
-      const std::string last = transport_->encoder.finalBatch(pending, crash ? &*crash : nullptr);
-      if (send(last)) eventsSent_ += events;
-      if (ring_->tooLarge() > 0) {
-        spdlog::warn("results of run {}: {} events larger than the event ring's slot were dropped",
-                     options_.runId, ring_->tooLarge());
-      }
-      break;
-    }
-    if (pending.bytes() > 0 && Clock::now() >= flushAt) {
-      sendPending();
-      flushAt = Clock::now() + options_.flushInterval;
-    }
+    const bool flush = finishing || Clock::now() >= flushAt;
+    if (flush) flushAt = Clock::now() + options_.flushInterval;
+    for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, flush);
+    if (finishing) return;
   }
-  // Ending the context waits (up to finishTimeout, the linger) until what is queued is
-  // delivered: on this thread, never on the agent's.
-  transport_.reset();
-  done_ = true;
+}
+
+void RingForwarder::sendSlot(std::uint32_t slot, bool all) {
+  Transport& t = *transport_;
+  for (;;) {
+    const std::uint64_t from = ring_->sentTo(slot);
+    const std::uint64_t head = ring_->head(slot);
+    if (head == from || (!all && head - from < options_.batchBytes)) return;
+    const std::uint64_t to = ring_->read(
+        slot, from, options_.batchBytes,
+        [&](std::string_view packed, std::uint32_t events) { t.pending.appendPacked(packed, events); });
+    if (to == from) return;
+    const std::uint64_t events = t.pending.events();
+    const std::string message = t.encoder.batch(t.pending);  // clears pending
+    ring_->noteBatch({t.encoder.batchesSent(), slot, from, to, events, t.encoder.eventsSent()});
+    if (!send(message)) ++dropped_;
+  }
+}
+
+bool RingForwarder::finishLive() {
+  {
+    std::lock_guard lock(mutex_);
+    finishing_ = true;
+  }
+  wake_.notify_one();
+  join();
+  proto::EventBuffer none;
+  const bool delivered = send(transport_->encoder.finalBatch(none)) && dropped_ == 0;
+  ring_->markFinalSent();
+  close();
+  return delivered;
+}
+
+// ---------------------------------------------------------------- after death, in the parent
+
+void RingForwarder::finishAfterDeath(std::optional<proto::CrashInfo> crash) {
+  if (thread_.joinable() || done_) return;
+  thread_ = std::thread([this, crash = std::move(crash)] {
+    if (ring_->taken() && !ring_->finalSent()) afterDeath(crash);
+    close();
+    done_ = true;
+  });
+}
+
+void RingForwarder::afterDeath(std::optional<proto::CrashInfo> crash) {
+  Transport& t = *transport_;
+  // What may not have left the dead slave's socket: the same batches again, marked.
+  std::uint64_t seq = 0, eventsSent = 0;
+  for (const SentBatch& b : ring_->retained()) {
+    ring_->read(b.slot, b.from, b.to - b.from,
+                [&](std::string_view packed, std::uint32_t events) { t.pending.appendPacked(packed, events); });
+    send(t.encoder.resentBatch(t.pending, b.seq, b.eventsSent));
+    t.pending.clear();
+    ring_->skipTo(b.slot, b.to);  // noted, but the slave may have died before it moved on
+    seq = b.seq;
+    eventsSent = b.eventsSent;
+  }
+  // Then what it never sent, and the end of its stream.
+  t.encoder.resume(seq, eventsSent);
+  for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, true);
+  const std::string last = t.encoder.finalBatch(t.pending, crash ? &*crash : nullptr);
+  send(last);
+  if (ring_->tooLarge() > 0) {
+    spdlog::warn("results of run {}: {} events larger than the event ring's slot were dropped",
+                 options_.runId, ring_->tooLarge());
+  }
 }
 
 bool RingForwarder::send(const std::string& message) {

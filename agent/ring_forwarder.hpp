@@ -1,16 +1,22 @@
-// RingForwarder: the parent's side of a slave's EventRing. A thread of the parent (the
-// agent, or the local master) drains the ring every few milliseconds and sends what it
-// finds to the master's results socket as RESULTS batches (PROTOCOL.md §5.3), under the
-// slave's run and agent ids. When the slave has ended, finish() drains the rest, which
-// the slave's death cannot take away, and closes the stream on its behalf with
-// STOP-TEST-RUN: the total count and, for a slave that crashed, the crash. So what a
-// slave recorded reaches the master whether it exited or died (PROTOCOL.md §10).
+// RingForwarder: sends what is in an EventRing to the master's results socket as RESULTS
+// batches and a last STOP-TEST-RUN (PROTOCOL.md §5.3), under the slave's run and agent
+// ids. Two uses, one stream:
+//
+// - live, in the slave: a thread sends each slot's records when they reach batchBytes,
+//   and the rest every flushInterval, noting each batch in the ring before it hands it to
+//   its socket (EventRing::noteBatch); finishLive() flushes and sends STOP-TEST-RUN.
+// - after the slave's death, in its parent: when the slave did not send its STOP-TEST-RUN,
+//   finishAfterDeath() sends again the batches the ring retained (marked resent: the
+//   master drops those that did arrive), then every record after them, then STOP-TEST-RUN
+//   with the counts, and the crash when there was one, closing the stream on the slave's
+//   behalf. So what a slave recorded reaches the master whether it exited or died.
 //
 // A runner that never took the ring (an external --slave-binary that sends its own
-// results, §10) is left alone: the forwarder sends nothing at all for it.
+// results, §10) is left alone: nothing is sent for it after its end.
 //
-// Thread-safety: construct, finish() and done() from one thread (the agent's loop);
-// the forwarder's own thread alone touches the socket. Takes ownership of the ring.
+// Thread-safety: the public calls from one thread; the forwarder's own thread alone
+// touches the socket. Takes ownership of the ring (the slave's and the parent's are two
+// mappings of the same pages).
 #pragma once
 
 #include <atomic>
@@ -34,43 +40,53 @@ struct ForwarderOptions {
   std::string runId;     // the run; required
   std::string agentId;   // the agent whose slave it is; required
   proto::ResultsCurve curve;  // CURVE client with the run key; all "" = plain TCP
-  std::size_t batchBytes = proto::kDefaultBatchBytes;  // send a batch at this size (64 KiB)
+  std::size_t batchBytes = proto::kDefaultBatchBytes;  // send a slot's records at this size (64 KiB)
   std::chrono::milliseconds flushInterval{proto::kDefaultBatchIntervalMs};  // and this often (50 ms)
-  std::chrono::milliseconds drainInterval{5};  // how often the ring is read (5 ms)
+  std::chrono::milliseconds pollInterval{5};  // how often the ring is looked at (5 ms)
   std::chrono::milliseconds finishTimeout{10000};  // give up delivering after this (10 s)
 };
 
 class RingForwarder {
  public:
-  // Connects the PUSH socket and starts draining. Throws zmq::error_t on a bad endpoint.
+  // Connects the PUSH socket (no thread yet). Throws zmq::error_t on a bad endpoint.
   RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing> ring);
-  ~RingForwarder();  // finishes (without a crash) when finish() was not called; joins
+  ~RingForwarder();  // joins its thread (bounded by finishTimeout)
   RingForwarder(const RingForwarder&) = delete;
   RingForwarder& operator=(const RingForwarder&) = delete;
 
   EventRing& ring() { return *ring_; }
-  // The slave has ended: the thread drains the rest and sends STOP-TEST-RUN (with
-  // `crash`), then ends. Returns at once; done() says when it is over.
-  void finish(std::optional<proto::CrashInfo> crash);
+
+  // The slave: starts sending as records come.
+  void startLive();
+  // The slave, after its last event: sends the rest and STOP-TEST-RUN, waits (bounded)
+  // until they are handed to the socket; false when some could not be.
+  bool finishLive();
+
+  // The parent, once the slave has ended: unless the slave sent its STOP-TEST-RUN (or
+  // never took the ring), sends what it left and STOP-TEST-RUN with `crash` on its own
+  // thread. Returns at once; done() says when it is over.
+  void finishAfterDeath(std::optional<proto::CrashInfo> crash);
   bool done() const { return done_; }
-  // Blocks until done() (at most finishTimeout + the drain).
   void join();
-  std::uint64_t eventsSent() const { return eventsSent_; }
 
  private:
   struct Transport;
-  void loop();
+  void liveLoop();
+  // Sends slot `slot`'s records from sentTo as batches of up to batchBytes; all of them
+  // when `all`, else only full batches.
+  void sendSlot(std::uint32_t slot, bool all);
+  void afterDeath(std::optional<proto::CrashInfo> crash);
   bool send(const std::string& message);
+  void close();
 
   ForwarderOptions options_;
   std::unique_ptr<EventRing> ring_;
   std::unique_ptr<Transport> transport_;
-  std::mutex mutex_;  // guards finishing_ and crash_
+  std::mutex mutex_;  // guards finishing_
   std::condition_variable wake_;
   bool finishing_ = false;
-  std::optional<proto::CrashInfo> crash_;
   std::atomic<bool> done_{false};
-  std::atomic<std::uint64_t> eventsSent_{0};
+  std::atomic<std::uint64_t> dropped_{0};  // batches the socket never took
   std::thread thread_;
 };
 

@@ -18,17 +18,12 @@ RingedSlave::RingedSlave(RingedSlaveOptions options) : options_(std::move(option
   forwarder_ = std::make_unique<RingForwarder>(options_.forward, std::move(ring));
   std::vector<std::string> argv = options_.argv;
   argv.insert(argv.end(), {"--ring-fd", std::to_string(kRingFd)});
-  try {
-    process_ = std::make_unique<SlaveProcess>(argv, options_.environment, fd);
-  } catch (...) {
-    forwarder_->finish(std::nullopt);
-    throw;
-  }
+  process_ = std::make_unique<SlaveProcess>(argv, options_.environment, fd);
 }
 
 RingedSlave::~RingedSlave() {
   process_.reset();  // kills and reaps a slave still running
-  if (forwarder_) forwarder_->finish(crash_);
+  if (forwarder_ && !finished_) forwarder_->finishAfterDeath(crash_);
 }
 
 std::optional<SlaveExit> RingedSlave::poll() {
@@ -41,7 +36,7 @@ std::optional<SlaveExit> RingedSlave::poll() {
   if (exit->signal != 0 && !sentByParent && forwarder_) {
     crash_ = describeCrash(forwarder_->ring(), exit->signal, options_.argv.at(0), options_.names);
   }
-  if (forwarder_) forwarder_->finish(crash_);
+  if (forwarder_) forwarder_->finishAfterDeath(crash_);
   return exit;
 }
 

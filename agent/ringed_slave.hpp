@@ -1,8 +1,9 @@
-// RingedSlave: a slave runner started with an EventRing and the RingForwarder that sends
-// the ring's events to the master; what the agent and the local master run for a job.
-// When the slave has ended, poll() finishes the stream on its behalf (STOP-TEST-RUN with
-// the counts) and, when a signal killed it that its parent did not send, describes the
-// crash (crash_report.hpp) and sends that along.
+// RingedSlave: a slave runner started with an EventRing, and the parent's RingForwarder
+// for what the slave leaves in it; what the agent and the local master run for a job.
+// When the slave has ended without sending its STOP-TEST-RUN, poll() has the forwarder
+// finish the stream on its behalf (the retained and unsent events, STOP-TEST-RUN with the
+// counts) and, when a signal killed it that its parent did not send, describes the crash
+// (crash_report.hpp) and sends that along.
 //
 // Not thread-safe: one thread (the agent's loop, the master's follow loop) owns it. The
 // forwarder may outlive it (releaseForwarder) to finish delivering on its own thread.
@@ -38,8 +39,6 @@ class RingedSlave {
   std::optional<SlaveExit> poll();
   // The crash of a slave killed by a signal it was not sent by its parent; none.
   const std::optional<proto::CrashInfo>& crash() const { return crash_; }
-  // Whether the forwarder has sent STOP-TEST-RUN (or given up).
-  bool streamDone() const { return forwarder_ && forwarder_->done(); }
   // The forwarder, to finish on its own after this object is gone.
   std::unique_ptr<RingForwarder> releaseForwarder() { return std::move(forwarder_); }
 

@@ -11,6 +11,7 @@
 
 #include "agent/crash_handler.hpp"
 #include "agent/event_ring.hpp"
+#include "agent/ring_forwarder.hpp"
 #include "agent/ring_recorder.hpp"
 #include "agent/slave_process.hpp"
 #include "agent/test_result_proxy.hpp"
@@ -273,8 +274,16 @@ int runSlave(const SlaveOptions& options) {
   }
   std::unique_ptr<TestResult> sink;
   TestResultProxy* proxy = nullptr;
+  std::unique_ptr<RingForwarder> sender;
   if (ring) {
     sink = std::make_unique<RingRecorder>(*ring);
+    // This slave sends what it records itself (so it goes on when its agent is gone); what
+    // it leaves when it dies, its parent sends (PROTOCOL.md §10).
+    sender = std::make_unique<RingForwarder>(
+        ForwarderOptions{options.resultsEndpoint, options.runId, options.agentId,
+                         options.resultsCurve},
+        ring->share());
+    sender->startLive();
   } else {
     ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
     proxyOptions.curve = options.resultsCurve;
@@ -306,9 +315,8 @@ int runSlave(const SlaveOptions& options) {
     std::cerr << "loads-slave: " << e.what() << std::endl;
     code = kSlaveConfigError;
   }
-  if (!proxy) return code;  // the parent sends what the ring holds, and STOP-TEST-RUN
-  ProxyStats stats = proxy->finish();
-  if (!stats.delivered && code == kSlaveOk) {
+  const bool delivered = sender ? sender->finishLive() : proxy->finish().delivered;
+  if (!delivered && code == kSlaveOk) {
     std::cerr << "loads-slave: results could not be delivered to " << options.resultsEndpoint
               << std::endl;
     code = kSlaveNotDelivered;

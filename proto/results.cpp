@@ -168,7 +168,19 @@ std::string ResultsEncoder::finalBatch(EventBuffer& events, const CrashInfo* cra
   return frame(MessageType::kStopTestRun, events, crash);
 }
 
-std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const CrashInfo* crash) {
+std::string ResultsEncoder::resentBatch(EventBuffer& events, std::uint64_t seq,
+                                        std::uint64_t eventsSent) {
+  const std::uint64_t seq0 = seq_, sent0 = eventsSent_;
+  seq_ = seq - 1;
+  eventsSent_ = eventsSent - events.events();
+  std::string message = frame(MessageType::kResults, events, nullptr, true);
+  seq_ = seq0;
+  eventsSent_ = sent0;
+  return message;
+}
+
+std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const CrashInfo* crash,
+                                  bool resent) {
   ++seq_;
   eventsSent_ += events.events();
   msgpack::sbuffer out(events.bytes() + 128 + runId_.size() + agentId_.size());
@@ -177,13 +189,14 @@ std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const C
   packer.pack(kProtocolName);
   packer.pack(kProtocolVersion);
   packer.pack(messageTypeName(type));
-  packer.pack_array(crash ? 6 : 5);
+  packer.pack_array(crash ? 7 : resent ? 6 : 5);
   packer.pack(runId_);
   packer.pack(agentId_);
   packer.pack_uint64(seq_);
   packer.pack_uint64(eventsSent_);
   packer.pack_array(static_cast<std::uint32_t>(events.events()));
   out.write(events.data().data(), events.data().size());  // events are already packed
+  if (crash || resent) packer.pack(resent);
   if (crash) packer.pack(*crash);
   events.clear();
   return std::string(out.data(), out.size());
@@ -396,9 +409,10 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   info.final = type == MessageType::kStopTestRun;
   const msgpack::object_array& events = body.ptr[4].via.array;
   info.events = events.size;
-  if (info.final && body.size >= 6 && body.ptr[5].type == msgpack::type::ARRAY) {
+  info.resent = body.size >= 6 && body.ptr[5].type == msgpack::type::BOOLEAN && body.ptr[5].via.boolean;
+  if (info.final && body.size >= 7 && body.ptr[6].type == msgpack::type::ARRAY) {
     try {  // a crash that does not decode is left out; the slave's signal still tells
-      info.crash = body.ptr[5].as<CrashInfo>();
+      info.crash = body.ptr[6].as<CrashInfo>();
     } catch (const std::exception&) {
     }
   }

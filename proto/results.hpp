@@ -100,7 +100,7 @@ class EventBuffer final : public TestResult {
 };
 
 // A slave runner that died of a signal, as its parent describes it in the STOP-TEST-RUN
-// it sends on the slave's behalf (field 5, PROTOCOL.md §5.3 and §10).
+// it sends on the slave's behalf (field 6, PROTOCOL.md §5.3 and §10).
 struct CrashFrame {
   std::string module;        // the shared object's (or executable's) file name; "" = unknown
   std::uint64_t offset = 0;  // the frame's address within that file (ELF vaddr)
@@ -128,12 +128,22 @@ class ResultsEncoder {
   // The STOP-TEST-RUN message: the remaining events and the total count, and the
   // slave's crash when its parent sends it on a crashed slave's behalf. Last call.
   std::string finalBatch(EventBuffer& events, const CrashInfo* crash = nullptr);
+  // A batch the slave may have sent before it died, sent again by its parent with the
+  // number and running count it had, marked resent (field 5): a receiver that has it
+  // drops the copy. Leaves this encoder's counters as they are.
+  std::string resentBatch(EventBuffer& events, std::uint64_t seq, std::uint64_t eventsSent);
+  // Goes on from a dead slave's last batch: the next batch is seq + 1.
+  void resume(std::uint64_t seq, std::uint64_t eventsSent) {
+    seq_ = seq;
+    eventsSent_ = eventsSent;
+  }
 
   std::uint64_t eventsSent() const { return eventsSent_; }
   std::uint64_t batchesSent() const { return seq_; }
 
  private:
-  std::string frame(MessageType type, EventBuffer& events, const CrashInfo* crash = nullptr);
+  std::string frame(MessageType type, EventBuffer& events, const CrashInfo* crash = nullptr,
+                    bool resent = false);
 
   std::string runId_;
   std::string agentId_;
@@ -151,7 +161,8 @@ struct BatchInfo {
   std::uint64_t replayed = 0;    // events replayed into the sink
   std::uint64_t skipped = 0;     // events of an unknown kind or with wrong types
   bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
-  std::optional<CrashInfo> crash;  // STOP-TEST-RUN of a crashed slave (field 5); none
+  bool resent = false;             // sent again by a dead slave's parent (field 5)
+  std::optional<CrashInfo> crash;  // STOP-TEST-RUN of a crashed slave (field 6); none
 };
 
 // The run's start (kStartTestRun) or stop (kStopTestRun) at the time the sender gave it,
