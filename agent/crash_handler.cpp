@@ -46,13 +46,14 @@ void onCrash(int signal, siginfo_t* info, void* context) {
     c.hit = activity.hit;
     copyText(c.note, sizeof c.note, terminateNote);
 #if defined(__x86_64__)
-    if (context) c.pc = static_cast<std::uint64_t>(
-        static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
+    if (context)
+      c.pc =
+          static_cast<std::uint64_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
     // A fault within a page or two of the stack pointer is the stack running into its
     // guard page (a coroutine's, or a thread's).
     if (context && signal == SIGSEGV && c.faultAddress) {
-      const auto sp = static_cast<std::uint64_t>(
-          static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RSP]);
+      const auto sp =
+          static_cast<std::uint64_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RSP]);
       const std::uint64_t distance =
           c.faultAddress > sp ? c.faultAddress - sp : sp - c.faultAddress;
       c.stackOverflow = distance < 2 * 4096;
@@ -81,8 +82,8 @@ void onTerminate() {
     } catch (const std::exception& e) {
       int status = 0;
       char* type = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-      note += " after an exception escaped: " + std::string(status == 0 && type ? type : typeid(e).name()) +
-              ": " + e.what();
+      note += " after an exception escaped: " +
+              std::string(status == 0 && type ? type : typeid(e).name()) + ": " + e.what();
       std::free(type);
     } catch (...) {
       note += " after an exception of an unknown type escaped";
@@ -102,8 +103,8 @@ void prepareThreadForCrash() {
   stack_t current{};
   if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
   // Never freed: the thread may crash until it ends, and runner threads are few.
-  void* stack = ::mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* stack =
+      ::mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (stack == MAP_FAILED) return;
   stack_t alt{};
   alt.ss_sp = stack;

@@ -19,8 +19,8 @@ class EventRing;
 
 // What the crash handler reports about the crashing thread (kept by RingRecorder).
 struct ThreadActivity {
-  char test[160];       // the last test started on this thread; "" = none
-  std::uint64_t user;   // the last event's LoadsStatus
+  char test[160];      // the last test started on this thread; "" = none
+  std::uint64_t user;  // the last event's LoadsStatus
   std::uint64_t hit;
 };
 ThreadActivity& threadActivity();

@@ -78,8 +78,8 @@ class SymbolTable {
         const Elf64_Shdr& sh = sections[i];
         if (sh.sh_type != wanted || sh.sh_link >= eh->e_shnum) continue;
         const Elf64_Shdr& strings = sections[sh.sh_link];
-        if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset ||
-            strings.sh_offset > size || strings.sh_size > size - strings.sh_offset) {
+        if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset || strings.sh_offset > size ||
+            strings.sh_size > size - strings.sh_offset) {
           continue;
         }
         const auto* symbols = reinterpret_cast<const Elf64_Sym*>(file + sh.sh_offset);
@@ -90,8 +90,8 @@ class SymbolTable {
             continue;
           }
           const char* name = file + strings.sh_offset + sym.st_name;
-          symbols_.push_back(
-              {sym.st_value, sym.st_size, std::string(name, strnlen(name, strings.sh_size - sym.st_name))});
+          symbols_.push_back({sym.st_value, sym.st_size,
+                              std::string(name, strnlen(name, strings.sh_size - sym.st_name))});
         }
       }
       if (!symbols_.empty()) return;  // .symtab has it all; .dynsym only when stripped
@@ -175,7 +175,8 @@ std::string formatFrames(const proto::CrashInfo& crash, const std::string& inden
     char offset[32];
     std::snprintf(offset, sizeof offset, "0x%llx", static_cast<unsigned long long>(f.offset));
     // Template-heavy names run to kilobytes: the console shows their start.
-    const std::string name = f.function.size() > 160 ? f.function.substr(0, 157) + "..." : f.function;
+    const std::string name =
+        f.function.size() > 160 ? f.function.substr(0, 157) + "..." : f.function;
     out += indent + "#" + std::to_string(i) + " " + (f.module.empty() ? "?" : f.module) + " " +
            (name.empty() ? std::string(offset) : name + " [" + offset + "]") + "\n";
   }

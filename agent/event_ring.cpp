@@ -41,7 +41,7 @@ struct EventRing::Header {
 struct alignas(64) EventRing::Slot {
   alignas(64) std::atomic<std::uint64_t> head;  // bytes published (writer)
   alignas(64) std::atomic<std::uint64_t> tail;  // bytes freed (retention over)
-  std::atomic<std::uint64_t> sentTo;             // bytes in batches noted
+  std::atomic<std::uint64_t> sentTo;            // bytes in batches noted
   alignas(64) std::atomic<std::uint32_t> lock;  // writers of a shared slot
 };
 
@@ -196,7 +196,8 @@ bool EventRing::taken() const { return header_->taken.load() != 0; }
 
 std::unique_ptr<EventRing> EventRing::share() const {
   const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("cannot share the event ring: ") + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error(std::string("cannot share the event ring: ") + std::strerror(errno));
   auto ring = attach(fd);
   if (!ring) {
     ::close(fd);
@@ -248,7 +249,23 @@ void EventRing::noteBatch(const SentBatch& batch) {
   e.seq.store(0, std::memory_order_release);
   e.batch = batch;
   e.seq.store(batch.seq, std::memory_order_release);
-  slot(batch.slot).sentTo.store(batch.to, std::memory_order_release);
+  Slot& s = slot(batch.slot);
+  s.sentTo.store(batch.to, std::memory_order_release);
+  // Retention never holds more than half a slot (large batches): the writer must always
+  // find room once its records are sent. The oldest batches of the slot go first.
+  while (batch.to - s.tail.load() > header_->slotBytes / 2) {
+    Header::Entry* oldest = nullptr;
+    for (auto& other : header_->sent) {
+      if (other.seq.load() != 0 && other.batch.slot == batch.slot && other.batch.seq != batch.seq &&
+          (!oldest || other.batch.seq < oldest->batch.seq)) {
+        oldest = &other;
+      }
+    }
+    if (!oldest) break;
+    const std::uint64_t to = oldest->batch.to;
+    oldest->seq.store(0, std::memory_order_release);
+    if (s.tail.load() < to) s.tail.store(to, std::memory_order_release);
+  }
 }
 
 void EventRing::skipTo(std::uint32_t index, std::uint64_t to) {

@@ -42,11 +42,11 @@ struct RawCrash {
   static constexpr std::size_t kMaxFrames = 64;
   static constexpr std::size_t kTestBytes = 160;
   std::int32_t signal = 0;
-  std::int32_t code = 0;             // siginfo si_code
-  std::uint64_t faultAddress = 0;    // siginfo si_addr
-  std::uint64_t pc = 0;              // where the crashing thread was (its frame in frames)
-  std::uint64_t user = 0, hit = 0;   // the crashing thread's last event's LoadsStatus
-  char test[kTestBytes] = {};        // the crashing thread's last test started
+  std::int32_t code = 0;            // siginfo si_code
+  std::uint64_t faultAddress = 0;   // siginfo si_addr
+  std::uint64_t pc = 0;             // where the crashing thread was (its frame in frames)
+  std::uint64_t user = 0, hit = 0;  // the crashing thread's last event's LoadsStatus
+  char test[kTestBytes] = {};       // the crashing thread's last test started
   std::uint32_t frameCount = 0;
   std::uint64_t frames[kMaxFrames] = {};  // return addresses, innermost first
   std::uint32_t stackOverflow = 0;        // the fault hit the guard page below a stack
@@ -56,18 +56,18 @@ struct RawCrash {
 // A shared object of the slave as the dynamic loader placed it (for symbolizing later).
 struct RawModule {
   static constexpr std::size_t kPathBytes = 256;
-  std::uint64_t base = 0;           // dlpi_addr: ELF vaddr + base = address
+  std::uint64_t base = 0;            // dlpi_addr: ELF vaddr + base = address
   std::uint64_t start = 0, end = 0;  // the span of its PT_LOAD segments
-  char path[kPathBytes] = {};       // "" = the executable
+  char path[kPathBytes] = {};        // "" = the executable
 };
 
 // A batch the slave's sender handed (or was about to hand) to its socket.
 struct SentBatch {
-  std::uint64_t seq = 0;         // its sequence number; 0 = none
-  std::uint32_t slot = 0;        // the slot its events came from
+  std::uint64_t seq = 0;           // its sequence number; 0 = none
+  std::uint32_t slot = 0;          // the slot its events came from
   std::uint64_t from = 0, to = 0;  // their byte range in the slot
-  std::uint64_t events = 0;      // events in it
-  std::uint64_t eventsSent = 0;  // the running count, it included
+  std::uint64_t events = 0;        // events in it
+  std::uint64_t eventsSent = 0;    // the running count, it included
 };
 
 class EventRing {
@@ -113,7 +113,8 @@ class EventRing {
   // Hands the records from `from` on to `sink` until `maxBytes` are read or the head is
   // reached (a record that crosses `maxBytes` is read whole); returns where it stopped.
   using Sink = std::function<void(std::string_view packed, std::uint32_t events)>;
-  std::uint64_t read(std::uint32_t slot, std::uint64_t from, std::size_t maxBytes, const Sink& sink);
+  std::uint64_t read(std::uint32_t slot, std::uint64_t from, std::size_t maxBytes,
+                     const Sink& sink);
   // Notes a batch before it is handed to the socket; frees the one kRetained before it.
   void noteBatch(const SentBatch& batch);
   // Moves sentTo forward to `to` (never back).

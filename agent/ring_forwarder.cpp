@@ -83,9 +83,10 @@ void RingForwarder::sendSlot(std::uint32_t slot, bool all) {
     const std::uint64_t from = ring_->sentTo(slot);
     const std::uint64_t head = ring_->head(slot);
     if (head == from || (!all && head - from < options_.batchBytes)) return;
-    const std::uint64_t to = ring_->read(
-        slot, from, options_.batchBytes,
-        [&](std::string_view packed, std::uint32_t events) { t.pending.appendPacked(packed, events); });
+    const std::uint64_t to = ring_->read(slot, from, options_.batchBytes,
+                                         [&](std::string_view packed, std::uint32_t events) {
+                                           t.pending.appendPacked(packed, events);
+                                         });
     if (to == from) return;
     const std::uint64_t events = t.pending.events();
     const std::string message = t.encoder.batch(t.pending);  // clears pending
@@ -124,8 +125,9 @@ void RingForwarder::afterDeath(std::optional<proto::CrashInfo> crash) {
   // What may not have left the dead slave's socket: the same batches again, marked.
   std::uint64_t seq = 0, eventsSent = 0;
   for (const SentBatch& b : ring_->retained()) {
-    ring_->read(b.slot, b.from, b.to - b.from,
-                [&](std::string_view packed, std::uint32_t events) { t.pending.appendPacked(packed, events); });
+    ring_->read(b.slot, b.from, b.to - b.from, [&](std::string_view packed, std::uint32_t events) {
+      t.pending.appendPacked(packed, events);
+    });
     send(t.encoder.resentBatch(t.pending, b.seq, b.eventsSent));
     t.pending.clear();
     ring_->skipTo(b.slot, b.to);  // noted, but the slave may have died before it moved on

@@ -36,13 +36,15 @@ namespace loads::agent {
 class EventRing;
 
 struct ForwarderOptions {
-  std::string endpoint;  // the master's results endpoint; required
-  std::string runId;     // the run; required
-  std::string agentId;   // the agent whose slave it is; required
+  std::string endpoint;       // the master's results endpoint; required
+  std::string runId;          // the run; required
+  std::string agentId;        // the agent whose slave it is; required
   proto::ResultsCurve curve;  // CURVE client with the run key; all "" = plain TCP
-  std::size_t batchBytes = proto::kDefaultBatchBytes;  // send a slot's records at this size (64 KiB)
-  std::chrono::milliseconds flushInterval{proto::kDefaultBatchIntervalMs};  // and this often (50 ms)
-  std::chrono::milliseconds pollInterval{5};  // how often the ring is looked at (5 ms)
+  std::size_t batchBytes =
+      proto::kDefaultBatchBytes;  // send a slot's records at this size (64 KiB)
+  std::chrono::milliseconds flushInterval{
+      proto::kDefaultBatchIntervalMs};             // and this often (50 ms)
+  std::chrono::milliseconds pollInterval{5};       // how often the ring is looked at (5 ms)
   std::chrono::milliseconds finishTimeout{10000};  // give up delivering after this (10 s)
 };
 

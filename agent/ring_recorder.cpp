@@ -74,8 +74,7 @@ void RingRecorder::addFailure(std::string_view test, const Failure& f, const Loa
 void RingRecorder::addError(std::string_view test, const Failure& f, const LoadsStatus& s) {
   record(&s, [&](EventBuffer& b) { b.addError(test, f, s); });
 }
-void RingRecorder::addSkip(std::string_view test, std::string_view reason,
-                           const LoadsStatus& s) {
+void RingRecorder::addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) {
   record(&s, [&](EventBuffer& b) { b.addSkip(test, reason, s); });
 }
 void RingRecorder::addCancelled(std::string_view test, const LoadsStatus& s) {

@@ -24,14 +24,14 @@
 namespace loads::agent {
 
 struct SlaveOptions {
-  std::string library;               // path of the test library (from the agent's cache); required
-  std::string runId;                 // the run; required
-  std::string agentId;               // the agent; required
-  std::string resultsEndpoint;       // the master's PULL socket; required
-  std::uint32_t index = 0;           // this agent's index in the run (0)
-  std::uint32_t count = 1;           // agents in the run (1)
-  proto::JobOptions job;             // the run's options (users is the total over all agents)
-  int controlFd = -1;                // the agent's control channel; -1 = none
+  std::string library;          // path of the test library (from the agent's cache); required
+  std::string runId;            // the run; required
+  std::string agentId;          // the agent; required
+  std::string resultsEndpoint;  // the master's PULL socket; required
+  std::uint32_t index = 0;      // this agent's index in the run (0)
+  std::uint32_t count = 1;      // agents in the run (1)
+  proto::JobOptions job;        // the run's options (users is the total over all agents)
+  int controlFd = -1;           // the agent's control channel; -1 = none
   int ringFd = -1;  // the parent's EventRing: events go there, not to resultsEndpoint; -1 = none
   proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
 };

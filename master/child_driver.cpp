@@ -38,8 +38,8 @@ std::string findSlaveBinary() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
-  for (const fs::path& candidate :
-       {self.parent_path() / "loads-slave", self.parent_path().parent_path() / "agent" / "loads-slave"}) {
+  for (const fs::path& candidate : {self.parent_path() / "loads-slave",
+                                    self.parent_path().parent_path() / "agent" / "loads-slave"}) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
   }
   return "";
@@ -151,7 +151,8 @@ void ChildDriver::endCycle() {
   const auto tallies = receiver_->tallies();
   const auto it = tallies.find(kAgentId);
   if (it == tallies.end() || it->second.runId != runId_ || !it->second.final) {
-    problems_.push_back("the slave's results did not end (no STOP-TEST-RUN): events may be missing");
+    problems_.push_back(
+        "the slave's results did not end (no STOP-TEST-RUN): events may be missing");
   } else if (it->second.eventsSent != it->second.received) {
     const AgentTally& t = it->second;
     problems_.push_back("the slave recorded " + formatCount(t.eventsSent) + " events, " +
@@ -171,8 +172,8 @@ void ChildDriver::requestStop(StopKind kind) {
             << options_.run.stopTimeout.count() / 1000.0
             << " s to finish (Ctrl-C again to cancel them now)" << std::endl;
   stopping_ = true;
-  slave_->process().stop(std::chrono::duration_cast<std::chrono::milliseconds>(
-      options_.run.stopTimeout + kStopGrace));
+  slave_->process().stop(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.run.stopTimeout + kStopGrace));
 }
 
 CycleTime ChildDriver::clock() const {

@@ -41,9 +41,9 @@ struct AgentTally {
   std::uint64_t batches = 0;     // RESULTS + STOP-TEST-RUN messages received
   std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
-  std::uint64_t duplicates = 0;  // resent batches (a dead slave's parent) it already had
-  std::set<std::uint64_t> resent;  // seqs admitted from resent batches (at most kRetained)
-  bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
+  std::uint64_t duplicates = 0;           // resent batches (a dead slave's parent) it already had
+  std::set<std::uint64_t> resent;         // seqs admitted from resent batches (at most kRetained)
+  bool final = false;                     // STOP-TEST-RUN arrived: eventsSent is the total
   std::optional<proto::CrashInfo> crash;  // its STOP-TEST-RUN said the slave crashed; none
 };
 

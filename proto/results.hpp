@@ -14,11 +14,11 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
-#include <vector>
 #include <msgpack.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loads/test_result.hpp"
 #include "proto/messages.hpp"
@@ -109,13 +109,13 @@ struct CrashFrame {
 };
 
 struct CrashInfo {
-  std::int32_t signal = 0;          // the signal that killed the slave
-  std::string signalName;           // "SIGSEGV"
-  std::string description;          // one sentence: what happened, where
-  std::string test;                 // the crashing thread's test ("Class.method"); "" = unknown
-  std::uint64_t user = 0;           // its user (1-based); 0 = unknown
-  std::uint64_t hit = 0;            // its hit (1-based); 0 = unknown
-  std::vector<CrashFrame> frames;   // the crashing thread's stack, innermost first; none
+  std::int32_t signal = 0;         // the signal that killed the slave
+  std::string signalName;          // "SIGSEGV"
+  std::string description;         // one sentence: what happened, where
+  std::string test;                // the crashing thread's test ("Class.method"); "" = unknown
+  std::uint64_t user = 0;          // its user (1-based); 0 = unknown
+  std::uint64_t hit = 0;           // its hit (1-based); 0 = unknown
+  std::vector<CrashFrame> frames;  // the crashing thread's stack, innermost first; none
   MSGPACK_DEFINE(signal, signalName, description, test, user, hit, frames);
 };
 
@@ -156,11 +156,11 @@ struct BatchInfo {
   std::string runId;
   std::string agentId;
   std::uint64_t seq = 0;
-  std::uint64_t eventsSent = 0;  // the sender's running total, this batch included
-  std::uint64_t events = 0;      // events in this message (replayed + skipped once replayed)
-  std::uint64_t replayed = 0;    // events replayed into the sink
-  std::uint64_t skipped = 0;     // events of an unknown kind or with wrong types
-  bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
+  std::uint64_t eventsSent = 0;    // the sender's running total, this batch included
+  std::uint64_t events = 0;        // events in this message (replayed + skipped once replayed)
+  std::uint64_t replayed = 0;      // events replayed into the sink
+  std::uint64_t skipped = 0;       // events of an unknown kind or with wrong types
+  bool final = false;              // STOP-TEST-RUN: eventsSent is the slave's total
   bool resent = false;             // sent again by a dead slave's parent (field 5)
   std::optional<CrashInfo> crash;  // STOP-TEST-RUN of a crashed slave (field 6); none
 };

@@ -28,7 +28,8 @@ StackGuard::StackGuard() {
 }
 
 StackGuard::~StackGuard() {
-  if (page_) ::mprotect(page_, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), PROT_READ | PROT_WRITE);
+  if (page_)
+    ::mprotect(page_, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), PROT_READ | PROT_WRITE);
 }
 
 }  // namespace loads::detail

@@ -54,10 +54,10 @@ TEST_CASE("locally, a null pointer at hit 1,500 loses no event and is explained 
   TargetProcess target;
   const std::string json = tempPath("crash-local.json");
   const std::string html = tempPath("crash-local.html");
-  auto run = runMaster({built("tests/libs/libcrash.so"), "--test", "Crash.test_null", "-u", "1",
-                        "--hits", "3000", "--server-url", target.url(), "-q", "--json", json,
-                        "--html", html},
-                       60s);
+  auto run =
+      runMaster({built("tests/libs/libcrash.so"), "--test", "Crash.test_null", "-u", "1", "--hits",
+                 "3000", "--server-url", target.url(), "-q", "--json", json, "--html", html},
+                60s);
   INFO(run.out << run.err);
   CHECK(run.code == 3);
   const std::uint64_t served = servedCrashPath(target.port());
@@ -93,10 +93,10 @@ TEST_CASE("locally, abort, std::terminate, a stack overflow and a SIGKILL are ea
       const std::uint64_t before = servedCrashPath(target.port());
       const std::string json = tempPath(std::string("crash-") + kind.test + ".json");
       // Three users: the other two keep running until the crash takes their slave down.
-      auto run = runMaster({built("tests/libs/libcrash.so"), "--test",
-                            std::string("Crash.") + kind.test, "-u", "3", "--hits", "40",
-                            "--server-url", target.url(), "-q", "--json", json},
-                           60s);
+      auto run =
+          runMaster({built("tests/libs/libcrash.so"), "--test", std::string("Crash.") + kind.test,
+                     "-u", "3", "--hits", "40", "--server-url", target.url(), "-q", "--json", json},
+                    60s);
       INFO(run.out << run.err);
       CHECK(run.code == 3);
       auto report = readJson(json);
@@ -123,9 +123,9 @@ TEST_CASE("with in-process the tests run in the master, as before") {
   crashAt(1000000);  // never
   TargetProcess target;
   const std::string json = tempPath("crash-in-process.json");
-  auto run = runMaster({built("tests/libs/libcrash.so"), "--test", "Crash.test_fine", "-u", "3",
-                        "--hits", "7", "--server-url", target.url(), "-q", "--in-process",
-                        "--json", json});
+  auto run =
+      runMaster({built("tests/libs/libcrash.so"), "--test", "Crash.test_fine", "-u", "3", "--hits",
+                 "7", "--server-url", target.url(), "-q", "--in-process", "--json", json});
   INFO(run.out << run.err);
   CHECK(run.code == 0);
   CHECK(readJson(json)["summary"]["requests"] == 21);

@@ -72,4 +72,5 @@ class Crash : public loads::TestCase {
   }
 };
 
-LOADS_TEST_CASE(Crash, test_null, test_abort, test_terminate, test_overflow, test_killed, test_fine);
+LOADS_TEST_CASE(Crash, test_null, test_abort, test_terminate, test_overflow, test_killed,
+                test_fine);
