@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "agent/library_cache.hpp"
+#include "agent/ringed_slave.hpp"
 #include "agent/slave_process.hpp"
 #include "agent/slave_runner.hpp"
 #include "loads/version.hpp"
@@ -50,7 +51,8 @@ class Agent::Loop {
  private:
   struct CurrentJob {
     proto::Job job;                       // without the library bytes
-    std::unique_ptr<SlaveProcess> slave;  // null while waiting for NEED-LIBRARY's answer
+    std::unique_ptr<RingedSlave> ringed;  // the slave and its event ring; null while waiting
+    SlaveProcess* slave = nullptr;        // ringed's process; null while waiting for the library
     proto::Bytes incoming;                // library parts received so far
     Clock::time_point partDeadline{};     // the part asked for is due by then
     int partTries = 0;                    // requests for the current part
@@ -105,6 +107,8 @@ class Agent::Loop {
   proto::DecodeLimits limits_;  // maxMessageSize: the broker's, from WELCOME (one option)
 
   std::optional<CurrentJob> job_;
+  // Forwarders of ended slaves still delivering their last events (on their own threads).
+  std::vector<std::unique_ptr<RingForwarder>> forwarding_;
   // A job that ended while no broker listened: announced in the next HELLO, sent after WELCOME.
   std::optional<proto::JobEnded> unreported_;
   // Sent, but nothing heard from the broker since: it may be lost with the socket when the
@@ -331,7 +335,7 @@ void Agent::Loop::onJob(const proto::Envelope& envelope) {
   }
   proto::Bytes library = std::move(job->library);
   job->library.clear();
-  job_ = CurrentJob{std::move(job.value()), nullptr};
+  job_ = CurrentJob{std::move(job.value()), nullptr, nullptr, {}};
   const std::string& sha = job_->job.librarySha256;
   std::optional<std::string> path;
   if (!library.empty()) {
@@ -406,48 +410,21 @@ void Agent::Loop::checkPartDeadline() {
 void Agent::Loop::startSlave(const std::string& libraryPath) {
   const proto::Job& job = job_->job;
   const proto::JobOptions& o = job.options;
-  std::vector<std::string> argv = {options_.slaveBinary,
-                                   "--library",
-                                   libraryPath,
-                                   "--run-id",
-                                   job.runId,
-                                   "--agent-id",
-                                   options_.id,
-                                   "--results",
-                                   job.resultsEndpoint,
-                                   "--index",
-                                   std::to_string(job.index),
-                                   "--count",
-                                   std::to_string(std::max(1u, job.count)),
-                                   "--users",
-                                   std::to_string(o.users),
-                                   "--hits",
-                                   std::to_string(o.hits),
-                                   "--duration-ms",
-                                   std::to_string(o.durationMs),
-                                   "--threads",
-                                   std::to_string(o.threads),
-                                   "--control-fd",
-                                   std::to_string(kControlFd)};
-  if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
-  if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
-  for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
-  if (!o.rateStages.empty()) {
-    argv.insert(argv.end(),
-                {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
-                 "--max-users", std::to_string(o.maxUsers)});
+  std::vector<std::string> argv = slaveCommandLine(options_.slaveBinary, libraryPath, job);
+  RingedSlaveOptions ringed;
+  if (!job.resultsCurve.empty()) {  // for a runner that sends its own results (§10)
+    ringed.environment.push_back(std::string(kResultsSecretVariable) + "=" +
+                                 job.resultsCurve.clientSecret);
   }
-  if (!o.userStages.empty()) argv.insert(argv.end(), {"--stages", o.userStages});
-  if (o.startAtUs > 0) argv.insert(argv.end(), {"--start-at-us", std::to_string(o.startAtUs)});
-  std::vector<std::string> environment;
-  if (!job.resultsCurve.empty()) {  // the secret in the environment: argv is world-readable
-    argv.insert(argv.end(), {"--results-server-key", job.resultsCurve.serverKey,
-                             "--results-client-key", job.resultsCurve.clientPublic});
-    environment.push_back(std::string(kResultsSecretVariable) + "=" +
-                          job.resultsCurve.clientSecret);
-  }
+  // loads-slave records into the ring and this agent forwards (PROTOCOL.md §10): what it
+  // recorded reaches the master even when the test code crashes it.
+  ringed.argv = std::move(argv);
+  ringed.threads = o.threads;
+  ringed.forward = {job.resultsEndpoint, job.runId, options_.id, job.resultsCurve};
+  ringed.names[libraryPath] = job.libraryName;
   try {
-    job_->slave = std::make_unique<SlaveProcess>(argv, environment);
+    job_->ringed = std::make_unique<RingedSlave>(std::move(ringed));
+    job_->slave = &job_->ringed->process();
   } catch (const std::exception& e) {
     return endJob(-1, 0, e.what());
   }
@@ -495,8 +472,12 @@ void Agent::Loop::onRebalance(const proto::Envelope& envelope) {
 
 void Agent::Loop::checkSlave() {
   if (!job_ || !job_->slave) return;
-  auto exit = job_->slave->poll();
+  auto exit = job_->ringed->poll();
   if (!exit) return;
+  if (const auto& crash = job_->ringed->crash()) {
+    spdlog::warn("run {}: the slave was {}", job_->job.runId, crash->description);
+  }
+  forwarding_.push_back(job_->ringed->releaseForwarder());
   endJob(exit->exitCode, exit->signal, exit->reason);
 }
 
@@ -519,6 +500,7 @@ void Agent::Loop::endJob(int exitCode, int signal, std::string reason) {
 
 void Agent::Loop::onTimers() {
   checkPartDeadline();
+  std::erase_if(forwarding_, [](const auto& f) { return !f || f->done(); });
   if (!socket_) return;
   const auto now = Clock::now();
   if (now - lastHeard_ > heartbeat_ * liveness_) {
@@ -544,6 +526,10 @@ void Agent::Loop::shutdown() {
   } else if (job_) {
     endJob(0, 0, "stopped");
   }
+  for (auto& f : forwarding_) {
+    if (f) f->join();  // bounded by the forwarder's finish timeout
+  }
+  forwarding_.clear();
   if (registered_) send(proto::Disconnect{"agent shutting down"});
   if (socket_) {
     socket_->set(zmq::sockopt::linger, 500);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--stages", o.job.userStages, "closed model: user stages, ms:target,...");
   app.add_option("--start-at-us", o.job.startAtUs, "the schedule's time 0, µs since the epoch");
   app.add_option("--control-fd", o.controlFd, "the agent's control channel (a file descriptor)");
+  app.add_option("--ring-fd", o.ringFd, "the parent's event ring (a file descriptor)");
   app.add_option("--results-server-key", o.resultsCurve.serverKey,
                  "the master's results key (Z85)");
   app.add_option(

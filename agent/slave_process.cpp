@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "agent/event_ring.hpp"
+
 namespace loads::agent {
 
 std::string signalName(int signal) {
@@ -18,7 +20,7 @@ std::string signalName(int signal) {
 }
 
 SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
-                           const std::vector<std::string>& environment) {
+                           const std::vector<std::string>& environment, int ringFd) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -39,12 +41,16 @@ SlaveProcess::SlaveProcess(const std::vector<std::string>& argv,
     throw std::runtime_error(std::string("cannot fork a slave: ") + std::strerror(errno));
   }
   if (pid_ == 0) {
+    // The ring goes out of the way of kControlFd first, then becomes kRingFd.
+    const int ring = ringFd >= 0 ? ::fcntl(ringFd, F_DUPFD_CLOEXEC, kRingFd + 1) : -1;
+    if (ringFd >= 0 && ring < 0) ::_exit(127);
     // The slave's end becomes kControlFd without close-on-exec (dup2 clears it).
     if (pair[1] == kControlFd) {
       ::fcntl(kControlFd, F_SETFD, 0);
     } else if (::dup2(pair[1], kControlFd) < 0) {
       ::_exit(127);
     }
+    if (ring >= 0 && ::dup2(ring, kRingFd) < 0) ::_exit(127);
     // The slave starts with SIGTERM and SIGINT blocked (the mask survives exec) and takes
     // them with sigtimedwait once running: a STOP that comes while it is still loading
     // stays pending instead of killing it before it can send STOP-TEST-RUN.

@@ -35,8 +35,9 @@ class SlaveProcess {
   // Starts argv[0] with argv; stdout and stderr are the agent's. Throws
   // std::runtime_error when fork fails (exec failures show as exit code 127).
   // `environment`: "NAME=value" entries added to this process's environment for the child.
+  // `ringFd`: an EventRing's descriptor, the child's kRingFd (event_ring.hpp); -1 = none.
   explicit SlaveProcess(const std::vector<std::string>& argv,
-                        const std::vector<std::string>& environment = {});
+                        const std::vector<std::string>& environment = {}, int ringFd = -1);
   ~SlaveProcess();  // kills and reaps a child still running
   SlaveProcess(const SlaveProcess&) = delete;
   SlaveProcess& operator=(const SlaveProcess&) = delete;
@@ -47,6 +48,8 @@ class SlaveProcess {
   // SIGTERM now, SIGKILL once `grace` has passed (checked by poll()).
   void stop(std::chrono::milliseconds grace);
   bool stopping() const { return stopRequested_; }
+  // Whether it was the SIGKILL after the grace period that ended it (no crash then).
+  bool killedAfterGrace() const { return killed_; }
   // Sends one command line ("\n" added) to the slave; false when it could not be
   // written whole (the slave is gone, or its unread commands fill the socket buffer).
   bool control(const std::string& line);

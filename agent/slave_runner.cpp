@@ -9,6 +9,11 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/crash_handler.hpp"
+#include "agent/event_ring.hpp"
+#include "agent/ring_forwarder.hpp"
+#include "agent/ring_recorder.hpp"
+#include "agent/slave_process.hpp"
 #include "agent/test_result_proxy.hpp"
 #include "run/runner.hpp"
 #include "run/test_library.hpp"
@@ -168,6 +173,49 @@ std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance
          std::to_string(rebalance.fromMs);
 }
 
+std::vector<std::string> slaveCommandLine(const std::string& binary, const std::string& libraryPath,
+                                          const proto::Job& job) {
+  const proto::JobOptions& o = job.options;
+  std::vector<std::string> argv = {binary,
+                                   "--library",
+                                   libraryPath,
+                                   "--run-id",
+                                   job.runId,
+                                   "--agent-id",
+                                   job.agentId,
+                                   "--results",
+                                   job.resultsEndpoint,
+                                   "--index",
+                                   std::to_string(job.index),
+                                   "--count",
+                                   std::to_string(std::max(1u, job.count)),
+                                   "--users",
+                                   std::to_string(o.users),
+                                   "--hits",
+                                   std::to_string(o.hits),
+                                   "--duration-ms",
+                                   std::to_string(o.durationMs),
+                                   "--threads",
+                                   std::to_string(o.threads),
+                                   "--control-fd",
+                                   std::to_string(kControlFd)};
+  if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
+  if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
+  for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
+  if (!o.rateStages.empty()) {
+    argv.insert(argv.end(),
+                {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
+                 "--max-users", std::to_string(o.maxUsers)});
+  }
+  if (!o.userStages.empty()) argv.insert(argv.end(), {"--stages", o.userStages});
+  if (o.startAtUs > 0) argv.insert(argv.end(), {"--start-at-us", std::to_string(o.startAtUs)});
+  if (!job.resultsCurve.empty()) {  // its secret goes in the environment: argv is world-readable
+    argv.insert(argv.end(), {"--results-server-key", job.resultsCurve.serverKey,
+                             "--results-client-key", job.resultsCurve.clientPublic});
+  }
+  return argv;
+}
+
 std::vector<std::string> splitTests(const std::string& tests) {
   std::vector<std::string> names;
   std::size_t start = 0;
@@ -211,11 +259,38 @@ int runSlave(const SlaveOptions& options) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread: only sigtimedwait sees them
   killGroupWhenOrphaned(stopTimeoutOf(options.job.args));
 
-  // The proxy first: even a slave that cannot load its library ends with STOP-TEST-RUN,
-  // so the master knows this agent is done and sent nothing.
-  ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
-  proxyOptions.curve = options.resultsCurve;
-  TestResultProxy proxy(proxyOptions);
+  // The recorder first: even a slave that cannot load its library ends with STOP-TEST-RUN
+  // (sent by the parent from the ring, or by the proxy), so the master knows this agent is
+  // done and sent nothing.
+  std::unique_ptr<EventRing> ring;
+  if (options.ringFd >= 0) {
+    ring = EventRing::attach(options.ringFd);
+    if (!ring) {
+      std::cerr << "loads-slave: --ring-fd " << options.ringFd << " is no event ring" << std::endl;
+      return kSlaveConfigError;
+    }
+    ring->take();
+    installCrashHandler(*ring);
+  }
+  std::unique_ptr<TestResult> sink;
+  TestResultProxy* proxy = nullptr;
+  std::unique_ptr<RingForwarder> sender;
+  if (ring) {
+    sink = std::make_unique<RingRecorder>(*ring);
+    // This slave sends what it records itself (so it goes on when its agent is gone); what
+    // it leaves when it dies, its parent sends (PROTOCOL.md §10).
+    sender = std::make_unique<RingForwarder>(
+        ForwarderOptions{options.resultsEndpoint, options.runId, options.agentId,
+                         options.resultsCurve},
+        ring->share());
+    sender->startLive();
+  } else {
+    ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
+    proxyOptions.curve = options.resultsCurve;
+    auto owned = std::make_unique<TestResultProxy>(proxyOptions);
+    proxy = owned.get();
+    sink = std::move(owned);
+  }
   int code = kSlaveOk;
   try {
     if (options.job.userMix > proto::kUserMix) {
@@ -224,12 +299,13 @@ int runSlave(const SlaveOptions& options) {
                       " at most: run the same loads version on master and agents");
     }
     TestLibrary library = TestLibrary::load(options.library);
+    if (ring) ring->recordModules();  // the parent names the frames of a crash with them
     std::vector<SelectedTest> tests = library.select(splitTests(options.job.tests));
     const std::uint32_t users =
         proto::usersForAgent(options.job.users, options.index, options.count);
     const bool scheduled = !options.job.rateStages.empty() || !options.job.userStages.empty();
     if (users > 0 || scheduled) {
-      Runner runner(tests, runOptionsFor(options, users), proxy);
+      Runner runner(tests, runOptionsFor(options, users), *sink);
       runWithSignals(runner, options);
     }
   } catch (const LoadError& e) {
@@ -239,8 +315,8 @@ int runSlave(const SlaveOptions& options) {
     std::cerr << "loads-slave: " << e.what() << std::endl;
     code = kSlaveConfigError;
   }
-  ProxyStats stats = proxy.finish();
-  if (!stats.delivered && code == kSlaveOk) {
+  const bool delivered = sender ? sender->finishLive() : proxy->finish().delivered;
+  if (!delivered && code == kSlaveOk) {
     std::cerr << "loads-slave: results could not be delivered to " << options.resultsEndpoint
               << std::endl;
     code = kSlaveNotDelivered;

@@ -1,6 +1,9 @@
-// The slave runner: the child process an agent starts for one job. It loads the test
-// library, runs the same Runner as local mode with this agent's share of the users, and
-// streams every TestResult call to the master through a TestResultProxy.
+// The slave runner: the child process an agent (or the local master) starts for one job.
+// It loads the test library, runs the same Runner as local mode with this agent's share
+// of the users, and records every TestResult call into the parent's EventRing
+// (--ring-fd, RingRecorder), which the parent forwards to the master: the events survive
+// a crash of the test code, and the crash handler leaves the parent a crash record.
+// Without --ring-fd it streams to the master itself through a TestResultProxy.
 //
 // SIGTERM or SIGINT stops the run (runner.stop(): hits in flight get the stop timeout);
 // a second one cancels them. Results are flushed either way.
@@ -21,14 +24,15 @@
 namespace loads::agent {
 
 struct SlaveOptions {
-  std::string library;               // path of the test library (from the agent's cache); required
-  std::string runId;                 // the run; required
-  std::string agentId;               // the agent; required
-  std::string resultsEndpoint;       // the master's PULL socket; required
-  std::uint32_t index = 0;           // this agent's index in the run (0)
-  std::uint32_t count = 1;           // agents in the run (1)
-  proto::JobOptions job;             // the run's options (users is the total over all agents)
-  int controlFd = -1;                // the agent's control channel; -1 = none
+  std::string library;          // path of the test library (from the agent's cache); required
+  std::string runId;            // the run; required
+  std::string agentId;          // the agent; required
+  std::string resultsEndpoint;  // the master's PULL socket; required
+  std::uint32_t index = 0;      // this agent's index in the run (0)
+  std::uint32_t count = 1;      // agents in the run (1)
+  proto::JobOptions job;        // the run's options (users is the total over all agents)
+  int controlFd = -1;           // the agent's control channel; -1 = none
+  int ringFd = -1;  // the parent's EventRing: events go there, not to resultsEndpoint; -1 = none
   proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
 };
 
@@ -46,6 +50,10 @@ inline constexpr int kSlaveNotDelivered = 3;  // results could not be handed to 
 std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job);
 // The line the agent sends for a REBALANCE giving it `index`.
 std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance);
+
+// The command line of `binary` for `job` (PROTOCOL.md §10), `libraryPath` its library.
+std::vector<std::string> slaveCommandLine(const std::string& binary, const std::string& libraryPath,
+                                          const proto::Job& job);
 
 // Splits JobOptions::tests ("Class.method,Class2") into names for TestLibrary::select.
 std::vector<std::string> splitTests(const std::string& tests);

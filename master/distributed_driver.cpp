@@ -12,7 +12,10 @@
 #include <zmq.hpp>
 
 #include "loads/version.hpp"
+#include "agent/crash_report.hpp"
 #include "master/broker_link.hpp"
+#include "master/child_driver.hpp"
+#include "master/job_options.hpp"
 #include "master/live_dashboard.hpp"
 #include "master/rebalance.hpp"
 #include "master/report_files.hpp"
@@ -139,37 +142,6 @@ std::vector<std::string> rejectedProblems(const RejectedResults& r) {
                        "figures cannot be trusted");
   }
   return problems;
-}
-
-// The JobOptions of cycle `cycle` (one RUN per cycle) from the master's options.
-proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle) {
-  proto::JobOptions job;
-  for (const auto& t : o.tests) job.tests += (job.tests.empty() ? "" : ",") + t;
-  const bool scheduled = o.run.rate || o.run.userStages;
-  const CycleShape shape =
-      scheduled ? CycleShape{o.run.userCycles.at(0), 0} : cycleShape(o.run, cycle);
-  job.users = static_cast<std::uint32_t>(shape.users);
-  job.hits = o.run.hitCycles.empty() ? 0 : shape.hits;
-  job.durationMs = o.run.duration ? static_cast<std::uint64_t>(o.run.duration->count()) : 0;
-  job.serverUrl = o.run.user.serverUrl;
-  job.threads = o.run.threads;
-  job.args = {"ramp-ms=" + std::to_string(o.run.ramp.count()),
-              "stop-timeout-ms=" + std::to_string(o.run.stopTimeout.count()),
-              "timeout-ms=" + std::to_string(o.run.user.requestTimeout.count()),
-              std::string("insecure=") + (o.run.user.insecure ? "true" : "false")};
-  if (o.run.rate) {
-    job.rateStages = formatStages(o.run.rate->stages());
-    job.rateStart = o.run.rate->start();
-    job.maxUsers = o.run.maxUsers;
-  }
-  if (o.run.userStages) job.userStages = formatStages(o.run.userStages->stages());
-  if (o.run.rate || o.run.userStages) {
-    // Time 0 of the schedule for every agent: far enough ahead for jobs to reach them.
-    job.startAtUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        (std::chrono::system_clock::now() + kScheduleLead).time_since_epoch())
-                        .count();
-  }
-  return job;
 }
 
 std::optional<proto::Bytes> readFile(const std::string& path) {
@@ -502,7 +474,7 @@ int DistributedDriver::startCycle(std::size_t index) {
   request.libraryName = std::filesystem::path(o.library).filename().string();
   request.librarySha256 = proto::sha256Hex(library_);
   request.library = library_;
-  request.options = jobOptions(o, index);
+  request.options = jobOptions(o, index, kScheduleLead);
   request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
   request.resultsCurve = curve_;
@@ -653,18 +625,26 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   auto& receiver = receiver_;
   auto& rebalances = rebalances_;
   DistributedFacts facts{.runId = runId_};
+  RunEnding ending;
   auto problems = printAgents(allRows_, receiver->tallies(), snap, facts.agents, cycle_ + 1);
   printRebalances(rebalances, std::cout);
   const RejectedResults rejected = receiver->rejected();
   for (auto& p : rejectedProblems(rejected)) problems.push_back(std::move(p));
   for (const auto& p : problems) std::cerr << "loads-master: " << p << std::endl;
+  for (const AgentRow& row : allRows_) {  // the test code's crashes, each with its stack
+    if (!row.tally || !row.tally->crash) continue;
+    const proto::CrashInfo& crash = *row.tally->crash;
+    std::cerr << "\nCrash: the slave of agent " << row.assigned.agentId << " on " << row.assigned.host
+              << " was " << crash.description << "\n"
+              << agent::formatFrames(crash, "  ");
+    ending.crashes.push_back(crashFacts(crash, row.assigned.agentId));
+  }
   problems.insert(problems.begin(), followProblems_.begin(), followProblems_.end());
   // Garbage on the results port is no event of this run: reported, not an error.
   if (receiver->malformed() > 0) {
     std::cerr << "loads-master: " << receiver->malformed()
               << " malformed messages on the results port were dropped" << std::endl;
   }
-  RunEnding ending;
   if (!problems.empty()) ending.code = kInfraError;
   ending.tests = tests_;
   ending.startedAt = startedAt_;

@@ -132,6 +132,7 @@ int FollowLoop::end() {
   const int code = ending.code != 0 ? ending.code : testsExitCode(snap);
   RunFacts facts = describeRun(options_, ending.tests, ending.startedAt);
   facts.distributed = std::move(ending.distributed);
+  facts.crashes = std::move(ending.crashes);
   facts.cycles = cycleLines_;
   return finishRun(options_, snap, std::move(facts), code, abortedBy_);
 }

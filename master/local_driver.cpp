@@ -7,10 +7,7 @@
 #include "stats/aggregate_result.hpp"
 
 namespace loads::master {
-namespace {
 
-// One sentence when no request at all reached the server: the usual cause is a wrong
-// --server-url or a server that is down.
 void explainUnreachable(const Snapshot& snap, const std::string& serverUrl) {
   const RequestSummary& all = snap.allRequests;
   auto kind = [&](ErrorKind k) { return all.errorKinds[static_cast<std::size_t>(k)]; };
@@ -20,8 +17,6 @@ void explainUnreachable(const Snapshot& snap, const std::string& serverUrl) {
             << " refused or unresolved): is " << (serverUrl.empty() ? "the server" : serverUrl)
             << " running, and is --server-url right?" << std::endl;
 }
-
-}  // namespace
 
 LocalDriver::LocalDriver(const MasterOptions& options, AggregateResult& result, Waiter& waiter)
     : options_(options), result_(result), waiter_(waiter) {}

@@ -1,4 +1,4 @@
-// LocalDriver: loads-master without --agents. Runs the Runner in-process, cycle by
+// LocalDriver: loads-master --in-process (without --agents). Runs the Runner in-process, cycle by
 // cycle, each on a thread of its own while the follow loop (FollowLoop) follows it on
 // the main thread; every event goes straight into the run's AggregateResult.
 //
@@ -23,6 +23,10 @@ class Runner;
 }  // namespace loads
 
 namespace loads::master {
+
+// One sentence when no request at all reached the server: the usual cause is a wrong
+// --server-url or a server that is down.
+void explainUnreachable(const Snapshot& snap, const std::string& serverUrl);
 
 class LocalDriver : public RunDriver {
  public:

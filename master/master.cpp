@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "master/broker_commands.hpp"
+#include "master/child_driver.hpp"
 #include "master/distributed_driver.hpp"
 #include "master/follow_loop.hpp"
 #include "master/local_driver.hpp"
@@ -41,7 +42,11 @@ int Master::run() {
     DistributedDriver driver(options_, result, signals_);
     return FollowLoop(options_, driver, result, signals_).run();
   }
-  LocalDriver driver(options_, result, signals_);
+  if (options_.inProcess) {  // --in-process: today's runner in this process (gdb)
+    LocalDriver driver(options_, result, signals_);
+    return FollowLoop(options_, driver, result, signals_).run();
+  }
+  ChildDriver driver(options_, result, signals_);
   return FollowLoop(options_, driver, result, signals_).run();
 }
 

@@ -105,6 +105,9 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "Distinct request names kept (default 1000); the requests of further names "
                  "are counted as (other)");
   app.add_flag("-q,--quiet", o.quiet, "No live status line");
+  app.add_flag("--in-process", o.inProcess,
+               "Run the test code in this process (for gdb), not in a child loads-slave that a "
+               "crash cannot take the master down with");
   std::vector<std::string> thresholds;
   app.add_option("--html", o.htmlFile,
                  "Write a self-contained HTML report (charts, tables) to this file");

@@ -25,6 +25,7 @@ struct MasterOptions {
   std::string usersText = "1";     // -u as typed, for the report
   std::string hitsText;            // --hits as typed, for the report
   std::size_t maxNames = 1000;     // --max-names N: distinct request names kept (1,000)
+  bool inProcess = false;          // --in-process: run the tests in this process, not a child
 
   // Reports and thresholds (docs/thresholds.md, README "Reports and thresholds").
   std::string htmlFile;               // --html FILE; default: none

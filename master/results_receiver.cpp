@@ -147,7 +147,14 @@ bool ResultsReceiver::admit(const proto::BatchInfo& info) {
   }
   const auto it = tallies_.find(info.agentId);
   if (it == tallies_.end() || it->second.runId != info.runId) return true;  // its first here
-  const AgentTally& tally = it->second;
+  AgentTally& tally = it->second;
+  // A dead slave's parent sends again what may not have left the slave: whichever copy of
+  // a batch comes second (the slave's own can still be on its way) is a duplicate.
+  if ((info.resent && !tally.final && info.seq <= tally.lastSeq) ||
+      (!info.resent && tally.resent.contains(info.seq))) {
+    ++tally.duplicates;
+    return false;
+  }
   if (tally.final) {
     ++rejected_.afterFinal;
   } else if (info.seq <= tally.lastSeq || info.eventsSent < tally.eventsSent ||
@@ -202,6 +209,8 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
   if (batch->seq > tally.lastSeq + 1) tally.seqGaps += batch->seq - tally.lastSeq - 1;
   tally.lastSeq = std::max(tally.lastSeq, batch->seq);
   if (batch->final) tally.final = true;
+  if (batch->resent) tally.resent.insert(batch->seq);
+  if (batch->crash) tally.crash = std::move(batch->crash);
 }
 
 }  // namespace loads::master

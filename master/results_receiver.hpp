@@ -23,14 +23,12 @@
 #include <string>
 #include <thread>
 
+#include "proto/results.hpp"
 #include "security/curve.hpp"
 
 namespace loads {
 class AggregateResult;
-namespace proto {
-struct BatchInfo;
 }
-}  // namespace loads
 
 namespace loads::master {
 
@@ -44,7 +42,10 @@ struct AgentTally {
   std::uint64_t batches = 0;     // RESULTS + STOP-TEST-RUN messages received
   std::uint64_t seqGaps = 0;     // batches missing between sequence numbers
   std::uint64_t lastSeq = 0;
-  bool final = false;  // STOP-TEST-RUN arrived: eventsSent is the total
+  std::uint64_t duplicates = 0;           // resent batches (a dead slave's parent) it already had
+  std::set<std::uint64_t> resent;         // seqs admitted from resent batches (at most kRetained)
+  bool final = false;                     // STOP-TEST-RUN arrived: eventsSent is the total
+  std::optional<proto::CrashInfo> crash;  // its STOP-TEST-RUN said the slave crashed; none
 };
 
 // Results messages dropped because they are not the run's (ResultsReceiver).

@@ -44,6 +44,7 @@ struct RunEnding {
   std::vector<std::string> tests;                   // full names of the tests run
   std::chrono::system_clock::time_point startedAt;  // when the first cycle started
   std::optional<DistributedFacts> distributed;      // the distributed mode's facts; none
+  std::vector<CrashFacts> crashes;                  // slaves the test code crashed; none
 };
 
 class RunDriver {

@@ -16,6 +16,11 @@ void EventBuffer::clear() {
   events_ = 0;
 }
 
+void EventBuffer::appendPacked(std::string_view packed, std::uint64_t events) {
+  buffer_.write(packed.data(), packed.size());
+  events_ += events;
+}
+
 void EventBuffer::swap(EventBuffer& other) {
   std::swap(buffer_, other.buffer_);  // the packers keep pointing at their own member
   std::swap(events_, other.events_);
@@ -159,11 +164,23 @@ std::string ResultsEncoder::batch(EventBuffer& events) {
   return frame(MessageType::kResults, events);
 }
 
-std::string ResultsEncoder::finalBatch(EventBuffer& events) {
-  return frame(MessageType::kStopTestRun, events);
+std::string ResultsEncoder::finalBatch(EventBuffer& events, const CrashInfo* crash) {
+  return frame(MessageType::kStopTestRun, events, crash);
 }
 
-std::string ResultsEncoder::frame(MessageType type, EventBuffer& events) {
+std::string ResultsEncoder::resentBatch(EventBuffer& events, std::uint64_t seq,
+                                        std::uint64_t eventsSent) {
+  const std::uint64_t seq0 = seq_, sent0 = eventsSent_;
+  seq_ = seq - 1;
+  eventsSent_ = eventsSent - events.events();
+  std::string message = frame(MessageType::kResults, events, nullptr, true);
+  seq_ = seq0;
+  eventsSent_ = sent0;
+  return message;
+}
+
+std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const CrashInfo* crash,
+                                  bool resent) {
   ++seq_;
   eventsSent_ += events.events();
   msgpack::sbuffer out(events.bytes() + 128 + runId_.size() + agentId_.size());
@@ -172,13 +189,15 @@ std::string ResultsEncoder::frame(MessageType type, EventBuffer& events) {
   packer.pack(kProtocolName);
   packer.pack(kProtocolVersion);
   packer.pack(messageTypeName(type));
-  packer.pack_array(5);
+  packer.pack_array(crash ? 7 : resent ? 6 : 5);
   packer.pack(runId_);
   packer.pack(agentId_);
   packer.pack_uint64(seq_);
   packer.pack_uint64(eventsSent_);
   packer.pack_array(static_cast<std::uint32_t>(events.events()));
   out.write(events.data().data(), events.data().size());  // events are already packed
+  if (crash || resent) packer.pack(resent);
+  if (crash) packer.pack(*crash);
   events.clear();
   return std::string(out.data(), out.size());
 }
@@ -390,6 +409,13 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   info.final = type == MessageType::kStopTestRun;
   const msgpack::object_array& events = body.ptr[4].via.array;
   info.events = events.size;
+  info.resent = body.size >= 6 && body.ptr[5].type == msgpack::type::BOOLEAN && body.ptr[5].via.boolean;
+  if (info.final && body.size >= 7 && body.ptr[6].type == msgpack::type::ARRAY) {
+    try {  // a crash that does not decode is left out; the slave's signal still tells
+      info.crash = body.ptr[6].as<CrashInfo>();
+    } catch (const std::exception&) {
+    }
+  }
   if (beforeReplay && !beforeReplay(info)) {
     return R::failure(ErrorCode::kUnknownRun, envelope->typeName + " refused by the receiver");
   }

@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <functional>
 #include <msgpack.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loads/test_result.hpp"
 #include "proto/messages.hpp"
@@ -61,6 +63,8 @@ class EventBuffer final : public TestResult {
   std::string_view data() const { return {buffer_.data(), buffer_.size()}; }
   void clear();
   void swap(EventBuffer& other);
+  // Appends events already packed by another EventBuffer (data()), `events` of them.
+  void appendPacked(std::string_view packed, std::uint64_t events);
 
   // Packed with the wall clock now, or with a time given (µs since the epoch).
   void startTestRun() override;
@@ -95,20 +99,51 @@ class EventBuffer final : public TestResult {
   std::uint64_t events_ = 0;
 };
 
+// A slave runner that died of a signal, as its parent describes it in the STOP-TEST-RUN
+// it sends on the slave's behalf (field 6, PROTOCOL.md §5.3 and §10).
+struct CrashFrame {
+  std::string module;        // the shared object's (or executable's) file name; "" = unknown
+  std::uint64_t offset = 0;  // the frame's address within that file (ELF vaddr)
+  std::string function;      // demangled symbol + offset; "" = no symbol
+  MSGPACK_DEFINE(module, offset, function);
+};
+
+struct CrashInfo {
+  std::int32_t signal = 0;         // the signal that killed the slave
+  std::string signalName;          // "SIGSEGV"
+  std::string description;         // one sentence: what happened, where
+  std::string test;                // the crashing thread's test ("Class.method"); "" = unknown
+  std::uint64_t user = 0;          // its user (1-based); 0 = unknown
+  std::uint64_t hit = 0;           // its hit (1-based); 0 = unknown
+  std::vector<CrashFrame> frames;  // the crashing thread's stack, innermost first; none
+  MSGPACK_DEFINE(signal, signalName, description, test, user, hit, frames);
+};
+
 class ResultsEncoder {
  public:
   ResultsEncoder(std::string runId, std::string agentId);
 
   // A RESULTS message with every event of `events`, which is cleared.
   std::string batch(EventBuffer& events);
-  // The STOP-TEST-RUN message: the remaining events and the total count. Last call.
-  std::string finalBatch(EventBuffer& events);
+  // The STOP-TEST-RUN message: the remaining events and the total count, and the
+  // slave's crash when its parent sends it on a crashed slave's behalf. Last call.
+  std::string finalBatch(EventBuffer& events, const CrashInfo* crash = nullptr);
+  // A batch the slave may have sent before it died, sent again by its parent with the
+  // number and running count it had, marked resent (field 5): a receiver that has it
+  // drops the copy. Leaves this encoder's counters as they are.
+  std::string resentBatch(EventBuffer& events, std::uint64_t seq, std::uint64_t eventsSent);
+  // Goes on from a dead slave's last batch: the next batch is seq + 1.
+  void resume(std::uint64_t seq, std::uint64_t eventsSent) {
+    seq_ = seq;
+    eventsSent_ = eventsSent;
+  }
 
   std::uint64_t eventsSent() const { return eventsSent_; }
   std::uint64_t batchesSent() const { return seq_; }
 
  private:
-  std::string frame(MessageType type, EventBuffer& events);
+  std::string frame(MessageType type, EventBuffer& events, const CrashInfo* crash = nullptr,
+                    bool resent = false);
 
   std::string runId_;
   std::string agentId_;
@@ -121,11 +156,13 @@ struct BatchInfo {
   std::string runId;
   std::string agentId;
   std::uint64_t seq = 0;
-  std::uint64_t eventsSent = 0;  // the sender's running total, this batch included
-  std::uint64_t events = 0;      // events in this message (replayed + skipped once replayed)
-  std::uint64_t replayed = 0;    // events replayed into the sink
-  std::uint64_t skipped = 0;     // events of an unknown kind or with wrong types
-  bool final = false;            // STOP-TEST-RUN: eventsSent is the slave's total
+  std::uint64_t eventsSent = 0;    // the sender's running total, this batch included
+  std::uint64_t events = 0;        // events in this message (replayed + skipped once replayed)
+  std::uint64_t replayed = 0;      // events replayed into the sink
+  std::uint64_t skipped = 0;       // events of an unknown kind or with wrong types
+  bool final = false;              // STOP-TEST-RUN: eventsSent is the slave's total
+  bool resent = false;             // sent again by a dead slave's parent (field 5)
+  std::optional<CrashInfo> crash;  // STOP-TEST-RUN of a crashed slave (field 6); none
 };
 
 // The run's start (kStartTestRun) or stop (kStopTestRun) at the time the sender gave it,

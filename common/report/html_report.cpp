@@ -1,5 +1,6 @@
 #include "report/html_report.hpp"
 
+#include <cstdio>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -459,6 +460,30 @@ void agents(std::string& out, const Json& r) {
   out += "</section>\n";
 }
 
+// Slaves the test code crashed: the sentence, then the crashing thread's stack.
+void crashes(std::string& out, const Json& r) {
+  const Json& list = arrayField(r, "crashes");
+  if (list.empty()) return;
+  out += "<section><h2>Crashes</h2>";
+  for (const auto& c : list) {
+    const std::string agent = text(c, "agent");
+    out += "<p class=\"overflow\"><b>" +
+           htmlEscape(agent.empty() || agent == "null" ? "The slave" : "The slave of agent " + agent) +
+           "</b> was " + htmlEscape(text(c, "description")) + "</p>";
+    std::vector<Row> rows;
+    std::size_t i = 0;
+    for (const auto& f : arrayField(c, "frames")) {
+      char offset[32];
+      std::snprintf(offset, sizeof offset, "0x%llx",
+                    static_cast<unsigned long long>(count(f, "offset")));
+      rows.push_back({formatCount(i++), Cell(text(f, "module"), "text"),
+                      Cell(text(f, "function"), "text"), Cell(offset, "text")});
+    }
+    if (!rows.empty()) table(out, {"#", "file", "function", "offset"}, rows);
+  }
+  out += "</section>\n";
+}
+
 void runInfo(std::string& out, const Json& r) {
   const Json& run = objectField(r, "run");
   std::vector<Row> rows{{"library", Cell(text(run, "library"), "text")}};
@@ -500,6 +525,7 @@ void writeHtmlReport(const Json& r, std::ostream& os) {
   cycles(out, r);
   countersAndSockets(out, r);
   errors(out, r);
+  crashes(out, r);
   agents(out, r);
   runInfo(out, r);
   out += "</main></body></html>\n";

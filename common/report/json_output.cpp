@@ -137,6 +137,25 @@ Json cycles(const std::vector<CycleFacts>& list) {
   return out;
 }
 
+Json crashes(const std::vector<CrashFacts>& list) {
+  Json out = Json::array();
+  for (const CrashFacts& c : list) {
+    Json frames = Json::array();
+    for (const auto& f : c.frames) {
+      frames.push_back(Json{{"module", f.module}, {"offset", f.offset}, {"function", f.function}});
+    }
+    out.push_back(Json{{"agent", c.agent.empty() ? Json(nullptr) : Json(c.agent)},
+                       {"signal", c.signal},
+                       {"signalName", c.signalName},
+                       {"description", c.description},
+                       {"test", c.test},
+                       {"user", c.user},
+                       {"hit", c.hit},
+                       {"frames", std::move(frames)}});
+  }
+  return out;
+}
+
 Json rebalances(const std::vector<RebalanceFacts>& events) {
   Json out = Json::array();
   for (const RebalanceFacts& e : events) {
@@ -271,6 +290,7 @@ nlohmann::ordered_json jsonReport(const Snapshot& snap, const RunFacts& info) {
               {"thresholds", thresholds(info.thresholds)},
               {"overflows", overflows(snap)}};
   if (!info.cycles.empty()) report["cycles"] = cycles(info.cycles);
+  if (!info.crashes.empty()) report["crashes"] = crashes(info.crashes);
   if (const auto& d = info.distributed) {
     report["agents"] = agents(d->agents);
     report["problems"] = d->problems;

@@ -85,6 +85,24 @@ struct DistributedFacts {
   std::optional<RejectedResultsFacts> rejectedResults;  // when any was dropped; none
 };
 
+// A slave runner killed by a signal it was not sent (test code that crashed), as its
+// parent described it (PROTOCOL.md §10): in both modes.
+struct CrashFacts {
+  struct Frame {
+    std::string module;        // the file of the frame ("libtests.so"); "" = unknown
+    std::uint64_t offset = 0;  // the address within it
+    std::string function;      // "Class::method()+0x1c"; "" = no symbol
+  };
+  std::string agent;          // the agent whose slave it was; "" = local mode's slave
+  int signal = 0;             // the signal
+  std::string signalName;     // "SIGSEGV"
+  std::string description;    // one sentence
+  std::string test;           // the crashing thread's test; "" = unknown
+  std::uint64_t user = 0;     // its user, 1-based; 0 = unknown
+  std::uint64_t hit = 0;      // its hit, 1-based; 0 = unknown
+  std::vector<Frame> frames;  // the crashing thread's stack, innermost first; none
+};
+
 // One load cycle of the run (-u 10:20 --hits 5:10 is four), in both modes: what it ran,
 // as the difference of the run's totals after and before it.
 struct CycleFacts {
@@ -106,6 +124,7 @@ struct RunFacts {
   std::vector<ThresholdResult> thresholds;      // one per --threshold, in order; default none
   std::optional<DistributedFacts> distributed;  // none in local mode
   std::vector<CycleFacts> cycles;               // one per cycle that ran; default none
+  std::vector<CrashFacts> crashes;              // slaves the test code crashed; default none
 };
 
 }  // namespace loads

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "run/current_user.hpp"
+#include "run/guarded_spawn.hpp"
 
 namespace loads {
 
@@ -200,7 +201,7 @@ void Runner::runUsers(std::uint64_t users, std::uint64_t hits) {
   track(cycle, users, false);
   for (std::uint64_t i = 0; i < users; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
-    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context yield) {
+    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context yield) {
       runUser(thread, cycle, i, yield);
     });
   }
@@ -412,7 +413,7 @@ void Runner::runOpen() {
   // Users first: on each thread they are built and idle before its first arrival.
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads];
-    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
       runPooledUser(thread, cycle, i, y);
     });
   }
@@ -421,7 +422,7 @@ void Runner::runOpen() {
     const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
     const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
-    asio::spawn(thread.io,
+    detail::spawnGuarded(thread.io,
                 [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
                   runDispatcher(thread, cycle, std::move(d), y);
                 });
@@ -553,7 +554,7 @@ void Runner::runStaged() {
   }
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
-    asio::spawn(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
       runPooledUser(thread, cycle, i, y);
     });
   }
@@ -631,7 +632,7 @@ void Runner::growUsers(std::uint64_t users) {
   for (std::uint64_t i = cycleUsers_; i < users; ++i) {
     Thread& thread = *threads_[i % threads];
     ++cycle.remaining;
-    asio::spawn(thread.io, [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
+    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
       if (pooled) {
         runPooledUser(thread, cycle, i, y);
       } else {

@@ -104,8 +104,13 @@ std::uint64_t checkAccounting(const Cluster& cluster, const nlohmann::json& repo
                            : " (incomplete: " + agent["state"].get<std::string>() + ")")
               << std::endl;
     CHECK(served >= agentHits);  // the report never has a hit the target did not serve
-    if (complete) {
+    if (complete && agent["signal"] == 0) {
       CHECK(served == agentHits);
+    } else if (complete) {
+      // A slave killed mid-run: its agent sent what it had recorded (issue #19), so no
+      // event is missing, but a request its other users had in flight was served and never
+      // answered to them: at most one per user of the agent.
+      CHECK(served - agentHits <= kUsers / kAgents);
     } else {
       CHECK_THAT(problems, Catch::Contains("agent " + id + " on"));
     }

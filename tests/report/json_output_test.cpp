@@ -255,6 +255,14 @@ RunFacts everyFact() {
                           .requests = 10,
                           .requestFailures = 1,
                           .tookMs = 1500});
+  facts.crashes.push_back({.agent = "a1",
+                           .signal = 11,
+                           .signalName = "SIGSEGV",
+                           .description = "killed by SIGSEGV in Blog.test_home (user 1, hit 7)",
+                           .test = "Blog.test_home",
+                           .user = 1,
+                           .hit = 7,
+                           .frames = {{"libblog.so", 0x24d0, "Blog::test_home()+0x1c"}}});
   return facts;
 }
 

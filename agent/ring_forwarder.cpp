@@ -1,0 +1,167 @@
+#include "agent/ring_forwarder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <zmq.hpp>
+
+#include "agent/event_ring.hpp"
+#include "security/curve.hpp"
+
+namespace loads::agent {
+
+using Clock = std::chrono::steady_clock;
+
+struct RingForwarder::Transport {
+  explicit Transport(const ForwarderOptions& o)
+      : context(1), socket(context, zmq::socket_type::push), encoder(o.runId, o.agentId) {}
+  zmq::context_t context;
+  zmq::socket_t socket;
+  proto::ResultsEncoder encoder;
+  proto::EventBuffer pending;
+};
+
+RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing> ring)
+    : options_(std::move(options)),
+      ring_(std::move(ring)),
+      transport_(std::make_unique<Transport>(options_)) {
+  zmq::socket_t& socket = transport_->socket;
+  // A short queue: the ring retains kRetained batches, more than the socket can hold.
+  static_assert(EventRing::kRetained >= 8 + 2);
+  socket.set(zmq::sockopt::sndhwm, 8);
+  socket.set(zmq::sockopt::sndtimeo, 100);
+  socket.set(zmq::sockopt::linger, static_cast<int>(options_.finishTimeout.count()));
+  if (!options_.curve.empty()) {
+    security::makeCurveClient(socket, {options_.curve.clientPublic, options_.curve.clientSecret},
+                              options_.curve.serverKey);
+  }
+  socket.connect(options_.endpoint);
+}
+
+RingForwarder::~RingForwarder() {
+  {
+    std::lock_guard lock(mutex_);
+    finishing_ = true;
+  }
+  wake_.notify_one();
+  join();
+  close();
+}
+
+void RingForwarder::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+// Ending the context waits (up to finishTimeout, the linger) until what is queued is
+// delivered.
+void RingForwarder::close() { transport_.reset(); }
+
+// ---------------------------------------------------------------- live, in the slave
+
+void RingForwarder::startLive() {
+  thread_ = std::thread([this] { liveLoop(); });
+}
+
+void RingForwarder::liveLoop() {
+  auto flushAt = Clock::now() + options_.flushInterval;
+  for (;;) {
+    bool finishing = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, options_.pollInterval, [&] { return finishing_; });
+      finishing = finishing_;
+    }
+    const bool flush = finishing || Clock::now() >= flushAt;
+    if (flush) flushAt = Clock::now() + options_.flushInterval;
+    for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, flush);
+    if (finishing) return;
+  }
+}
+
+void RingForwarder::sendSlot(std::uint32_t slot, bool all) {
+  Transport& t = *transport_;
+  for (;;) {
+    const std::uint64_t from = ring_->sentTo(slot);
+    const std::uint64_t head = ring_->head(slot);
+    if (head == from || (!all && head - from < options_.batchBytes)) return;
+    const std::uint64_t to = ring_->read(slot, from, options_.batchBytes,
+                                         [&](std::string_view packed, std::uint32_t events) {
+                                           t.pending.appendPacked(packed, events);
+                                         });
+    if (to == from) return;
+    const std::uint64_t events = t.pending.events();
+    const std::string message = t.encoder.batch(t.pending);  // clears pending
+    ring_->noteBatch({t.encoder.batchesSent(), slot, from, to, events, t.encoder.eventsSent()});
+    if (!send(message)) ++dropped_;
+  }
+}
+
+bool RingForwarder::finishLive() {
+  {
+    std::lock_guard lock(mutex_);
+    finishing_ = true;
+  }
+  wake_.notify_one();
+  join();
+  proto::EventBuffer none;
+  const bool delivered = send(transport_->encoder.finalBatch(none)) && dropped_ == 0;
+  ring_->markFinalSent();
+  close();
+  return delivered;
+}
+
+// ---------------------------------------------------------------- after death, in the parent
+
+void RingForwarder::finishAfterDeath(std::optional<proto::CrashInfo> crash) {
+  if (thread_.joinable() || done_) return;
+  thread_ = std::thread([this, crash = std::move(crash)] {
+    if (ring_->taken() && !ring_->finalSent()) afterDeath(crash);
+    close();
+    done_ = true;
+  });
+}
+
+void RingForwarder::afterDeath(std::optional<proto::CrashInfo> crash) {
+  Transport& t = *transport_;
+  // What may not have left the dead slave's socket: the same batches again, marked.
+  std::uint64_t seq = 0, eventsSent = 0;
+  for (const SentBatch& b : ring_->retained()) {
+    ring_->read(b.slot, b.from, b.to - b.from, [&](std::string_view packed, std::uint32_t events) {
+      t.pending.appendPacked(packed, events);
+    });
+    send(t.encoder.resentBatch(t.pending, b.seq, b.eventsSent));
+    t.pending.clear();
+    ring_->skipTo(b.slot, b.to);  // noted, but the slave may have died before it moved on
+    seq = b.seq;
+    eventsSent = b.eventsSent;
+  }
+  // Then what it never sent, and the end of its stream.
+  t.encoder.resume(seq, eventsSent);
+  for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, true);
+  const std::string last = t.encoder.finalBatch(t.pending, crash ? &*crash : nullptr);
+  send(last);
+  if (ring_->tooLarge() > 0) {
+    spdlog::warn("results of run {}: {} events larger than the event ring's slot were dropped",
+                 options_.runId, ring_->tooLarge());
+  }
+}
+
+bool RingForwarder::send(const std::string& message) {
+  const auto giveUp = Clock::now() + options_.finishTimeout;
+  for (;;) {
+    try {
+      if (transport_->socket.send(zmq::buffer(message), zmq::send_flags::none)) return true;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) {
+        spdlog::warn("results to {}: {}", options_.endpoint, e.what());
+        return false;
+      }
+    }
+    if (Clock::now() >= giveUp) {
+      spdlog::warn("results to {}: no progress for {} ms, a batch is dropped", options_.endpoint,
+                   options_.finishTimeout.count());
+      return false;
+    }
+  }
+}
+
+}  // namespace loads::agent

@@ -1,0 +1,222 @@
+#include "master/child_driver.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <zmq.hpp>
+
+#include "agent/crash_report.hpp"
+#include "agent/ringed_slave.hpp"
+#include "agent/slave_runner.hpp"
+#include "master/broker_link.hpp"
+#include "master/job_options.hpp"
+#include "master/local_driver.hpp"
+#include "master/results_receiver.hpp"
+#include "report/console_output.hpp"
+#include "run/test_library.hpp"
+#include "stats/aggregate_result.hpp"
+
+namespace loads::master {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kScheduleLead = 250ms;  // --rate/--stages: time 0 this far after the slave starts
+constexpr auto kFinalWait = 5s;        // after the slave ended, for its STOP-TEST-RUN
+constexpr auto kStopGrace = 10s;       // after --stop-timeout, SIGKILL (as an agent's --stop-grace)
+constexpr const char* kAgentId = "local";
+
+}  // namespace
+
+std::string findSlaveBinary() {
+  namespace fs = std::filesystem;
+  if (const char* given = std::getenv("LOADS_SLAVE_BINARY")) return given;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& candidate : {self.parent_path() / "loads-slave",
+                                    self.parent_path().parent_path() / "agent" / "loads-slave"}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+CrashFacts crashFacts(const proto::CrashInfo& crash, std::string agent) {
+  CrashFacts facts{std::move(agent), crash.signal, crash.signalName, crash.description,
+                   crash.test,       crash.user,   crash.hit,        {}};
+  for (const auto& f : crash.frames) facts.frames.push_back({f.module, f.offset, f.function});
+  return facts;
+}
+
+ChildDriver::ChildDriver(const MasterOptions& options, AggregateResult& result, Waiter& waiter)
+    : options_(options), result_(result), waiter_(waiter) {}
+
+ChildDriver::~ChildDriver() = default;
+
+int ChildDriver::prepare() {
+  try {  // here, so that a library that cannot be used is exit 2 before any slave starts
+    TestLibrary library = TestLibrary::load(options_.library);
+    for (const auto& t : library.select(options_.tests)) tests_.push_back(t.fullName);
+  } catch (const LoadError& e) {
+    std::cerr << "loads-master: " << e.what() << std::endl;
+    return 2;
+  }
+  library_ = std::filesystem::absolute(options_.library).string();
+  slaveBinary_ = findSlaveBinary();
+  if (slaveBinary_.empty()) {
+    std::cerr << "loads-master: cannot find loads-slave next to loads-master (or in "
+                 "$LOADS_SLAVE_BINARY): install it there, or run the tests in this process "
+                 "with --in-process"
+              << std::endl;
+    return 2;
+  }
+  try {
+    receiver_ = std::make_unique<ResultsReceiver>(ReceiverOptions{}, result_);  // 127.0.0.1:*
+  } catch (const zmq::error_t& e) {
+    std::cerr << "loads-master: cannot bind the results socket on 127.0.0.1: " << e.what()
+              << std::endl;
+    return 3;
+  }
+  receiver_->listen();
+  return 0;
+}
+
+std::size_t ChildDriver::cycles() const { return cycleCount(options_.run); }
+
+int ChildDriver::startCycle(std::size_t index) {
+  finished_ = false;
+  exitedAt_.reset();
+  proto::Job job;
+  job.runId = runId_ = "local-" + std::to_string(::getpid()) + "-" + std::to_string(index + 1);
+  job.libraryName = std::filesystem::path(library_).filename().string();
+  job.options = jobOptions(options_, index, kScheduleLead);
+  job.resultsEndpoint = receiver_->endpoint();
+  job.agentId = kAgentId;
+  receiver_->start(runId_, {{kAgentId, 0}});
+  agent::RingedSlaveOptions ringed;
+  ringed.argv = agent::slaveCommandLine(slaveBinary_, library_, job);
+  ringed.threads = job.options.threads;
+  ringed.forward = {job.resultsEndpoint, job.runId, job.agentId, {}};
+  try {
+    slave_ = std::make_unique<agent::RingedSlave>(std::move(ringed));
+  } catch (const std::exception& e) {
+    std::cerr << "loads-master: cannot start " << slaveBinary_ << ": " << e.what() << std::endl;
+    return 3;
+  }
+  const auto now = SteadyClock::now();
+  if (index == 0) startedAt_ = std::chrono::system_clock::now();
+  cycleStartTicks_ = now.time_since_epoch().count();
+  if (options_.run.rate || options_.run.userStages) {
+    const RunOptions runOptions = options_.run;
+    const std::int64_t zeroUs = job.options.startAtUs;
+    result_.setTarget(scheduleKind(runOptions), [runOptions, zeroUs](std::int64_t epochUs) {
+      return scheduleTarget(runOptions, Micros(std::max<std::int64_t>(0, epochUs - zeroUs)));
+    });
+  }
+  return 0;
+}
+
+// Whether the slave has ended, and then whether its stream has (the forwarder's
+// STOP-TEST-RUN reached the receiver).
+void ChildDriver::advance() {
+  if (finished_ || !slave_) return;
+  if (!exitedAt_) {
+    auto exit = slave_->poll();
+    if (!exit) return;
+    exitedAt_ = Clock::now();
+    if (const auto& crash = slave_->crash()) {
+      crashes_.push_back(*crash);
+      std::cerr << "\nloads-master: the test code crashed its slave: " << crash->description
+                << std::endl;
+    } else if (exit->signal != 0 || exit->exitCode != 0) {
+      problems_.push_back("the slave running the tests " + exit->reason);
+      std::cerr << "\nloads-master: " << problems_.back() << std::endl;
+    }
+  }
+  const auto tallies = receiver_->tallies();
+  const auto it = tallies.find(kAgentId);
+  const bool final = it != tallies.end() && it->second.runId == runId_ && it->second.final;
+  if (final || Clock::now() - *exitedAt_ >= kFinalWait) endCycle();
+}
+
+std::optional<std::chrono::milliseconds> ChildDriver::pollInterval() const { return 20ms; }
+
+void ChildDriver::endCycle() {
+  if (finished_) return;
+  finished_ = true;
+  const auto tallies = receiver_->tallies();
+  const auto it = tallies.find(kAgentId);
+  if (it == tallies.end() || it->second.runId != runId_ || !it->second.final) {
+    problems_.push_back(
+        "the slave's results did not end (no STOP-TEST-RUN): events may be missing");
+  } else if (it->second.eventsSent != it->second.received) {
+    const AgentTally& t = it->second;
+    problems_.push_back("the slave recorded " + formatCount(t.eventsSent) + " events, " +
+                        formatCount(t.received) + " arrived");
+  }
+  slave_.reset();  // the forwarder is done: it sent STOP-TEST-RUN, or gave up
+  waiter_.notifyDone();
+}
+
+void ChildDriver::requestStop(StopKind kind) {
+  if (!slave_ || exitedAt_) return;
+  if (kind == StopKind::kHard) {
+    ::kill(slave_->process().pid(), SIGTERM);  // the slave's second stop cancels its hits
+    return;
+  }
+  std::cerr << "\nloads-master: stopping; hits in flight get "
+            << options_.run.stopTimeout.count() / 1000.0
+            << " s to finish (Ctrl-C again to cancel them now)" << std::endl;
+  stopping_ = true;
+  slave_->process().stop(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.run.stopTimeout + kStopGrace));
+}
+
+CycleTime ChildDriver::clock() const {
+  CycleTime time;
+  const SteadyClock::rep ticks = cycleStartTicks_;
+  if (ticks == 0) return time;
+  const SteadyClock::time_point start{SteadyClock::duration(ticks)};
+  time.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  if (options_.run.duration) {
+    time.remaining = std::max(std::chrono::microseconds(0),
+                              std::chrono::microseconds(*options_.run.duration) - time.elapsed);
+  }
+  time.stopping = stopping_;
+  return time;
+}
+
+void ChildDriver::wrapUp() {
+  if (slave_ && !finished_) {  // the loop ended early: end the slave, keep what it recorded
+    if (!exitedAt_ && !slave_->process().stopping()) {
+      slave_->process().stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+          options_.run.stopTimeout + kStopGrace));
+    }
+    while (!finished_) {
+      advance();
+      if (!finished_) std::this_thread::sleep_for(20ms);  // polls the slave's exit
+    }
+  }
+  if (receiver_) receiver_->stop();
+}
+
+RunEnding ChildDriver::end(const Snapshot& snapshot) {
+  explainUnreachable(snapshot, options_.run.user.serverUrl);
+  for (const auto& crash : crashes_) {
+    std::cerr << "\nCrash: the slave was " << crash.description << "\n"
+              << agent::formatFrames(crash, "  ");
+  }
+  for (const auto& p : problems_) std::cerr << "loads-master: " << p << std::endl;
+  RunEnding ending;
+  if (!problems_.empty() || !crashes_.empty()) ending.code = kInfraError;
+  for (const auto& crash : crashes_) ending.crashes.push_back(crashFacts(crash, ""));
+  ending.tests = tests_;
+  ending.startedAt = startedAt_;
+  return ending;
+}
+
+}  // namespace loads::master

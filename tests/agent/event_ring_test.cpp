@@ -1,0 +1,97 @@
+// The event ring (agent/event_ring.hpp) and its forwarder (agent/ring_forwarder.hpp) with
+// a real ResultsReceiver on loopback: events recorded from several threads through a
+// small ring that wraps many times all arrive; a slave that "dies" (its sender stops
+// without STOP-TEST-RUN) leaves the last batches it handed over retained, its parent
+// sends them again marked resent (the receiver drops them as duplicates) plus what was
+// never sent, and the counts agree exactly.
+#include "agent/event_ring.hpp"
+
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+#include "agent/ring_forwarder.hpp"
+#include "agent/ring_recorder.hpp"
+#include "master/results_receiver.hpp"
+#include "stats/aggregate_result.hpp"
+
+using namespace loads;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Records `hits` addHit events from each of `threads` threads.
+void record(agent::EventRing& ring, int threads, int hits) {
+  agent::RingRecorder recorder(ring);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      LoadsStatus s{0, 1, 1, static_cast<std::uint32_t>(t + 1)};
+      for (int i = 0; i < hits; ++i) {
+        recorder.addHit({"GET /", "http://x/", "GET", 200, ErrorKind::kNone, 1, 10, 100}, s);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+}
+
+master::AgentTally awaitFinal(master::ResultsReceiver& receiver) {
+  for (int i = 0; i < 500; ++i) {
+    auto tallies = receiver.tallies();
+    if (tallies.count("a1") && tallies["a1"].final) return tallies["a1"];
+    std::this_thread::sleep_for(10ms);  // polls the receiver's thread (bounded: 5 s)
+  }
+  FAIL("no STOP-TEST-RUN within 5 s");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("events from four threads through a small ring that wraps all arrive, in order") {
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start("run-1", {{"a1", 0}});
+  auto ring = agent::EventRing::create(4, 16 * 1024);  // wraps every ~200 events
+  agent::ForwarderOptions options{receiver.endpoint(), "run-1", "a1", {}};
+  options.batchBytes = 2048;
+  agent::RingForwarder sender(options, ring->share());
+  ring->take();
+  sender.startLive();
+  record(*ring, 4, 5000);
+  CHECK(sender.finishLive());
+  const auto tally = awaitFinal(receiver);
+  CHECK(tally.eventsSent == 20000);
+  CHECK(tally.received == 20000);
+  CHECK(tally.duplicates == 0);
+  CHECK(sink.snapshot().allRequests.count == 20000);
+}
+
+TEST_CASE("after the sender's death its parent resends the retained batches and the rest") {
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start("run-1", {{"a1", 0}});
+  auto ring = agent::EventRing::create(2, 64 * 1024);
+  agent::ForwarderOptions options{receiver.endpoint(), "run-1", "a1", {}};
+  options.batchBytes = 1024;
+  agent::RingForwarder parent(options, std::move(ring));
+  agent::EventRing& shared = parent.ring();
+  shared.take();
+  {
+    agent::RingForwarder slave(options, shared.share());
+    slave.startLive();
+    record(shared, 2, 1000);
+    // Its destructor stops the sender after a last flush, without STOP-TEST-RUN: a death
+    // right after its last batch.
+  }
+  REQUIRE(shared.retained().size() == agent::EventRing::kRetained);
+  record(shared, 2, 300);  // recorded, never sent by the "slave"
+  CHECK_FALSE(shared.finalSent());
+  parent.finishAfterDeath(std::nullopt);
+  parent.join();
+  const auto tally = awaitFinal(receiver);
+  CHECK(tally.eventsSent == 2600);
+  CHECK(tally.received == 2600);
+  CHECK(tally.duplicates == agent::EventRing::kRetained);  // all had arrived already
+  CHECK(tally.seqGaps == 0);
+  CHECK(sink.snapshot().allRequests.count == 2600);
+}
