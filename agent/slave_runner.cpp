@@ -1,5 +1,7 @@
 #include "agent/slave_runner.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@ void applyArgs(const std::vector<std::string>& args, RunOptions& run) {
         run.user.requestTimeout = std::chrono::milliseconds(std::stoull(value));
       } else if (name == "insecure") {
         run.user.insecure = value != "false";
+      } else if (name == "results") {
+        // raw|summary: the proxy's (summariesAsked)
       } else {
         std::cerr << "loads-slave: ignoring unknown job option " << arg << std::endl;
       }
@@ -186,6 +190,11 @@ std::vector<std::string> splitTests(const std::string& tests) {
 // kOrphanGrace after the agent is gone.
 constexpr std::chrono::seconds kOrphanGrace{5};
 
+// results=summary among the job's args (--results summary, PROTOCOL.md §5.4).
+bool summariesAsked(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "results=summary") != args.end();
+}
+
 std::chrono::milliseconds stopTimeoutOf(const std::vector<std::string>& args) {
   RunOptions run;
   for (const std::string& arg : args) {
@@ -215,6 +224,7 @@ int runSlave(const SlaveOptions& options) {
   // so the master knows this agent is done and sent nothing.
   ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
   proxyOptions.curve = options.resultsCurve;
+  proxyOptions.summaries = summariesAsked(options.job.args);
   TestResultProxy proxy(proxyOptions);
   int code = kSlaveOk;
   try {

@@ -133,6 +133,11 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "Where to receive results (default tcp://127.0.0.1:*, an ephemeral port)");
   app.add_option("--results-address", o.resultsAddress,
                  "Results endpoint agents connect to, for NAT or several interfaces");
+  app.add_option("--results", o.results,
+                 "What each agent's slave sends: summary (per-interval summaries, exact and "
+                 "light on the master; the default) or raw (every call as an event; the "
+                 "master's live figures follow each call)")
+      ->check(CLI::IsMember({"raw", "summary"}));
   app.add_flag("--rebalance", o.rebalance,
                "With --agents: when an agent is lost mid-run, re-split what is left of the run "
                "over the others so the total stays the one asked for");

@@ -163,6 +163,25 @@ std::string ResultsEncoder::finalBatch(EventBuffer& events) {
   return frame(MessageType::kStopTestRun, events);
 }
 
+std::string ResultsEncoder::summary(std::uint64_t events, std::string_view packedSummary) {
+  ++seq_;
+  eventsSent_ += events;
+  msgpack::sbuffer out(packedSummary.size() + 128 + runId_.size() + agentId_.size());
+  msgpack::packer<msgpack::sbuffer> packer(out);
+  packer.pack_array(4);
+  packer.pack(kProtocolName);
+  packer.pack(kProtocolVersion);
+  packer.pack(messageTypeName(MessageType::kSummary));
+  packer.pack_array(6);
+  packer.pack(runId_);
+  packer.pack(agentId_);
+  packer.pack_uint64(seq_);
+  packer.pack_uint64(eventsSent_);
+  packer.pack_uint64(events);
+  out.write(packedSummary.data(), packedSummary.size());
+  return std::string(out.data(), out.size());
+}
+
 std::string ResultsEncoder::frame(MessageType type, EventBuffer& events) {
   ++seq_;
   eventsSent_ += events.events();

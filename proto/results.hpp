@@ -103,6 +103,9 @@ class ResultsEncoder {
   std::string batch(EventBuffer& events);
   // The STOP-TEST-RUN message: the remaining events and the total count. Last call.
   std::string finalBatch(EventBuffer& events);
+  // A SUMMARY message folding `events` calls, whose summary the caller packed
+  // (proto/summary.hpp); numbered and counted like a batch.
+  std::string summary(std::uint64_t events, std::string_view packedSummary);
 
   std::uint64_t eventsSent() const { return eventsSent_; }
   std::uint64_t batchesSent() const { return seq_; }

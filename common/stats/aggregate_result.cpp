@@ -1,5 +1,7 @@
 #include "stats/aggregate_result.hpp"
 
+#include "stats/interval_summary.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -261,8 +263,8 @@ struct AggregateResult::NameCaps {
     caps[kCounters].overflow = {"counter names", o.maxCounters};
     caps[kStatusCodes].overflow = {"status codes", o.maxStatusCodes};
   }
-  // true: `name` has its own entry; false: its event counts under the (other) entry.
-  bool admit(Kind kind, std::string_view name) {
+  // true: `name` has its own entry; false: its `events` count under the (other) entry.
+  bool admit(Kind kind, std::string_view name, std::uint64_t events = 1) {
     std::lock_guard lock(mu);
     Cap& cap = caps[kind];
     if (cap.admitted.find(name) != cap.admitted.end()) return true;
@@ -270,7 +272,7 @@ struct AggregateResult::NameCaps {
       cap.admitted.emplace(name);
       return true;
     }
-    ++cap.overflow.events;
+    cap.overflow.events += events;
     auto& first = cap.overflow.firstNames;
     if (first.size() < kFirstNames) {
       std::string shown(name.substr(0, kShownLength));
@@ -329,10 +331,12 @@ struct AggregateResult::Shard {
     return &slot;
   }
   // The entry of `key` in `map`, or of kOtherName when `key` is new and past its cap.
+  // `events`: the calls this stands for (a summary's entry folds many).
   template <class V>
-  V& capped(StringMap<V>& map, std::string_view key, NameCaps& caps, NameCaps::Kind kind) {
+  V& capped(StringMap<V>& map, std::string_view key, NameCaps& caps, NameCaps::Kind kind,
+            std::uint64_t events = 1) {
     if (auto it = map.find(key); it != map.end()) return it->second;
-    return findOrAdd(map, caps.admit(kind, key) ? key : kOtherName);
+    return findOrAdd(map, caps.admit(kind, key, events) ? key : kOtherName);
   }
   // Runs `update` on this shard's data for second `s`, or, for a late event, on a
   // second of its own that goes straight to the series.
@@ -460,14 +464,8 @@ void AggregateResult::addTestError(std::string_view test, const Failure& f,
   countTestEvent(test, status, true, [&](TestSummary& t) { ++(failure ? t.failures : t.errors); });
   Shard& s = shard();
   std::lock_guard lock(s.mu);
-  // One key per distinct (kind, test, type, message, file, line), built in a reused buffer.
   std::string& key = s.errorKey;
-  key.clear();
-  key.push_back(failure ? 'F' : 'E');
-  for (std::string_view part : {test, f.type, f.message, f.file}) {
-    key.append(part).push_back('\x1f');
-  }
-  key.append(std::to_string(f.line));
+  errorSampleKey(key, failure, test, f);
   if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
     ++it->second.count;
   } else if (s.errors.size() < options_.maxErrorSamples) {
@@ -605,6 +603,100 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
   for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
 }
 
+// Each list of the summary is in the order its calls first named the entries, and each
+// entry says how many calls it folds: the caps admit and count exactly as for the calls.
+void AggregateResult::mergeSummary(const IntervalSummary& m) {
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    mergeSummaryCounts(s, m);
+    if (m.lastEventUs) s.noteEvent(m.firstEventUs, m.lastEventUs);
+    for (const IntervalSummary::Second& sec : m.seconds) {
+      s.inSecond(sec.second, *series_, [&](SecondData& d) {
+        d.requests += sec.requests;
+        d.errors += sec.errors;
+        d.testFailures += sec.testFailures;
+        d.dropped += sec.dropped;
+        d.latency.merge(sec.latency);
+        SecondData::PerSource& source = d.of(s.source);
+        source.noteUsers(sec.users);
+        source.requests += sec.requests;
+      });
+    }
+  }
+  if (m.runStartedUs) startTestRunAt(m.runStartedUs);
+  if (m.runStoppedUs) stopTestRunAt(m.runStoppedUs);
+}
+
+void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
+  for (const IntervalSummary::Test& t : m.tests) {
+    TestSummary& dst = s.capped(s.tests, t.name, *caps_, NameCaps::kTests, t.calls());
+    dst.started += t.started;
+    dst.stopped += t.stopped;
+    dst.successes += t.successes;
+    dst.failures += t.failures;
+    dst.errors += t.errors;
+    dst.skips += t.skips;
+    dst.cancelled += t.cancelled;
+    dst.dropped += t.dropped;
+    dst.hitTime.merge(t.hitTime);
+  }
+  std::vector<RequestSummary*> requests;
+  requests.reserve(m.requests.size());
+  for (const IntervalSummary::Request& r : m.requests) {
+    RequestSummary& dst = s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.count);
+    RequestSummary part;
+    part.count = r.count;
+    part.failures = r.failures;
+    part.bytes = r.bytes;
+    part.errorKinds = r.errorKinds;
+    part.planned = r.planned;
+    part.firstStartedUs = r.firstStartedUs;
+    part.lastEndedUs = r.lastEndedUs;
+    mergeInto(dst, part);
+    dst.latency.merge(r.latency);
+    dst.latencyCorrected.merge(r.latencyCorrected);
+    *s.sourceRequests += r.count;
+    requests.push_back(&dst);
+  }
+  for (const IntervalSummary::Status& st : m.statuses) {
+    if (st.request >= requests.size()) continue;  // the decoder refuses these
+    auto& codes = requests[st.request]->statusCodes;
+    if (auto code = codes.find(st.status); code != codes.end()) {
+      code->second += st.count;
+    } else {
+      const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(st.status), st.count);
+      codes[own ? st.status : kOtherStatus] += st.count;
+    }
+  }
+  for (const IntervalSummary::Counter& c : m.counters) {
+    const bool loose = c.test < 0 || static_cast<std::size_t>(c.test) >= m.tests.size();
+    auto& counters =
+        loose ? s.looseCounters
+              : s.capped(s.tests, m.tests[c.test].name, *caps_, NameCaps::kTests, c.events).counters;
+    auto it = counters.find(c.name);
+    if (it == counters.end()) {
+      const std::string_view key =
+          caps_->admit(NameCaps::kCounters, c.name, c.events) ? std::string_view(c.name) : kOtherName;
+      it = counters.find(key);
+      if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+    }
+    addToCounter(it->second, c.value);
+  }
+  mergeInto(s.sockets, m.sockets);
+  for (const IntervalSummary::Error& e : m.errors) {
+    std::string& key = s.errorKey;
+    errorSampleKey(key, e.failure, e.test, Failure{e.type, e.message, e.file, e.line});
+    if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
+      it->second.count += e.count;
+    } else if (s.errors.size() < options_.maxErrorSamples) {
+      s.errors.emplace(key, ErrorSample{e.failure, e.test, e.type, e.message, e.file, e.line, e.count});
+    } else {
+      s.errorsDropped += e.count;
+    }
+  }
+}
+
 void AggregateResult::setTarget(std::string kind, TargetFunction target) {
   targetKind_ = std::move(kind);
   target_ = std::move(target);
@@ -710,6 +802,13 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   series.reserve(out.size());
   for (const auto& [second, sample] : out) series.push_back(sample);
   return series;
+}
+
+void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f) {
+  key.clear();
+  key.push_back(failure ? 'F' : 'E');
+  for (std::string_view part : {test, f.type, f.message, f.file}) key.append(part).push_back('\x1f');
+  key.append(std::to_string(f.line));
 }
 
 std::string overflowSentence(const NameOverflow& o) {
