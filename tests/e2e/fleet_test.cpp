@@ -3,6 +3,7 @@
 // loopback: every agent gets its job, every hit the simulated slaves sent is in the
 // master's JSON report, and the per-agent table is complete (bench/RESULTS.md measures
 // the same path at 1,000 agents).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -41,6 +42,15 @@ void runFleet(std::uint32_t agents, const std::string& results, double rate) {
   auto welcomed = sim.readLine(30s);
   REQUIRE(welcomed);
   REQUIRE(welcomed->find("all " + n + " agents welcomed") != std::string::npos);
+
+  // PING stays one line per state at any fleet size; --ping --agents lists them.
+  auto ping = runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
+  REQUIRE(ping.code == 0);
+  CHECK_THAT(ping.out, Catch::Contains("agents (" + n + "): " + n + " idle, 0 busy, 0 lost; 1 host"));
+  CHECK(std::count(ping.out.begin(), ping.out.end(), '\n') <= 4);
+  auto list =
+      runCommand({built("master/loads-master"), "--broker", frontend, "--ping", "--agents"}, 20s);
+  CHECK(countLines(list.out, " idle ") == static_cast<int>(agents));
 
   const std::string json = "/tmp/loads-fleet-test-" + std::to_string(::getpid()) + ".json";
   auto master = runCommand({built("master/loads-master"), "--broker", frontend, "--agents", n,
