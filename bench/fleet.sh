@@ -42,6 +42,7 @@ sleep "$soak"
 t1=$(ticks "$broker"); s1=$(date +%s.%N)
 span=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')
 echo "soak: ${soak} s idle, broker CPU $(pct $((t1 - t0)) "$span") % of a core; uptime: $(uptime)"
+echo "agents lost during the soak: $(grep -c 'lost$' "$dir/broker.log" || true)"
 "$dir/loads-master" --broker "$frontend" --ping | sed -n '1,3p'
 
 start_us=$(date +%s%6N); t0=$(ticks "$broker"); s0=$(date +%s.%N)
