@@ -256,8 +256,9 @@ class Worker {
       ++m.events;
     }
     if (hits) {
-      auto& r = m.requests.emplace_back();
-      r.name = "GET /sim";
+      auto& entry = m.requests.emplace_back();
+      entry.name = "GET /sim";
+      RequestSummary& r = entry.counts;
       r.count = hits;
       r.bytes = hits * 512;
       auto& sec = m.seconds.emplace_back();

@@ -18,13 +18,15 @@ wire::Summary toWire(const IntervalSummary& m) {
   w.firstEventUs = m.firstEventUs;
   w.lastEventUs = m.lastEventUs;
   for (const auto& t : m.tests) {
-    w.tests.push_back({t.name, t.started, t.stopped, t.successes, t.failures, t.errors, t.skips,
-                       t.cancelled, t.dropped, toWire(t.hitTime)});
+    const TestSummary& c = t.counts;
+    w.tests.push_back({t.name, c.started, c.stopped, c.successes, c.failures, c.errors, c.skips,
+                       c.cancelled, c.dropped, toWire(c.hitTime)});
   }
   for (const auto& r : m.requests) {
-    w.requests.push_back({r.name, r.count, r.failures, r.bytes, r.planned,
-                          {r.errorKinds.begin(), r.errorKinds.end()}, toWire(r.latency),
-                          toWire(r.latencyCorrected), r.firstStartedUs, r.lastEndedUs});
+    const RequestSummary& c = r.counts;
+    w.requests.push_back({r.name, c.count, c.failures, c.bytes, c.planned,
+                          {c.errorKinds.begin(), c.errorKinds.end()}, toWire(c.latency),
+                          toWire(c.latencyCorrected), c.firstStartedUs, c.lastEndedUs});
   }
   for (const auto& s : m.statuses) w.statuses.push_back({s.request, s.status, s.count});
   for (const auto& c : m.counters) w.counters.push_back({c.test, c.name, c.value, c.events});
@@ -62,16 +64,18 @@ bool fromWire(wire::Summary& w, IntervalSummary& m) {
   m.firstEventUs = w.firstEventUs;
   m.lastEventUs = w.lastEventUs;
   for (auto& t : w.tests) {
-    auto& d = m.tests.emplace_back();
-    d.name = std::move(t.name);
+    auto& entry = m.tests.emplace_back();
+    entry.name = std::move(t.name);
+    TestSummary& d = entry.counts;
     d.started = t.started, d.stopped = t.stopped, d.successes = t.successes;
     d.failures = t.failures, d.errors = t.errors, d.skips = t.skips;
     d.cancelled = t.cancelled, d.dropped = t.dropped;
     if (!fromWire(t.hitTime, d.hitTime)) return false;
   }
   for (auto& r : w.requests) {
-    auto& d = m.requests.emplace_back();
-    d.name = std::move(r.name);
+    auto& entry = m.requests.emplace_back();
+    entry.name = std::move(r.name);
+    RequestSummary& d = entry.counts;
     d.count = r.count, d.failures = r.failures, d.bytes = r.bytes, d.planned = r.planned;
     if (r.errorKinds.size() > d.errorKinds.size() || !isTime(r.firstStartedUs) ||
         !isTime(r.lastEndedUs) || !fromWire(r.latency, d.latency) ||

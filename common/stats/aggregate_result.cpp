@@ -1,5 +1,6 @@
 #include "stats/aggregate_result.hpp"
 
+#include "stats/counting.hpp"
 #include "stats/interval_summary.hpp"
 
 #include <algorithm>
@@ -15,13 +16,10 @@
 namespace loads {
 namespace {
 
-// Lets a string_view find an existing std::string key without building a string.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using counting::addToCounter;
+using counting::secondOf;
+using counting::StringHash;
+using counting::StringMap;
 
 template <class V>
 V& findOrAdd(StringMap<V>& map, std::string_view key) {
@@ -32,21 +30,6 @@ V& findOrAdd(StringMap<V>& map, std::string_view key) {
 
 constexpr std::int64_t kNoSecond = INT64_MIN;
 constexpr std::size_t kRingSize = 4;  // seconds a shard keeps before handing them over
-
-std::int64_t secondOf(std::int64_t us) {
-  return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
-}
-
-// Counters hold the test's own int64 values (or a peer's): their sums saturate at the
-// int64 limits instead of overflowing.
-void addToCounter(std::int64_t& counter, std::int64_t value) {
-  if (__builtin_add_overflow(counter, value, &counter)) counter = value > 0 ? INT64_MAX : INT64_MIN;
-}
-
-std::size_t errorKindIndex(ErrorKind kind) {
-  auto i = static_cast<std::size_t>(kind);
-  return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
-}
 
 void mergeInto(TestSummary& dst, const TestSummary& src) {
   dst.started += src.started;
@@ -496,25 +479,13 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
     RequestSummary& r = s.capped(s.requests, hit.name, *caps_, NameCaps::kRequests);
-    ++r.count;
-    r.failures += failed;
-    r.bytes += hit.bytes;
+    counting::countHit(r, hit);
     if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
       ++code->second;
     } else {
       const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(hit.status));
       ++r.statusCodes[own ? hit.status : kOtherStatus];
     }
-    if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
-    r.latency.record(hit.elapsedUs);
-    if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
-      ++r.planned;
-      r.latencyCorrected.record(endedUs - hit.plannedStartUs);
-    } else {
-      r.latencyCorrected.record(hit.elapsedUs);
-    }
-    if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
-    r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
     s.noteEvent(hit.startedUs, endedUs);
     ++*s.sourceRequests;
 
@@ -630,33 +601,15 @@ void AggregateResult::mergeSummary(const IntervalSummary& m) {
 
 void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
   for (const IntervalSummary::Test& t : m.tests) {
-    TestSummary& dst = s.capped(s.tests, t.name, *caps_, NameCaps::kTests, t.calls());
-    dst.started += t.started;
-    dst.stopped += t.stopped;
-    dst.successes += t.successes;
-    dst.failures += t.failures;
-    dst.errors += t.errors;
-    dst.skips += t.skips;
-    dst.cancelled += t.cancelled;
-    dst.dropped += t.dropped;
-    dst.hitTime.merge(t.hitTime);
+    mergeInto(s.capped(s.tests, t.name, *caps_, NameCaps::kTests, t.calls()), t.counts);
   }
   std::vector<RequestSummary*> requests;
   requests.reserve(m.requests.size());
   for (const IntervalSummary::Request& r : m.requests) {
-    RequestSummary& dst = s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.count);
-    RequestSummary part;
-    part.count = r.count;
-    part.failures = r.failures;
-    part.bytes = r.bytes;
-    part.errorKinds = r.errorKinds;
-    part.planned = r.planned;
-    part.firstStartedUs = r.firstStartedUs;
-    part.lastEndedUs = r.lastEndedUs;
-    mergeInto(dst, part);
-    dst.latency.merge(r.latency);
-    dst.latencyCorrected.merge(r.latencyCorrected);
-    *s.sourceRequests += r.count;
+    RequestSummary& dst =
+        s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.counts.count);
+    mergeInto(dst, r.counts);
+    *s.sourceRequests += r.counts.count;
     requests.push_back(&dst);
   }
   for (const IntervalSummary::Status& st : m.statuses) {

@@ -22,21 +22,18 @@ namespace loads {
 struct IntervalSummary {
   struct Test {  // one test name, in the order the calls first named it
     std::string name;
-    std::uint64_t started = 0, stopped = 0, successes = 0, failures = 0, errors = 0, skips = 0,
-                  cancelled = 0, dropped = 0;
-    Histogram hitTime;  // stopTest's elapsed, µs
+    TestSummary counts;  // its `counters` stay empty: incrCounter calls are in `counters`
     // Calls that named this test (a cap counts them past it); incrCounter calls are in
     // Counter::events.
     std::uint64_t calls() const {
-      return started + stopped + successes + failures + errors + skips + cancelled + dropped;
+      const TestSummary& c = counts;
+      return c.started + c.stopped + c.successes + c.failures + c.errors + c.skips + c.cancelled +
+             c.dropped;
     }
   };
   struct Request {  // one request name, in the order of its first hit
     std::string name;
-    std::uint64_t count = 0, failures = 0, bytes = 0, planned = 0;
-    std::array<std::uint64_t, kErrorKindCount> errorKinds{};
-    Histogram latency, latencyCorrected;
-    std::int64_t firstStartedUs = 0, lastEndedUs = 0;
+    RequestSummary counts;  // its `statusCodes` stay empty: the hits by status are `statuses`
   };
   struct Status {  // hits of one (request, status), in the order of the pair's first hit
     std::uint32_t request = 0;  // index into requests

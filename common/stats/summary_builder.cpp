@@ -2,17 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <unordered_map>
+
+#include "stats/counting.hpp"
 
 namespace loads {
 namespace {
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using NameIndex = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
+using NameIndex = counting::StringMap<std::uint32_t>;
+using counting::secondOf;
 
 // The entry of `name` in `list` (appended at its first call), through `index`.
 template <class Entry>
@@ -25,19 +23,6 @@ Entry& entryOf(std::vector<Entry>& list, NameIndex& index, std::string_view name
   }
   if (at) *at = it->second;
   return list[it->second];
-}
-
-std::int64_t secondOf(std::int64_t us) {
-  return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
-}
-
-void addSaturating(std::int64_t& sum, std::int64_t value) {
-  if (__builtin_add_overflow(sum, value, &sum)) sum = value > 0 ? INT64_MAX : INT64_MIN;
-}
-
-std::size_t errorKindIndex(ErrorKind kind) {
-  auto i = static_cast<std::size_t>(kind);
-  return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
 }
 
 }  // namespace
@@ -118,19 +103,19 @@ void SummaryBuilder::stopTestRun() {
 }
 
 void SummaryBuilder::startTest(std::string_view name, const LoadsStatus& s) {
-  testEvent(name, s, false, [](auto& t) { ++t.started; });
+  testEvent(name, s, false, [](auto& t) { ++t.counts.started; });
 }
 
 void SummaryBuilder::stopTest(std::string_view name, std::chrono::microseconds elapsed,
                               const LoadsStatus& s) {
   testEvent(name, s, false, [&](auto& t) {
-    ++t.stopped;
-    t.hitTime.record(elapsed.count());
+    ++t.counts.stopped;
+    t.counts.hitTime.record(elapsed.count());
   });
 }
 
 void SummaryBuilder::addSuccess(std::string_view name, const LoadsStatus& s) {
-  testEvent(name, s, false, [](auto& t) { ++t.successes; });
+  testEvent(name, s, false, [](auto& t) { ++t.counts.successes; });
 }
 
 void SummaryBuilder::addFailure(std::string_view name, const Failure& f, const LoadsStatus& s) {
@@ -143,7 +128,7 @@ void SummaryBuilder::addError(std::string_view name, const Failure& f, const Loa
 
 void SummaryBuilder::testError(std::string_view name, const Failure& f, const LoadsStatus& s,
                                bool failure) {
-  testEvent(name, s, true, [&](auto& t) { ++(failure ? t.failures : t.errors); });
+  testEvent(name, s, true, [&](auto& t) { ++(failure ? t.counts.failures : t.counts.errors); });
   std::string& key = index_->key;
   errorSampleKey(key, failure, name, f);
   auto [it, added] = index_->errors.try_emplace(
@@ -156,11 +141,11 @@ void SummaryBuilder::testError(std::string_view name, const Failure& f, const Lo
 }
 
 void SummaryBuilder::addSkip(std::string_view name, std::string_view, const LoadsStatus& s) {
-  testEvent(name, s, false, [](auto& t) { ++t.skips; });
+  testEvent(name, s, false, [](auto& t) { ++t.counts.skips; });
 }
 
 void SummaryBuilder::addCancelled(std::string_view name, const LoadsStatus& s) {
-  testEvent(name, s, false, [](auto& t) { ++t.cancelled; });
+  testEvent(name, s, false, [](auto& t) { ++t.counts.cancelled; });
 }
 
 // The hot path of a slave with --results summary: a few lookups and three histograms.
@@ -169,25 +154,12 @@ void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
   const bool failed = isFailedStatus(hit.status);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   std::uint32_t at = 0;
-  IntervalSummary::Request& r = entryOf(summary_.requests, index_->requests, hit.name, &at);
-  ++r.count;
-  r.failures += failed;
-  r.bytes += hit.bytes;
+  counting::countHit(entryOf(summary_.requests, index_->requests, hit.name, &at).counts, hit);
   const std::uint64_t statusKey = (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
   auto [status, added] =
       index_->statuses.try_emplace(statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
   if (added) summary_.statuses.push_back({at, hit.status, 0});
   ++summary_.statuses[status->second].count;
-  if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
-  r.latency.record(hit.elapsedUs);
-  if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
-    ++r.planned;
-    r.latencyCorrected.record(endedUs - hit.plannedStartUs);
-  } else {
-    r.latencyCorrected.record(hit.elapsedUs);
-  }
-  if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
-  r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
   noteEvent(hit.startedUs, endedUs);
   IntervalSummary::Second& sec = second(secondOf(hit.startedUs));
   ++sec.requests;
@@ -199,7 +171,7 @@ void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
 void SummaryBuilder::addDropped(std::string_view name, std::int64_t plannedStartUs,
                                 const LoadsStatus& s) {
   ++summary_.events;
-  ++test(name).dropped;
+  ++test(name).counts.dropped;
   noteEvent(plannedStartUs, plannedStartUs);
   IntervalSummary::Second& sec = second(secondOf(plannedStartUs));
   ++sec.dropped;
@@ -223,7 +195,7 @@ void SummaryBuilder::incrCounter(std::string_view testName, std::string_view nam
       index_->counters.try_emplace(key, static_cast<std::uint32_t>(summary_.counters.size()));
   if (added) summary_.counters.push_back({testIndex, std::string(name), 0, 0});
   IntervalSummary::Counter& c = summary_.counters[it->second];
-  addSaturating(c.value, value);
+  counting::addToCounter(c.value, value);
   ++c.events;
   noteEvent(at, at);
 }

@@ -195,8 +195,9 @@ TEST_CASE("a SUMMARY counts as its folded calls; one of another run, out of sequ
   const std::int64_t t0 = 1'700'000'000'000'000;
   auto summaryOf = [&](proto::ResultsEncoder& encoder, std::uint64_t hits) {
     IntervalSummary m;
-    auto& r = m.requests.emplace_back();
-    r.name = "GET /s";
+    auto& entry = m.requests.emplace_back();
+    entry.name = "GET /s";
+    RequestSummary& r = entry.counts;
     r.count = hits;
     r.latency.record(1000, hits);
     r.latencyCorrected.record(1000, hits);

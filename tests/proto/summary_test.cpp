@@ -204,9 +204,9 @@ TEST_CASE("a SUMMARY that points past its lists or holds a broken histogram is m
   CHECK(broken([](IntervalSummary& m) { m.seconds[0].second = -5; }) == ErrorCode::kMalformed);
 
   // A histogram part that is no histogram: an index outside the layout, or min > max.
-  Histogram::Parts parts = good.requests[0].latency.parts();
+  Histogram::Parts parts = good.requests[0].counts.latency.parts();
   REQUIRE(Histogram::fromParts(parts));
-  CHECK(Histogram::fromParts(parts)->percentile(50) == good.requests[0].latency.percentile(50));
+  CHECK(Histogram::fromParts(parts)->percentile(50) == good.requests[0].counts.latency.percentile(50));
   Histogram::Parts outside = parts;
   outside.counts[0] = 1u << 30;
   CHECK(!Histogram::fromParts(outside));
