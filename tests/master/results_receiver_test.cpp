@@ -189,8 +189,8 @@ TEST_CASE("startTestRun and stopTestRun without a time (an older slave) still co
   CHECK(snap.runStoppedUs >= snap.runStartedUs);
 }
 
-TEST_CASE("a SUMMARY counts as its folded calls; one of another run, out of sequence or late is "
-          "refused",
+TEST_CASE("a SUMMARY counts as its folded calls, and one of another run, out of sequence or late "
+          "is refused",
           "[summary]") {
   const std::int64_t t0 = 1'700'000'000'000'000;
   auto summaryOf = [&](proto::ResultsEncoder& encoder, std::uint64_t hits) {
