@@ -5,7 +5,9 @@
 #include <zmq.hpp>
 
 #include "agent/event_ring.hpp"
+#include "proto/summary.hpp"
 #include "security/curve.hpp"
+#include "stats/summary_builder.hpp"
 
 namespace loads::agent {
 
@@ -13,11 +15,21 @@ using Clock = std::chrono::steady_clock;
 
 struct RingForwarder::Transport {
   explicit Transport(const ForwarderOptions& o)
-      : context(1), socket(context, zmq::socket_type::push), encoder(o.runId, o.agentId) {}
+      : context(1),
+        socket(context, zmq::socket_type::push),
+        encoder(o.runId, o.agentId),
+        builder([this] { return runTimeUs ? runTimeUs : wallClockUs(); }) {}
+  static std::int64_t wallClockUs() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
   zmq::context_t context;
   zmq::socket_t socket;
   proto::ResultsEncoder encoder;
   proto::EventBuffer pending;
+  SummaryBuilder builder;      // summaries: folds one batch's records
+  std::int64_t runTimeUs = 0;  // the time of the startTestRun/stopTestRun being folded
 };
 
 RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing> ring)
@@ -71,8 +83,17 @@ void RingForwarder::liveLoop() {
       finishing = finishing_;
     }
     const bool flush = finishing || Clock::now() >= flushAt;
-    if (flush) flushAt = Clock::now() + options_.flushInterval;
-    for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, flush);
+    if (flush) {
+      flushAt = Clock::now() + (options_.summaries ? options_.summaryInterval
+                                                   : options_.flushInterval);
+    }
+    for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) {
+      if (options_.summaries) {
+        sendSummary(i, flush);
+      } else {
+        sendSlot(i, flush);
+      }
+    }
     if (finishing) return;
   }
 }
@@ -91,6 +112,36 @@ void RingForwarder::sendSlot(std::uint32_t slot, bool all) {
     const std::uint64_t events = t.pending.events();
     const std::string message = t.encoder.batch(t.pending);  // clears pending
     ring_->noteBatch({t.encoder.batchesSent(), slot, from, to, events, t.encoder.eventsSent()});
+    if (!send(message)) ++dropped_;
+  }
+}
+
+void RingForwarder::sendSummary(std::uint32_t slot, bool all) {
+  Transport& t = *transport_;
+  // A startTestRun/stopTestRun keeps the time the slave gave it.
+  const proto::RunTimeCallback runTime = [&](proto::EventKind kind, std::int64_t atUs) {
+    t.runTimeUs = atUs;
+    if (kind == proto::EventKind::kStartTestRun) {
+      t.builder.startTestRun();
+    } else {
+      t.builder.stopTestRun();
+    }
+    t.runTimeUs = 0;
+  };
+  for (;;) {
+    const std::uint64_t from = ring_->sentTo(slot);
+    const std::uint64_t head = ring_->head(slot);
+    if (head == from || (!all && head - from < options_.summaryBytes)) return;
+    std::uint64_t to = from;
+    while (to < head && !t.builder.full()) {  // record by record: full() may cut the batch
+      to = ring_->read(slot, to, 1, [&](std::string_view packed, std::uint32_t events) {
+        proto::replayPacked(packed, events, t.builder, runTime);
+      });
+    }
+    const IntervalSummary summary = t.builder.take();
+    const std::string message = proto::encodeSummary(t.encoder, summary);
+    ring_->noteBatch(
+        {t.encoder.batchesSent(), slot, from, to, summary.events, t.encoder.eventsSent()});
     if (!send(message)) ++dropped_;
   }
 }

@@ -46,6 +46,12 @@ struct ForwarderOptions {
       proto::kDefaultBatchIntervalMs};             // and this often (50 ms)
   std::chrono::milliseconds pollInterval{5};       // how often the ring is looked at (5 ms)
   std::chrono::milliseconds finishTimeout{10000};  // give up delivering after this (10 s)
+  // --results summary (PROTOCOL.md §5.4), live only: each slot's records are folded into
+  // one SUMMARY every summaryInterval, or sooner once summaryBytes of them wait. After a
+  // death the parent sends raw RESULTS (the master takes both, by seq).
+  bool summaries = false;
+  std::chrono::milliseconds summaryInterval{1000};
+  std::size_t summaryBytes = 1u << 20;
 };
 
 class RingForwarder {
@@ -77,6 +83,8 @@ class RingForwarder {
   // Sends slot `slot`'s records from sentTo as batches of up to batchBytes; all of them
   // when `all`, else only full batches.
   void sendSlot(std::uint32_t slot, bool all);
+  // The same as one SUMMARY of the slot's records (summaries).
+  void sendSummary(std::uint32_t slot, bool all);
   void afterDeath(std::optional<proto::CrashInfo> crash);
   bool send(const std::string& message);
   void close();

@@ -1,5 +1,7 @@
 #include "agent/slave_runner.hpp"
 
+#include <algorithm>
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -38,6 +40,8 @@ void applyArgs(const std::vector<std::string>& args, RunOptions& run) {
         run.user.requestTimeout = std::chrono::milliseconds(std::stoull(value));
       } else if (name == "insecure") {
         run.user.insecure = value != "false";
+      } else if (name == "results") {
+        // raw|summary: the proxy's (summariesAsked)
       } else {
         std::cerr << "loads-slave: ignoring unknown job option " << arg << std::endl;
       }
@@ -234,6 +238,11 @@ std::vector<std::string> splitTests(const std::string& tests) {
 // kOrphanGrace after the agent is gone.
 constexpr std::chrono::seconds kOrphanGrace{5};
 
+// results=summary among the job's args (--results summary, PROTOCOL.md §5.4).
+bool summariesAsked(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "results=summary") != args.end();
+}
+
 std::chrono::milliseconds stopTimeoutOf(const std::vector<std::string>& args) {
   RunOptions run;
   for (const std::string& arg : args) {
@@ -279,14 +288,15 @@ int runSlave(const SlaveOptions& options) {
     sink = std::make_unique<RingRecorder>(*ring);
     // This slave sends what it records itself (so it goes on when its agent is gone); what
     // it leaves when it dies, its parent sends (PROTOCOL.md §10).
-    sender = std::make_unique<RingForwarder>(
-        ForwarderOptions{options.resultsEndpoint, options.runId, options.agentId,
-                         options.resultsCurve},
-        ring->share());
+    ForwarderOptions forward{options.resultsEndpoint, options.runId, options.agentId,
+                             options.resultsCurve};
+    forward.summaries = summariesAsked(options.job.args);
+    sender = std::make_unique<RingForwarder>(forward, ring->share());
     sender->startLive();
   } else {
     ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
     proxyOptions.curve = options.resultsCurve;
+    proxyOptions.summaries = summariesAsked(options.job.args);
     auto owned = std::make_unique<TestResultProxy>(proxyOptions);
     proxy = owned.get();
     sink = std::move(owned);

@@ -5,7 +5,9 @@
 #include <deque>
 #include <zmq.hpp>
 
+#include "proto/summary.hpp"
 #include "security/curve.hpp"
+#include "stats/summary_builder.hpp"
 
 namespace loads::agent {
 
@@ -18,6 +20,8 @@ struct TestResultProxy::Shard {
   std::unique_ptr<EventBuffer> current = std::make_unique<EventBuffer>();
   std::deque<std::unique_ptr<EventBuffer>> full;  // in call order
   std::vector<std::unique_ptr<EventBuffer>> spare;
+  std::unique_ptr<SummaryBuilder> builder;   // --results summary only
+  std::deque<IntervalSummary> fullSummaries;  // builders that reached their bound
 };
 
 struct TestResultProxy::Transport {
@@ -57,6 +61,7 @@ TestResultProxy::Shard& TestResultProxy::shard() {
   if (cachedId == instanceId_) return *cached;
   std::lock_guard lock(shardsMutex_);
   shards_.push_back(std::make_unique<Shard>());
+  if (options_.summaries) shards_.back()->builder = std::make_unique<SummaryBuilder>();
   cachedId = instanceId_;
   cached = shards_.back().get();
   return *cached;
@@ -66,8 +71,28 @@ template <class Pack>
 void TestResultProxy::record(Pack&& pack) {
   Shard& s = shard();
   std::unique_lock lock(s.mutex);
+  if (s.builder) {
+    pack(*s.builder);
+    if (s.builder->full()) handOverSummary(s, lock);
+    return;
+  }
   pack(*s.current);
   if (s.current->bytes() >= options_.batchBytes) handOver(s, lock);
+}
+
+void TestResultProxy::handOverSummary(Shard& s, std::unique_lock<std::mutex>& lock) {
+  s.drained.wait(lock, [&] { return s.fullSummaries.size() < options_.maxQueuedBuffers; });
+  s.fullSummaries.push_back(s.builder->take());
+  lock.unlock();
+  wakeSender();
+}
+
+void TestResultProxy::wakeSender() {
+  {
+    std::lock_guard wakeLock(wakeMutex_);
+    fullPending_ = true;
+  }
+  wake_.notify_one();
 }
 
 void TestResultProxy::handOver(Shard& s, std::unique_lock<std::mutex>& lock) {
@@ -81,17 +106,14 @@ void TestResultProxy::handOver(Shard& s, std::unique_lock<std::mutex>& lock) {
     s.current = std::make_unique<EventBuffer>();
   }
   lock.unlock();
-  {
-    std::lock_guard wakeLock(wakeMutex_);
-    fullPending_ = true;
-  }
-  wake_.notify_one();
+  wakeSender();
 }
 
 // ---------------------------------------------------------------- sender thread
 
 void TestResultProxy::sendLoop() {
-  auto nextPartial = Clock::now() + options_.flushInterval;
+  const auto interval = options_.summaries ? options_.summaryInterval : options_.flushInterval;
+  auto nextPartial = Clock::now() + interval;
   for (;;) {
     bool finishing = false;
     {
@@ -101,7 +123,7 @@ void TestResultProxy::sendLoop() {
       finishing = finishing_;
     }
     const bool partial = finishing || Clock::now() >= nextPartial;
-    if (partial) nextPartial = Clock::now() + options_.flushInterval;
+    if (partial) nextPartial = Clock::now() + interval;
     collectAndSend(partial);
     if (finishing) break;
   }
@@ -120,10 +142,16 @@ void TestResultProxy::collectAndSend(bool partial) {
     for (auto& s : shards_) shards.push_back(s.get());
   }
   std::vector<std::unique_ptr<EventBuffer>> taken;
+  std::vector<IntervalSummary> summaries;
   for (Shard* s : shards) {
     taken.clear();
+    summaries.clear();
     {
       std::lock_guard lock(s->mutex);
+      for (; !s->fullSummaries.empty(); s->fullSummaries.pop_front()) {
+        summaries.push_back(std::move(s->fullSummaries.front()));
+      }
+      if (partial && s->builder && !s->builder->empty()) summaries.push_back(s->builder->take());
       while (!s->full.empty()) {
         taken.push_back(std::move(s->full.front()));
         s->full.pop_front();
@@ -139,6 +167,9 @@ void TestResultProxy::collectAndSend(bool partial) {
       }
     }
     s->drained.notify_all();
+    for (const IntervalSummary& summary : summaries) {
+      if (!send(proto::encodeSummary(transport_->encoder, summary))) ++dropped_;
+    }
     for (auto& buffer : taken) {
       if (!send(transport_->encoder.batch(*buffer))) ++dropped_;  // batch() clears it
     }
@@ -186,55 +217,55 @@ ProxyStats TestResultProxy::finish() {
 // ---------------------------------------------------------------- TestResult
 
 void TestResultProxy::startTestRun() {
-  record([&](EventBuffer& b) { b.startTestRun(); });
+  record([&](auto& b) { b.startTestRun(); });
 }
 void TestResultProxy::stopTestRun() {
-  record([&](EventBuffer& b) { b.stopTestRun(); });
+  record([&](auto& b) { b.stopTestRun(); });
 }
 void TestResultProxy::startTest(std::string_view test, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.startTest(test, s); });
+  record([&](auto& b) { b.startTest(test, s); });
 }
 void TestResultProxy::stopTest(std::string_view test, std::chrono::microseconds elapsed,
                                const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.stopTest(test, elapsed, s); });
+  record([&](auto& b) { b.stopTest(test, elapsed, s); });
 }
 void TestResultProxy::addSuccess(std::string_view test, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addSuccess(test, s); });
+  record([&](auto& b) { b.addSuccess(test, s); });
 }
 void TestResultProxy::addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addFailure(test, f, s); });
+  record([&](auto& b) { b.addFailure(test, f, s); });
 }
 void TestResultProxy::addError(std::string_view test, const Failure& f, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addError(test, f, s); });
+  record([&](auto& b) { b.addError(test, f, s); });
 }
 void TestResultProxy::addSkip(std::string_view test, std::string_view reason,
                               const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addSkip(test, reason, s); });
+  record([&](auto& b) { b.addSkip(test, reason, s); });
 }
 void TestResultProxy::addCancelled(std::string_view test, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addCancelled(test, s); });
+  record([&](auto& b) { b.addCancelled(test, s); });
 }
 void TestResultProxy::addHit(const Hit& hit, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addHit(hit, s); });
+  record([&](auto& b) { b.addHit(hit, s); });
 }
 void TestResultProxy::addDropped(std::string_view test, std::int64_t plannedStartUs,
                                  const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.addDropped(test, plannedStartUs, s); });
+  record([&](auto& b) { b.addDropped(test, plannedStartUs, s); });
 }
 void TestResultProxy::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                                   const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.incrCounter(test, name, value, s); });
+  record([&](auto& b) { b.incrCounter(test, name, value, s); });
 }
 void TestResultProxy::socketOpen(std::string_view url, const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.socketOpen(url, s); });
+  record([&](auto& b) { b.socketOpen(url, s); });
 }
 void TestResultProxy::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
                                     const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.socketMessage(url, direction, size, s); });
+  record([&](auto& b) { b.socketMessage(url, direction, size, s); });
 }
 void TestResultProxy::socketClose(std::string_view url, const SocketClose& close,
                                   const LoadsStatus& s) {
-  record([&](EventBuffer& b) { b.socketClose(url, close, s); });
+  record([&](auto& b) { b.socketClose(url, close, s); });
 }
 
 }  // namespace loads::agent

@@ -1,6 +1,8 @@
 // TestResultProxy: the slave runner's TestResult. Every call is packed as one event
 // (proto::EventBuffer) and shipped in RESULTS batches to the master's PULL socket; the
 // last message is STOP-TEST-RUN with the number of events sent (PROTOCOL.md §5.3).
+// With `summaries` (--results summary) the calls are folded instead, per runner thread,
+// by a SummaryBuilder and shipped as one SUMMARY per thread and interval (§5.4).
 //
 // Thread-safety: every TestResult method may be called concurrently from any thread.
 // The hot path packs into a per-thread buffer guarded by that buffer's own mutex
@@ -38,6 +40,8 @@ struct ProxyOptions {
   std::chrono::milliseconds finishTimeout{10000};  // finish() gives up delivering after this (10 s)
   int sendHighWaterMark = 1000;                    // ZMQ_SNDHWM of the PUSH socket, messages (1000)
   proto::ResultsCurve curve;                       // CURVE client with the run key; all "" = plain
+  bool summaries = false;  // --results summary: SUMMARY messages instead of RESULTS (false)
+  std::chrono::milliseconds summaryInterval{1000};  // one SUMMARY per thread this often (1 s)
 };
 
 struct ProxyStats {
@@ -87,6 +91,8 @@ class TestResultProxy final : public TestResult {
   template <class Pack>
   void record(Pack&& pack);
   void handOver(Shard& shard, std::unique_lock<std::mutex>& lock);
+  void handOverSummary(Shard& shard, std::unique_lock<std::mutex>& lock);
+  void wakeSender();
   void sendLoop();
   // Takes the full buffers of every shard, and the partial ones too when `partial`.
   void collectAndSend(bool partial);

@@ -122,24 +122,51 @@ std::optional<AgentRecord> AgentRegistry::remove(const std::string& agentId) {
 // work (busy in any run, or already picked for this one), so a run spreads over hosts
 // before it doubles up on one; ties go to the least recently assigned agent, then to
 // the smallest id so that the choice is deterministic.
+// O(n log n) at any fleet size: each host's idle agents in (lastAssigned, id) order, and a
+// heap of hosts by (agents at work, their next agent's lastAssigned and id), whose top is
+// the agent the rule above picks.
 std::vector<std::string> AgentRegistry::selectIdle(std::uint32_t count) const {
-  std::vector<const AgentRecord*> idle;
-  std::map<std::string, std::uint32_t> hostLoad;
+  struct Host {
+    std::uint32_t load = 0;
+    std::vector<const AgentRecord*> idle;
+    std::size_t next = 0;
+  };
+  std::map<std::string, Host> hosts;
+  std::size_t idleCount = 0;
   for (const auto& [id, agent] : agents_) {
-    if (agent.state == AgentState::kIdle) idle.push_back(&agent);
-    if (agent.state == AgentState::kBusy) ++hostLoad[agent.host];
+    if (agent.state == AgentState::kIdle) {
+      hosts[agent.host].idle.push_back(&agent);
+      ++idleCount;
+    }
+    if (agent.state == AgentState::kBusy) ++hosts[agent.host].load;
   }
-  if (count == 0 || idle.size() < count) return {};
+  if (count == 0 || idleCount < count) return {};
+  auto key = [](const Host* h) {
+    const AgentRecord* a = h->idle[h->next];
+    return std::tie(h->load, a->lastAssigned, a->id);
+  };
+  auto after = [&](const Host* a, const Host* b) { return key(a) > key(b); };
+  std::vector<Host*> heap;
+  for (auto& [name, host] : hosts) {
+    if (host.idle.empty()) continue;
+    std::sort(host.idle.begin(), host.idle.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->lastAssigned, a->id) < std::tie(b->lastAssigned, b->id);
+    });
+    heap.push_back(&host);
+  }
+  std::make_heap(heap.begin(), heap.end(), after);
   std::vector<std::string> chosen;
   chosen.reserve(count);
   while (chosen.size() < count) {
-    auto best = std::min_element(idle.begin(), idle.end(), [&](const auto* a, const auto* b) {
-      return std::tie(hostLoad[a->host], a->lastAssigned, a->id) <
-             std::tie(hostLoad[b->host], b->lastAssigned, b->id);
-    });
-    ++hostLoad[(*best)->host];
-    chosen.push_back((*best)->id);
-    idle.erase(best);
+    std::pop_heap(heap.begin(), heap.end(), after);
+    Host* host = heap.back();
+    chosen.push_back(host->idle[host->next++]->id);
+    ++host->load;
+    if (host->next < host->idle.size()) {
+      std::push_heap(heap.begin(), heap.end(), after);
+    } else {
+      heap.pop_back();
+    }
   }
   return chosen;
 }

@@ -17,7 +17,8 @@ proto::JobOptions jobOptions(const MasterOptions& o, std::size_t cycle,
   job.args = {"ramp-ms=" + std::to_string(o.run.ramp.count()),
               "stop-timeout-ms=" + std::to_string(o.run.stopTimeout.count()),
               "timeout-ms=" + std::to_string(o.run.user.requestTimeout.count()),
-              std::string("insecure=") + (o.run.user.insecure ? "true" : "false")};
+              std::string("insecure=") + (o.run.user.insecure ? "true" : "false"),
+              "results=" + o.results};
   if (o.run.rate) {
     job.rateStages = formatStages(o.run.rate->stages());
     job.rateStart = o.run.rate->start();

@@ -55,6 +55,22 @@ void applyLoadShape(const LoadShapeText& t, RunOptions& run) {
   run.duration.reset();
 }
 
+// A bare --agents (no number follows) is --ping's "list every agent"; CLI11 would want the
+// number of a run's agents, so it is taken out first. The rest is returned reversed, as
+// CLI11's parse(vector) takes it.
+std::vector<std::string> takeBareAgents(int argc, const char* const* argv, bool& bare) {
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
+    const std::string arg = argv[i];
+    if (arg == "--agents" && (i + 1 >= argc || argv[i + 1][0] == '-')) {
+      bare = true;
+      continue;
+    }
+    args.push_back(arg);
+  }
+  return args;
+}
+
 }  // namespace
 
 ParseResult parseOptions(int argc, const char* const* argv) {
@@ -136,12 +152,19 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "Where to receive results (default tcp://127.0.0.1:*, an ephemeral port)");
   app.add_option("--results-address", o.resultsAddress,
                  "Results endpoint agents connect to, for NAT or several interfaces");
+  app.add_option("--results", o.results,
+                 "What each agent's slave sends: summary (per-interval summaries, exact and "
+                 "light on the master; the default) or raw (every call as an event; the "
+                 "master's live figures follow each call)")
+      ->check(CLI::IsMember({"raw", "summary"}));
   app.add_flag("--rebalance", o.rebalance,
                "With --agents: when an agent is lost mid-run, re-split what is left of the run "
                "over the others so the total stays the one asked for");
   security::ClientKeyFiles keys;
   keys.addOptions(app);
-  app.add_flag("--ping", o.ping, "Show the broker's agents and runs, and exit");
+  app.add_flag("--ping", o.ping,
+               "Show the broker's agents (counts by state; with a bare --agents, one line "
+               "each) and runs, and exit");
   app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
   app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
   app.footer(
@@ -150,7 +173,11 @@ ParseResult parseOptions(int argc, const char* const* argv) {
 
   ParseResult result;
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = takeBareAgents(argc, argv, o.pingAgents);
+    app.parse(args);
+    if (o.pingAgents && !o.ping) {
+      throw std::invalid_argument("--agents needs a number (--agents N), or --ping to list the agents");
+    }
     if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
     if (!web.empty()) o.web = parseWebAddress(web);
     const bool command = o.ping || o.purge || !o.stopRun.empty();

@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "proto/results.hpp"
+#include "proto/summary.hpp"
 #include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
 #include "stats/aggregate_result.hpp"
@@ -190,27 +191,55 @@ void ResultsReceiver::onBatch(const void* data, std::size_t size) {
         }
       });
   if (refused) return;  // counted by admit()
+  if (!batch && batch.error() == proto::ErrorCode::kUnexpected) {
+    onSummary(bytes, limits);  // not RESULTS nor STOP-TEST-RUN: a SUMMARY, or malformed
+    return;
+  }
   if (!batch) {
-    const std::uint64_t count = ++malformed_;
-    if (count <= 100 || count % 1000 == 0) {
-      std::cerr << "loads-master: malformed results message #" << count
-                << " dropped: " << batch.reason() << std::endl;
-    }
+    countMalformed(batch.reason());
     return;
   }
   std::lock_guard lock(mutex_);
-  AgentTally& tally = tallies_[batch->agentId];
-  if (tally.runId != batch->runId) tally = AgentTally{batch->runId};  // the agent's next cycle
-  tally.source = indexes_[batch->agentId];
-  tally.received += batch->replayed;
-  tally.skipped += batch->skipped;
-  tally.eventsSent = batch->eventsSent;
+  count(*batch);
+}
+
+void ResultsReceiver::onSummary(std::string_view bytes, const proto::DecodeLimits& limits) {
+  auto batch = proto::decodeSummaryBatch(bytes, limits);
+  if (!batch) {
+    countMalformed(batch.reason());
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!admit(batch->info)) return;  // counted by admit()
+    sink_.setSource(indexes_.at(batch->info.agentId));
+  }
+  sink_.mergeSummary(batch->summary);
+  std::lock_guard lock(mutex_);
+  count(batch->info);
+}
+
+void ResultsReceiver::countMalformed(const std::string& reason) {
+  const std::uint64_t count = ++malformed_;
+  if (count <= 100 || count % 1000 == 0) {
+    std::cerr << "loads-master: malformed results message #" << count << " dropped: " << reason
+              << std::endl;
+  }
+}
+
+void ResultsReceiver::count(const proto::BatchInfo& batch) {
+  AgentTally& tally = tallies_[batch.agentId];
+  if (tally.runId != batch.runId) tally = AgentTally{batch.runId};  // the agent's next cycle
+  tally.source = indexes_[batch.agentId];
+  tally.received += batch.replayed;
+  tally.skipped += batch.skipped;
+  tally.eventsSent = batch.eventsSent;
   ++tally.batches;
-  if (batch->seq > tally.lastSeq + 1) tally.seqGaps += batch->seq - tally.lastSeq - 1;
-  tally.lastSeq = std::max(tally.lastSeq, batch->seq);
-  if (batch->final) tally.final = true;
-  if (batch->resent) tally.resent.insert(batch->seq);
-  if (batch->crash) tally.crash = std::move(batch->crash);
+  if (batch.seq > tally.lastSeq + 1) tally.seqGaps += batch.seq - tally.lastSeq - 1;
+  tally.lastSeq = std::max(tally.lastSeq, batch.seq);
+  if (batch.final) tally.final = true;
+  if (batch.resent) tally.resent.insert(batch.seq);
+  if (batch.crash) tally.crash = batch.crash;
 }
 
 }  // namespace loads::master

@@ -1,5 +1,6 @@
 // ResultsReceiver: the master's PULL socket in distributed mode. Every RESULTS and
-// STOP-TEST-RUN batch from the slaves is replayed into the master's AggregateResult,
+// STOP-TEST-RUN batch from the slaves is replayed into the master's AggregateResult (a
+// SUMMARY is merged into it, AggregateResult::mergeSummary),
 // tagged with the sending agent's index (AggregateResult::setSource), and tallied per
 // agent so the report can compare events sent with events received (PROTOCOL.md §5.3).
 //
@@ -28,7 +29,7 @@
 
 namespace loads {
 class AggregateResult;
-}
+}  // namespace loads
 
 namespace loads::master {
 
@@ -105,6 +106,9 @@ class ResultsReceiver {
  private:
   void loop();
   void onBatch(const void* data, std::size_t size);
+  void onSummary(std::string_view bytes, const proto::DecodeLimits& limits);  // SUMMARY (§5.4)
+  void countMalformed(const std::string& reason);
+  void count(const proto::BatchInfo& batch);  // the agent's tally; locked
   // Whether a message with this header belongs to the run; counts it when not. Locked.
   bool admit(const proto::BatchInfo& info);
 

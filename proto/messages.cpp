@@ -38,6 +38,7 @@ constexpr std::array kTypeNames = {
     TypeName{MessageType::kResults, "RESULTS"},
     TypeName{MessageType::kStopTestRun, "STOP-TEST-RUN"},
     TypeName{MessageType::kLibraryPart, "LIBRARY-PART"},
+    TypeName{MessageType::kSummary, "SUMMARY"},
 };
 
 bool referenceAll(msgpack::type::object_type, std::size_t, void*) { return true; }

@@ -80,6 +80,8 @@ enum class MessageType : std::uint8_t {
   kStopTestRun,
   // broker -> agent
   kLibraryPart,
+  // slave -> master (--results summary, proto/summary.hpp)
+  kSummary,
 };
 std::string_view messageTypeName(MessageType type);      // "RUN", "RUN-ACCEPTED", ...
 MessageType messageTypeFromName(std::string_view name);  // kUnknown if not a LOADS type

@@ -179,6 +179,25 @@ std::string ResultsEncoder::resentBatch(EventBuffer& events, std::uint64_t seq,
   return message;
 }
 
+std::string ResultsEncoder::summary(std::uint64_t events, std::string_view packedSummary) {
+  ++seq_;
+  eventsSent_ += events;
+  msgpack::sbuffer out(packedSummary.size() + 128 + runId_.size() + agentId_.size());
+  msgpack::packer<msgpack::sbuffer> packer(out);
+  packer.pack_array(4);
+  packer.pack(kProtocolName);
+  packer.pack(kProtocolVersion);
+  packer.pack(messageTypeName(MessageType::kSummary));
+  packer.pack_array(6);
+  packer.pack(runId_);
+  packer.pack(agentId_);
+  packer.pack_uint64(seq_);
+  packer.pack_uint64(eventsSent_);
+  packer.pack_uint64(events);
+  out.write(packedSummary.data(), packedSummary.size());
+  return std::string(out.data(), out.size());
+}
+
 std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const CrashInfo* crash,
                                   bool resent) {
   ++seq_;
@@ -380,6 +399,22 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
 }
 
 }  // namespace
+
+std::uint64_t replayPacked(std::string_view packed, std::uint32_t events, TestResult& sink,
+                           const RunTimeCallback& runTime) {
+  std::uint64_t replayed = 0;
+  std::size_t offset = 0;
+  for (std::uint32_t i = 0; i < events && offset < packed.size(); ++i) {
+    msgpack::object_handle event;
+    try {
+      msgpack::unpack(event, packed.data(), packed.size(), offset);
+    } catch (const std::exception&) {
+      break;  // the rest cannot be framed
+    }
+    replayed += replayEvent(event.get(), sink, runTime) ? 1 : 0;
+  }
+  return replayed;
+}
 
 Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
                                       const DecodeLimits& limits,

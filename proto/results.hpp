@@ -137,6 +137,9 @@ class ResultsEncoder {
     seq_ = seq;
     eventsSent_ = eventsSent;
   }
+  // A SUMMARY message folding `events` calls, whose summary the caller packed
+  // (proto/summary.hpp); numbered and counted like a batch.
+  std::string summary(std::uint64_t events, std::string_view packedSummary);
 
   std::uint64_t eventsSent() const { return eventsSent_; }
   std::uint64_t batchesSent() const { return seq_; }
@@ -168,6 +171,11 @@ struct BatchInfo {
 // The run's start (kStartTestRun) or stop (kStopTestRun) at the time the sender gave it,
 // µs since the epoch (PROTOCOL.md §5.3).
 using RunTimeCallback = std::function<void(EventKind kind, std::int64_t atUs)>;
+
+// Replays `events` packed events (as an EventBuffer holds them) into `sink`; returns how
+// many replayed (a malformed one is skipped). For a sender that folds what it recorded.
+std::uint64_t replayPacked(std::string_view packed, std::uint32_t events, TestResult& sink,
+                           const RunTimeCallback& runTime = nullptr);
 
 // Replays the events of one RESULTS or STOP-TEST-RUN message into `sink`, in order.
 // Malformed header → error and nothing replayed; a malformed event is skipped and

@@ -1,5 +1,8 @@
 #include "stats/aggregate_result.hpp"
 
+#include "stats/counting.hpp"
+#include "stats/interval_summary.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,13 +16,10 @@
 namespace loads {
 namespace {
 
-// Lets a string_view find an existing std::string key without building a string.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <class V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+using counting::addToCounter;
+using counting::secondOf;
+using counting::StringHash;
+using counting::StringMap;
 
 template <class V>
 V& findOrAdd(StringMap<V>& map, std::string_view key) {
@@ -30,21 +30,6 @@ V& findOrAdd(StringMap<V>& map, std::string_view key) {
 
 constexpr std::int64_t kNoSecond = INT64_MIN;
 constexpr std::size_t kRingSize = 4;  // seconds a shard keeps before handing them over
-
-std::int64_t secondOf(std::int64_t us) {
-  return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
-}
-
-// Counters hold the test's own int64 values (or a peer's): their sums saturate at the
-// int64 limits instead of overflowing.
-void addToCounter(std::int64_t& counter, std::int64_t value) {
-  if (__builtin_add_overflow(counter, value, &counter)) counter = value > 0 ? INT64_MAX : INT64_MIN;
-}
-
-std::size_t errorKindIndex(ErrorKind kind) {
-  auto i = static_cast<std::size_t>(kind);
-  return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
-}
 
 void mergeInto(TestSummary& dst, const TestSummary& src) {
   dst.started += src.started;
@@ -261,8 +246,8 @@ struct AggregateResult::NameCaps {
     caps[kCounters].overflow = {"counter names", o.maxCounters};
     caps[kStatusCodes].overflow = {"status codes", o.maxStatusCodes};
   }
-  // true: `name` has its own entry; false: its event counts under the (other) entry.
-  bool admit(Kind kind, std::string_view name) {
+  // true: `name` has its own entry; false: its `events` count under the (other) entry.
+  bool admit(Kind kind, std::string_view name, std::uint64_t events = 1) {
     std::lock_guard lock(mu);
     Cap& cap = caps[kind];
     if (cap.admitted.find(name) != cap.admitted.end()) return true;
@@ -270,7 +255,7 @@ struct AggregateResult::NameCaps {
       cap.admitted.emplace(name);
       return true;
     }
-    ++cap.overflow.events;
+    cap.overflow.events += events;
     auto& first = cap.overflow.firstNames;
     if (first.size() < kFirstNames) {
       std::string shown(name.substr(0, kShownLength));
@@ -329,10 +314,12 @@ struct AggregateResult::Shard {
     return &slot;
   }
   // The entry of `key` in `map`, or of kOtherName when `key` is new and past its cap.
+  // `events`: the calls this stands for (a summary's entry folds many).
   template <class V>
-  V& capped(StringMap<V>& map, std::string_view key, NameCaps& caps, NameCaps::Kind kind) {
+  V& capped(StringMap<V>& map, std::string_view key, NameCaps& caps, NameCaps::Kind kind,
+            std::uint64_t events = 1) {
     if (auto it = map.find(key); it != map.end()) return it->second;
-    return findOrAdd(map, caps.admit(kind, key) ? key : kOtherName);
+    return findOrAdd(map, caps.admit(kind, key, events) ? key : kOtherName);
   }
   // Runs `update` on this shard's data for second `s`, or, for a late event, on a
   // second of its own that goes straight to the series.
@@ -460,14 +447,8 @@ void AggregateResult::addTestError(std::string_view test, const Failure& f,
   countTestEvent(test, status, true, [&](TestSummary& t) { ++(failure ? t.failures : t.errors); });
   Shard& s = shard();
   std::lock_guard lock(s.mu);
-  // One key per distinct (kind, test, type, message, file, line), built in a reused buffer.
   std::string& key = s.errorKey;
-  key.clear();
-  key.push_back(failure ? 'F' : 'E');
-  for (std::string_view part : {test, f.type, f.message, f.file}) {
-    key.append(part).push_back('\x1f');
-  }
-  key.append(std::to_string(f.line));
+  errorSampleKey(key, failure, test, f);
   if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
     ++it->second.count;
   } else if (s.errors.size() < options_.maxErrorSamples) {
@@ -498,25 +479,13 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
     RequestSummary& r = s.capped(s.requests, hit.name, *caps_, NameCaps::kRequests);
-    ++r.count;
-    r.failures += failed;
-    r.bytes += hit.bytes;
+    counting::countHit(r, hit);
     if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
       ++code->second;
     } else {
       const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(hit.status));
       ++r.statusCodes[own ? hit.status : kOtherStatus];
     }
-    if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
-    r.latency.record(hit.elapsedUs);
-    if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
-      ++r.planned;
-      r.latencyCorrected.record(endedUs - hit.plannedStartUs);
-    } else {
-      r.latencyCorrected.record(hit.elapsedUs);
-    }
-    if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
-    r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
     s.noteEvent(hit.startedUs, endedUs);
     ++*s.sourceRequests;
 
@@ -603,6 +572,82 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
     });
   }
   for (TestResult* o : observers_) o->addDropped(test, plannedStartUs, status);
+}
+
+// Each list of the summary is in the order its calls first named the entries, and each
+// entry says how many calls it folds: the caps admit and count exactly as for the calls.
+void AggregateResult::mergeSummary(const IntervalSummary& m) {
+  {
+    Shard& s = shard();
+    std::lock_guard lock(s.mu);
+    mergeSummaryCounts(s, m);
+    if (m.lastEventUs) s.noteEvent(m.firstEventUs, m.lastEventUs);
+    for (const IntervalSummary::Second& sec : m.seconds) {
+      s.inSecond(sec.second, *series_, [&](SecondData& d) {
+        d.requests += sec.requests;
+        d.errors += sec.errors;
+        d.testFailures += sec.testFailures;
+        d.dropped += sec.dropped;
+        d.latency.merge(sec.latency);
+        SecondData::PerSource& source = d.of(s.source);
+        source.noteUsers(sec.users);
+        source.requests += sec.requests;
+      });
+    }
+  }
+  if (m.runStartedUs) startTestRunAt(m.runStartedUs);
+  if (m.runStoppedUs) stopTestRunAt(m.runStoppedUs);
+}
+
+void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
+  for (const IntervalSummary::Test& t : m.tests) {
+    mergeInto(s.capped(s.tests, t.name, *caps_, NameCaps::kTests, t.calls()), t.counts);
+  }
+  std::vector<RequestSummary*> requests;
+  requests.reserve(m.requests.size());
+  for (const IntervalSummary::Request& r : m.requests) {
+    RequestSummary& dst =
+        s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.counts.count);
+    mergeInto(dst, r.counts);
+    *s.sourceRequests += r.counts.count;
+    requests.push_back(&dst);
+  }
+  for (const IntervalSummary::Status& st : m.statuses) {
+    if (st.request >= requests.size()) continue;  // the decoder refuses these
+    auto& codes = requests[st.request]->statusCodes;
+    if (auto code = codes.find(st.status); code != codes.end()) {
+      code->second += st.count;
+    } else {
+      const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(st.status), st.count);
+      codes[own ? st.status : kOtherStatus] += st.count;
+    }
+  }
+  for (const IntervalSummary::Counter& c : m.counters) {
+    const bool loose = c.test < 0 || static_cast<std::size_t>(c.test) >= m.tests.size();
+    auto& counters =
+        loose ? s.looseCounters
+              : s.capped(s.tests, m.tests[c.test].name, *caps_, NameCaps::kTests, c.events).counters;
+    auto it = counters.find(c.name);
+    if (it == counters.end()) {
+      const std::string_view key =
+          caps_->admit(NameCaps::kCounters, c.name, c.events) ? std::string_view(c.name) : kOtherName;
+      it = counters.find(key);
+      if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+    }
+    addToCounter(it->second, c.value);
+  }
+  mergeInto(s.sockets, m.sockets);
+  for (const IntervalSummary::Error& e : m.errors) {
+    std::string& key = s.errorKey;
+    errorSampleKey(key, e.failure, e.test, Failure{e.type, e.message, e.file, e.line});
+    if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
+      it->second.count += e.count;
+    } else if (s.errors.size() < options_.maxErrorSamples) {
+      s.errors.emplace(key, ErrorSample{e.failure, e.test, e.type, e.message, e.file, e.line, e.count});
+    } else {
+      s.errorsDropped += e.count;
+    }
+  }
 }
 
 void AggregateResult::setTarget(std::string kind, TargetFunction target) {
@@ -710,6 +755,13 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   series.reserve(out.size());
   for (const auto& [second, sample] : out) series.push_back(sample);
   return series;
+}
+
+void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f) {
+  key.clear();
+  key.push_back(failure ? 'F' : 'E');
+  for (std::string_view part : {test, f.type, f.message, f.file}) key.append(part).push_back('\x1f');
+  key.append(std::to_string(f.line));
 }
 
 std::string overflowSentence(const NameOverflow& o) {

@@ -40,6 +40,8 @@
 
 namespace loads {
 
+struct IntervalSummary;  // stats/interval_summary.hpp
+
 inline constexpr std::size_t kErrorKindCount = static_cast<std::size_t>(ErrorKind::kOther) + 1;
 
 // A request counts as failed when no response arrived (status 0) or status >= 400.
@@ -91,6 +93,10 @@ struct ErrorSample {
   int line = 0;
   std::uint64_t count = 0;
 };
+
+// The key that tells distinct error samples apart (kind, test, type, message, file, line),
+// written into `key` (reused, so that building it does not allocate).
+void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f);
 
 // The entry that counts every name past a cap (request, test and counter names).
 inline constexpr std::string_view kOtherName = "(other)";
@@ -235,6 +241,11 @@ class AggregateResult final : public TestResult {
   void socketClose(std::string_view url, const SocketClose&, const LoadsStatus&) override;
   void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus&) override;
 
+  // Counts a slave's summary of an interval (--results summary, SummaryBuilder) exactly as
+  // its calls replayed one by one would have been counted, under the calling thread's
+  // source. The observers are not called: a summary carries no single calls.
+  void mergeSummary(const IntervalSummary& summary);
+
  private:
   struct SecondData;
   struct Series;
@@ -251,6 +262,7 @@ class AggregateResult final : public TestResult {
                   std::map<std::int64_t, SecondData>& pending) const;
   std::vector<SecondSample> mergedSeconds(std::map<std::int64_t, SecondData>& pending) const;
   void addTestError(std::string_view test, const Failure&, const LoadsStatus&, bool failure);
+  void mergeSummaryCounts(Shard& shard, const IntervalSummary& summary);
 
   AggregateOptions options_;
   const std::uint64_t instanceId_;  // tells this object's shards from a reused address's

@@ -303,4 +303,49 @@ std::int64_t Histogram::percentile(double q) const {
   return found;
 }
 
+Histogram::Parts Histogram::parts() const {
+  Parts p;
+  forEachCount([&](std::uint32_t index, std::uint64_t c) {
+    p.counts.push_back(index);
+    p.counts.push_back(c);
+    return true;
+  });
+  p.clamped = clamped_;
+  p.min = min();
+  p.max = max();
+  p.sum = sum_;
+  return p;
+}
+
+std::optional<Histogram> Histogram::fromParts(const Parts& p) {
+  Histogram h;
+  if (p.counts.size() % 2 != 0) return std::nullopt;
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < p.counts.size(); i += 2) {
+    const std::uint64_t index = p.counts[i], count = p.counts[i + 1];
+    if (index >= h.indexCount_ || count == 0 || (i > 0 && index <= p.counts[i - 2]) ||
+        __builtin_add_overflow(total, count, &total)) {
+      return std::nullopt;
+    }
+    const auto at = static_cast<std::uint32_t>(index);
+    const std::uint32_t offset = at - h.base_;
+    if (offset < h.span_) {
+      h.addAt(offset, count);
+    } else {
+      h.addOutside(at, count);
+    }
+  }
+  if (total == 0) {
+    if (p.clamped || p.min || p.max || p.sum) return std::nullopt;
+    return h;
+  }
+  if (p.min < 0 || p.min > p.max || p.max > h.highest_ || p.clamped > total) return std::nullopt;
+  h.total_ = total;
+  h.clamped_ = p.clamped;
+  h.min_ = p.min;
+  h.max_ = p.max;
+  h.sum_ = p.sum;
+  return h;
+}
+
 }  // namespace loads

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace loads {
@@ -80,6 +81,19 @@ class Histogram {
   bool sameLayout(const Histogram& other) const {
     return highest_ == other.highest_ && digits_ == other.digits_;
   }
+  // The histogram as plain numbers, for the wire (proto/summary.hpp): the non-zero counts
+  // by bucket index, ascending, and the exact totals. fromParts() rebuilds it exactly.
+  struct Parts {
+    std::vector<std::uint64_t> counts;  // index, count, index, count, ...; indices ascending
+    std::uint64_t clamped = 0;          // clampedCount()
+    std::int64_t min = 0, max = 0, sum = 0;
+  };
+  Parts parts() const;
+  // A histogram of the default layout holding `parts`; nullopt when they cannot be one
+  // (an index outside the layout or not ascending, a zero count, a total that overflows,
+  // min > max, values outside [0, highest]). Never throws on bad input.
+  static std::optional<Histogram> fromParts(const Parts& parts);
+
   // Bytes this histogram holds: the object plus its heap block.
   std::size_t memoryBytes() const { return sizeof(*this) + counts_.capacity(); }
 

@@ -107,7 +107,7 @@ up() {
 # loads-master --ping from a throwaway container on the fleet's network, with the keys.
 ping_broker() {
   podman run --rm --network "$network" -v "$work/secrets/loads-master-key:/etc/loads/key:ro" \
-    -v "$work/secrets/loads-broker-pub:/etc/loads/broker:ro" "$image" loads-master --ping \
+    -v "$work/secrets/loads-broker-pub:/etc/loads/broker:ro" "$image" loads-master --ping --agents \
     --broker tcp://loads-broker:7780 --key /etc/loads/key/master.key \
     --broker-key /etc/loads/broker/broker.pub 2>&1 || true
 }

@@ -93,11 +93,59 @@ def master(path, secrets, tests_image, report_dir, load):
     yaml.safe_dump(pod, sys.stdout, sort_keys=False)
 
 
+# Sizing from bench/RESULTS.md ("1,000 agents"): the broker and the master each stay well
+# under one core at 1,000 agents; requests leave the margin for a busier cluster, and the
+# master's memory grows with request names, not with agents.
+FLEET_BROKER = {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+FLEET_MASTER = {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"memory": "4Gi"}}
+USERS_PER_AGENT = 20
+
+
+def option(args, name, value):
+    """args with `name` set to `value` (replaced when present, appended otherwise)."""
+    if name in args:
+        args[args.index(name) + 1] = value
+        return args
+    return args + [name, value]
+
+
+def fleet(agents, out_dir):
+    import os
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kubernetes")
+    os.makedirs(out_dir, exist_ok=True)
+    for name in ("broker.yaml", "agents.yaml", "master-job.yaml"):
+        docs = [d for d in yaml.safe_load_all(open(os.path.join(here, name))) if d]
+        for d in docs:
+            if d["kind"] not in ("Deployment", "Job"):
+                continue
+            spec = d["spec"]
+            container = spec["template"]["spec"]["containers"][0]
+            component = spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+            if component == "agent":
+                spec["replicas"] = agents
+            elif component == "broker":
+                container["resources"] = FLEET_BROKER
+            else:
+                container["resources"] = FLEET_MASTER
+                args = container["args"]
+                for name_, value in (("--agents", str(agents)),
+                                     ("-u", str(agents * USERS_PER_AGENT)),
+                                     ("--wait-agents", "5m"), ("--results", "summary")):
+                    args = option(args, name_, value)
+                container["args"] = args
+        with open(os.path.join(out_dir, name), "w") as out:
+            out.write(f"# deploy/podman/manifest.py fleet {agents}: deploy/kubernetes/{name} "
+                      f"sized for {agents} agents\n")
+            yaml.safe_dump_all(docs, out, sort_keys=False)
+
+
 if sys.argv[1] == "broker":
     deployments(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == "agents":
     deployments(sys.argv[2], sys.argv[3], sys.argv[4])
 elif sys.argv[1] == "master":
     master(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
+elif sys.argv[1] == "fleet":
+    fleet(int(sys.argv[2]), sys.argv[3])
 else:
     sys.exit(__doc__)

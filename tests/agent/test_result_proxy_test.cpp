@@ -8,6 +8,8 @@
 #include <zmq.hpp>
 
 #include "proto/results.hpp"
+#include "proto/summary.hpp"
+#include "stats/aggregate_result.hpp"
 
 using namespace loads;
 using namespace std::chrono_literals;
@@ -130,4 +132,68 @@ TEST_CASE("finish gives up, bounded, when no master ever listens") {
   agent::ProxyStats stats = proxy.finish();
   CHECK(std::chrono::steady_clock::now() - start < 10s);
   CHECK_FALSE(stats.delivered);
+}
+
+TEST_CASE("with summaries, four threads' calls over 5,000 names arrive folded, every one counted",
+          "[summary]") {
+  Pull pull;
+  agent::ProxyOptions options{pull.endpoint, "run-1", "agent-a"};
+  options.summaries = true;
+  options.summaryInterval = 200ms;
+  agent::TestResultProxy proxy(options);
+  AggregateOptions aggregateOptions;
+  aggregateOptions.maxNames = 10000;
+  AggregateResult aggregate(aggregateOptions);
+  std::uint64_t summaries = 0, folded = 0, eventsSent = 0;
+  bool final = false;
+  std::thread receiver([&] {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!final && std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{pull.socket.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, 100ms);
+      zmq::message_t m;
+      if (!pull.socket.recv(m, zmq::recv_flags::dontwait)) continue;
+      if (auto summary = proto::decodeSummaryBatch(m.to_string_view())) {
+        ++summaries;
+        folded += summary->info.events;
+        aggregate.mergeSummary(summary->summary);
+        continue;
+      }
+      auto info = proto::decodeResultsBatch(m.to_string_view(), aggregate);
+      REQUIRE(info.ok());
+      folded += info->replayed;
+      eventsSent = info->eventsSent;
+      final = info->final;
+    }
+  });
+
+  constexpr int kThreads = 4, kHits = 20000, kNames = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kHits; ++i) {
+        LoadsStatus s{0, 4, static_cast<std::uint64_t>(i), static_cast<std::uint32_t>(t + 1)};
+        const std::string name = "GET /n/" + std::to_string((i * 7 + t) % kNames);
+        Hit hit{name, "http://127.0.0.1/", "GET", 200, ErrorKind::kNone, 1'700'000'000'000'000, 2, 3};
+        proxy.addHit(hit, s);
+        if (i % 100 == 0) proxy.incrCounter("T.t", "c", 1, s);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const agent::ProxyStats stats = proxy.finish();
+  receiver.join();
+  REQUIRE(final);
+  const std::uint64_t calls = kThreads * (kHits + kHits / 100);
+  CHECK(stats.delivered);
+  CHECK(stats.eventsSent == calls);
+  CHECK(eventsSent == calls);
+  CHECK(folded == calls);
+  // 5,000 names a thread pass a summary's 4,096 entries: some went early.
+  CHECK(summaries > kThreads);
+  CHECK(stats.batchesSent == summaries + 1);
+  const Snapshot snap = aggregate.snapshot();
+  CHECK(snap.allRequests.count == kThreads * kHits);
+  CHECK(snap.requests.size() == kNames);
+  CHECK(snap.counters.at("c") == kThreads * kHits / 100);
 }

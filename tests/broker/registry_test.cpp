@@ -2,6 +2,7 @@
 #include "broker/registry.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "proto/messages.hpp"
 
@@ -234,4 +235,42 @@ TEST_CASE("a lost agent keeps no list of cached libraries", "[registry]") {
   registry.forgetLost(clock.now, 10min);
   CHECK_FALSE(registry.find("a1"));
   CHECK_FALSE(registry.findByRouting("rid-1"));
+}
+
+TEST_CASE("1,000 agents on 46 uneven hosts: a run of all of them, then runs of 100, spread evenly",
+          "[registry]") {
+  FakeClock clock;
+  AgentRegistry registry(1000ms, 5);
+  // Host h carries 10 + h % 30 agents (the last fewer): 46 hosts, 1,000 agents in all.
+  std::map<std::string, int> perHost;
+  for (int i = 0, host = 0; i < 1000; ++host) {
+    for (int k = 0; k < 10 + host % 30 && i < 1000; ++k, ++i) {
+      const std::string h = "h" + std::to_string(host);
+      registry.registerAgent(hello("a" + std::to_string(i), h), "rid-" + std::to_string(i), clock.now);
+      ++perHost[h];
+    }
+  }
+  REQUIRE(perHost.size() == 46);
+  CHECK(registry.selectIdle(1001).empty());
+  CHECK(registry.selectIdle(1000).size() == 1000);
+
+  // Runs of 100 in a row: each takes agents from the hosts with the fewest at work, so no
+  // host ever carries two more busy agents than another that still has idle ones.
+  for (int run = 0; run < 9; ++run) {
+    clock.advance(1s);
+    const auto chosen = registry.selectIdle(100);
+    REQUIRE(chosen.size() == 100);
+    for (const auto& id : chosen) registry.assign(id, "r" + std::to_string(run), clock.now);
+    std::map<std::string, int> busy, idle;
+    for (const auto& [id, agent] : registry.agents()) {
+      ++(agent.state == AgentState::kBusy ? busy : idle)[agent.host];
+    }
+    int least = 1 << 30, most = 0;
+    for (const auto& [host, n] : perHost) {
+      if (idle[host] > 0) least = std::min(least, busy[host]);
+      most = std::max(most, busy[host]);
+    }
+    INFO("run " << run);
+    CHECK(most <= least + 1);
+  }
 }

@@ -53,6 +53,9 @@ MESSAGES = {
     "RESULTS": [("run-id", ""), ("agent-id", ""), ("seq", 0), ("events-sent", 0), ("events", [])],
     "STOP-TEST-RUN": [("run-id", ""), ("agent-id", ""), ("seq", 0), ("events-sent", 0),
                       ("events", [])],
+    # 5.4 slave -> master, --results summary
+    "SUMMARY": [("run-id", ""), ("agent-id", ""), ("seq", 0), ("events-sent", 0), ("events", 0),
+                ("summary", None)],
 }
 
 # 5.3 event kinds and their args after [kind, hits, users, current-hit, current-user].

@@ -16,6 +16,14 @@ cd "$src/tests/deploy"
 node validate.mjs "$src/deploy" > "$work/options"
 check_options "$work/prefix" < "$work/options"
 
+# The manifests sized for 1,000 agents (manifest.py fleet, docs/deploying.md) validate too.
+mkdir -p "$work/fleet"
+cp "$src/deploy/Dockerfile" "$work/fleet/"
+/usr/bin/python3 "$src/deploy/podman/manifest.py" fleet 1000 "$work/fleet/kubernetes"
+grep -q "replicas: 1000" "$work/fleet/kubernetes/agents.yaml" || { echo "FAIL: fleet replicas"; exit 1; }
+node validate.mjs "$work/fleet" > "$work/fleet-options"
+check_options "$work/prefix" < "$work/fleet-options"
+
 # A broken copy: a string where the schema wants an integer, a mount of no volume, an
 # unknown Dockerfile flag. Each must be reported.
 mkdir -p "$work/broken/kubernetes"

@@ -14,8 +14,10 @@
 
 #include "agent/test_result_proxy.hpp"
 #include "report/console_output.hpp"
+#include "proto/summary.hpp"
 #include "security/curve.hpp"
 #include "stats/aggregate_result.hpp"
+#include "stats/interval_summary.hpp"
 
 using namespace loads;
 using namespace std::chrono_literals;
@@ -185,4 +187,57 @@ TEST_CASE("startTestRun and stopTestRun without a time (an older slave) still co
   const Snapshot snap = sink.snapshot();
   CHECK(snap.runStartedUs >= before);
   CHECK(snap.runStoppedUs >= snap.runStartedUs);
+}
+
+TEST_CASE("a SUMMARY counts as its folded calls, and one of another run, out of sequence or late "
+          "is refused",
+          "[summary]") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  auto summaryOf = [&](proto::ResultsEncoder& encoder, std::uint64_t hits) {
+    IntervalSummary m;
+    auto& entry = m.requests.emplace_back();
+    entry.name = "GET /s";
+    RequestSummary& r = entry.counts;
+    r.count = hits;
+    r.latency.record(1000, hits);
+    r.latencyCorrected.record(1000, hits);
+    r.firstStartedUs = t0;
+    r.lastEndedUs = t0 + 1000;
+    m.statuses.push_back({0, 200, hits});
+    auto& sec = m.seconds.emplace_back();
+    sec.second = t0 / 1'000'000;
+    sec.requests = hits;
+    sec.latency.record(1000, hits);
+    m.firstEventUs = t0;
+    m.lastEventUs = t0 + 1000;
+    m.events = hits;
+    return proto::encodeSummary(encoder, m);
+  };
+  proto::ResultsEncoder a("run-1", "agent-a"), other("run-2", "agent-a"), stranger("run-1", "x");
+  const std::string first = summaryOf(a, 100), second = summaryOf(a, 50);
+  proto::EventBuffer none;
+  const std::string final = a.finalBatch(none);
+  proto::ResultsEncoder replay("run-1", "agent-a");
+  const std::string replayed = summaryOf(replay, 100);  // seq 1 again: out of sequence
+  const std::string late = summaryOf(a, 7);             // after the final
+
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start("run-1", {{"agent-a", 0}});
+  deliver(receiver,
+          {first, summaryOf(other, 5), summaryOf(stranger, 5), second, replayed, final, late},
+          {"agent-a"});
+  receiver.stop();
+  const auto tally = receiver.tallies()["agent-a"];
+  CHECK(tally.received == 150);
+  CHECK(tally.eventsSent == 150);
+  CHECK(tally.batches == 3);
+  CHECK(tally.seqGaps == 0);
+  const auto rejected = receiver.rejected();
+  CHECK(rejected.otherRun == 1);
+  CHECK(rejected.unknownAgent == 1);
+  CHECK(rejected.outOfSequence == 1);
+  CHECK(rejected.afterFinal == 1);
+  CHECK(sink.snapshot().allRequests.count == 150);
+  CHECK(receiver.malformed() == 0);
 }

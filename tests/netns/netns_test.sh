@@ -84,7 +84,7 @@ for i in 1 2; do
 done
 master_cmd=("$build/master/loads-master" --broker "$broker_front" --key "$keys/masters/master.key"
   --broker-key "$keys/broker.pub")
-idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping | grep -c " $1 ")" = "$2" ]; }
+idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping --agents | grep -c " $1 ")" = "$2" ]; }
 wait_for 20 idle idle 2 || fail "the agents did not register with the broker at $broker_back"
 
 # ---- the run: 4 users (2 per agent), 6 s; agent 2 (users 2 and 4) gets cut mid-run

@@ -92,7 +92,7 @@ in_ns ag1 "$build/agent/loads-agent" --broker "$broker_back" --id slow-agent \
 pids+=($!)
 master_cmd=("$build/master/loads-master" --broker "$broker_front" --key "$keys/masters/master.key"
   --broker-key "$keys/broker.pub")
-idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping | grep -c " idle ")" = 1 ]; }
+idle() { [ "$(in_ns mst "${master_cmd[@]}" --ping --agents | grep -c " idle ")" = 1 ]; }
 wait_for 30 idle || fail "the agent did not register with the broker at $broker_back"
 
 url="http://${addr[tgt]}:8080"

@@ -8,6 +8,7 @@
 
 #include "proto/messages.hpp"
 #include "proto/results.hpp"
+#include "proto/summary.hpp"
 
 using namespace loads;
 using namespace loads::proto;
@@ -77,7 +78,7 @@ void replay(const std::string& bytes, EventBuffer& events) {
 TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte for byte",
           "[proto]") {
   const auto examples = appendixExamples();
-  REQUIRE(examples.size() >= 11);
+  REQUIRE(examples.size() >= 12);
   std::string results;  // RESULTS is re-encoded with the STOP-TEST-RUN that follows it
   for (const auto& example : examples) {
     INFO(example.title);
@@ -124,6 +125,14 @@ TEST_CASE("every example of PROTOCOL.md appendix A decodes and re-encodes byte f
         ResultsEncoder encoder("r1", "a2");
         CHECK(encoder.batch(first) == results);
         again = encoder.finalBatch(last);
+        break;
+      }
+      case MessageType::kSummary: {
+        auto batch = decodeSummaryBatch(example.bytes);
+        INFO(batch.reason());
+        REQUIRE(batch.ok());
+        ResultsEncoder encoder(batch->info.runId, batch->info.agentId);
+        again = encodeSummary(encoder, batch->summary);
         break;
       }
       default:

@@ -90,7 +90,8 @@ void Cluster::startAgent(std::size_t i) {
 }
 
 Completed Cluster::ping() const {
-  std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend, "--ping"};
+  std::vector<std::string> argv{built("master/loads-master"), "--broker", frontend, "--ping",
+                                "--agents"};
   argv.insert(argv.end(), args.master.begin(), args.master.end());
   return runCommand(argv, 20s);
 }

@@ -1,0 +1,62 @@
+// Small rules of counting that the aggregate (aggregate_result.cpp) and the summary
+// builder (summary_builder.cpp) must apply alike, or a summary would not merge into what
+// the calls give. Internal to stats/; stateless.
+#pragma once
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "stats/aggregate_result.hpp"
+
+namespace loads::counting {
+
+// Lets a string_view find an existing std::string key without building a string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// The Unix second of a time in µs (rounding down, before 1970 too).
+inline std::int64_t secondOf(std::int64_t us) {
+  return us >= 0 ? us / 1'000'000 : -((-us + 999'999) / 1'000'000);
+}
+
+// Counters hold the test's own int64 values (or a peer's): their sums saturate at the
+// int64 limits instead of overflowing.
+inline void addToCounter(std::int64_t& counter, std::int64_t value) {
+  if (__builtin_add_overflow(counter, value, &counter)) counter = value > 0 ? INT64_MAX : INT64_MIN;
+}
+
+// RequestSummary::errorKinds' index of a kind (an unknown one counts as kOther).
+inline std::size_t errorKindIndex(ErrorKind kind) {
+  auto i = static_cast<std::size_t>(kind);
+  return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
+}
+
+// One hit in its request's figures, all but its status code (the aggregate caps status
+// codes, a summary lists them in first-hit order).
+inline void countHit(RequestSummary& r, const Hit& hit) {
+  const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
+  ++r.count;
+  r.failures += isFailedStatus(hit.status);
+  r.bytes += hit.bytes;
+  if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
+  r.latency.record(hit.elapsedUs);
+  if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
+    ++r.planned;
+    r.latencyCorrected.record(endedUs - hit.plannedStartUs);
+  } else {
+    r.latencyCorrected.record(hit.elapsedUs);
+  }
+  if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
+  r.lastEndedUs = std::max(r.lastEndedUs, endedUs);
+}
+
+}  // namespace loads::counting
