@@ -279,10 +279,10 @@ int runSlave(const SlaveOptions& options) {
     sink = std::make_unique<RingRecorder>(*ring);
     // This slave sends what it records itself (so it goes on when its agent is gone); what
     // it leaves when it dies, its parent sends (PROTOCOL.md §10).
-    sender = std::make_unique<RingForwarder>(
-        ForwarderOptions{options.resultsEndpoint, options.runId, options.agentId,
-                         options.resultsCurve},
-        ring->share());
+    sender =
+        std::make_unique<RingForwarder>(ForwarderOptions{options.resultsEndpoint, options.runId,
+                                                         options.agentId, options.resultsCurve},
+                                        ring->share());
     sender->startLive();
   } else {
     ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
