@@ -78,6 +78,7 @@ class RingForwarder {
   // when `all`, else only full batches.
   void sendSlot(std::uint32_t slot, bool all);
   void afterDeath(std::optional<proto::CrashInfo> crash);
+  void countTooLarge();
   bool send(const std::string& message);
   void close();
 
