@@ -33,7 +33,8 @@ void recordHits(TestResult& result, int threads, int hits) {
       for (int i = 0; i < hits; ++i) {
         LoadsStatus s{0, 50, static_cast<std::uint64_t>(i + 1), static_cast<std::uint32_t>(t + 1)};
         result.startTest("Bench.test_get", s);
-        Hit hit{"GET /", "http://127.0.0.1:8080/", "GET", 200, ErrorKind::kNone, 1'700'000'000'000'000, 150, 512};
+        Hit hit{"GET /",          "http://127.0.0.1:8080/", "GET", 200,
+                ErrorKind::kNone, 1'700'000'000'000'000,    150,   512};
         result.addHit(hit, s);
         result.addSuccess("Bench.test_get", s);
         result.stopTest("Bench.test_get", std::chrono::microseconds(160), s);
