@@ -80,7 +80,7 @@ class EventRing {
   static constexpr std::size_t kRetained = 16;
 
   // Parent: a new ring of `slots` slots of `slotBytes` each. Throws std::runtime_error.
-  static std::unique_ptr<EventRing> create(std::uint32_t slots, std::size_t slotBytes = 4u << 20);
+  static std::unique_ptr<EventRing> create(std::uint32_t slots, std::size_t slotBytes = 2u << 20);
   // A second mapping of the same ring (its own descriptor), for another owner.
   std::unique_ptr<EventRing> share() const;
   // Slave: maps the ring passed as `fd`; nullptr when `fd` is no ring.

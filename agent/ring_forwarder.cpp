@@ -153,6 +153,7 @@ bool RingForwarder::finishLive() {
   }
   wake_.notify_one();
   join();
+  countTooLarge();
   proto::EventBuffer none;
   const bool delivered = send(transport_->encoder.finalBatch(none)) && dropped_ == 0;
   ring_->markFinalSent();
@@ -188,12 +189,20 @@ void RingForwarder::afterDeath(std::optional<proto::CrashInfo> crash) {
   // Then what it never sent, and the end of its stream.
   t.encoder.resume(seq, eventsSent);
   for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) sendSlot(i, true);
+  countTooLarge();
   const std::string last = t.encoder.finalBatch(t.pending, crash ? &*crash : nullptr);
   send(last);
-  if (ring_->tooLarge() > 0) {
-    spdlog::warn("results of run {}: {} events larger than the event ring's slot were dropped",
-                 options_.runId, ring_->tooLarge());
-  }
+}
+
+// Events larger than a slot never entered the ring: counted as sent, so the master
+// reports them as missing rather than never hearing of them.
+void RingForwarder::countTooLarge() {
+  const std::uint64_t lost = ring_->tooLarge();
+  if (lost == 0) return;
+  spdlog::warn("results of run {}: {} events larger than an event ring slot were dropped",
+               options_.runId, lost);
+  Transport& t = *transport_;
+  t.encoder.resume(t.encoder.batchesSent(), t.encoder.eventsSent() + lost);
 }
 
 bool RingForwarder::send(const std::string& message) {

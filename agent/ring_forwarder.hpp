@@ -86,6 +86,7 @@ class RingForwarder {
   // The same as one SUMMARY of the slot's records (summaries).
   void sendSummary(std::uint32_t slot, bool all);
   void afterDeath(std::optional<proto::CrashInfo> crash);
+  void countTooLarge();
   bool send(const std::string& message);
   void close();
 

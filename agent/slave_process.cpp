@@ -133,8 +133,9 @@ void SlaveProcess::stop(std::chrono::milliseconds grace) {
   if (exit_ || stopRequested_) return;
   stopRequested_ = true;
   killAt_ = std::chrono::steady_clock::now() + grace;
-  ::kill(-pid_, SIGTERM);
-  ::kill(pid_, SIGTERM);
+  // One SIGTERM (the slave takes a second as "cancel now"): to the group, which holds the
+  // slave, or to the slave alone when the group was never made.
+  if (::kill(-pid_, SIGTERM) != 0) ::kill(pid_, SIGTERM);
 }
 
 }  // namespace loads::agent

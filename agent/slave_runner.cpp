@@ -129,7 +129,7 @@ void runWithSignals(Runner& runner, const SlaveOptions& options) {
   ControlReader control(options.controlFd);
   int signals = 0;
   while (!done) {
-    timespec tick{0, 50'000'000};
+    timespec tick{0, 10'000'000};  // how soon a finished run is noticed: short runs wait for it
     const int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
       if (++signals == 1) {

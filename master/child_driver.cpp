@@ -34,7 +34,9 @@ constexpr const char* kAgentId = "local";
 
 std::string findSlaveBinary() {
   namespace fs = std::filesystem;
-  if (const char* given = std::getenv("LOADS_SLAVE_BINARY")) return given;
+  if (const char* given = std::getenv("LOADS_SLAVE_BINARY")) {
+    return ::access(given, X_OK) == 0 ? given : "";
+  }
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
@@ -68,9 +70,9 @@ int ChildDriver::prepare() {
   library_ = std::filesystem::absolute(options_.library).string();
   slaveBinary_ = findSlaveBinary();
   if (slaveBinary_.empty()) {
-    std::cerr << "loads-master: cannot find loads-slave next to loads-master (or in "
-                 "$LOADS_SLAVE_BINARY): install it there, or run the tests in this process "
-                 "with --in-process"
+    std::cerr << "loads-master: cannot find loads-slave next to loads-master (or the "
+                 "executable $LOADS_SLAVE_BINARY names): install it there, or run the tests in "
+                 "this process with --in-process"
               << std::endl;
     return 2;
   }

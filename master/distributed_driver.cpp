@@ -11,8 +11,8 @@
 #include <sstream>
 #include <zmq.hpp>
 
-#include "loads/version.hpp"
 #include "agent/crash_report.hpp"
+#include "loads/version.hpp"
 #include "master/broker_link.hpp"
 #include "master/child_driver.hpp"
 #include "master/job_options.hpp"
@@ -634,8 +634,8 @@ RunEnding DistributedDriver::end(const Snapshot& snap) {
   for (const AgentRow& row : allRows_) {  // the test code's crashes, each with its stack
     if (!row.tally || !row.tally->crash) continue;
     const proto::CrashInfo& crash = *row.tally->crash;
-    std::cerr << "\nCrash: the slave of agent " << row.assigned.agentId << " on " << row.assigned.host
-              << " was " << crash.description << "\n"
+    std::cerr << "\nCrash: the slave of agent " << row.assigned.agentId << " on "
+              << row.assigned.host << " was " << crash.description << "\n"
               << agent::formatFrames(crash, "  ");
     ending.crashes.push_back(crashFacts(crash, row.assigned.agentId));
   }

@@ -444,7 +444,8 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   info.final = type == MessageType::kStopTestRun;
   const msgpack::object_array& events = body.ptr[4].via.array;
   info.events = events.size;
-  info.resent = body.size >= 6 && body.ptr[5].type == msgpack::type::BOOLEAN && body.ptr[5].via.boolean;
+  info.resent =
+      body.size >= 6 && body.ptr[5].type == msgpack::type::BOOLEAN && body.ptr[5].via.boolean;
   if (info.final && body.size >= 7 && body.ptr[6].type == msgpack::type::ARRAY) {
     try {  // a crash that does not decode is left out; the slave's signal still tells
       info.crash = body.ptr[6].as<CrashInfo>();

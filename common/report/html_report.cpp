@@ -467,9 +467,10 @@ void crashes(std::string& out, const Json& r) {
   out += "<section><h2>Crashes</h2>";
   for (const auto& c : list) {
     const std::string agent = text(c, "agent");
-    out += "<p class=\"overflow\"><b>" +
-           htmlEscape(agent.empty() || agent == "null" ? "The slave" : "The slave of agent " + agent) +
-           "</b> was " + htmlEscape(text(c, "description")) + "</p>";
+    out +=
+        "<p class=\"overflow\"><b>" +
+        htmlEscape(agent.empty() || agent == "null" ? "The slave" : "The slave of agent " + agent) +
+        "</b> was " + htmlEscape(text(c, "description")) + "</p>";
     std::vector<Row> rows;
     std::size_t i = 0;
     for (const auto& f : arrayField(c, "frames")) {

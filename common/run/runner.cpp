@@ -422,10 +422,10 @@ void Runner::runOpen() {
     const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
     const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
-    detail::spawnGuarded(thread.io,
-                [this, &thread, &cycle, d = std::move(dispatcher)](asio::yield_context y) mutable {
-                  runDispatcher(thread, cycle, std::move(d), y);
-                });
+    detail::spawnGuarded(thread.io, [this, &thread, &cycle,
+                                     d = std::move(dispatcher)](asio::yield_context y) mutable {
+      runDispatcher(thread, cycle, std::move(d), y);
+    });
   }
   std::unique_lock lock(mutex_);
   // Dispatchers end with their schedule: then only the users are left.
@@ -632,13 +632,14 @@ void Runner::growUsers(std::uint64_t users) {
   for (std::uint64_t i = cycleUsers_; i < users; ++i) {
     Thread& thread = *threads_[i % threads];
     ++cycle.remaining;
-    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
-      if (pooled) {
-        runPooledUser(thread, cycle, i, y);
-      } else {
-        runUser(thread, cycle, i, y);
-      }
-    });
+    detail::spawnGuarded(thread.io,
+                         [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
+                           if (pooled) {
+                             runPooledUser(thread, cycle, i, y);
+                           } else {
+                             runUser(thread, cycle, i, y);
+                           }
+                         });
   }
   cycleUsers_ = users;
   progress_.users = users;

@@ -119,6 +119,17 @@ TEST_CASE("locally, abort, std::terminate, a stack overflow and a SIGKILL are ea
   }
 }
 
+TEST_CASE("without a loads-slave to run the tests in, one sentence and exit 2") {
+  ::setenv("LOADS_SLAVE_BINARY", "/nonexistent/loads-slave", 1);
+  auto run = runMaster(
+      {built("tests/libs/libcrash.so"), "-u", "1", "--server-url", "http://127.0.0.1:1", "-q"});
+  ::unsetenv("LOADS_SLAVE_BINARY");
+  INFO(run.out << run.err);
+  CHECK(run.code == 2);
+  CHECK(run.err.find("cannot find loads-slave") != std::string::npos);
+  CHECK(run.err.find("--in-process") != std::string::npos);
+}
+
 TEST_CASE("with in-process the tests run in the master, as before") {
   crashAt(1000000);  // never
   TargetProcess target;

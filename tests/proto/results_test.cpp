@@ -153,6 +153,43 @@ TEST_CASE("batches are numbered and the last one carries the total events sent",
   CHECK(sink.calls.size() == 3000);
 }
 
+TEST_CASE("a dead slave's parent resends a batch with its own number and ends with the crash",
+          "[proto][results]") {
+  EventBuffer buffer;
+  ResultsEncoder encoder("r1-1", "a1");
+  Recorder sink;
+  for (int i = 0; i < 5; ++i) buffer.addSuccess("T.t", {0, 1, std::uint64_t(i + 1), 1});
+  auto resent = decodeResultsBatch(encoder.resentBatch(buffer, 7, 40), sink);
+  REQUIRE(resent.ok());
+  CHECK(resent->resent);
+  CHECK(resent->seq == 7);
+  CHECK(resent->eventsSent == 40);
+  CHECK(resent->replayed == 5);
+  CHECK(encoder.batchesSent() == 0);  // a resend moves no counter
+  encoder.resume(9, 60);
+  CrashInfo crash{11, "SIGSEGV", "killed by SIGSEGV in T.t (user 1, hit 3)",        "T.t",
+                  1,  3,         {{"libt.so", 0x24d0, "f()+0x0"}, {"", 0x7f00, ""}}};
+  buffer.addSuccess("T.t", {0, 1, 4, 1});
+  auto last = decodeResultsBatch(encoder.finalBatch(buffer, &crash), sink);
+  REQUIRE(last.ok());
+  CHECK(last->final);
+  CHECK_FALSE(last->resent);
+  CHECK(last->seq == 10);
+  CHECK(last->eventsSent == 61);
+  REQUIRE(last->crash);
+  CHECK(last->crash->test == "T.t");
+  CHECK(last->crash->hit == 3);
+  REQUIRE(last->crash->frames.size() == 2);
+  CHECK(last->crash->frames[0].function == "f()+0x0");
+  // A plain batch has neither field.
+  buffer.addSuccess("T.t", {0, 1, 5, 1});
+  ResultsEncoder plain("r1-1", "a2");
+  auto batch = decodeResultsBatch(plain.batch(buffer), sink);
+  REQUIRE(batch.ok());
+  CHECK_FALSE(batch->resent);
+  CHECK_FALSE(batch->crash);
+}
+
 TEST_CASE("events of unknown kinds or wrong types are skipped and counted", "[proto][results]") {
   const std::string wire = rawEnvelope("RESULTS", [](auto& p) {
     p.pack_array(5);
