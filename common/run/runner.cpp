@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 // One runner thread: its io_context, TLS context and the users it runs.
 struct Runner::Thread {
-  asio::io_context io{1};
+  // One thread runs it and only that thread does I/O on its sockets: no reactor I/O locking.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   asio::ssl::context tls{asio::ssl::context::tls_client};
   std::unordered_set<detail::UserContext*> users;  // touched only on this thread
