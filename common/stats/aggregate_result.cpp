@@ -310,6 +310,11 @@ struct AggregateResult::Shard {
   std::int64_t firstEventUs = 0;
   std::int64_t lastEventUs = 0;
   std::array<SecondData, kRingSize> ring;
+  SecondData late;  // a late event's second on its way to the series; reused, not rebuilt
+  // The test name of the last test event and its entry: a shard's test events are mostly
+  // of one test, and this spares hashing the name for each (entries never move).
+  std::string lastTest;
+  TestSummary* lastTestSummary = nullptr;
 
   Shard() { sourceRequests = &requestsBySource[0]; }
 
@@ -342,7 +347,6 @@ struct AggregateResult::Shard {
       update(*sec);
       return;
     }
-    SecondData late;
     late.clear(s);
     update(late);
     series.absorb(late);
@@ -416,7 +420,17 @@ void AggregateResult::countTestEvent(std::string_view test, const LoadsStatus& s
   const std::int64_t at = now();
   Shard& s = shard();
   std::lock_guard lock(s.mu);
-  update(s.capped(s.tests, test, *caps_, NameCaps::kTests));
+  if (s.lastTestSummary && test == s.lastTest) {
+    update(*s.lastTestSummary);
+  } else {
+    TestSummary& entry = s.capped(s.tests, test, *caps_, NameCaps::kTests);
+    update(entry);
+    // Only a name with its own entry: each event of a name past the cap must reach admit().
+    if (auto it = s.tests.find(test); it != s.tests.end() && &it->second == &entry) {
+      s.lastTestSummary = &entry;
+      s.lastTest.assign(test);
+    }
+  }
   s.noteEvent(at, at);
   s.inSecond(secondOf(at), *series_, [&](SecondData& sec) {
     sec.of(s.source).noteUsers(status.users);
