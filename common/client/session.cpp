@@ -15,6 +15,7 @@
 
 #include "client/connect.hpp"
 #include "client/cookie_jar.hpp"
+#include "client/deadlines.hpp"
 #include "client/response_reader.hpp"
 #include "client/url.hpp"
 #include "loads/version.hpp"
@@ -242,7 +243,9 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
   });
 
   for (int attempt = 0;; ++attempt) {
+    auto budgetStart = t0;  // the timeout counts from here: the request, or its connect
     if (!c) {
+      budgetStart = std::chrono::steady_clock::now();
       error_code ec;
       try {
         ec = connect(url, call.timeout, c);
@@ -253,9 +256,15 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
         auto f = classify(ec, stage, user.cancelled, call.timeout);
         throw fail(f.kind, f.reason);
       }
-    } else {
-      c->lowest().expires_after(call.timeout);
     }
+    // The exchange's timeout is the thread's Deadlines entry, not the stream's own timer
+    // (armed and cancelled around every read and write).
+    c->lowest().expires_never();
+    detail::Deadlines::Entry deadline;
+    deadline.deadline = budgetStart + call.timeout;
+    deadline.expire = [](void* connection) { static_cast<Connection*>(connection)->lowest().close(); };
+    deadline.arg = c.get();
+    detail::Deadlines::Scope timing(detail::Deadlines::of(user.io), deadline);
 
     Response r;
     r.headers_.reserve(16);
@@ -266,6 +275,7 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     std::size_t bytes = 0;
     error_code ec = c->tls ? exchange(*c->secure, *c, call, parser, bytes)
                            : exchange(*c->plain, *c, call, parser, bytes);
+    if (ec && deadline.expired) ec = beast::error::timeout;
     if (ec) {
       // A kept connection the server closed while idle: retry once on a fresh one.
       bool stale =
