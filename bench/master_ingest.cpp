@@ -5,9 +5,16 @@
 // side is the real ResultsReceiver feeding the real AggregateResult on one thread.
 // Each simulated hit is 4 events (startTest, addHit, addSuccess, stopTest), as a
 // slave runner sends them.
-// Everything is queued on the sockets first, then the receiver is started and timed
-// until it has replayed every event.
+// Every batch is built first, then sent, and the sending side is closed (which waits
+// until libzmq has written every byte to loopback TCP) before the clock starts: the timed
+// part is the master's alone (its socket's I/O thread and the receiver's thread). Hit
+// times are the build time, as a slave's are its clock's; the master stamps test events
+// with its own clock, as in a run.
+// Prints the wall-clock rate and the CPU time the process used while timed, so a run on
+// a busy machine can be told from a slow receiver.
 //   loads-ingest-bench [agents=20] [batches per agent=200]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -28,6 +35,9 @@ namespace {
 // The encoder's next batch: each has the next seq, as a slave's do (the receiver drops
 // a repeated one).
 std::string buildBatch(proto::ResultsEncoder& encoder, int hits) {
+  const std::int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
   proto::EventBuffer events;
   const std::string names[] = {"GET /", "GET /api/items", "POST /comments", "GET /static"};
   for (int i = 0; i < hits; ++i) {
@@ -38,7 +48,7 @@ std::string buildBatch(proto::ResultsEncoder& encoder, int hits) {
     hit.url = "http://127.0.0.1:8080/";
     hit.method = "GET";
     hit.status = i % 97 == 0 ? 500 : 200;
-    hit.startedUs = 1'795'000'000'000'000 + i * 37;
+    hit.startedUs = nowUs - 5000 + i * 20;
     hit.elapsedUs = 200 + (i * 7919) % 5000;
     hit.bytes = 512;
     events.startTest("Bench.test_hit", status);
@@ -53,6 +63,13 @@ std::uint64_t received(const master::ResultsReceiver& receiver) {
   std::uint64_t total = 0;
   for (const auto& [id, tally] : receiver.tallies()) total += tally.received;
   return total;
+}
+
+double cpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 }  // namespace
@@ -76,7 +93,13 @@ int main(int argc, char** argv) {
               buildBatch(sample, 250).size(), agents, batchesPerAgent,
               static_cast<unsigned long long>(total));
 
-  // Queue everything first (the PUSH sockets hold it), then time the master alone.
+  std::vector<std::vector<std::string>> batches(agents);
+  for (int b = 0; b < batchesPerAgent; ++b) {
+    for (int a = 0; a < agents; ++a) batches[a].push_back(buildBatch(encoders[a], 250));
+  }
+
+  // Send everything, then close the sending side: zmq_ctx_term returns once every message
+  // has been written to TCP (linger -1). Only then is the master timed, alone.
   zmq::context_t ctx(1);
   std::vector<zmq::socket_t> sockets;
   for (int a = 0; a < agents; ++a) {
@@ -85,26 +108,28 @@ int main(int argc, char** argv) {
     sockets.back().set(zmq::sockopt::sndhwm, batchesPerAgent + 1);
     sockets.back().connect(receiver.endpoint());
   }
-  std::thread pusher([&] {
-    for (int b = 0; b < batchesPerAgent; ++b) {
-      for (int a = 0; a < agents; ++a) {
-        sockets[a].send(zmq::buffer(buildBatch(encoders[a], 250)), zmq::send_flags::none);
-      }
+  for (int b = 0; b < batchesPerAgent; ++b) {
+    for (int a = 0; a < agents; ++a) {
+      sockets[a].send(zmq::buffer(batches[a][b]), zmq::send_flags::none);
     }
-  });
-  pusher.join();
+  }
+  sockets.clear();
+  ctx.close();
+  batches.clear();
 
+  const double cpu0 = cpuSeconds();
   auto t0 = Clock::now();
   receiver.start("bench-run", sources);
   while (received(receiver) < total) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = cpuSeconds() - cpu0;
   receiver.stop();
 
   // Every event received must be in the aggregate: 4 events per hit.
   Snapshot snap = sink.snapshot();
   bool exact = total == 4 * snap.allRequests.count;
-  std::printf("events=%llu seconds=%.2f events/s=%.0f (hits aggregated %llu: %s)\n",
-              static_cast<unsigned long long>(total), elapsed, total / elapsed,
+  std::printf("events=%llu seconds=%.2f events/s=%.0f cpu_seconds=%.2f (hits aggregated %llu: %s)\n",
+              static_cast<unsigned long long>(total), elapsed, total / elapsed, cpu,
               static_cast<unsigned long long>(snap.allRequests.count), exact ? "exact" : "WRONG");
   return exact ? 0 : 1;
 }

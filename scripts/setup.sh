@@ -18,6 +18,7 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           systemd        # systemd-analyze verify: tests/deploy checks deploy/systemd
           ccache         # rebuilds (and git worktrees of one clone) reuse compiled objects
           clang-format   # tests/install/format_test.sh: the tree follows .clang-format
+          linux-perf strace valgrind  # bench/profile_local.sh: perf record/stat, syscalls and instructions per request
           # tests/deploy/containers_test.sh: deploy/ built and run with podman
           # (deploy/podman/fleet.sh): runc (crun fails to set RLIMIT_NOFILE in some VMs),
           # netavark + iptables (bridge network), aardvark-dns (names), catatonit (pods'

@@ -15,6 +15,8 @@
 
 #include "client/connect.hpp"
 #include "client/cookie_jar.hpp"
+#include "client/deadlines.hpp"
+#include "client/response_reader.hpp"
 #include "client/url.hpp"
 #include "loads/version.hpp"
 #include "run/user_context.hpp"
@@ -29,6 +31,7 @@ using boost::system::error_code;
 using detail::CancelGuard;
 using detail::classify;
 using detail::isResetError;
+using detail::ResponseReader;
 using detail::Stage;
 using detail::TcpStream;
 using detail::TlsStream;
@@ -40,8 +43,6 @@ namespace {
 
 constexpr std::uint64_t kBodyLimit = 256ull << 20;  // a larger response is a protocol error
 constexpr std::uint32_t kHeaderLimit = 64u << 10;
-
-using Parser = http::response_parser<http::string_body>;
 
 // One keep-alive connection to an origin: plain TCP or TLS, and its read buffer.
 struct Connection {
@@ -57,8 +58,19 @@ struct Connection {
   bool serves(const Url& u) const { return tls == u.tls && port == u.port && host == u.host; }
 };
 
-// Beast 1.74 speaks boost::string_view.
-std::string_view ssv(beast::string_view s) { return {s.data(), s.size()}; }
+// A parsed URL with the strings every hit to it needs, built once per URL: a user that
+// requests the same URL hit after hit (the common case) builds none of them again.
+struct Target {
+  Url url;
+  std::string text;        // url.str(): the hit's url and Response::url()
+  std::string hostHeader;  // url.hostHeader()
+
+  void set(Url u) {
+    url = std::move(u);
+    text = url.str();
+    hostHeader = url.hostHeader();
+  }
+};
 
 bool equalsNoCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -85,23 +97,28 @@ struct Session::Impl {
     std::string_view name;  // empty: "METHOD /path"
   };
 
-  Response perform(const Call& call, const Url& url);
+  Response perform(const Call& call, const Target& target);
+  const Target* parseTarget(std::string_view url, const RequestOptions& options);
 
   std::unique_ptr<Connection> take(const Url& url);
   error_code connect(const Url& url, std::chrono::milliseconds timeout,
                      std::unique_ptr<Connection>& c);
-  void buildRequest(const Call& call, const Url& url);
+  void buildRequest(const Call& call, const Target& target);
   template <class Stream>
-  error_code exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
+  error_code exchange(Stream& stream, Connection& c, const Call& call, ResponseReader& parser,
                       std::size_t& bytes);
-  void recordHit(const Call& call, const Url& url, const std::string& urlText, int status,
-                 ErrorKind error, std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
+  void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
+                 std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
                  std::uint64_t bytes);
 
   UserContext& user;
   detail::CookieJar cookies;
   std::vector<std::unique_ptr<Connection>> idle;  // at most one per origin
   std::string wire;               // the request head being sent; reused so it rarely allocates
+  std::string defaultName;        // "METHOD /path" of the last hit; reused likewise
+  std::string lastUrl;            // the URL text the last request was given ...
+  Target last;                    // ... and its parse, reused while the text repeats
+  bool lastValid = false;
   Stage stage = Stage::kConnect;  // where the last failure happened
 };
 
@@ -131,10 +148,11 @@ error_code Session::Impl::connect(const Url& url, std::chrono::milliseconds time
 
 // Serialises the request head into `wire` by hand: one contiguous buffer is much
 // cheaper to send than Beast's per-field buffer sequence.
-void Session::Impl::buildRequest(const Call& call, const Url& url) {
+void Session::Impl::buildRequest(const Call& call, const Target& target) {
+  const Url& url = target.url;
   wire.clear();
   wire.append(call.method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
-  wire.append(url.hostHeader()).append("\r\n");
+  wire.append(target.hostHeader).append("\r\n");
   bool userAgent = false, contentType = false, cookie = false, contentLength = false;
   auto add = [&](const std::string& name, const std::string& value) {
     wire.append(name).append(": ").append(value).append("\r\n");
@@ -170,8 +188,8 @@ void Session::Impl::buildRequest(const Call& call, const Url& url) {
 }
 
 template <class Stream>
-error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call, Parser& parser,
-                                   std::size_t& bytes) {
+error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call,
+                                   ResponseReader& parser, std::size_t& bytes) {
   error_code ec;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(wire), asio::const_buffer()};
   if (call.body) buffers[1] = asio::buffer(call.body->data);
@@ -181,20 +199,18 @@ error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& ca
   return ec;
 }
 
-void Session::Impl::recordHit(const Call& call, const Url& url, const std::string& urlText,
-                              int status, ErrorKind error, std::int64_t startedUs,
-                              std::chrono::steady_clock::time_point t0, std::uint64_t bytes) {
-  std::string defaultName;
+void Session::Impl::recordHit(const Call& call, const Target& target, int status, ErrorKind error,
+                              std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
+                              std::uint64_t bytes) {
   std::string_view name = call.name;
   if (name.empty()) {
-    std::string_view path = url.path();
-    defaultName.reserve(call.method.size() + 1 + path.size());
-    defaultName.append(call.method).append(" ").append(path);
+    defaultName.clear();
+    defaultName.append(call.method).append(" ").append(target.url.path());
     name = defaultName;
   }
   Hit hit;
   hit.name = name;
-  hit.url = urlText;
+  hit.url = target.text;
   hit.method = call.method;
   hit.status = status;
   hit.error = error;
@@ -209,17 +225,17 @@ void Session::Impl::recordHit(const Call& call, const Url& url, const std::strin
 
 // One request/response exchange (no redirects). Reports the hit; throws RequestError
 // when no response arrived.
-Response Session::Impl::perform(const Call& call, const Url& url) {
+Response Session::Impl::perform(const Call& call, const Target& target) {
   const std::int64_t startedUs = wallClockUs();
   const auto t0 = std::chrono::steady_clock::now();
-  std::string urlText = url.str();
+  const Url& url = target.url;
   auto fail = [&](ErrorKind kind, const std::string& reason) -> RequestError {
-    recordHit(call, url, urlText, 0, kind, startedUs, t0, 0);
-    return RequestError(kind, std::string(call.method) + " " + urlText + " failed: " + reason);
+    recordHit(call, target, 0, kind, startedUs, t0, 0);
+    return RequestError(kind, std::string(call.method) + " " + target.text + " failed: " + reason);
   };
   if (user.cancelled) throw fail(ErrorKind::kCancelled, "cancelled: the run stopped");
 
-  buildRequest(call, url);
+  buildRequest(call, target);
 
   std::unique_ptr<Connection> c = take(url);
   CancelGuard guard(user, [&c] {
@@ -227,7 +243,9 @@ Response Session::Impl::perform(const Call& call, const Url& url) {
   });
 
   for (int attempt = 0;; ++attempt) {
+    auto budgetStart = t0;  // the timeout counts from here: the request, or its connect
     if (!c) {
+      budgetStart = std::chrono::steady_clock::now();
       error_code ec;
       try {
         ec = connect(url, call.timeout, c);
@@ -238,17 +256,28 @@ Response Session::Impl::perform(const Call& call, const Url& url) {
         auto f = classify(ec, stage, user.cancelled, call.timeout);
         throw fail(f.kind, f.reason);
       }
-    } else {
-      c->lowest().expires_after(call.timeout);
     }
+    // The exchange's timeout is the thread's Deadlines entry, not the stream's own timer
+    // (armed and cancelled around every read and write).
+    c->lowest().expires_never();
+    detail::Deadlines::Entry deadline;
+    deadline.deadline = budgetStart + call.timeout;
+    deadline.expire = [](void* connection) { static_cast<Connection*>(connection)->lowest().close(); };
+    deadline.arg = c.get();
+    detail::Deadlines::Scope timing(detail::Deadlines::of(user.io), deadline);
 
-    Parser parser;
+    Response r;
+    // 12 headers (768 bytes) cover a typical response and stay in glibc's small bins: a
+    // request of 1 KiB or more makes malloc consolidate its fast bins first, every hit.
+    r.headers_.reserve(12);
+    ResponseReader parser(r.status_, r.headers_, r.body_);
     parser.body_limit(kBodyLimit);
     parser.header_limit(kHeaderLimit);
     if (call.method == "HEAD") parser.skip(true);
     std::size_t bytes = 0;
     error_code ec = c->tls ? exchange(*c->secure, *c, call, parser, bytes)
                            : exchange(*c->plain, *c, call, parser, bytes);
+    if (ec && deadline.expired) ec = beast::error::timeout;
     if (ec) {
       // A kept connection the server closed while idle: retry once on a fresh one.
       bool stale =
@@ -259,25 +288,46 @@ Response Session::Impl::perform(const Call& call, const Url& url) {
       throw fail(f.kind, f.reason);
     }
 
-    auto& msg = parser.get();
-    Response r;
-    r.status_ = msg.result_int();
-    r.headers_.reserve(16);
-    for (const auto& field : msg) {
-      r.headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
-      if (field.name() == http::field::set_cookie) cookies.store(url, ssv(field.value()));
+    for (const auto& [name, value] : r.headers_) {
+      if (equalsNoCase(name, "set-cookie")) cookies.store(url, value);
     }
-    r.body_ = std::move(msg.body());
-    recordHit(call, url, urlText, r.status_, ErrorKind::kNone, startedUs, t0, bytes);
+    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, bytes);
     r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
-    r.url_ = std::move(urlText);
-    if (msg.keep_alive()) {
+    r.url_ = target.text;
+    if (parser.keep_alive()) {
       c->reused = true;
       idle.push_back(std::move(c));
     }
     return r;
   }
+}
+
+// The request's URL (a path joins --server-url) with the query parameters added; nullptr
+// when it is not an http(s) URL. Repeating the last URL without parameters reuses its
+// parse; the result lives until the next call.
+const Target* Session::Impl::parseTarget(std::string_view text, const RequestOptions& options) {
+  const bool plain = options.params.empty();
+  if (plain && lastValid && text == lastUrl) return &last;
+  lastValid = false;
+  Url url;
+  bool parsed;
+  if (text.starts_with('/') && !user.settings.serverUrl.empty()) {
+    std::string_view base = user.settings.serverUrl;
+    if (base.ends_with('/')) base.remove_suffix(1);
+    parsed = detail::parseUrl(std::string(base) + std::string(text), url);
+  } else {
+    parsed = detail::parseUrl(text, url);
+  }
+  if (!parsed) return nullptr;
+  if (!plain) {
+    url.target += url.target.find('?') == std::string::npos ? '?' : '&';
+    detail::appendEncodedPairs(options.params, url.target);
+  }
+  last.set(std::move(url));
+  lastUrl.assign(text);
+  lastValid = plain;
+  return &last;
 }
 
 // ---- Session --------------------------------------------------------------------------
@@ -317,29 +367,18 @@ Response Session::request(std::string_view method, std::string_view url, const B
         "Session used outside a virtual user's coroutine: call it from a "
         "test method, setUp or tearDown");
   }
-  Url target;
-  bool parsed;
-  if (url.starts_with('/') && !user.settings.serverUrl.empty()) {
-    std::string_view base = user.settings.serverUrl;
-    if (base.ends_with('/')) base.remove_suffix(1);
-    parsed = detail::parseUrl(std::string(base) + std::string(url), target);
-  } else {
-    parsed = detail::parseUrl(url, target);
-  }
-  if (!parsed) {
+  const Target* target = impl_->parseTarget(url, options);
+  if (!target) {
     throw std::invalid_argument(std::string(method) + " " + std::string(url) +
                                 ": not an http:// or https:// URL (a path needs --server-url)");
-  }
-  if (!options.params.empty()) {
-    target.target += target.target.find('?') == std::string::npos ? '?' : '&';
-    detail::appendEncodedPairs(options.params, target.target);
   }
 
   Impl::Call call{
       method, body, &headers_, &options.headers, options.timeout.value_or(timeout_), options.name};
   const bool follow = options.followRedirects.value_or(followRedirects_);
+  Target hop;  // after a redirect
   for (int hops = 0;; ++hops) {
-    Response r = impl_->perform(call, target);
+    Response r = impl_->perform(call, *target);
     if (!follow || !isRedirect(r.status_)) return r;
     std::string location = r.header("location");
     if (location.empty()) return r;
@@ -350,12 +389,13 @@ Response Session::request(std::string_view method, std::string_view url, const B
                              " redirects (Session::setMaxRedirects raises the limit)");
     }
     Url next;
-    if (!detail::resolveLocation(target, location, next)) {
+    if (!detail::resolveLocation(target->url, location, next)) {
       throw RequestError(ErrorKind::kProtocol, std::string(method) + " " + r.url_ +
                                                    " failed: unusable redirect Location '" +
                                                    location + "'");
     }
-    target = std::move(next);
+    hop.set(std::move(next));
+    target = &hop;
     bool toGet = (r.status_ == 303 && call.method != "HEAD") ||
                  ((r.status_ == 301 || r.status_ == 302) && call.method == "POST");
     if (toGet) {

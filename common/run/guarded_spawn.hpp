@@ -30,10 +30,11 @@ class StackGuard {
   void* page_ = nullptr;
 };
 
-template <class Executor, class Function>
-void spawnGuarded(Executor& io, Function&& function) {
+// `where`: what asio::spawn takes (an io_context, an executor, an executor binder).
+template <class Where, class Function>
+void spawnGuarded(Where&& where, Function&& function) {
   boost::asio::spawn(
-      io,
+      std::forward<Where>(where),
       [f = std::forward<Function>(function)](auto yield) mutable {
         StackGuard guard;  // on the stack spawn allocated with the size below, never another
         f(yield);

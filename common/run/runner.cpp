@@ -15,7 +15,6 @@
 #include <unordered_set>
 
 #include "run/current_user.hpp"
-#include "run/guarded_spawn.hpp"
 
 namespace loads {
 
@@ -24,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 // One runner thread: its io_context, TLS context and the users it runs.
 struct Runner::Thread {
-  asio::io_context io{1};
+  // One thread runs it and only that thread does I/O on its sockets: no reactor I/O locking.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   asio::ssl::context tls{asio::ssl::context::tls_client};
   std::unordered_set<detail::UserContext*> users;  // touched only on this thread
@@ -57,7 +57,7 @@ struct Runner::Cycle {
 // cancelAll() reaches it) and counted done when the coroutine ends, however it ends.
 struct Runner::UserScope {
   UserScope(Runner& runner, Thread& thread, Cycle& cycle, const SelectedTest& selected,
-            asio::yield_context& yield)
+            detail::Yield& yield)
       : runner(runner),
         thread(thread),
         cycle(cycle),
@@ -201,7 +201,7 @@ void Runner::runUsers(std::uint64_t users, std::uint64_t hits) {
   track(cycle, users, false);
   for (std::uint64_t i = 0; i < users; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
-    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context yield) {
+    detail::spawnUser(thread.io, [this, &thread, &cycle, i](detail::Yield yield) {
       runUser(thread, cycle, i, yield);
     });
   }
@@ -252,7 +252,7 @@ std::uint64_t Runner::userNumber(const Cycle& cycle, std::uint64_t local) const 
   return from + i + (local - cycle.users) * n;
 }
 
-void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, asio::yield_context yield) {
+void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield) {
   const std::uint64_t number = userNumber(cycle, index);
   const SelectedTest& selected = tests_[number % tests_.size()];
   UserScope scope(*this, thread, cycle, selected, yield);
@@ -380,7 +380,7 @@ void Runner::wakeIdle() {
 
 // Parks a pooled user until it is woken; false when it was cancelled.
 bool Runner::waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
-                      asio::yield_context& yield) {
+                      detail::Yield& yield) {
   thread.idle.push_back(&slot);
   slot.wake.expires_at(Clock::time_point::max());
   std::size_t id = user.onCancel([&slot] { slot.wake.cancel(); });
@@ -413,7 +413,7 @@ void Runner::runOpen() {
   // Users first: on each thread they are built and idle before its first arrival.
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads];
-    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+    detail::spawnUser(thread.io, [this, &thread, &cycle, i](detail::Yield y) {
       runPooledUser(thread, cycle, i, y);
     });
   }
@@ -422,10 +422,10 @@ void Runner::runOpen() {
     const std::uint64_t index = options_.shareIndex + std::uint64_t{options_.shareCount} * t;
     const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
-    detail::spawnGuarded(thread.io, [this, &thread, &cycle,
-                                     d = std::move(dispatcher)](asio::yield_context y) mutable {
-      runDispatcher(thread, cycle, std::move(d), y);
-    });
+    detail::spawnUser(thread.io,
+                [this, &thread, &cycle, d = std::move(dispatcher)](detail::Yield y) mutable {
+                  runDispatcher(thread, cycle, std::move(d), y);
+                });
   }
   std::unique_lock lock(mutex_);
   // Dispatchers end with their schedule: then only the users are left.
@@ -434,7 +434,7 @@ void Runner::runOpen() {
 }
 
 void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
-                           asio::yield_context yield) {
+                           detail::Yield yield) {
   asio::steady_timer timer(thread.io);
   thread.dispatcher = &dispatcher;  // rebalance() re-splits it and wakes the timer
   thread.dispatchTimer = &timer;
@@ -493,7 +493,7 @@ TestCase* Runner::testFor(detail::UserContext& user, std::vector<std::unique_ptr
 // arrival n's test, n mod T; its own test k mod T is built before the schedule starts)
 // or runs its test while its index is below the target (stages).
 void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-                           asio::yield_context yield) {
+                           detail::Yield yield) {
   const bool open = options_.rate.has_value();
   const std::uint64_t number = userNumber(cycle, index);
   Slot slot(thread.io);
@@ -554,7 +554,7 @@ void Runner::runStaged() {
   }
   for (std::uint64_t i = 0; i < pool; ++i) {
     Thread& thread = *threads_[i % threads_.size()];
-    detail::spawnGuarded(thread.io, [this, &thread, &cycle, i](asio::yield_context y) {
+    detail::spawnUser(thread.io, [this, &thread, &cycle, i](detail::Yield y) {
       runPooledUser(thread, cycle, i, y);
     });
   }
@@ -632,14 +632,13 @@ void Runner::growUsers(std::uint64_t users) {
   for (std::uint64_t i = cycleUsers_; i < users; ++i) {
     Thread& thread = *threads_[i % threads];
     ++cycle.remaining;
-    detail::spawnGuarded(thread.io,
-                         [this, &thread, &cycle, i, pooled = pooled_](asio::yield_context y) {
-                           if (pooled) {
-                             runPooledUser(thread, cycle, i, y);
-                           } else {
-                             runUser(thread, cycle, i, y);
-                           }
-                         });
+    detail::spawnUser(thread.io, [this, &thread, &cycle, i, pooled = pooled_](detail::Yield y) {
+      if (pooled) {
+        runPooledUser(thread, cycle, i, y);
+      } else {
+        runUser(thread, cycle, i, y);
+      }
+    });
   }
   cycleUsers_ = users;
   progress_.users = users;

@@ -132,13 +132,13 @@ class Runner {
   void runOpen();
   void runStaged();
   void finishCycle(Cycle& cycle, std::unique_lock<std::mutex>& lock);
-  void runUser(Thread& thread, Cycle& cycle, std::uint64_t index, boost::asio::yield_context yield);
+  void runUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield);
   void runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
-                     boost::asio::yield_context yield);
+                     detail::Yield yield);
   void runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-                     boost::asio::yield_context yield);
+                     detail::Yield yield);
   bool waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
-                boost::asio::yield_context& yield);
+                detail::Yield& yield);
   std::unique_ptr<TestCase> buildTest(detail::UserContext& user, const SelectedTest& selected);
   void wakeIdle();
   void scheduleStart();

@@ -5,6 +5,7 @@
 // from its runner thread (cancel() is posted to that thread).
 #pragma once
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
@@ -18,10 +19,28 @@
 
 #include "loads/status.hpp"
 #include "loads/test_result.hpp"
+#include "run/guarded_spawn.hpp"
 
 namespace loads::detail {
 
 class DnsCache;
+
+// A user coroutine's yield context, bound to its thread's io_context executor itself.
+// asio::yield_context would wrap a strand in a type-erased executor: a mutex, reference
+// counts and virtual calls on every resumption, for nothing, since one thread runs each
+// io_context (bench/RESULTS.md, issue #13).
+using Yield = boost::asio::basic_yield_context<
+    boost::asio::executor_binder<void (*)(), boost::asio::io_context::executor_type>>;
+
+inline void userCoroutineDone() {}
+
+// Starts `function(Yield)` as a coroutine on `io` (asio::spawn without the strand).
+// Its stack has a guard page (spawnGuarded).
+template <class Function>
+void spawnUser(boost::asio::io_context& io, Function&& function) {
+  spawnGuarded(boost::asio::bind_executor(io.get_executor(), &userCoroutineDone),
+               std::forward<Function>(function));
+}
 
 // Settings shared by every user of a run (read-only while the run goes).
 struct UserSettings {
@@ -36,7 +55,7 @@ struct UserContext {
       : io(io), result(result), settings(settings), tls(tls), dns(dns) {}
 
   boost::asio::io_context& io;                  // the runner thread's io_context
-  boost::asio::yield_context* yield = nullptr;  // the user's coroutine while it runs
+  Yield* yield = nullptr;  // the user's coroutine while it runs
   TestResult& result;                           // where every event goes
   const UserSettings& settings;
   boost::asio::ssl::context& tls;  // shared per runner thread (verification per settings)

@@ -253,6 +253,7 @@ class AggregateResult final : public TestResult {
   struct NameCaps;
   Shard& shard();
   std::int64_t now() const;
+  std::int64_t eventNow() const;  // now(), coarse: for events without a time of their own
   template <class Update>
   void countTestEvent(std::string_view test, const LoadsStatus&, bool testFailure, Update&& update);
   template <class Update>

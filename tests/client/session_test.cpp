@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ struct Harness {
   // Runs `body` as the user's coroutine to completion; rethrows what it threw.
   void run(const std::function<void()>& body) {
     std::exception_ptr error;
-    asio::spawn(io, [&](asio::yield_context yield) {
+    loads::detail::spawnUser(io, [&](loads::detail::Yield yield) {
       user.yield = &yield;
       observer.yield = &yield;
       try {
@@ -434,6 +435,49 @@ TEST_CASE("a request over its timeout is a status-0 kTimeout hit and a RequestEr
   CHECK(e2.kind() == ErrorKind::kTimeout);
   h.session.setTimeout(std::chrono::milliseconds(5000));
   h.run([&] { CHECK(h.session.get(server.url() + "/static").status() == 200); });
+}
+
+TEST_CASE("users of one thread time out each at its own deadline, a short one after a long one",
+          "[session]") {
+  // The thread's deadlines share one timer (client/deadlines.hpp): it is armed for the
+  // long deadline first and must be re-armed for the short one that comes after it; and
+  // once no request is left it must not keep io_context::run() waiting.
+  TargetServer server;
+  server.start();
+  Harness h;
+  std::optional<int> longStatus;
+  std::optional<ErrorKind> shortError;
+  std::int64_t shortTookUs = 0;
+  loads::detail::spawnUser(h.io, [&](loads::detail::Yield yield) {
+    h.user.yield = &yield;
+    loads::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(4000);
+    longStatus = h.session.get(server.url() + "/delay?ms=700", o).status();
+    h.user.yield = nullptr;
+  });
+  loads::detail::spawnUser(h.io, [&](loads::detail::Yield yield) {
+    h.observer.yield = &yield;
+    loads::RequestOptions o;
+    o.timeout = std::chrono::milliseconds(100);
+    const auto start = nowUs();
+    try {
+      h.observerSession.get(server.url() + "/delay?ms=3000", o);
+    } catch (const RequestError& e) {
+      shortError = e.kind();
+    }
+    shortTookUs = nowUs() - start;
+    h.observer.yield = nullptr;
+  });
+  const auto start = nowUs();
+  h.io.run();
+  const auto tookUs = nowUs() - start;
+  CHECK(longStatus == 200);
+  CHECK(shortError == ErrorKind::kTimeout);
+  CHECK(shortTookUs >= 90'000);
+  CHECK(shortTookUs < 600'000);  // not at the long request's deadline, nor after its reply
+  CHECK(tookUs < 3'500'000);     // run() returned without waiting for the 4 s deadline
+  REQUIRE(h.observed.hits.size() == 1);
+  CHECK(h.observed.hits[0].error == ErrorKind::kTimeout);
 }
 
 TEST_CASE("a refused connection is a status-0 kRefused hit", "[session]") {

@@ -93,7 +93,7 @@ struct Harness {
 
   void run(const std::function<void()>& body) {
     std::exception_ptr error;
-    asio::spawn(io, [&](asio::yield_context yield) {
+    loads::detail::spawnUser(io, [&](loads::detail::Yield yield) {
       user.yield = &yield;
       observer.yield = &yield;
       try {

@@ -509,3 +509,27 @@ TEST_CASE("late events for summarised seconds add totals and the series keeps at
   CHECK(total == 200);
   CHECK(snap.allRequests.count == 200);
 }
+
+TEST_CASE("every event of a test name past the cap counts as (other), back to back too") {
+  FakeClock clock;
+  AggregateOptions o = clock.options();
+  o.maxTests = 1;
+  AggregateResult r(o);
+  r.startTest("A.test_a", users(1));
+  for (int i = 0; i < 7; ++i) {  // one name after the other, as one user's hits arrive
+    r.startTest("B.test_b", users(1));
+    r.addSuccess("B.test_b", users(1));
+    r.stopTest("B.test_b", std::chrono::microseconds(5), users(1));
+  }
+  r.addSuccess("A.test_a", users(1));
+  const Snapshot snap = r.snapshot();
+  REQUIRE(snap.tests.size() == 2);
+  CHECK(snap.tests.at("A.test_a").started == 1);
+  CHECK(snap.tests.at("A.test_a").successes == 1);
+  CHECK(snap.tests.at("(other)").started == 7);
+  CHECK(snap.tests.at("(other)").successes == 7);
+  CHECK(snap.tests.at("(other)").stopped == 7);
+  REQUIRE(snap.overflows.size() == 1);
+  CHECK(snap.overflows[0].what == "test names");
+  CHECK(snap.overflows[0].events == 21);
+}
