@@ -50,6 +50,8 @@ RunOptions runOptionsFor(const SlaveOptions& o, std::uint32_t users) {
   run.threads = o.job.threads;
   run.user.serverUrl = o.job.serverUrl;
   applyArgs(o.job.args, run);
+  run.params = o.job.params;
+  run.files = o.files;
   // This agent's share of the run's users and of the master's one schedule: user k of
   // the run is agent (k mod count)'s (docs/distributed.md).
   run.shareIndex = o.index;
@@ -166,6 +168,15 @@ std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobO
 std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance) {
   return "rebalance " + std::to_string(index) + " " + std::to_string(rebalance.count) + " " +
          std::to_string(rebalance.fromMs);
+}
+
+std::map<std::string, std::string> splitPairs(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& pair : pairs) {
+    const auto eq = pair.find('=');
+    out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+  }
+  return out;
 }
 
 std::vector<std::string> splitTests(const std::string& tests) {

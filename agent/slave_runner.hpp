@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +31,11 @@ struct SlaveOptions {
   proto::JobOptions job;             // the run's options (users is the total over all agents)
   int controlFd = -1;                // the agent's control channel; -1 = none
   proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
+  std::map<std::string, std::string> files;  // the job's data files: name → cached path; none
 };
+
+// "key=value" strings as a map (--param, --file); a string without '=' is a key with "".
+std::map<std::string, std::string> splitPairs(const std::vector<std::string>& pairs);
 
 // The environment variable that carries the run key's secret from agent to slave
 // (PROTOCOL.md §9.3): a command line is readable by every local user, an environment not.

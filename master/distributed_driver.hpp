@@ -72,6 +72,10 @@ class DistributedDriver : public RunDriver {
   Waiter& waiter_;
   std::vector<std::string> tests_;  // full names of the tests selected
   proto::Bytes library_;            // the test library sent with RUN
+  // What every JOB adds to jobOptions(): the user mix, --param and --include (with the
+  // files' bytes for the RUN).
+  proto::JobOptions data_;
+  std::vector<proto::Bytes> files_;
   proto::ResultsCurve curve_;       // the run key given to the slaves; none
   std::unique_ptr<ResultsReceiver> receiver_;
   std::unique_ptr<BrokerLink> link_;
