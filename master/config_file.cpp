@@ -32,6 +32,7 @@ class TomlConfig : public CLI::Config {
         throw std::invalid_argument(file + ":" + std::to_string(node.source().begin.line) +
                                     ": key '" + name + "' " + what);
       };
+      if (node.is_table()) fail("is a [section]: write every option at the top level, key = value");
       const CLI::Option* option = find(name);
       if (!option) fail("is not a loads-master option (see loads-master --help)");
       CLI::ConfigItem item;
