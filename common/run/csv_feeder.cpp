@@ -81,13 +81,12 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, std::strin
   return rows;
 }
 
-// Rows are read once, on the first next(); the share of the run is read then too, and
-// changed by a REBALANCE (resplit, with the registry's lock held).
-struct CsvFeeder::Impl : detail::ResplitListener {
-  Impl(std::string file, FeederOptions options) : file(std::move(file)), options(options) {
-    detail::addResplitListener(this);
-  }
-  ~Impl() { detail::removeResplitListener(this); }
+// Rows are read once, on the first next(). A unique feeder deals the rows of this
+// runner's users: row r belongs to user r mod U of the cycle's U users (the run's
+// numbering, docs/distributed.md), so share i of n has the rows of its users k = i,
+// i+n, … < U, in increasing order; each cycle starts over (a new generation).
+struct CsvFeeder::Impl {
+  Impl(std::string file, FeederOptions options) : file(std::move(file)), options(options) {}
 
   void load() {  // with mutex held
     if (loaded) return;
@@ -98,21 +97,28 @@ struct CsvFeeder::Impl : detail::ResplitListener {
     auto all = parseCsv(text, file);
     columns = std::make_shared<const std::vector<std::string>>(std::move(all[0]));
     rows.assign(std::make_move_iterator(all.begin() + 1), std::make_move_iterator(all.end()));
-    const auto [index, count] = detail::runShare();
-    nextRow = index;
-    stride = count;
-    circular = rows.empty() ? 0 : rows.size() * index / count;  // agents start apart
-    random.seed(options.seed * 0x9E3779B97F4A7C15ull + index);
+    const detail::RunShare share = detail::runShare();
+    circular = rows.empty() ? 0 : rows.size() * share.index / share.count;  // agents start apart
+    random.seed(options.seed * 0x9E3779B97F4A7C15ull + share.index);
     loaded = true;
   }
 
-  // Unique rows from here on: this share's rows of the new split, from where it was.
-  void resplit(std::uint32_t index, std::uint32_t count) override {
-    std::lock_guard lock(mutex);
-    if (!loaded || options.mode != FeedMode::kUnique || count == 0) return;
-    const std::uint64_t from = nextRow;
-    nextRow = from + (index + count - from % count) % count;
-    stride = count;
+  std::uint64_t uniqueRow() {  // with mutex held; rows.size() when used up
+    const detail::RunShare share = detail::runShare();
+    if (share.generation != generation) {
+      generation = share.generation;
+      position = 0;
+    }
+    const std::uint64_t users = share.runUsers;
+    // This share's users of the cycle: index, index + count, … below `users`.
+    const std::uint64_t own =
+        share.index < users ? (users - share.index + share.count - 1) / share.count : 0;
+    if (own == 0) return rows.size();
+    const std::uint64_t block = position / own, user = share.index + (position % own) * share.count;
+    const std::uint64_t row = block * users + user;
+    if (row >= rows.size()) return rows.size();
+    ++position;
+    return row;
   }
 
   std::uint64_t take() {  // with mutex held; the row number
@@ -128,10 +134,7 @@ struct CsvFeeder::Impl : detail::ResplitListener {
       case FeedMode::kUnique:
         break;
     }
-    if (nextRow >= rows.size()) return rows.size();
-    const std::uint64_t row = nextRow;
-    nextRow += stride;
-    return row;
+    return uniqueRow();
   }
 
   const std::string file;
@@ -140,9 +143,10 @@ struct CsvFeeder::Impl : detail::ResplitListener {
   bool loaded = false;
   std::shared_ptr<const std::vector<std::string>> columns;
   std::vector<std::vector<std::string>> rows;
-  std::uint64_t nextRow = 0, stride = 1;  // unique: the next row of this share, and the step
-  std::uint64_t circular = 0;             // circular: the next row
-  std::mt19937_64 random;                 // random
+  std::uint64_t generation = ~std::uint64_t{0};  // unique: the cycle the position is of
+  std::uint64_t position = 0;                    // unique: rows of this share dealt so far
+  std::uint64_t circular = 0;                    // circular: the next row
+  std::mt19937_64 random;                        // random
 };
 
 CsvFeeder::CsvFeeder(std::string file, FeederOptions options)

@@ -1,7 +1,7 @@
 #include "run/run_data.hpp"
 
+#include <algorithm>
 #include <mutex>
-#include <set>
 
 namespace loads::detail {
 namespace {
@@ -9,7 +9,6 @@ namespace {
 struct Registry {
   std::mutex mutex;
   RunData data;
-  std::set<ResplitListener*> listeners;
 };
 
 Registry& registry() {
@@ -41,10 +40,18 @@ std::optional<std::string> runParam(const std::string& key) {
   return it->second;
 }
 
-std::pair<std::uint32_t, std::uint32_t> runShare() {
+RunShare runShare() {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  return {r.data.shareIndex, r.data.shareCount};
+  return {r.data.shareIndex, std::max(1u, r.data.shareCount), r.data.runUsers,
+          r.data.generation};
+}
+
+void startRunCycle(std::uint64_t runUsers) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.data.runUsers = std::max<std::uint64_t>(1, runUsers);
+  ++r.data.generation;
 }
 
 bool stopCurrentRun() {
@@ -57,26 +64,6 @@ bool stopCurrentRun() {
   if (!stop) return false;
   stop();
   return true;
-}
-
-void resplitRunData(std::uint32_t index, std::uint32_t count) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.data.shareIndex = index;
-  r.data.shareCount = count;
-  for (ResplitListener* listener : r.listeners) listener->resplit(index, count);
-}
-
-void addResplitListener(ResplitListener* listener) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.listeners.insert(listener);
-}
-
-void removeResplitListener(ResplitListener* listener) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.listeners.erase(listener);
 }
 
 }  // namespace loads::detail

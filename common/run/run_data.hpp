@@ -21,6 +21,8 @@ struct RunData {
   std::uint32_t shareIndex = 0;               // this runner's share of the run (0)
   std::uint32_t shareCount = 1;               // shares of the run; 1 = local
   std::function<void()> stopRun;              // ends the run (a feeder out of rows); none
+  std::uint64_t runUsers = 1;    // users of the running cycle over the whole run (1)
+  std::uint64_t generation = 0;  // bumped by every cycle: unique feeders start over
 };
 
 // Replaces the process's run data (RunData{} when a run ends).
@@ -28,24 +30,16 @@ void installRunData(RunData data);
 // A data file's path here; nullopt when the run did not include it.
 std::optional<std::string> runFile(const std::string& name);
 std::optional<std::string> runParam(const std::string& key);
-// The share of the run (index, count) as installed or re-split.
-std::pair<std::uint32_t, std::uint32_t> runShare();
+// What a unique feeder deals by: the share, the cycle's users and its generation.
+struct RunShare {
+  std::uint32_t index = 0, count = 1;
+  std::uint64_t runUsers = 1, generation = 0;
+};
+RunShare runShare();
+// A cycle starts with `runUsers` users over the whole run (closed model; the open
+// model's pool; the most users of stages).
+void startRunCycle(std::uint64_t runUsers);
 // Ends the run, as a unique feeder out of rows asks; false when no run is installed.
 bool stopCurrentRun();
-
-// A REBALANCE gave this runner share `index` of `count`: unique feeders re-split the
-// rows they have not reached (loads/data.hpp, docs/data.md).
-void resplitRunData(std::uint32_t index, std::uint32_t count);
-
-// What a feeder registers to hear of re-splits; called with the registry's lock held.
-class ResplitListener {
- public:
-  virtual void resplit(std::uint32_t index, std::uint32_t count) = 0;
-
- protected:
-  ~ResplitListener() = default;
-};
-void addResplitListener(ResplitListener* listener);
-void removeResplitListener(ResplitListener* listener);
 
 }  // namespace loads::detail

@@ -205,6 +205,7 @@ void Runner::finish() {
 }
 
 void Runner::runUsers(std::uint64_t users, std::uint64_t hits) {
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : users * options_.shareCount);
   Cycle cycle{users, hits, users};
   stopping_ = false;
   track(cycle, users, false);
@@ -412,6 +413,7 @@ void Runner::runOpen() {
     progress_.duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
   }
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : pool * options_.shareCount);
   Cycle cycle{pool, 0, pool + threads, threads};  // users and dispatchers
   stopping_ = false;
   {
@@ -553,6 +555,7 @@ void Runner::runStaged() {
     progress_.users = pool;
     progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(schedule.length());
   }
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : pool * options_.shareCount);
   Cycle cycle{pool, 0, pool};
   stopping_ = false;
   targetUsers_ = 0;
@@ -601,7 +604,6 @@ void Runner::track(Cycle& cycle, std::uint64_t users, bool pooled) {
 }
 
 void Runner::rebalance(const Resplit& resplit) {
-  detail::resplitRunData(resplit.index, resplit.count);  // unique feeders' rows
   if (options_.rate) {
     std::size_t threads;
     {

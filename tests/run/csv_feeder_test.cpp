@@ -81,33 +81,37 @@ TEST_CASE("CSV: a malformed file is one sentence with its line") {
 
 TEST_CASE("unique rows: shares of a run, each with 4 threads, use every row exactly once") {
   RowsFile file(1000);
-  for (std::uint32_t count : {1u, 3u, 7u}) {
-    std::multiset<std::uint64_t> all;
-    for (std::uint32_t index = 0; index < count; ++index) {
-      file.install(index, count);
-      CsvFeeder feeder("rows.csv", {.mode = FeedMode::kUnique,
-                                    .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
-      for (std::uint64_t row : drain(feeder, 4)) {
-        CHECK(row % count == index);  // share i takes rows i, i+n, ...
-        all.insert(row);
+  for (std::uint64_t users : {1u, 7u, 30u}) {
+    for (std::uint32_t count : {1u, 3u, 7u}) {
+      if (count > users) continue;
+      std::multiset<std::uint64_t> all;
+      for (std::uint32_t index = 0; index < count; ++index) {
+        file.install(index, count);
+        detail::startRunCycle(users);
+        CsvFeeder feeder("rows.csv", {.mode = FeedMode::kUnique,
+                                      .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
+        for (std::uint64_t row : drain(feeder, 4)) {
+          CHECK(row % users % count == index);  // the rows of share i's users
+          all.insert(row);
+        }
       }
+      INFO(users << " users, " << count << " shares");
+      CHECK(all.size() == 1000);
+      CHECK(std::set<std::uint64_t>(all.begin(), all.end()).size() == 1000);
     }
-    INFO(count << " shares");
-    CHECK(all.size() == 1000);
-    CHECK(std::set<std::uint64_t>(all.begin(), all.end()).size() == 1000);
   }
   detail::installRunData({});
 }
 
-TEST_CASE("unique rows re-split: a share goes on with the new split from where it was") {
-  RowsFile file(100);
-  file.install(1, 3);  // rows 1, 4, 7, ...
+TEST_CASE("unique rows start over with each load cycle") {
+  RowsFile file(10);
+  file.install(0, 1);
+  detail::startRunCycle(2);
   CsvFeeder feeder("rows.csv", {.mode = FeedMode::kUnique});
+  CHECK(feeder.next().number() == 0);
   CHECK(feeder.next().number() == 1);
-  CHECK(feeder.next().number() == 4);
-  detail::resplitRunData(0, 2);  // the rows from 7 on that are even
-  CHECK(feeder.next().number() == 8);
-  CHECK(feeder.next().number() == 10);
+  detail::startRunCycle(5);
+  CHECK(feeder.next().number() == 0);
   detail::installRunData({});
 }
 

@@ -79,9 +79,11 @@ class CsvRow {
 // a static object of the test library). A malformed file throws std::runtime_error with
 // its line.
 //
-// Unique mode: share i of n of a distributed run takes the rows i, i+n, i+2n, … (the rule
-// that splits users and arrivals), so that each row is used once over all agents; a
-// REBALANCE re-splits the rows not reached yet (docs/data.md).
+// Unique mode: row r belongs to user r mod U of the cycle's U users (over all agents), so
+// each agent deals the rows of its own users (the rule that splits users over agents):
+// each row is used once over the whole run, and with --hits the same rows are used and
+// skipped over any number of agents as locally. Each load cycle starts over. Rows of an
+// agent lost mid-run are not dealt again (docs/data.md).
 class CsvFeeder {
  public:
   explicit CsvFeeder(std::string file, FeederOptions options = {});
