@@ -668,6 +668,7 @@ void Runner::cancelAll() {
 
 void Runner::stop() {
   std::lock_guard lock(mutex_);
+  stopping_ = true;  // no new hit from now on, before the cycle's thread wakes
   stopRequested_ = true;
   changed_.notify_all();
 }

@@ -22,7 +22,7 @@ class Rows : public loads::TestCase {
     loads::CsvFeeder& rows =
         loads::config().get("exhausted") == "skip" ? skippingRows : endingRows;
     const loads::CsvRow row = rows.next();
-    auto res = session().get(serverUrl() + "/row/" + row["id"]);
+    auto res = session().get(serverUrl() + "/row/" + row["id"], {.name = "GET /row/{id}"});
     assertEqual(res.status(), 200);
   }
 };
