@@ -120,8 +120,7 @@ class Broker::Loop {
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
   void sendLibraryPart(RunRecord& run, AgentRecord& agent, const std::string& sha256,
-                       const proto::Bytes& library, std::uint64_t offset,
-                       std::uint64_t length);
+                       const proto::Bytes& library, std::uint64_t offset, std::uint64_t length);
 
   // runs
   bool tryStart(RunRecord& run);

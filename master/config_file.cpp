@@ -1,9 +1,10 @@
 #include "master/config_file.hpp"
 
+#include <toml++/toml.h>
+
 #include <CLI/CLI.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <toml++/toml.h>
 
 namespace loads::master {
 namespace {
@@ -42,7 +43,8 @@ class TomlConfig : public CLI::Config {
         item.inputs = {*node.value<bool>() ? "true" : "false"};
       } else if (const toml::array* list = node.as_array()) {
         if (option->get_items_expected_max() <= 1) fail("takes one value, not a list");
-        for (const toml::node& element : *list) item.inputs.push_back(scalar(element, *option, fail));
+        for (const toml::node& element : *list)
+          item.inputs.push_back(scalar(element, *option, fail));
       } else {
         item.inputs = {scalar(node, *option, fail)};
       }

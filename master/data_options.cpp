@@ -19,18 +19,17 @@ std::vector<std::string> expand(const std::string& pattern) {
   }
   ::globfree(&found);
   if (paths.empty()) {
-    throw std::invalid_argument("--include " + pattern + ": no such file" +
-                                (pattern.find_first_of("*?[") != std::string::npos
-                                     ? " matches the pattern"
-                                     : "") +
-                                " (paths are relative to where loads-master runs)");
+    throw std::invalid_argument(
+        "--include " + pattern + ": no such file" +
+        (pattern.find_first_of("*?[") != std::string::npos ? " matches the pattern" : "") +
+        " (paths are relative to where loads-master runs)");
   }
   return paths;
 }
 
 std::string mebibytes(std::uint64_t bytes) {
-  return std::to_string(bytes / (1 << 20)) + "." + std::to_string(bytes % (1 << 20) * 10 / (1 << 20)) +
-         " MiB";
+  return std::to_string(bytes / (1 << 20)) + "." +
+         std::to_string(bytes % (1 << 20) * 10 / (1 << 20)) + " MiB";
 }
 
 }  // namespace
@@ -64,8 +63,8 @@ void applyDataOptions(const DataOptionsText& text, RunOptions& run) {
     }
   }
   if (total > kMaxIncludeBytes) {
-    throw std::invalid_argument("--include: the files total " + mebibytes(total) +
-                                ", above the " + mebibytes(kMaxIncludeBytes) +
+    throw std::invalid_argument("--include: the files total " + mebibytes(total) + ", above the " +
+                                mebibytes(kMaxIncludeBytes) +
                                 " a run can ship to its agents: split the data or load it "
                                 "from a server the tests can reach");
   }

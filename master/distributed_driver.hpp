@@ -72,10 +72,6 @@ class DistributedDriver : public RunDriver {
   Waiter& waiter_;
   std::vector<std::string> tests_;  // full names of the tests selected
   proto::Bytes library_;            // the test library sent with RUN
-  // What every JOB adds to jobOptions(): the user mix, --param and --include (with the
-  // files' bytes for the RUN).
-  proto::JobOptions data_;
-  std::vector<proto::Bytes> files_;
   proto::ResultsCurve curve_;       // the run key given to the slaves; none
   std::unique_ptr<ResultsReceiver> receiver_;
   std::unique_ptr<BrokerLink> link_;
@@ -94,6 +90,10 @@ class DistributedDriver : public RunDriver {
   // Why the follow ended early: said at once, and kept for the report's problems (exit 3).
   std::vector<std::string> followProblems_;
   std::vector<RebalanceEvent> rebalances_;
+  // What every JOB adds to jobOptions(): the user mix, --param and --include (with the
+  // files' bytes for the RUN).
+  proto::JobOptions data_;
+  std::vector<proto::Bytes> files_;
 };
 
 }  // namespace loads::master

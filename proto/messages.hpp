@@ -92,9 +92,9 @@ using Bytes = std::vector<char>;  // packs as msgpack bin
 // A data file shipped with the run (loads-master --include; PROTOCOL.md §5.1): the JOB
 // names it, the agent fetches what its cache lacks by sha256 (NEED-LIBRARY).
 struct DataFile {
-  std::string name;          // what dataFile() is asked for: a file name, no '/'
-  std::string sha256;        // of its bytes, 64 lowercase hex digits
-  std::uint64_t size = 0;    // its bytes
+  std::string name;        // what dataFile() is asked for: a file name, no '/'
+  std::string sha256;      // of its bytes, 64 lowercase hex digits
+  std::uint64_t size = 0;  // its bytes
   MSGPACK_DEFINE_ARRAY(name, sha256, size);
 };
 inline constexpr std::size_t kMaxDataFiles = 256;  // files per run

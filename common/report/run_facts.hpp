@@ -36,7 +36,7 @@ struct ReportOptions {
   std::string broker;                      // --broker (distributed only); "" = none
   std::map<std::string, std::string> params;  // --param key=value; none
   struct Include {
-    std::string name;    // what dataFile() finds it by
+    std::string name;  // what dataFile() finds it by
     std::uint64_t bytes = 0;
     std::string sha256;  // of its bytes (the agents' cache key)
   };

@@ -60,7 +60,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, std::strin
       continue;
     }
     if (c == '"') {
-      if (!field.empty() || wasQuoted) fail("a quote inside an unquoted field: quote the whole field");
+      if (!field.empty() || wasQuoted)
+        fail("a quote inside an unquoted field: quote the whole field");
       quoted = wasQuoted = true;
     } else if (c == ',') {
       row.push_back(std::move(field));
@@ -77,7 +78,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, std::strin
   }
   if (quoted) fail("a quoted field is not closed");
   if (!field.empty() || !row.empty() || wasQuoted) endRow();
-  if (rows.empty()) throw std::runtime_error(std::string(source) + " is empty: it needs a header row");
+  if (rows.empty())
+    throw std::runtime_error(std::string(source) + " is empty: it needs a header row");
   return rows;
 }
 

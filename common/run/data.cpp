@@ -1,11 +1,12 @@
 // loads/data.hpp: dataFile() and config() over the run's data (run/run_data.hpp).
+#include "loads/data.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
 
-#include "loads/data.hpp"
 #include "run/run_data.hpp"
 
 namespace loads {
@@ -49,8 +50,7 @@ double Config::getDouble(std::string_view key, double fallback) const {
   char* end = nullptr;
   const double x = std::strtod(value->c_str(), &end);
   if (value->empty() || *end != '\0') {
-    throw std::invalid_argument("--param " + std::string(key) + "=" + *value +
-                                " is not a number");
+    throw std::invalid_argument("--param " + std::string(key) + "=" + *value + " is not a number");
   }
   return x;
 }

@@ -43,8 +43,7 @@ std::optional<std::string> runParam(const std::string& key) {
 RunShare runShare() {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  return {r.data.shareIndex, std::max(1u, r.data.shareCount), r.data.runUsers,
-          r.data.generation};
+  return {r.data.shareIndex, std::max(1u, r.data.shareCount), r.data.runUsers, r.data.generation};
 }
 
 void startRunCycle(std::uint64_t runUsers) {

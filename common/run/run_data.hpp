@@ -21,8 +21,8 @@ struct RunData {
   std::uint32_t shareIndex = 0;               // this runner's share of the run (0)
   std::uint32_t shareCount = 1;               // shares of the run; 1 = local
   std::function<void()> stopRun;              // ends the run (a feeder out of rows); none
-  std::uint64_t runUsers = 1;    // users of the running cycle over the whole run (1)
-  std::uint64_t generation = 0;  // bumped by every cycle: unique feeders start over
+  std::uint64_t runUsers = 1;                 // users of the running cycle over the whole run (1)
+  std::uint64_t generation = 0;               // bumped by every cycle: unique feeders start over
 };
 
 // Replaces the process's run data (RunData{} when a run ends).

@@ -132,8 +132,8 @@ Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& 
       options_(std::move(options)),
       result_(result),
       dns_(std::make_unique<detail::DnsCache>()) {
-  detail::installRunData({options_.files, options_.params, options_.shareIndex,
-                          options_.shareCount, [this] { stop(); }});
+  detail::installRunData({options_.files, options_.params, options_.shareIndex, options_.shareCount,
+                          [this] { stop(); }});
   unsigned n =
       options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {

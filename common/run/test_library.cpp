@@ -58,8 +58,9 @@ std::pair<std::string, std::optional<std::uint32_t>> splitWeight(const std::stri
   const auto colon = name.rfind(':');
   if (colon == std::string::npos) return {name, std::nullopt};
   const std::string text = name.substr(colon + 1);
-  const bool digits = !text.empty() && text.size() <= 7 &&
-                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      !text.empty() && text.size() <= 7 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   const unsigned long weight = digits ? std::stoul(text) : 0;
   if (weight == 0 || weight > kMaxWeightSum) {
     throw LoadError("--test " + name + ": the weight after ':' must be a whole number from 1 to " +

@@ -30,8 +30,8 @@ struct TestClass {
 struct SelectedTest {
   const TestClass* testClass;
   const detail::TestMethod* method;
-  std::string fullName;       // "Blog.test_home"
-  std::uint32_t weight = 1;   // its share of the users: the registration's, or --test's :W
+  std::string fullName;      // "Blog.test_home"
+  std::uint32_t weight = 1;  // its share of the users: the registration's, or --test's :W
 };
 
 class TestLibrary {

@@ -52,8 +52,13 @@ struct DataCluster {
     const std::string tag = "run" + std::to_string(++runs) + "-" + std::to_string(agents);
     const std::string report = cluster.dir + "/" + tag + ".json";
     std::vector<std::string> argv{
-        built("master/loads-master"), built("tests/libs/libdata.so"), "-q", "--json", report,
-        "--server-url", "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag};
+        built("master/loads-master"),
+        built("tests/libs/libdata.so"),
+        "-q",
+        "--json",
+        report,
+        "--server-url",
+        "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag};
     if (agents > 0) {
       argv.insert(argv.end(), {"--broker", cluster.frontend, "--agents", std::to_string(agents)});
     }
@@ -99,13 +104,14 @@ void checkEachRowOnce(const Run& r) {
 
 }  // namespace
 
-TEST_CASE("a unique feeder over 3 agents uses each of 10,000 rows exactly once, then ends the run") {
+TEST_CASE(
+    "a unique feeder over 3 agents uses each of 10,000 rows exactly once, then ends the run") {
   DataCluster d;
   // 30 users with up to 2 minutes: the rows run out long before, and end the run.
   for (int agents : {0, 3}) {
     const auto start = std::chrono::steady_clock::now();
-    const Run r = d.run({"--include", d.rows, "--test", "Rows.test_row", "-u", "30", "-d", "120s"},
-                        agents);
+    const Run r =
+        d.run({"--include", d.rows, "--test", "Rows.test_row", "-u", "30", "-d", "120s"}, agents);
     INFO("over " << agents << " agents: " << r.output);
     CHECK(r.code == 0);
     checkEachRowOnce(r);
@@ -119,11 +125,12 @@ TEST_CASE("a unique feeder over 3 agents uses each of 10,000 rows exactly once, 
   }
 }
 
-TEST_CASE("with --hits beyond the rows and skip chosen, each row is used once and the rest skipped") {
+TEST_CASE(
+    "with --hits beyond the rows and skip chosen, each row is used once and the rest skipped") {
   DataCluster d;
   // 7 users x 1,500 hits = 10,500 hits for 10,000 rows: exactly 500 skipped.
-  const Run r = d.run({"--include", d.rows, "--test", "Rows.test_row", "-u", "7", "--hits",
-                       "1500", "--param", "exhausted=skip"},
+  const Run r = d.run({"--include", d.rows, "--test", "Rows.test_row", "-u", "7", "--hits", "1500",
+                       "--param", "exhausted=skip"},
                       3);
   CHECK(r.code == 0);
   checkEachRowOnce(r);

@@ -304,8 +304,8 @@ TEST_CASE("with weighted tests and --hits, every split over agents gives the loc
                        "Parity.test_skip:2", "-u", "13", "--hits", "2"});
   // The weights themselves: slots get, skip, get, post, skip, get (smooth round robin of
   // 3:1:2) twice, then get: 7 users of test_get, 2 of test_post, 4 of test_skip.
-  const Figures f = p.run({"--test", "Parity.test_get:3", "--test", "Parity.test_post:1",
-                           "--test", "Parity.test_skip:2", "-u", "13", "--hits", "2"},
+  const Figures f = p.run({"--test", "Parity.test_get:3", "--test", "Parity.test_post:1", "--test",
+                           "Parity.test_skip:2", "-u", "13", "--hits", "2"},
                           3);
   CHECK(f.tests.at("Parity.test_get").at("counter users") == 7);
   CHECK(f.tests.at("Parity.test_post").at("counter users") == 2);

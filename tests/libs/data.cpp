@@ -19,8 +19,7 @@ loads::CsvFeeder skippingRows("rows.csv", {.mode = loads::FeedMode::kUnique,
 class Rows : public loads::TestCase {
  public:
   void test_row() {
-    loads::CsvFeeder& rows =
-        loads::config().get("exhausted") == "skip" ? skippingRows : endingRows;
+    loads::CsvFeeder& rows = loads::config().get("exhausted") == "skip" ? skippingRows : endingRows;
     const loads::CsvRow row = rows.next();
     auto res = session().get(serverUrl() + "/row/" + row["id"], {.name = "GET /row/{id}"});
     assertEqual(res.status(), 200);

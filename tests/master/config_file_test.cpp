@@ -81,15 +81,16 @@ server-url = "http://127.0.0.1:8080"
 
 TEST_CASE("the command line overrides the config file, option by option") {
   Dir dir;
-  const std::string file = dir.write("run.toml", "library = \"a.so\"\nusers = \"10\"\nhits = 5\n"
-                                                 "test = [\"A.x\", \"A.y\"]\nquiet = false\n");
+  const std::string file = dir.write("run.toml",
+                                     "library = \"a.so\"\nusers = \"10\"\nhits = 5\n"
+                                     "test = [\"A.x\", \"A.y\"]\nquiet = false\n");
   const Parsed p = parse({"--config", file, "b.so", "-u", "7", "--test", "A.z", "-q"});
   INFO(p.err);
   REQUIRE(p.result.options);
   CHECK(p.result.options->library == "b.so");
   CHECK(p.result.options->run.userCycles == std::vector<std::uint64_t>{7});
   CHECK(p.result.options->run.hitCycles == std::vector<std::uint64_t>{5});  // from the file
-  CHECK(p.result.options->tests == std::vector<std::string>{"A.z"});  // replaces the list
+  CHECK(p.result.options->tests == std::vector<std::string>{"A.z"});        // replaces the list
   CHECK(p.result.options->quiet);
 }
 

@@ -20,9 +20,8 @@ namespace {
 
 // A CSV file of `rows` rows (ids 0..rows-1) installed as the run's "rows.csv".
 struct RowsFile {
-  std::string path = (fs::temp_directory_path() / ("loads-rows-" + std::to_string(::getpid()) +
-                                                   ".csv"))
-                         .string();
+  std::string path =
+      (fs::temp_directory_path() / ("loads-rows-" + std::to_string(::getpid()) + ".csv")).string();
   explicit RowsFile(int rows) {
     std::ofstream out(path, std::ios::binary);
     out << "id,name\n";
@@ -60,7 +59,8 @@ std::vector<std::uint64_t> drain(CsvFeeder& feeder, int threads) {
 
 TEST_CASE("CSV: quotes, doubled quotes, line breaks in fields, CRLF, a BOM and UTF-8") {
   const auto rows = parseCsv(
-      "\xEF\xBB\xBFid,name,note\r\n1,\"Müller, Jörg\",\"said \"\"hi\"\"\"\r\n2,plain,\"two\nlines\"\n\n"
+      "\xEF\xBB\xBFid,name,note\r\n1,\"Müller, Jörg\",\"said "
+      "\"\"hi\"\"\"\r\n2,plain,\"two\nlines\"\n\n"
       "3,,\"\"",
       "t.csv");
   REQUIRE(rows.size() == 4);
@@ -88,8 +88,8 @@ TEST_CASE("unique rows: shares of a run, each with 4 threads, use every row exac
       for (std::uint32_t index = 0; index < count; ++index) {
         file.install(index, count);
         detail::startRunCycle(users);
-        CsvFeeder feeder("rows.csv", {.mode = FeedMode::kUnique,
-                                      .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
+        CsvFeeder feeder("rows.csv",
+                         {.mode = FeedMode::kUnique, .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
         for (std::uint64_t row : drain(feeder, 4)) {
           CHECK(row % users % count == index);  // the rows of share i's users
           all.insert(row);
@@ -126,7 +126,8 @@ TEST_CASE("a unique feeder out of rows ends the run or skips the hit, as chosen"
     ending.next();
     skipping.next();
   }
-  CHECK_THROWS_WITH(skipping.next(), Catch::Contains("3 rows are used up (unique feeder): hit skipped"));
+  CHECK_THROWS_WITH(skipping.next(),
+                    Catch::Contains("3 rows are used up (unique feeder): hit skipped"));
   CHECK(stops == 0);
   CHECK_THROWS_WITH(ending.next(), Catch::Contains("the run ends"));
   CHECK(stops == 1);
@@ -152,10 +153,12 @@ TEST_CASE("circular feeders walk every row, agents starting apart; random ones r
 }
 
 TEST_CASE("dataFile() and config() answer from the run's data, with one sentence when missing") {
-  detail::installRunData({{{"users.csv", "/data/users.csv"}}, {{"n", "12"}, {"on", "Yes"}, {"x", "1.5"}}});
+  detail::installRunData(
+      {{{"users.csv", "/data/users.csv"}}, {{"n", "12"}, {"on", "Yes"}, {"x", "1.5"}}});
   CHECK(dataFile("users.csv") == "/data/users.csv");
   CHECK(dataFile("some/dir/users.csv") == "/data/users.csv");
-  CHECK_THROWS_WITH(dataFile("other.csv"), Catch::Contains("give loads-master --include other.csv"));
+  CHECK_THROWS_WITH(dataFile("other.csv"),
+                    Catch::Contains("give loads-master --include other.csv"));
   CHECK(config().getInt("n", 0) == 12);
   CHECK(config().getInt("missing", 7) == 7);
   CHECK(config().getBool("on", false));

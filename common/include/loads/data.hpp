@@ -48,7 +48,7 @@ enum class WhenRowsRunOut {
 };
 
 struct FeederOptions {
-  FeedMode mode = FeedMode::kCircular;                 // circular
+  FeedMode mode = FeedMode::kCircular;                      // circular
   WhenRowsRunOut whenRowsRunOut = WhenRowsRunOut::kEndRun;  // unique only: end the run
   std::uint64_t seed = 1;  // random: the generator's seed (mixed with the runner's share); 1
 };
@@ -94,7 +94,7 @@ class CsvFeeder {
   // The next row. Unique mode, rows used up: as options.whenRowsRunOut says (a
   // loads::SkipTest either way).
   CsvRow next();
-  std::uint64_t rows();                        // rows in the file (reads it)
+  std::uint64_t rows();                       // rows in the file (reads it)
   const std::vector<std::string>& columns();  // the header (reads it)
 
   struct Impl;
