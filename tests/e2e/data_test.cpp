@@ -138,7 +138,7 @@ TEST_CASE(
   CHECK(r.report.at("run").at("options").at("params").at("exhausted") == "skip");
 }
 
-TEST_CASE("--param reaches config() in every agent and the report's run section") {
+TEST_CASE("run parameters reach config() on every agent and the report run section") {
   DataCluster d;
   for (int agents : {0, 3}) {
     const Run r = d.run({"--test", "Params.test_echo", "-u", "5", "--hits", "4", "--param",

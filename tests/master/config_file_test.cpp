@@ -144,7 +144,7 @@ TEST_CASE("every long option of loads-master is a key of the config file") {
   }
 }
 
-TEST_CASE("--include expands globs, names files by their name, refuses clashes and the size cap") {
+TEST_CASE("included files: globs expand, files go by name, clashes and the size cap are refused") {
   Dir dir;
   dir.write("a.csv", "id\n1\n");
   dir.write("b.csv", "id\n2\n");
