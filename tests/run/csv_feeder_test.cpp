@@ -134,7 +134,8 @@ TEST_CASE("a unique feeder out of rows ends the run or skips the hit, as chosen"
   detail::installRunData({});
 }
 
-TEST_CASE("circular feeders walk every row with agents starting apart, random ones repeat by seed") {
+TEST_CASE(
+    "circular feeders walk every row with agents starting apart, random ones repeat by seed") {
   RowsFile file(10);
   file.install(1, 2);
   CsvFeeder circular("rows.csv");
