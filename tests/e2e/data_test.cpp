@@ -179,3 +179,21 @@ TEST_CASE("registered weights deal users 3:1, the same over 1, 2 and 3 agents as
                       3);
   CHECK(r.served == std::map<std::string, std::uint64_t>{{"/heavy", 8}, {"/light", 8}});
 }
+
+TEST_CASE("a bad weight or a missing data file is exit 2 with one sentence, before any run") {
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--test", "Weighted.test_heavy:0"}, "the weight after ':' must be a whole number"},
+           {{"--test", "Weighted.test_heavy:x"}, "the weight after ':' must be a whole number"},
+           {{"--include", "/nonexistent/rows.csv"},
+            "--include /nonexistent/rows.csv: no such file"},
+       }) {
+    std::vector<std::string> argv{built("master/loads-master"), built("tests/libs/libdata.so"),
+                                  "-u", "1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto done = runCommand(argv, 30s);
+    INFO(done.err);
+    CHECK(done.code == 2);
+    CHECK_THAT(done.err, Catch::Contains(expected));
+    CHECK(countLines(done.err, "loads-master:") == 1);
+  }
+}
