@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <thread>
 #include <zmq.hpp>
@@ -53,7 +54,9 @@ class Agent::Loop {
     proto::Job job;                       // without the library bytes
     std::unique_ptr<RingedSlave> ringed;  // the slave and its event ring; null while waiting
     SlaveProcess* slave = nullptr;        // ringed's process; null while waiting for the library
-    proto::Bytes incoming;                // library parts received so far
+    std::string libraryPath;              // the library in the cache, once there
+    std::string fetching;                 // sha256 of the library or data file being fetched
+    proto::Bytes incoming;                // its parts received so far
     Clock::time_point partDeadline{};     // the part asked for is due by then
     int partTries = 0;                    // requests for the current part
   };
@@ -78,8 +81,9 @@ class Agent::Loop {
   void onLibraryPart(const proto::Envelope& envelope);
   void requestPart();
   void checkPartDeadline();
+  void fetchOrStart();
   void onError(const proto::Envelope& envelope);
-  void startSlave(const std::string& libraryPath);
+  void startSlave(const std::map<std::string, std::string>& files);
   void endJob(int exitCode, int signal, std::string reason);
   void checkSlave();
   void onTimers();
@@ -335,21 +339,44 @@ void Agent::Loop::onJob(const proto::Envelope& envelope) {
   }
   proto::Bytes library = std::move(job->library);
   job->library.clear();
-  job_ = CurrentJob{std::move(job.value()), nullptr, nullptr, {}};
-  const std::string& sha = job_->job.librarySha256;
-  std::optional<std::string> path;
+  job_ = CurrentJob{std::move(job.value()), nullptr, nullptr};
   if (!library.empty()) {
     std::string error;
-    path = cache_.store(sha, library, error);
+    auto path = cache_.store(job_->job.librarySha256, library, error);
     if (!path) return endJob(2, 0, error);
-  } else {
-    path = cache_.find(sha);
-    if (!path) {
-      spdlog::info("run {}: library {} not cached, asking the broker", job_->job.runId, sha);
-      return requestPart();
-    }
+    job_->libraryPath = *path;
   }
-  startSlave(*path);
+  fetchOrStart();
+}
+
+// The library, then each data file, from the cache or part by part from the broker (one
+// at a time); the slave starts once all are here.
+void Agent::Loop::fetchOrStart() {
+  const proto::Job& job = job_->job;
+  auto fetch = [&](const std::string& sha, const std::string& what) {
+    spdlog::info("run {}: {} {} not cached, asking the broker", job.runId, what, sha);
+    job_->fetching = sha;
+    job_->incoming.clear();
+    job_->partTries = 0;
+    requestPart();
+  };
+  if (job_->libraryPath.empty()) {
+    auto path = cache_.find(job.librarySha256);
+    if (!path) return fetch(job.librarySha256, "library");
+    job_->libraryPath = *path;
+  }
+  std::map<std::string, std::string> files;
+  for (const proto::DataFile& file : job.options.files) {
+    auto path = cache_.find(file.sha256);
+    if (!path && file.size == 0) {  // nothing to fetch: no part can carry 0 bytes
+      std::string error;
+      path = cache_.store(file.sha256, {}, error);
+      if (!path) return endJob(2, 0, error);
+    }
+    if (!path) return fetch(file.sha256, "data file " + file.name);
+    files[file.name] = *path;
+  }
+  startSlave(files);
 }
 
 // The next part of the library: parts are asked for one at a time, so that heartbeats
@@ -357,7 +384,7 @@ void Agent::Loop::onJob(const proto::Envelope& envelope) {
 void Agent::Loop::requestPart() {
   ++job_->partTries;
   job_->partDeadline = Clock::now() + kPartTimeout;
-  send(proto::NeedLibrary{job_->job.runId, job_->job.librarySha256, job_->incoming.size(),
+  send(proto::NeedLibrary{job_->job.runId, job_->fetching, job_->incoming.size(),
                           proto::kLibraryPartSize});
 }
 
@@ -370,7 +397,7 @@ void Agent::Loop::onLibraryPart(const proto::Envelope& envelope) {
   }
   // Only the part asked for counts: a late answer to a repeated request is a duplicate.
   if (!job_ || job_->slave || part->runId != job_->job.runId ||
-      part->librarySha256 != job_->job.librarySha256 || part->offset != job_->incoming.size() ||
+      part->librarySha256 != job_->fetching || part->offset != job_->incoming.size() ||
       part->bytes.empty()) {
     return;
   }
@@ -383,16 +410,18 @@ void Agent::Loop::onLibraryPart(const proto::Envelope& envelope) {
   proto::Bytes library = std::move(job_->incoming);
   job_->incoming.clear();
   std::string error;
-  auto path = cache_.store(job_->job.librarySha256, library, error);
+  auto path = cache_.store(job_->fetching, library, error);
   if (!path) return endJob(2, 0, error);
-  startSlave(*path);
+  job_->fetching.clear();
+  job_->partTries = 0;
+  fetchOrStart();
 }
 
 void Agent::Loop::checkPartDeadline() {
   if (!job_ || job_->slave || job_->partTries == 0 || Clock::now() < job_->partDeadline) return;
   if (job_->partTries >= kPartTries) {
     return endJob(2, 0,
-                  "the test library did not come from the broker (" +
+                  "the test library or a data file did not come from the broker (" +
                       std::to_string(job_->incoming.size()) + " bytes received, then nothing for " +
                       std::to_string(kPartTries) + " requests of " +
                       std::to_string(kPartTimeout.count() / 1000) +
@@ -407,10 +436,11 @@ void Agent::Loop::checkPartDeadline() {
   }
 }
 
-void Agent::Loop::startSlave(const std::string& libraryPath) {
+void Agent::Loop::startSlave(const std::map<std::string, std::string>& files) {
+  const std::string& libraryPath = job_->libraryPath;
   const proto::Job& job = job_->job;
   const proto::JobOptions& o = job.options;
-  std::vector<std::string> argv = slaveCommandLine(options_.slaveBinary, libraryPath, job);
+  std::vector<std::string> argv = slaveCommandLine(options_.slaveBinary, libraryPath, job, files);
   RingedSlaveOptions ringed;
   if (!job.resultsCurve.empty()) {  // for a runner that sends its own results (§10)
     ringed.environment.push_back(std::string(kResultsSecretVariable) + "=" +

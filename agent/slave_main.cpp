@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-url", o.job.serverUrl, "server url");
   app.add_option("--threads", o.job.threads, "runner threads");
   app.add_option("--arg", o.job.args, "further runner option name=value (repeatable)");
+  std::vector<std::string> params, files;
+  app.add_option("--param", params, "run parameter key=value, for config() (repeatable)");
+  app.add_option("--file", files, "data file name=path, for dataFile() (repeatable)");
   app.add_option("--rate-stages", o.job.rateStages, "open model: rate stages, ms:target,...");
   app.add_option("--rate-start", o.job.rateStart, "open model: the rate at time 0");
   app.add_option("--max-users", o.job.maxUsers, "open model: user pool, total");
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
       "the run key's public key (Z85); its secret comes in $LOADS_RESULTS_CLIENT_SECRET");
   try {
     app.parse(argc, argv);
+    o.job.params = loads::agent::splitPairs(params);
+    o.files = loads::agent::splitPairs(files);
     if (const char* secret = std::getenv(loads::agent::kResultsSecretVariable)) {
       o.resultsCurve.clientSecret = secret;
       ::unsetenv(loads::agent::kResultsSecretVariable);  // the test library has no use for it

@@ -59,6 +59,8 @@ RunOptions runOptionsFor(const SlaveOptions& o, std::uint32_t users) {
   run.threads = o.job.threads;
   run.user.serverUrl = o.job.serverUrl;
   applyArgs(o.job.args, run);
+  run.params = o.job.params;
+  run.files = o.files;
   // This agent's share of the run's users and of the master's one schedule: user k of
   // the run is agent (k mod count)'s (docs/distributed.md).
   run.shareIndex = o.index;
@@ -178,7 +180,8 @@ std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance
 }
 
 std::vector<std::string> slaveCommandLine(const std::string& binary, const std::string& libraryPath,
-                                          const proto::Job& job) {
+                                          const proto::Job& job,
+                                          const std::map<std::string, std::string>& files) {
   const proto::JobOptions& o = job.options;
   std::vector<std::string> argv = {binary,
                                    "--library",
@@ -206,6 +209,8 @@ std::vector<std::string> slaveCommandLine(const std::string& binary, const std::
   if (!o.tests.empty()) argv.insert(argv.end(), {"--tests", o.tests});
   if (!o.serverUrl.empty()) argv.insert(argv.end(), {"--server-url", o.serverUrl});
   for (const auto& arg : o.args) argv.insert(argv.end(), {"--arg", arg});
+  for (const auto& [key, value] : o.params) argv.insert(argv.end(), {"--param", key + "=" + value});
+  for (const auto& [name, path] : files) argv.insert(argv.end(), {"--file", name + "=" + path});
   if (!o.rateStages.empty()) {
     argv.insert(argv.end(),
                 {"--rate-stages", o.rateStages, "--rate-start", std::to_string(o.rateStart),
@@ -218,6 +223,15 @@ std::vector<std::string> slaveCommandLine(const std::string& binary, const std::
                              "--results-client-key", job.resultsCurve.clientPublic});
   }
   return argv;
+}
+
+std::map<std::string, std::string> splitPairs(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> out;
+  for (const std::string& pair : pairs) {
+    const auto eq = pair.find('=');
+    out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+  }
+  return out;
 }
 
 std::vector<std::string> splitTests(const std::string& tests) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,11 @@ struct SlaveOptions {
   int controlFd = -1;           // the agent's control channel; -1 = none
   int ringFd = -1;  // the parent's EventRing: events go there, not to resultsEndpoint; -1 = none
   proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
+  std::map<std::string, std::string> files;  // the job's data files: name → cached path; none
 };
+
+// "key=value" strings as a map (--param, --file); a string without '=' is a key with "".
+std::map<std::string, std::string> splitPairs(const std::vector<std::string>& pairs);
 
 // The environment variable that carries the run key's secret from agent to slave
 // (PROTOCOL.md §9.3): a command line is readable by every local user, an environment not.
@@ -51,9 +56,11 @@ std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobO
 // The line the agent sends for a REBALANCE giving it `index`.
 std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance);
 
-// The command line of `binary` for `job` (PROTOCOL.md §10), `libraryPath` its library.
+// The command line of `binary` for `job` (PROTOCOL.md §10), `libraryPath` its library,
+// `files` its data files (name → path: --file), the job's params as --param.
 std::vector<std::string> slaveCommandLine(const std::string& binary, const std::string& libraryPath,
-                                          const proto::Job& job);
+                                          const proto::Job& job,
+                                          const std::map<std::string, std::string>& files = {});
 
 // Splits JobOptions::tests ("Class.method,Class2") into names for TestLibrary::select.
 std::vector<std::string> splitTests(const std::string& tests);

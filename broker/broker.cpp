@@ -119,8 +119,8 @@ class Broker::Loop {
   void resendJob(const std::string& runId, const std::string& agentId);
   void onNeedLibrary(AgentRecord& agent, const proto::Envelope& envelope);
   void onAgentDisconnect(AgentRecord& agent);
-  void sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
-                       std::uint64_t length);
+  void sendLibraryPart(RunRecord& run, AgentRecord& agent, const std::string& sha256,
+                       const proto::Bytes& library, std::uint64_t offset, std::uint64_t length);
 
   // runs
   bool tryStart(RunRecord& run);
@@ -761,16 +761,23 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
   }
   RunRecord* run = runs_.find(agent.runId);
   RunSlot* slot = run ? run->slot(agent.id) : nullptr;
-  if (!slot || need->runId != run->id || need->librarySha256 != run->request.librarySha256) {
+  // The library, or one of the run's data files (fetched the same way, by sha256).
+  const proto::Bytes* blob =
+      slot && need->runId == run->id ? run->request.blob(need->librarySha256) : nullptr;
+  if (!blob) {
     sendError(backend_, agent.routingId, ErrorCode::kUnknownRun,
               "NEED-LIBRARY for a run or library this broker does not hold for you");
     return;
   }
   if (need->length > 0) {
     // Part by part: each part may be asked for again (a lost reply, a reconnect) up to
-    // 4 times, so an agent that reads nothing costs at most 4 libraries, part by part.
-    const std::uint64_t parts =
-        (run->request.library.size() + proto::kLibraryPartSize - 1) / proto::kLibraryPartSize;
+    // 4 times, so an agent that reads nothing costs at most 4 times the library and the
+    // data files, part by part.
+    const auto partsOf = [](const proto::Bytes& bytes) {
+      return (bytes.size() + proto::kLibraryPartSize - 1) / proto::kLibraryPartSize;
+    };
+    std::uint64_t parts = partsOf(run->request.library);
+    for (const proto::Bytes& file : run->request.files) parts += partsOf(file);
     if (slot->partsSent >= 4 * parts + 4) {
       sendError(backend_, agent.routingId, ErrorCode::kUnexpected,
                 "NEED-LIBRARY for run " + run->id + ": every part was sent 4 times already");
@@ -778,7 +785,12 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
     }
     ++slot->partsSent;
     agent.libraries.erase(need->librarySha256);
-    return sendLibraryPart(*run, agent, need->offset, need->length);
+    return sendLibraryPart(*run, agent, need->librarySha256, *blob, need->offset, need->length);
+  }
+  if (blob != &run->request.library) {
+    sendError(backend_, agent.routingId, ErrorCode::kMalformed,
+              "NEED-LIBRARY for a data file must ask for a part (length > 0)");
+    return;
   }
   // One answer per job: an agent that asks again (and perhaps reads nothing) would make
   // the broker queue a whole library per ~100-byte request.
@@ -795,9 +807,9 @@ void Broker::Loop::onNeedLibrary(AgentRecord& agent, const proto::Envelope& enve
 
 // One part, never more than kLibraryPartSize: what one NEED-LIBRARY can make the broker
 // queue, and how long it holds the heartbeats behind it on a slow link.
-void Broker::Loop::sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint64_t offset,
+void Broker::Loop::sendLibraryPart(RunRecord& run, AgentRecord& agent, const std::string& sha256,
+                                   const proto::Bytes& library, std::uint64_t offset,
                                    std::uint64_t length) {
-  const proto::Bytes& library = run.request.library;
   if (offset >= library.size()) {
     sendError(backend_, agent.routingId, ErrorCode::kMalformed,
               "NEED-LIBRARY offset " + std::to_string(offset) + " is past the library's " +
@@ -806,7 +818,7 @@ void Broker::Loop::sendLibraryPart(RunRecord& run, AgentRecord& agent, std::uint
   }
   const std::uint64_t size = std::min({length, proto::kLibraryPartSize, library.size() - offset});
   proto::LibraryPart part{
-      run.id, run.request.librarySha256, offset, library.size(),
+      run.id, sha256, offset, library.size(),
       proto::Bytes(library.begin() + static_cast<std::ptrdiff_t>(offset),
                    library.begin() + static_cast<std::ptrdiff_t>(offset + size))};
   sendTo(backend_, agent.routingId, part);

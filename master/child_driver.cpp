@@ -100,7 +100,10 @@ int ChildDriver::startCycle(std::size_t index) {
   job.agentId = kAgentId;
   receiver_->start(runId_, {{kAgentId, 0}});
   agent::RingedSlaveOptions ringed;
-  ringed.argv = agent::slaveCommandLine(slaveBinary_, library_, job);
+  // The same loads version: the newest user mix, and the data files where they are.
+  job.options.userMix = proto::kUserMix;
+  job.options.params = options_.run.params;
+  ringed.argv = agent::slaveCommandLine(slaveBinary_, library_, job, options_.run.files);
   ringed.threads = job.options.threads;
   ringed.forward = {job.resultsEndpoint, job.runId, job.agentId, {}};
   try {

@@ -25,6 +25,7 @@
 #include "report/json_output.hpp"
 #include "report/table.hpp"
 #include "run/test_library.hpp"
+#include "run/test_mix.hpp"
 #include "stats/aggregate_result.hpp"
 #include "util/host_name.hpp"
 
@@ -426,7 +427,12 @@ int DistributedDriver::prepare() {
   }
   try {
     TestLibrary library = TestLibrary::load(o.library);  // fail here, not on every agent
-    for (const auto& t : library.select(o.tests)) tests_.push_back(t.fullName);
+    std::vector<std::uint32_t> weights;
+    for (const auto& t : library.select(o.tests)) {
+      tests_.push_back(t.fullName);
+      weights.push_back(t.weight);
+    }
+    data_.userMix = TestMix(weights).weighted() ? proto::kUserMix : 1;  // 1: older slaves too
   } catch (const LoadError& e) {
     std::cerr << "loads-master: " << e.what() << std::endl;
     return 2;
@@ -437,6 +443,25 @@ int DistributedDriver::prepare() {
     return 2;
   }
   library_ = std::move(*bytes);
+  data_.params = o.run.params;
+  for (const auto& [name, path] : o.run.files) {
+    auto file = readFile(path);
+    if (!file) {
+      std::cerr << "loads-master: cannot read --include " << path << std::endl;
+      return 2;
+    }
+    data_.files.push_back({name, proto::sha256Hex(*file), file->size()});
+    files_.push_back(std::move(*file));
+  }
+  std::uint64_t carried = library_.size();
+  for (const auto& file : files_) carried += file.size();
+  if (carried > proto::kDefaultMaxMessageSize - proto::kFrameSlack) {
+    std::cerr << "loads-master: the test library and the --include files total " << carried
+              << " bytes, more than one RUN carries to the broker ("
+              << proto::kDefaultMaxMessageSize - proto::kFrameSlack
+              << "): include less data, or serve it to the tests from a server" << std::endl;
+    return 2;
+  }
 
   ReceiverOptions receiverOptions{o.resultsBind, o.resultsAddress};
   if (!o.key.empty()) {  // the run key: slaves authenticate with it (PROTOCOL.md §9.3)
@@ -475,6 +500,10 @@ int DistributedDriver::startCycle(std::size_t index) {
   request.librarySha256 = proto::sha256Hex(library_);
   request.library = library_;
   request.options = jobOptions(o, index, kScheduleLead);
+  request.options.userMix = data_.userMix;
+  request.options.params = data_.params;
+  request.options.files = data_.files;
+  request.files = files_;
   request.resultsEndpoint = receiver_->endpoint();
   request.masterHost = hostName();
   request.resultsCurve = curve_;

@@ -90,6 +90,10 @@ class DistributedDriver : public RunDriver {
   // Why the follow ended early: said at once, and kept for the report's problems (exit 3).
   std::vector<std::string> followProblems_;
   std::vector<RebalanceEvent> rebalances_;
+  // What every JOB adds to jobOptions(): the user mix, --param and --include (with the
+  // files' bytes for the RUN).
+  proto::JobOptions data_;
+  std::vector<proto::Bytes> files_;
 };
 
 }  // namespace loads::master

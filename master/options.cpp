@@ -5,6 +5,8 @@
 
 #include "client/url.hpp"
 #include "loads/version.hpp"
+#include "master/config_file.hpp"
+#include "master/data_options.hpp"
 #include "master/report_files.hpp"
 #include "security/cli.hpp"
 #include "util/parse.hpp"
@@ -83,8 +85,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
 
   app.add_option("library", o.library, "Test library (.so) built with loads_add_test_library");
   app.add_option("--test", o.tests,
-                 "Test to run, Class.method or Class (repeatable); default: every test, users "
-                 "spread over them round-robin")
+                 "Test to run, Class.method or Class, with :W to weigh it W (repeatable); "
+                 "default: every test, users dealt to them round-robin by weight")
       ->allow_extra_args(false);
   app.add_flag("--list", o.list, "List the tests in the library and exit");
   app.add_option("-u,--users", o.usersText,
@@ -167,6 +169,10 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                "each) and runs, and exit");
   app.add_option("--stop", o.stopRun, "Stop the run RUN on its agents, and exit");
   app.add_flag("--purge", o.purge, "Stop every run on the broker, and exit");
+  // Test data and config files (issue 16, docs/data.md, docs/config.md).
+  DataOptionsText data;
+  addDataOptions(app, data);
+  addConfigFileOption(app);
   app.footer(
       "Exit codes: 0 success, 1 test failures or errors, 2 usage or configuration error,\n"
       "3 infrastructure error, 99 a threshold failed.");
@@ -211,6 +217,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     shape.hitsGiven = !o.hitsText.empty();
     shape.rampGiven = !ramp.empty();
     applyLoadShape(shape, o.run);
+    applyDataOptions(data, o.run);
     o.run.stopTimeout = parseDuration(stopTimeout);
     o.run.user.requestTimeout = parseDuration(timeout);
     if (o.run.duration && o.run.duration->count() == 0) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "proto/messages.hpp"
 #include "report/csv_report.hpp"
 #include "report/html_report.hpp"
 #include "report/junit_report.hpp"
@@ -158,6 +159,12 @@ RunFacts describeRun(const MasterOptions& o, const std::vector<std::string>& tes
   if (o.agents > 0) {
     options.agents = o.agents;
     options.broker = o.broker;
+  }
+  options.params = run.params;
+  for (const auto& [name, path] : run.files) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    options.include.push_back({name, bytes.size(), proto::sha256Hex(bytes)});
   }
   facts.startedUs =
       std::chrono::duration_cast<std::chrono::microseconds>(startedAt.time_since_epoch()).count();

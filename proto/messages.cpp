@@ -215,6 +215,45 @@ bool isSha256Hex(std::string_view text) {
   return true;
 }
 
+namespace {
+
+std::string validateFiles(const Run& run) {
+  const std::vector<DataFile>& files = run.options.files;
+  if (files.size() > kMaxDataFiles) {
+    return "the RUN includes " + std::to_string(files.size()) + " data files: the cap is " +
+           std::to_string(kMaxDataFiles);
+  }
+  if (run.files.size() != files.size()) {
+    return "the RUN names " + std::to_string(files.size()) + " data files and carries " +
+           std::to_string(run.files.size());
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const DataFile& f = files[i];
+    if (f.name.empty() || f.name.size() > 255 || f.name == "." || f.name == ".." ||
+        f.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+      return "the data file name '" + f.name + "' is not a plain file name";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (files[j].name == f.name) return "the RUN includes two data files named " + f.name;
+    }
+    if (!isSha256Hex(f.sha256) || run.files[i].size() != f.size ||
+        sha256Hex(run.files[i]) != f.sha256) {
+      return "the data file " + f.name + "'s bytes do not match its size and sha256";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+const Bytes* Run::blob(const std::string& sha256) const {
+  if (sha256 == librarySha256) return &library;
+  for (std::size_t i = 0; i < options.files.size() && i < files.size(); ++i) {
+    if (options.files[i].sha256 == sha256) return &files[i];
+  }
+  return nullptr;
+}
+
 std::string validateRun(const Run& run) {
   if (run.agents == 0 || run.agents > kMaxAgentsPerRun) {
     return "asked for " + std::to_string(run.agents) + " agents: ask for 1 to " +
@@ -226,6 +265,7 @@ std::string validateRun(const Run& run) {
     return "the test library's bytes do not match its sha256: it was damaged on the way";
   }
   if (run.resultsEndpoint.empty()) return "the RUN has no results endpoint";
+  if (std::string problem = validateFiles(run); !problem.empty()) return problem;
   const ResultsCurve& curve = run.resultsCurve;
   const auto isKey = [](const std::string& k) { return k.size() == 40; };
   const bool plain =

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <msgpack.hpp>
 #include <optional>
@@ -90,6 +91,16 @@ using Bytes = std::vector<char>;  // packs as msgpack bin
 
 // ---------------------------------------------------------------- master <-> broker
 
+// A data file shipped with the run (loads-master --include; PROTOCOL.md §5.1): the JOB
+// names it, the agent fetches what its cache lacks by sha256 (NEED-LIBRARY).
+struct DataFile {
+  std::string name;        // what dataFile() is asked for: a file name, no '/'
+  std::string sha256;      // of its bytes, 64 lowercase hex digits
+  std::uint64_t size = 0;  // its bytes
+  MSGPACK_DEFINE_ARRAY(name, sha256, size);
+};
+inline constexpr std::size_t kMaxDataFiles = 256;  // files per run
+
 // What every agent of a run executes (PROTOCOL.md §5.1).
 struct JobOptions {
   std::string tests;              // test selection; "" = all tests of the library
@@ -109,12 +120,16 @@ struct JobOptions {
   // How users and arrivals pick their test (PROTOCOL.md §5.1 "User mix"); 0 (an older
   // master) is read as 1. A slave refuses a mix above kUserMix.
   std::uint32_t userMix = 1;
+  std::map<std::string, std::string> params;  // --param key=value, for config(); none
+  std::vector<DataFile> files;                // --include: the run's data files; none
   MSGPACK_DEFINE_ARRAY(tests, users, hits, durationMs, serverUrl, threads, args, rateStages,
-                       rateStart, maxUsers, userStages, startAtUs, userMix);
+                       rateStart, maxUsers, userStages, startAtUs, userMix, params, files);
 };
 // The user mix this version runs: user k of the run (0-based over all agents; agent i of
 // n has k = i, i+n, …) runs test k mod T and has id k+1; arrival n runs test n mod T.
-inline constexpr std::uint32_t kUserMix = 1;
+// Mix 2 weighs the tests (`tests` "Class.method:W", or the library's LOADS_WEIGHTED):
+// user k and arrival n run the test of slot k mod W of the weights' smooth round robin.
+inline constexpr std::uint32_t kUserMix = 2;
 
 // The users agent `index` (0-based) of `count` runs: an even split, the first
 // `total % count` agents taking one more.
@@ -145,8 +160,11 @@ struct Run {
   std::string resultsEndpoint;     // the master's PULL socket, tcp://host:port; required
   std::string masterHost;          // the master's host name, shown by PING; ""
   ResultsCurve resultsCurve;       // the results socket's CURVE keys; all "" = plain
+  std::vector<Bytes> files;        // the bytes of options.files, in their order; none
   MSGPACK_DEFINE_ARRAY(agents, waitAgentsMs, libraryName, librarySha256, library, options,
-                       resultsEndpoint, masterHost, resultsCurve);
+                       resultsEndpoint, masterHost, resultsCurve, files);
+  // The bytes with this sha256: the library or a data file; null when the RUN has none.
+  const Bytes* blob(const std::string& sha256) const;
 };
 inline constexpr std::uint32_t kMaxAgentsPerRun = 10000;
 
@@ -501,7 +519,7 @@ inline std::string sha256Hex(const Bytes& data) {
 bool isSha256Hex(std::string_view text);
 
 // Why a RUN cannot be accepted, in one sentence; "" when it is valid. Checks the
-// library bytes against their sha256.
+// library's and the data files' bytes against their sha256, and the files' names.
 std::string validateRun(const Run& run);
 
 }  // namespace loads::proto

@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           libboost-coroutine-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev
           catch2 libssl-dev openssl nlohmann-json3-dev libcli11-dev
+          libtomlplusplus-dev  # toml++: loads-master --config FILE (master/config_file.cpp)
           libxml2-utils  # xmllint: the JUnit report tests validate against tests/report/junit.xsd
           websocketd     # a WebSocket server nobody here wrote, for tests/e2e/websocket_test
           chromium       # tests/web: the live dashboard in headless Chromium

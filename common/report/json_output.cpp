@@ -78,6 +78,14 @@ Json options(const ReportOptions& o) {
   if (!o.stages.empty()) out["stages"] = o.stages;
   if (o.agents) out["agents"] = *o.agents;
   if (!o.broker.empty()) out["broker"] = o.broker;
+  if (!o.params.empty()) out["params"] = o.params;
+  if (!o.include.empty()) {
+    Json files = Json::array();
+    for (const auto& f : o.include) {
+      files.push_back(Json{{"name", f.name}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    }
+    out["include"] = std::move(files);
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ struct ReportOptions {
   std::string stages;                      // --stages as "30s:10,1m:10"; "" = none
   std::optional<std::uint64_t> agents;     // --agents (distributed only); none
   std::string broker;                      // --broker (distributed only); "" = none
+  std::map<std::string, std::string> params;  // --param key=value; none
+  struct Include {
+    std::string name;  // what dataFile() finds it by
+    std::uint64_t bytes = 0;
+    std::string sha256;  // of its bytes (the agents' cache key)
+  };
+  std::vector<Include> include;  // --include: the data files shipped; none
 };
 
 // How one agent of a distributed run ended, and what it sent.

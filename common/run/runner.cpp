@@ -119,13 +119,22 @@ Outcome guarded(const detail::UserContext& user, F&& phase) {
   return out;
 }
 
+std::vector<std::uint32_t> weightsOf(const std::vector<SelectedTest>& tests) {
+  std::vector<std::uint32_t> weights;
+  for (const auto& t : tests) weights.push_back(t.weight);
+  return weights;
+}
+
 }  // namespace
 
 Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result)
     : tests_(std::move(tests)),
+      mix_(weightsOf(tests_)),
       options_(std::move(options)),
       result_(result),
       dns_(std::make_unique<detail::DnsCache>()) {
+  detail::installRunData({options_.files, options_.params, options_.shareIndex, options_.shareCount,
+                          [this] { stop(); }});
   unsigned n =
       options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
@@ -136,6 +145,7 @@ Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& 
 }
 
 Runner::~Runner() {
+  detail::installRunData({});  // stop() is this runner's: no feeder may call it any more
   for (auto& t : threads_) {
     t->work.reset();
     if (t->thread.joinable()) t->thread.join();
@@ -196,6 +206,7 @@ void Runner::finish() {
 }
 
 void Runner::runUsers(std::uint64_t users, std::uint64_t hits) {
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : users * options_.shareCount);
   Cycle cycle{users, hits, users};
   stopping_ = false;
   track(cycle, users, false);
@@ -254,7 +265,7 @@ std::uint64_t Runner::userNumber(const Cycle& cycle, std::uint64_t local) const 
 
 void Runner::runUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield) {
   const std::uint64_t number = userNumber(cycle, index);
-  const SelectedTest& selected = tests_[number % tests_.size()];
+  const SelectedTest& selected = tests_[mix_.testOf(number)];
   UserScope scope(*this, thread, cycle, selected, yield);
   detail::UserContext& user = scope.user;
 
@@ -403,6 +414,7 @@ void Runner::runOpen() {
     progress_.duration =
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.rate->length());
   }
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : pool * options_.shareCount);
   Cycle cycle{pool, 0, pool + threads, threads};  // users and dispatchers
   stopping_ = false;
   {
@@ -447,9 +459,9 @@ void Runner::runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispa
     if (stopping_) break;
     const auto now = std::chrono::duration_cast<Micros>(Clock::now() - scheduleStart_);
     dispatcher.dispatch(now, [&](Micros planned, std::uint64_t arrival) {
-      // Arrival n of the run runs test n mod T, on a free user of that test if there is
-      // one (its TestCase is built), else on any free user.
-      const std::size_t test = arrival % tests_.size();
+      // Arrival n of the run runs the test of mix slot n (n mod T unweighted), on a free
+      // user of that test if there is one (its TestCase is built), else on any free user.
+      const std::size_t test = mix_.testOf(arrival);
       const std::int64_t plannedUs = startUs + planned.count();
       Slot* free = nullptr;
       for (auto it = thread.idle.rbegin(); it != thread.idle.rend(); ++it) {
@@ -497,7 +509,7 @@ void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
   const bool open = options_.rate.has_value();
   const std::uint64_t number = userNumber(cycle, index);
   Slot slot(thread.io);
-  slot.home = number % tests_.size();
+  slot.home = mix_.testOf(number);
   slot.test = slot.home;
   UserScope scope(*this, thread, cycle, tests_[slot.home], yield);
   detail::UserContext& user = scope.user;
@@ -544,6 +556,7 @@ void Runner::runStaged() {
     progress_.users = pool;
     progress_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(schedule.length());
   }
+  detail::startRunCycle(options_.runUsers ? options_.runUsers : pool * options_.shareCount);
   Cycle cycle{pool, 0, pool};
   stopping_ = false;
   targetUsers_ = 0;
@@ -656,6 +669,7 @@ void Runner::cancelAll() {
 
 void Runner::stop() {
   std::lock_guard lock(mutex_);
+  stopping_ = true;  // no new hit from now on, before the cycle's thread wakes
   stopRequested_ = true;
   changed_.notify_all();
 }

@@ -4,18 +4,22 @@
 // Each virtual user is a stackful coroutine (asio::spawn) on one of the runner's
 // threads, with its own TestCase instance constructed once. Users are spread over the
 // selected tests by one rule in every mode (docs/distributed.md): user k of the run runs
-// test k mod T, arrival n of the open model runs test n mod T. A runner that is share i of
+// test k mod T, arrival n of the open model runs test n mod T, or with weights the tests
+// of TestMix slots k and n (run/test_mix.hpp). A runner that is share i of
 // n of a distributed run has the users k = i, i + n, i + 2n, … of the run. Cycles: for
 // every users value, for every hits value, one cycle runs after the previous one.
 //
 // Thread-safety: run() blocks the calling thread; stop(), cancel() and progress() may be
 // called from any other thread while it runs. The TestResult must outlive the Runner.
+// Constructing a Runner installs its files, params and share as the process's run data
+// (run/run_data.hpp): one Runner at a time per process.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,8 +27,10 @@
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "run/run_data.hpp"
 #include "run/schedule.hpp"
 #include "run/test_library.hpp"
+#include "run/test_mix.hpp"
 #include "run/user_context.hpp"
 
 namespace loads {
@@ -51,6 +57,9 @@ struct RunOptions {
   std::uint64_t runUsers = 0;
   // When the schedule's time 0 is (the master's common start); none = when run() starts.
   std::optional<std::chrono::system_clock::time_point> startAt;
+  // Test data (docs/data.md): what dataFile() and config() answer in the run's tests.
+  std::map<std::string, std::string> files;   // --include: name → path here; none
+  std::map<std::string, std::string> params;  // --param key=value; none
 };
 
 // The run's cycles: every users value with every hits value, users first (-u 10:20
@@ -153,6 +162,7 @@ class Runner {
   void raiseFileLimit(std::uint64_t users);
 
   std::vector<SelectedTest> tests_;
+  TestMix mix_;  // which test user k and arrival n run
   RunOptions options_;
   TestResult& result_;
   std::vector<std::unique_ptr<Thread>> threads_;

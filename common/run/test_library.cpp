@@ -7,8 +7,10 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "loads/version.hpp"
+#include "run/test_mix.hpp"
 
 namespace loads {
 namespace {
@@ -20,19 +22,51 @@ std::vector<TestClass>& registry() {
   return classes;
 }
 
-std::vector<std::string> splitNames(const char* names) {
-  std::vector<std::string> out;
+// The method list as LOADS_TEST_CASE stringised it: names, or LOADS_WEIGHTED(name, W),
+// separated by commas outside parentheses.
+std::vector<std::pair<std::string, std::uint32_t>> splitNames(const char* names) {
+  std::vector<std::pair<std::string, std::uint32_t>> out;
   std::string current;
-  for (const char* p = names;; ++p) {
-    if (*p == ',' || *p == '\0') {
-      out.push_back(current);
-      current.clear();
-      if (*p == '\0') break;
-    } else if (!std::isspace(static_cast<unsigned char>(*p))) {
-      current += *p;
+  int depth = 0;
+  auto finish = [&] {
+    std::uint32_t weight = 1;
+    const auto open = current.find('(');
+    if (open != std::string::npos && current.back() == ')') {  // LOADS_WEIGHTED(name,W)
+      const std::string inner = current.substr(open + 1, current.size() - open - 2);
+      const auto comma = inner.find(',');
+      weight = static_cast<std::uint32_t>(std::strtoul(inner.c_str() + comma + 1, nullptr, 10));
+      current = inner.substr(0, comma);
     }
+    out.emplace_back(std::move(current), weight);
+    current.clear();
+  };
+  for (const char* p = names; *p != '\0'; ++p) {
+    if (*p == ',' && depth == 0) {
+      finish();
+      continue;
+    }
+    if (*p == '(') ++depth;
+    if (*p == ')') --depth;
+    if (!std::isspace(static_cast<unsigned char>(*p))) current += *p;
   }
+  finish();
   return out;
+}
+
+// "Blog.test_home:9" → "Blog.test_home" and 9; no ":" → the name and nullopt.
+std::pair<std::string, std::optional<std::uint32_t>> splitWeight(const std::string& name) {
+  const auto colon = name.rfind(':');
+  if (colon == std::string::npos) return {name, std::nullopt};
+  const std::string text = name.substr(colon + 1);
+  const bool digits =
+      !text.empty() && text.size() <= 7 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const unsigned long weight = digits ? std::stoul(text) : 0;
+  if (weight == 0 || weight > kMaxWeightSum) {
+    throw LoadError("--test " + name + ": the weight after ':' must be a whole number from 1 to " +
+                    std::to_string(kMaxWeightSum));
+  }
+  return {name.substr(0, colon), static_cast<std::uint32_t>(weight)};
 }
 
 }  // namespace
@@ -41,9 +75,9 @@ namespace detail {
 Registration::Registration(const char* className, const char* methodNames, Factory factory,
                            std::vector<Method> methods) {
   TestClass entry{className, factory, {}};
-  std::vector<std::string> names = splitNames(methodNames);
+  const auto names = splitNames(methodNames);
   for (std::size_t i = 0; i < methods.size() && i < names.size(); ++i) {
-    entry.methods.push_back({names[i], methods[i]});
+    entry.methods.push_back({names[i].first, methods[i], std::max(1u, names[i].second)});
   }
   registry().push_back(std::move(entry));
 }
@@ -103,11 +137,12 @@ std::vector<std::string> TestLibrary::testNames() const {
 
 std::vector<SelectedTest> TestLibrary::select(const std::vector<std::string>& names) const {
   std::vector<SelectedTest> selected;
-  auto addClass = [&](const TestClass& c, const std::string& method) {
+  auto addClass = [&](const TestClass& c, const std::string& method,
+                      std::optional<std::uint32_t> weight = std::nullopt) {
     bool found = false;
     for (const auto& m : c.methods) {
       if (method.empty() || m.name == method) {
-        selected.push_back({&c, &m, c.name + "." + m.name});
+        selected.push_back({&c, &m, c.name + "." + m.name, weight.value_or(m.weight)});
         found = true;
       }
     }
@@ -117,13 +152,14 @@ std::vector<SelectedTest> TestLibrary::select(const std::vector<std::string>& na
     for (const auto& c : classes_) addClass(c, "");
     return selected;
   }
-  for (const auto& name : names) {
+  for (const auto& weighed : names) {
+    const auto [name, weight] = splitWeight(weighed);
     std::size_t dot = name.find('.');
     std::string className = name.substr(0, dot);
     std::string method = dot == std::string::npos ? "" : name.substr(dot + 1);
     auto c = std::find_if(classes_.begin(), classes_.end(),
                           [&](const TestClass& tc) { return tc.name == className; });
-    if (c == classes_.end() || !addClass(*c, method)) {
+    if (c == classes_.end() || !addClass(*c, method, weight)) {
       std::string known;
       for (const auto& n : testNames()) known += (known.empty() ? "" : ", ") + n;
       throw LoadError("no test named '" + name + "' in " + path_ + "; it has: " + known +

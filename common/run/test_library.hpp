@@ -30,7 +30,8 @@ struct TestClass {
 struct SelectedTest {
   const TestClass* testClass;
   const detail::TestMethod* method;
-  std::string fullName;  // "Blog.test_home"
+  std::string fullName;      // "Blog.test_home"
+  std::uint32_t weight = 1;  // its share of the users: the registration's, or --test's :W
 };
 
 class TestLibrary {
@@ -43,8 +44,9 @@ class TestLibrary {
   const std::vector<TestClass>& classes() const { return classes_; }
   // Every "Class.method" in registration order.
   std::vector<std::string> testNames() const;
-  // names: "Class.method" or "Class" (all its methods); empty = every test. Throws
-  // LoadError naming the unknown test and listing the known ones.
+  // names: "Class.method" or "Class" (all its methods), either with ":W" to weigh it W
+  // (1 to kMaxWeightSum; default the registration's weight); empty = every test. Throws
+  // LoadError naming the unknown test and listing the known ones, or the bad weight.
   std::vector<SelectedTest> select(const std::vector<std::string>& names) const;
 
  private:

@@ -485,6 +485,65 @@ TEST_CASE("an agent asking for the library gets the JOB again with the bytes", "
   CHECK(a1->expect<proto::Job>().library == runRequest(1).library);
 }
 
+TEST_CASE("an agent fetches a run's data file part by part by its sha256, and only that way",
+          "[broker]") {
+  zmq::context_t context;
+  BrokerOptions options = testOptions();
+  options.maxMessageSize = 1 << 20;  // the RUN carries the file
+  Broker broker(options);
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  proto::Run run = runRequest(1);
+  proto::Bytes data(proto::kLibraryPartSize + 10, 'd');  // two parts
+  run.options.files = {{"users.csv", proto::sha256Hex(data), data.size()}};
+  run.files = {data};
+  master.send(run);
+  auto accepted = master.expect<proto::RunAccepted>();
+  const proto::Job job = a1->expect<proto::Job>();
+  REQUIRE(job.options.files.size() == 1);  // named, without its bytes
+  CHECK(job.options.files[0].name == "users.csv");
+  const std::string sha = job.options.files[0].sha256;
+  a1->send(proto::NeedLibrary{accepted.runId, sha, 0, proto::kLibraryPartSize});
+  auto first = a1->expect<proto::LibraryPart>();
+  CHECK(first.librarySha256 == sha);
+  CHECK(first.size == data.size());
+  a1->send(proto::NeedLibrary{accepted.runId, sha, first.bytes.size(), proto::kLibraryPartSize});
+  auto second = a1->expect<proto::LibraryPart>();
+  proto::Bytes got = first.bytes;
+  got.insert(got.end(), second.bytes.begin(), second.bytes.end());
+  CHECK(got == data);
+  // The whole file in one JOB is not a thing: data files come by parts only.
+  a1->send(proto::NeedLibrary{accepted.runId, sha, 0, 0});
+  CHECK(a1->expect<proto::Error>().code == 400);
+  // A sha256 that is neither the library nor a file of the run.
+  a1->send(proto::NeedLibrary{accepted.runId, std::string(64, 'a'), 0, 100});
+  CHECK(a1->expect<proto::Error>().code == 404);
+}
+
+TEST_CASE("a RUN whose data file does not match its sha256 or has no plain name is refused",
+          "[broker]") {
+  zmq::context_t context;
+  Broker broker(testOptions());
+  broker.start();
+  auto a1 = agent(context, broker, "a1", "h1");
+  Peer master(context, broker.frontendEndpoint());
+  const proto::Bytes data{'i', 'd'};
+  for (const auto& [name, bytes, expected] :
+       std::vector<std::tuple<std::string, proto::Bytes, std::string>>{
+           {"users.csv", proto::Bytes{'x'}, "do not match its size and sha256"},
+           {"../users.csv", data, "is not a plain file name"},
+           {"", data, "is not a plain file name"}}) {
+    proto::Run run = runRequest(1);
+    run.options.files = {{name, proto::sha256Hex(data), data.size()}};
+    run.files = {bytes};
+    master.send(run);
+    auto refused = master.expect<proto::RunRefused>();
+    CHECK(refused.code == 400);
+    CHECK_THAT(refused.text, Catch::Contains(expected));
+  }
+}
+
 TEST_CASE("a broker that stops tells its agents, which can register with the next one",
           "[broker]") {
   zmq::context_t context;

@@ -13,6 +13,10 @@ import loads_wire as w
 LIBRARY = b"\x7fELF"
 SHA = hashlib.sha256(LIBRARY).hexdigest()
 T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z in us
+DATA = b"id\n1\n"  # a data file shipped with --include
+DATA_SHA = hashlib.sha256(DATA).hexdigest()
+OPTIONS = {"users": 10, "hits": 5, "server-url": "http://127.0.0.1:8080", "user-mix": 2,
+           "params": {"tenant": "acme"}, "files": [["users.csv", DATA_SHA, len(DATA)]]}
 
 EXAMPLES = [
     ("HEARTBEAT", w.message("HEARTBEAT")),
@@ -22,14 +26,13 @@ EXAMPLES = [
     ("WELCOME", w.message("WELCOME", heartbeat_ms=1000, liveness=5, version="0.1.0",
                                 max_message_size=64 << 20)),
     ("RUN", w.message("RUN", agents=2, wait_agents_ms=0, library_name="libt.so",
-                      library_sha256=SHA, library=LIBRARY,
-                      options={"users": 10, "hits": 5, "server-url": "http://127.0.0.1:8080"},
-                      results_endpoint="tcp://127.0.0.1:5555", master_host="laptop")),
+                      library_sha256=SHA, library=LIBRARY, options=OPTIONS,
+                      results_endpoint="tcp://127.0.0.1:5555", master_host="laptop",
+                      files=[DATA])),
     ("RUN-ACCEPTED", w.message("RUN-ACCEPTED", run_id="r1",
                                agents=[["a1", "h1", 0], ["a2", "h2", 1]])),
     ("JOB", w.message("JOB", run_id="r1", index=1, count=2, library_name="libt.so",
-                      library_sha256=SHA, library=b"",
-                      options={"users": 10, "hits": 5, "server-url": "http://127.0.0.1:8080"},
+                      library_sha256=SHA, library=b"", options=OPTIONS,
                       results_endpoint="tcp://127.0.0.1:5555", agent_id="a2")),
     ("JOB-ENDED", w.message("JOB-ENDED", run_id="r1", exit_code=-1, signal=15,
                             reason="stopped by SIGTERM")),

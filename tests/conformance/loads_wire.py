@@ -15,14 +15,14 @@ VERSION = 1
 JOB_OPTIONS = [("tests", ""), ("users", 1), ("hits", 0), ("duration-ms", 0),
                ("server-url", ""), ("threads", 0), ("args", []), ("rate-stages", ""),
                ("rate-start", 0), ("max-users", 0), ("user-stages", ""), ("start-at-us", 0),
-               ("user-mix", 1)]
+               ("user-mix", 1), ("params", {}), ("files", [])]
 RESULTS_CURVE = [("server-key", ""), ("client-public", ""), ("client-secret", "")]
 
 MESSAGES = {
     # 5.1 master <-> broker
     "RUN": [("agents", 1), ("wait-agents-ms", 0), ("library-name", ""), ("library-sha256", None),
             ("library", None), ("options", "JobOptions"), ("results-endpoint", None),
-            ("master-host", ""), ("results-curve", "ResultsCurve")],
+            ("master-host", ""), ("results-curve", "ResultsCurve"), ("files", [])],
     "RUN-ACCEPTED": [("run-id", ""), ("agents", [])],
     "RUN-REFUSED": [("code", 0), ("text", ""), ("wanted", 0), ("idle", 0), ("registered", 0)],
     "AGENT-DONE": [("run-id", ""), ("agent-id", ""), ("host", ""), ("exit-code", 0),

@@ -296,3 +296,18 @@ TEST_CASE(
     CHECK(run.err.find("no broker answered") == std::string::npos);
   }
 }
+
+TEST_CASE("with weighted tests and --hits, every split over agents gives the local run's figures") {
+  Parity p;
+  // Weights 3:1:2 (user mix 2) over 13 users, 2 hits: every figure as locally.
+  checkExactParity(p, {"--test", "Parity.test_get:3", "--test", "Parity.test_post:1", "--test",
+                       "Parity.test_skip:2", "-u", "13", "--hits", "2"});
+  // The weights themselves: slots get, skip, get, post, skip, get (smooth round robin of
+  // 3:1:2) twice, then get: 7 users of test_get, 2 of test_post, 4 of test_skip.
+  const Figures f = p.run({"--test", "Parity.test_get:3", "--test", "Parity.test_post:1", "--test",
+                           "Parity.test_skip:2", "-u", "13", "--hits", "2"},
+                          3);
+  CHECK(f.tests.at("Parity.test_get").at("counter users") == 7);
+  CHECK(f.tests.at("Parity.test_post").at("counter users") == 2);
+  CHECK(f.tests.at("Parity.test_skip").at("counter users") == 4);
+}

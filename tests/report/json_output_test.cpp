@@ -222,6 +222,8 @@ RunFacts everyFact() {
   o.stages = "1s:10";
   o.agents = 1;
   o.broker = "tcp://127.0.0.1:7780";
+  o.params = {{"tenant", "acme"}};
+  o.include = {{"users.csv", 12, std::string(64, 'a')}};
   facts.startedUs = kT0;
   facts.endedUs = kT0 + 2'000'000;
   facts.thresholds.push_back({"hits:count>1", 2.0, ThresholdUnit::kCount, true, false});

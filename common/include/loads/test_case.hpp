@@ -139,6 +139,7 @@ using Method = void (*)(TestCase&);
 struct TestMethod {
   std::string name;  // "test_home"
   Method call;
+  std::uint32_t weight = 1;  // LOADS_WEIGHTED(test_home, 9): its share of the users; 1
 };
 // Registers a class and its test methods in libloads' registry (at library load).
 struct Registration {
@@ -187,7 +188,10 @@ extern "C" __attribute__((visibility("default"),
 
 // LOADS_TEST_CASE(Class, test_a, test_b, ...): registers Class and up to 16 of its test
 // methods, and stamps the library with the loads ABI it was built against. Use it once
-// per class, at namespace scope, in any source file of the test library.
+// per class, at namespace scope, in any source file of the test library. A method may be
+// given a weight, LOADS_WEIGHTED(test_a, 9): users (and open-model arrivals) are dealt to
+// the tests in proportion to their weights (default 1; docs/data.md "Weighted tests").
+#define LOADS_WEIGHTED(method, weight) method
 #define LOADS_TEST_CASE(Class, ...)                                                        \
   static const ::loads::detail::Registration LOADS_DETAIL_CAT(loads_registration_, Class)( \
       #Class, #__VA_ARGS__,                                                                \
