@@ -11,7 +11,6 @@
 // figures, "fleet-sim: key=value ...", that the bench script and tests/e2e/fleet_test read:
 // hits sent (what the master's report must count), jobs, the time of the first and last
 // JOB, errors received. Every agent's sockets are owned by one worker thread.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +32,7 @@
 #include "proto/results.hpp"
 #include "proto/summary.hpp"
 #include "stats/interval_summary.hpp"
+#include "util/open_files.hpp"
 
 using namespace loads;
 using Clock = std::chrono::steady_clock;
@@ -317,15 +317,6 @@ class Worker {
   std::vector<SimAgent> agents_;
 };
 
-// 1,000 agents hold 2,000 sockets and some 4,000 descriptors: raise the soft limit.
-void raiseOpenFiles() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -352,7 +343,7 @@ int main(int argc, char** argv) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string sha = proto::sha256Hex(bytes);
 
-  raiseOpenFiles();
+  raiseOpenFilesLimit();  // 1,000 agents hold 2,000 sockets, some 4,000 descriptors
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   zmq::context_t context(2);
