@@ -17,6 +17,7 @@ namespace loads {
 namespace {
 
 using counting::addToCounter;
+using counting::errorSampleKey;
 using counting::secondOf;
 using counting::StringHash;
 using counting::StringMap;
@@ -755,13 +756,6 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   series.reserve(out.size());
   for (const auto& [second, sample] : out) series.push_back(sample);
   return series;
-}
-
-void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f) {
-  key.clear();
-  key.push_back(failure ? 'F' : 'E');
-  for (std::string_view part : {test, f.type, f.message, f.file}) key.append(part).push_back('\x1f');
-  key.append(std::to_string(f.line));
 }
 
 std::string overflowSentence(const NameOverflow& o) {

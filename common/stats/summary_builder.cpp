@@ -130,7 +130,7 @@ void SummaryBuilder::testError(std::string_view name, const Failure& f, const Lo
                                bool failure) {
   testEvent(name, s, true, [&](auto& t) { ++(failure ? t.counts.failures : t.counts.errors); });
   std::string& key = index_->key;
-  errorSampleKey(key, failure, name, f);
+  counting::errorSampleKey(key, failure, name, f);
   auto [it, added] = index_->errors.try_emplace(
       key, static_cast<std::uint32_t>(summary_.errors.size()));
   if (added) {
