@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
 
   // One connection per agent and master: a fleet of 1,000 needs more than a shell's 1,024.
   if (const std::uint64_t files = loads::raiseOpenFilesLimit(); files < 4096) {
-    spdlog::warn("the open-files limit is {}: this broker can hold about {} agents; raise it "
-                 "(ulimit -n, LimitNOFILE=) for a larger fleet", files, files > 64 ? files - 64 : 0);
+    spdlog::warn(
+        "the open-files limit is {}: this broker can hold about {} agents; raise it "
+        "(ulimit -n, LimitNOFILE=) for a larger fleet",
+        files, files > 64 ? files - 64 : 0);
   }
   try {
     loads::broker::Broker broker(options);

@@ -30,7 +30,7 @@ class AggregateResult;
 namespace proto {
 struct BatchInfo;
 struct DecodeLimits;
-}
+}  // namespace proto
 }  // namespace loads
 
 namespace loads::master {

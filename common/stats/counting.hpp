@@ -47,7 +47,8 @@ inline void errorSampleKey(std::string& key, bool failure, std::string_view test
                            const Failure& f) {
   key.clear();
   key.push_back(failure ? 'F' : 'E');
-  for (std::string_view part : {test, f.type, f.message, f.file}) key.append(part).push_back('\x1f');
+  for (std::string_view part : {test, f.type, f.message, f.file})
+    key.append(part).push_back('\x1f');
   key.append(std::to_string(f.line));
 }
 
