@@ -20,6 +20,7 @@
 #include "proto/messages.hpp"
 #include "report/console_output.hpp"
 #include "report/json_output.hpp"
+#include "report/table.hpp"
 #include "run/test_library.hpp"
 #include "stats/aggregate_result.hpp"
 #include "util/host_name.hpp"
@@ -31,8 +32,12 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using proto::MessageType;
 
-constexpr auto kBrokerSilence = 6s;     // nothing at all from the broker during a run: gone
-constexpr auto kFinalGrace = 3s;        // wait for STOP-TEST-RUN after AGENT-DONE
+constexpr auto kBrokerSilence = 6s;  // nothing at all from the broker during a run: gone
+// A STOP-TEST-RUN is awaited this long after its agent's AGENT-DONE, or after the results
+// receiver last read a message if it still works through a backlog, but no longer than
+// kBacklogLimit after AGENT-DONE (a peer flooding the results port cannot hold the run).
+constexpr auto kFinalGrace = 3s;
+constexpr auto kBacklogLimit = 120s;
 constexpr auto kScheduleLead = 2s;      // --rate/--stages: common time 0 this far after RUN
 constexpr auto kRebalanceLead = 500ms;  // --rebalance: a new split applies this far ahead
 
@@ -79,25 +84,32 @@ bool finalArrived(const AgentRow& row, const std::map<std::string, AgentTally>& 
   return it != tallies.end() && it->second.final && it->second.runId == runId;
 }
 
+// Whether `since` (an agent's end) is still within `grace`, counted from the receiver's last
+// read when that is later: a receiver with a backlog may not have reached the end yet.
+bool withinGrace(Clock::time_point since, Clock::time_point lastRead, Clock::duration grace) {
+  const auto now = Clock::now();
+  return now - std::max(since, lastRead) < grace && now - since < grace + kBacklogLimit;
+}
+
 // Whether the master has all it will get from every agent. A lost agent's slave may
 // still run (the agent was stopped or cut off, not its slave) and send the rest of its
 // results: its STOP-TEST-RUN is awaited until the agents that were not lost have finished
 // and `lostGrace` has passed since the last of them (or since the loss) ended.
 bool allFinished(const std::vector<AgentRow>& rows,
                  const std::map<std::string, AgentTally>& tallies, const std::string& runId,
-                 Clock::duration lostGrace) {
+                 Clock::time_point lastRead, Clock::duration lostGrace) {
   Clock::time_point lastEnd{};
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kRunning) return false;
     lastEnd = std::max(lastEnd, row.endedAt);
     if (row.state == AgentState::kDone && !finalArrived(row, tallies, runId) &&
-        Clock::now() - row.endedAt < kFinalGrace) {
+        withinGrace(row.endedAt, lastRead, kFinalGrace)) {
       return false;
     }
   }
   for (const AgentRow& row : rows) {
     if (row.state == AgentState::kLost && !finalArrived(row, tallies, runId) &&
-        Clock::now() - lastEnd < lostGrace) {
+        withinGrace(lastEnd, lastRead, lostGrace)) {
       return false;
     }
   }
@@ -184,11 +196,7 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                                      const Snapshot& snap, std::vector<AgentFacts>& facts,
                                      std::size_t cycles) {
   std::vector<std::string> problems;
-  std::cout << "\nAgents\n";
-  std::cout << "  " << std::left << std::setw(22) << "agent" << std::setw(16) << "host"
-            << std::setw(30) << "ended" << std::right << std::setw(12) << "events sent"
-            << std::setw(12) << "received" << std::setw(10) << "hits"
-            << "\n";
+  Table table({"agent", "host", "ended", "events sent", "received", "requests"}, "lll");
   facts.clear();
   for (const AgentRow& row : rows) {
     auto it = tallies.find(row.assigned.agentId);
@@ -218,10 +226,10 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
       problems.push_back(who + ": no STOP-TEST-RUN arrived, so events may be missing (" +
                          formatCount(received) + " received)");
     }
-    std::cout << "  " << std::left << std::setw(22) << row.assigned.agentId << std::setw(16)
-              << row.assigned.host << std::setw(30) << endedText(row, tally).substr(0, 29)
-              << std::right << std::setw(12) << sentText << std::setw(12) << formatCount(received)
-              << std::setw(10) << formatCount(hits) << "\n";
+    std::string ended = endedText(row, tally);  // in full in the problems
+    if (ended.size() > 40) ended = ended.substr(0, 37) + "...";
+    table.add({row.assigned.agentId, row.assigned.host, ended, sentText, formatCount(received),
+               formatCount(hits)});
     facts.push_back({.id = row.assigned.agentId,
                      .host = row.assigned.host,
                      .index = row.assigned.index,
@@ -236,6 +244,8 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
                      .requests = hits});
     if (cycles > 1) facts.back().cycle = static_cast<std::uint32_t>(row.cycle + 1);
   }
+  std::cout << "\nAgents\n";
+  table.print(std::cout);
   return problems;
 }
 
@@ -542,7 +552,8 @@ void DistributedDriver::advance() {
   const auto tallies = receiver_->tallies();
   // A lost agent's slave ends as the others do, then may wait --stop-timeout for its hits
   // in flight before its STOP-TEST-RUN.
-  if (allFinished(rows_, tallies, runId_, o.run.stopTimeout + kFinalGrace)) {
+  if (allFinished(rows_, tallies, runId_, receiver_->lastReadAt(),
+                  o.run.stopTimeout + kFinalGrace)) {
     finishCycle();
     return;
   }
@@ -559,7 +570,12 @@ void DistributedDriver::advance() {
     rebalanceLeavers(*link_, rows_, runId_, job_, o.run, runStart_, rebalances_);
   }
   link_->heartbeatIfDue();
-  if (!brokerEnded && link_->silentFor() >= kBrokerSilence) {
+  // Once every agent has ended the broker forgets the run and has nothing more to say,
+  // while the receiver may still read their results.
+  const bool agentsRunning = std::any_of(rows_.begin(), rows_.end(), [](const AgentRow& row) {
+    return row.state == AgentState::kRunning;
+  });
+  if (!brokerEnded && agentsRunning && link_->silentFor() >= kBrokerSilence) {
     brokerEnded = "the broker at " + o.broker + " went silent (" + seconds(link_->silentFor()) +
                   "): reporting what arrived";
   }

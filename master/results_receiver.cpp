@@ -1,5 +1,6 @@
 #include "master/results_receiver.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -65,7 +66,9 @@ std::uint64_t ResultsReceiver::keysRefused() const {
 }
 
 void ResultsReceiver::listen() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { loop(); });
+  ::pthread_setname_np(thread_.native_handle(), "loads-results");  // for top, perf and tests
 }
 
 void ResultsReceiver::start(const std::string& runId,
@@ -87,6 +90,11 @@ RejectedResults ResultsReceiver::rejected() const {
 void ResultsReceiver::stop() {
   stopRequested_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+std::chrono::steady_clock::time_point ResultsReceiver::lastReadAt() const {
+  using Clock = std::chrono::steady_clock;
+  return replaying_ ? Clock::now() : Clock::time_point(Clock::duration(lastReadTicks_.load()));
 }
 
 std::map<std::string, AgentTally> ResultsReceiver::tallies() const {
@@ -117,7 +125,10 @@ void ResultsReceiver::loop() {
     for (int i = 0; i < 1000; ++i) {
       if (!pull.recv(message, zmq::recv_flags::dontwait)) break;
       socket_->guard->delivered(message);
+      replaying_ = true;
       onBatch(message.data(), message.size());
+      lastReadTicks_ = std::chrono::steady_clock::now().time_since_epoch().count();
+      replaying_ = false;
     }
   }
 }

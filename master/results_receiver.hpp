@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -93,6 +94,9 @@ class ResultsReceiver {
   void stop();
 
   std::map<std::string, AgentTally> tallies() const;  // by agent id
+  // When the receiver last worked on a message (steady clock; now while it does): while it
+  // works through a backlog this stays recent, so a missing STOP-TEST-RUN may still come.
+  std::chrono::steady_clock::time_point lastReadAt() const;
   std::uint64_t malformed() const { return malformed_; }
   RejectedResults rejected() const;
   std::uint64_t keysRefused() const;  // CURVE clients refused (wrong key)
@@ -116,7 +120,9 @@ class ResultsReceiver {
   std::atomic<bool> reading_{false};  // start() was called: the run is known
   std::atomic<bool> stopRequested_{false};
   std::atomic<std::uint64_t> malformed_{0};
-  mutable std::mutex mutex_;  // guards tallies_, rejected_ and, once started, the rest
+  std::atomic<std::chrono::steady_clock::rep> lastReadTicks_{0};
+  std::atomic<bool> replaying_{false};  // inside onBatch()
+  mutable std::mutex mutex_;            // guards tallies_, rejected_ and, once started, the rest
   std::string runId_;
   std::map<std::string, std::uint32_t> indexes_;  // the run's agents
   std::map<std::string, AgentTally> tallies_;

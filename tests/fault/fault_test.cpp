@@ -8,9 +8,12 @@
 // The moments and pauses come from one seeded RNG. The seed is printed; set
 // LOADS_FAULT_SEED=N to repeat a failing case exactly as it ran.
 #include <signal.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -331,4 +334,76 @@ TEST_CASE("fault: the master killed and a new one started at once") {
   auto out = runWithFault(f);
   CHECK(out.code == 128 + SIGKILL);
   f.checkRecovery(false);
+}
+
+namespace {
+
+// A cgroup v1 CPU quota for single threads: what is put in it runs at most `quota` per
+// `period` (the kernel's smallest quota is 1 ms, its longest period 1 s). Removed (its
+// threads back to the root group) at the end.
+struct CpuQuota {
+  std::string dir;
+  CpuQuota(const std::string& name, std::chrono::microseconds quota,
+           std::chrono::microseconds period)
+      : dir("/sys/fs/cgroup/cpu/" + name + "-" + std::to_string(::getpid())) {
+    INFO("a CPU quota needs a writable cgroup v1 cpu hierarchy at /sys/fs/cgroup/cpu");
+    REQUIRE(std::filesystem::create_directory(dir));
+    REQUIRE(bool(std::ofstream(dir + "/cpu.cfs_period_us") << period.count() << std::endl));
+    REQUIRE(bool(std::ofstream(dir + "/cpu.cfs_quota_us") << quota.count() << std::endl));
+  }
+  // How many periods its threads were throttled in.
+  std::uint64_t throttled() const {
+    std::ifstream stat(dir + "/cpu.stat");
+    for (std::string key; stat >> key;) {
+      std::uint64_t value = 0;
+      stat >> value;
+      if (key == "nr_throttled") return value;
+    }
+    return 0;
+  }
+  void add(pid_t tid) { std::ofstream(dir + "/tasks") << tid << std::endl; }
+  ~CpuQuota() {
+    std::ifstream tasks(dir + "/tasks");
+    for (std::string tid; std::getline(tasks, tid);) {
+      std::ofstream("/sys/fs/cgroup/cpu/tasks") << tid << std::endl;
+    }
+    ::rmdir(dir.c_str());
+  }
+};
+
+// The thread of process `pid` named `name` (/proc/PID/task/TID/comm); 0 when there is none.
+pid_t threadNamed(pid_t pid, const std::string& name) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm == name) return std::stoi(task.path().filename().string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+// The master's results thread gets 1 ms of CPU a second from the run's start, so its
+// backlog (16,000 requests) outlasts the agents by seconds. The master must read the backlog to its
+// end, not give up a fixed time after the agents ended and report their STOP-TEST-RUN missing.
+TEST_CASE("fault: the master's results thread far behind the agents") {
+  Cluster cluster(kAgents, ClusterArgs{.liveness = kLiveness});
+  CpuQuota quota("loads-fault-starved", 1000us, 1000000us);
+  const std::string json = cluster.dir + "/behind.json";
+  Process master(taggedMaster(cluster, "behind", {"--hits", "4000", "--json", json}));
+  pid_t receiver = 0;
+  REQUIRE(
+      eventually([&] { return (receiver = threadNamed(master.pid(), "loads-results")) > 0; }, 20s));
+  quota.add(receiver);
+  auto code = master.wait(120s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(quota.throttled() > 3);  // the backlog outlasted the agents by more than 3 s
+  const auto report = readJson(json);
+  CHECK(report["problems"].empty());
+  CHECK(checkAccounting(cluster, report, "behind") == 0);
+  CHECK(report["summary"]["requests"].get<std::uint64_t>() == kUsers * 4000);
+  CHECK(*code == 0);
 }

@@ -11,8 +11,12 @@
 #      connection, while the broker keeps the agent (it is back within a second). Before,
 #      an agent waiting for a lost answer to NEED-LIBRARY waited for ever; now it asks
 #      again, and the run must start and end exact within the bound.
+#   C. 20 Mbit/s and 10 % of the agent's packets dropped each way (iptables statistic; the
+#      kernel here has no netem): the run must start and end exact within the bound.
+#   D. the agent's link dead (every packet dropped) mid-transfer: the master ends within
+#      60 s with exit 3 and names the lost agent; with the link back, the next run is exact.
 #   slow_link_test.sh <build dir>
-# Needs root (namespaces, veth, tc, ss -K); otherwise it exits 77 (CTest: Skipped).
+# Needs root (namespaces, veth, tc, ss -K, iptables); otherwise it exits 77 (CTest: Skipped).
 set -euo pipefail
 build=$(cd "$1" && pwd)
 
@@ -94,9 +98,9 @@ wait_for 30 idle || fail "the agent did not register with the broker at $broker_
 url="http://${addr[tgt]}:8080"
 served() { in_ns tgt curl -s "$url/stats" | python3 -c \
   'import json,sys; print(sum(v for k, v in json.load(sys.stdin)["paths"].items() if k in ("/", "/comments")))'; }
-big_library() {  # big_library FILE: libblog.so + 32 MiB of random bytes (a new sha256 each time)
+big_library() {  # big_library FILE [MiB]: libblog.so + 32 MiB (or MiB) of random bytes (a new sha256 each time)
   cp "$build/examples/blog/libblog.so" "$1"
-  head -c $((32 << 20)) /dev/urandom >>"$1"
+  head -c $((${2:-32} << 20)) /dev/urandom >>"$1"
 }
 
 # run_master NAME: a 3-hit run of a 32 MiB library in the background; sets $master
@@ -106,15 +110,19 @@ run_master() {
   master=$!
   pids+=($master)
 }
-# finish_master NAME BOUND SERVED_BEFORE: the master ends within BOUND s; exit 0 and exact
-finish_master() {
-  local deadline=$((SECONDS + $2)) start=$SECONDS code
+# end_master NAME BOUND: the master ends within BOUND s; sets $code and shows its stderr
+end_master() {
+  local deadline=$((SECONDS + $2))
   while kill -0 "$master" 2>/dev/null; do
     [ "$SECONDS" -lt "$deadline" ] || fail "$1: the master did not end within $2 s"
     sleep 0.2
   done
   set +e; wait "$master"; code=$?; set -e
   cat "$work/$1.err"
+}
+# finish_master NAME BOUND SERVED_BEFORE: the master ends within BOUND s; exit 0 and exact
+finish_master() {
+  end_master "$1" "$2"
   [ "$code" = 0 ] || fail "$1: the master exited $code, expected 0 (the run must start and end)"
   local now; now=$(served)
   [ "$((now - $3))" = 3 ] || fail "$1: the target served $((now - $3)) requests, expected 3"
@@ -148,6 +156,46 @@ echo "B: 32 MiB over 20 Mbit/s, connection killed twice: run started and ended e
 repeated=$(grep -c "did not come within\|asking again for the library part" "$work/agent.log" || true)
 [ "$repeated" -ge 1 ] || fail "B: the agent never had to ask again: the test did not hit the transfer"
 echo "B: library part requests repeated: $repeated"
+
+# ---- C. 20 Mbit/s and 10 % of the agent's packets lost each way (iptables statistic: this
+# kernel has no netem), heartbeats and library parts alike: TCP retransmits, and the run
+# must still start and end exact within the bound.
+loss() {  # loss -A|-D P: add or delete a random drop of P (0..1) in the agent's namespace
+  in_ns ag1 iptables "$1" INPUT -m statistic --mode random --probability "$2" -j DROP
+  in_ns ag1 iptables "$1" OUTPUT -m statistic --mode random --probability "$2" -j DROP
+}
+big_library "$work/c.so"
+before=$(served)
+t0=$SECONDS
+loss -A 0.1
+run_master c
+finish_master c 180 "$before"
+dropped=$(in_ns ag1 iptables -L -v -x -n | awk '/statistic/ {n += $1} END {print n + 0}')
+loss -D 0.1
+[ "$dropped" -gt 0 ] || fail "C: no packet was dropped: the test did not hit the link"
+echo "C: a 32 MiB library over 20 Mbit/s with 10 % loss each way ($dropped packets dropped): run started and ended exact in $((SECONDS - t0)) s"
+
+# ---- D. the agent's link goes dead (every packet dropped) once the transfer has begun:
+# the run cannot start; the master must end within the bound, exit 3, and say in one
+# sentence which agent was lost. Then the link comes back and the agent serves again.
+big_library "$work/d.so"
+run_master d
+t0=$SECONDS
+asked_d() { [ "$(grep -c "not cached, asking the broker" "$work/agent.log")" -ge 4 ]; }
+wait_for 30 asked_d || fail "D: the agent never asked for the fourth library"
+loss -A 1
+end_master d 60
+loss -D 1
+[ "$code" = 3 ] || fail "D: the master exited $code, expected 3 (the agent is lost)"
+grep -q "agent slow-agent on .*lost\|slow-agent.*no heartbeat" "$work/d.err" ||
+  fail "D: the master did not say that slow-agent was lost"
+echo "D: link dead mid-transfer: the master ended with exit 3 in $((SECONDS - t0)) s, naming the agent"
+wait_for 60 idle || fail "D: the agent did not come back once the link did"
+big_library "$work/e.so" 1
+before=$(served)
+run_master e
+finish_master e 60 "$before"
+echo "D: the link back: the next run started and ended exact"
 
 passed=1
 echo "PASS"
