@@ -1,10 +1,9 @@
 #include "agent/slave_runner.hpp"
 
-#include <algorithm>
-
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <iostream>

@@ -20,7 +20,7 @@ struct TestResultProxy::Shard {
   std::unique_ptr<EventBuffer> current = std::make_unique<EventBuffer>();
   std::deque<std::unique_ptr<EventBuffer>> full;  // in call order
   std::vector<std::unique_ptr<EventBuffer>> spare;
-  std::unique_ptr<SummaryBuilder> builder;   // --results summary only
+  std::unique_ptr<SummaryBuilder> builder;    // --results summary only
   std::deque<IntervalSummary> fullSummaries;  // builders that reached their bound
 };
 

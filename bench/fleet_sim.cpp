@@ -11,7 +11,6 @@
 // figures, "fleet-sim: key=value ...", that the bench script and tests/e2e/fleet_test read:
 // hits sent (what the master's report must count), jobs, the time of the first and last
 // JOB, errors received. Every agent's sockets are owned by one worker thread.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +32,7 @@
 #include "proto/results.hpp"
 #include "proto/summary.hpp"
 #include "stats/interval_summary.hpp"
+#include "util/open_files.hpp"
 
 using namespace loads;
 using Clock = std::chrono::steady_clock;
@@ -41,14 +41,14 @@ namespace {
 
 struct SimOptions {
   std::string broker = "tcp://127.0.0.1:7781";  // the broker's backend
-  std::uint32_t agents = 100;                    // agents played
-  std::uint32_t threads = 2;                     // worker threads (agents split over them)
-  std::string library;                           // the master's test library (its sha256 is listed)
-  double rate = 1000;                            // hits a second per busy agent
-  std::string results = "summary";               // summary | raw
-  std::uint32_t exitAfterJobs = 0;               // exit once this many jobs ended; 0 = never
-  double lifetime = 0;                           // exit after this many seconds; 0 = never
-  std::string idPrefix = "sim";                  // agent ids: PREFIX-<n>
+  std::uint32_t agents = 100;                   // agents played
+  std::uint32_t threads = 2;                    // worker threads (agents split over them)
+  std::string library;                          // the master's test library (its sha256 is listed)
+  double rate = 1000;                           // hits a second per busy agent
+  std::string results = "summary";              // summary | raw
+  std::uint32_t exitAfterJobs = 0;              // exit once this many jobs ended; 0 = never
+  double lifetime = 0;                          // exit after this many seconds; 0 = never
+  std::string idPrefix = "sim";                 // agent ids: PREFIX-<n>
 };
 
 std::atomic<bool> stopping{false};
@@ -142,8 +142,8 @@ class Worker {
     a.dealer = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
     a.dealer->set(zmq::sockopt::linger, 200);
     a.dealer->connect(o_.broker);
-    proto::Hello hello{a.id, "fleet-sim-host", 2, "fleet-sim", {sha_}, "",
-                       static_cast<std::uint32_t>(::getpid())};
+    proto::Hello hello{
+        a.id, "fleet-sim-host", 2, "fleet-sim", {sha_}, "", static_cast<std::uint32_t>(::getpid())};
     send(a, hello);
   }
 
@@ -203,7 +203,8 @@ class Worker {
     s->started = s->accounted = Clock::now();
     s->nextSend = s->started + std::chrono::milliseconds(o_.results == "summary" ? 1000 : 50);
     s->startedUs = wallUs();
-    s->ends = s->started + std::chrono::milliseconds(job.options.durationMs ? job.options.durationMs : 1000);
+    s->ends = s->started +
+              std::chrono::milliseconds(job.options.durationMs ? job.options.durationMs : 1000);
     s->job = std::move(job);
     a.slave = std::move(s);
   }
@@ -317,22 +318,14 @@ class Worker {
   std::vector<SimAgent> agents_;
 };
 
-// 1,000 agents hold 2,000 sockets and some 4,000 descriptors: raise the soft limit.
-void raiseOpenFiles() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   SimOptions o;
   CLI::App app{"loads-fleet-sim: N protocol-speaking agents in one process (bench/fleet.sh)"};
   app.add_option("--broker", o.broker, "The broker's backend (default tcp://127.0.0.1:7781)");
-  app.add_option("--agents", o.agents, "Agents to play (default 100)")->check(CLI::Range(1u, 20000u));
+  app.add_option("--agents", o.agents, "Agents to play (default 100)")
+      ->check(CLI::Range(1u, 20000u));
   app.add_option("--threads", o.threads, "Worker threads (default 2)")->check(CLI::Range(1u, 64u));
   app.add_option("--library", o.library, "The test library the master sends (listed as cached)")
       ->required();
@@ -352,7 +345,7 @@ int main(int argc, char** argv) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string sha = proto::sha256Hex(bytes);
 
-  raiseOpenFiles();
+  raiseOpenFilesLimit();  // 1,000 agents hold 2,000 sockets, some 4,000 descriptors
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   zmq::context_t context(2);
@@ -363,8 +356,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   const std::uint32_t per = (o.agents + o.threads - 1) / o.threads;
   for (std::uint32_t first = 0; first < o.agents; first += per) {
-    workers.push_back(std::make_unique<Worker>(context, o, sha, totals, first,
-                                               std::min(per, o.agents - first)));
+    workers.push_back(
+        std::make_unique<Worker>(context, o, sha, totals, first, std::min(per, o.agents - first)));
   }
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
   const auto start = Clock::now();

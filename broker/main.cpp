@@ -7,6 +7,7 @@
 
 #include "broker/broker.hpp"
 #include "broker/options.hpp"
+#include "util/open_files.hpp"
 
 int main(int argc, char** argv) {
   auto parsed = loads::broker::parseOptions(argc, argv);
@@ -20,6 +21,13 @@ int main(int argc, char** argv) {
   sigaddset(&stopSignals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
+  // One connection per agent and master: a fleet of 1,000 needs more than a shell's 1,024.
+  if (const std::uint64_t files = loads::raiseOpenFilesLimit(); files < 4096) {
+    spdlog::warn(
+        "the open-files limit is {}: this broker can hold about {} agents; raise it "
+        "(ulimit -n, LimitNOFILE=) for a larger fleet",
+        files, files > 64 ? files - 64 : 0);
+  }
   try {
     loads::broker::Broker broker(options);
     broker.start();

@@ -25,7 +25,8 @@ void printAgentCounts(const std::vector<proto::AgentInfo>& agents) {
   std::cout << "agents (" << agents.size() << "): " << byState["idle"] << " idle, "
             << byState["busy"] << " busy, " << byState["lost"] << " lost";
   for (const auto& [state, count] : byState) {
-    if (state != "idle" && state != "busy" && state != "lost") std::cout << ", " << count << " " << state;
+    if (state != "idle" && state != "busy" && state != "lost")
+      std::cout << ", " << count << " " << state;
   }
   std::cout << "; " << hosts.size() << (hosts.size() == 1 ? " host" : " hosts")
             << "; longest silence " << longestSilence << " ms\n";

@@ -10,6 +10,7 @@
 #include "master/report_files.hpp"
 #include "run/test_library.hpp"
 #include "stats/aggregate_result.hpp"
+#include "util/open_files.hpp"
 
 namespace loads::master {
 namespace {
@@ -39,6 +40,12 @@ int Master::run() {
   AggregateResult result(aggregateOptions);
   if (options_.distributed()) {
     if (isBrokerCommand(options_)) return runBrokerCommand(options_);
+    // The results port holds one connection per agent.
+    if (const std::uint64_t files = raiseOpenFilesLimit(); files < options_.agents + 64u) {
+      std::cerr << "loads-master: the open-files limit is " << files << ", too low for "
+                << options_.agents << " agents (one results connection each): raise it (ulimit -n)"
+                << std::endl;
+    }
     DistributedDriver driver(options_, result, signals_);
     return FollowLoop(options_, driver, result, signals_).run();
   }

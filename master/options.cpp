@@ -182,7 +182,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     std::vector<std::string> args = takeBareAgents(argc, argv, o.pingAgents);
     app.parse(args);
     if (o.pingAgents && !o.ping) {
-      throw std::invalid_argument("--agents needs a number (--agents N), or --ping to list the agents");
+      throw std::invalid_argument(
+          "--agents needs a number (--agents N), or --ping to list the agents");
     }
     if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
     if (!web.empty()) o.web = parseWebAddress(web);

@@ -46,7 +46,7 @@ struct MasterOptions {
   std::string resultsBind = "tcp://127.0.0.1:*";  // --results-bind: the PULL socket; ephemeral
   std::string resultsAddress;                     // --results-address: what agents connect to; ""
   bool rebalance = false;                         // --rebalance: re-split a lost agent's share
-  std::string results = "summary";  // --results raw|summary: what slaves send (summary)
+  std::string results = "summary";                // --results raw|summary: what slaves send
   bool ping = false;                              // --ping: show the broker's state
   bool pingAgents = false;                        // --ping --agents: and list every agent
   std::string stopRun;                            // --stop RUN: stop that run; ""

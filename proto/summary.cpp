@@ -24,9 +24,16 @@ wire::Summary toWire(const IntervalSummary& m) {
   }
   for (const auto& r : m.requests) {
     const RequestSummary& c = r.counts;
-    w.requests.push_back({r.name, c.count, c.failures, c.bytes, c.planned,
-                          {c.errorKinds.begin(), c.errorKinds.end()}, toWire(c.latency),
-                          toWire(c.latencyCorrected), c.firstStartedUs, c.lastEndedUs});
+    w.requests.push_back({r.name,
+                          c.count,
+                          c.failures,
+                          c.bytes,
+                          c.planned,
+                          {c.errorKinds.begin(), c.errorKinds.end()},
+                          toWire(c.latency),
+                          toWire(c.latencyCorrected),
+                          c.firstStartedUs,
+                          c.lastEndedUs});
   }
   for (const auto& s : m.statuses) w.statuses.push_back({s.request, s.status, s.count});
   for (const auto& c : m.counters) w.counters.push_back({c.test, c.name, c.value, c.events});
@@ -37,8 +44,8 @@ wire::Summary toWire(const IntervalSummary& m) {
     w.errors.push_back({e.failure, e.test, e.type, e.message, e.file, e.line, e.count});
   }
   for (const auto& s : m.seconds) {
-    w.seconds.push_back({s.second, s.requests, s.errors, s.testFailures, s.dropped, s.users,
-                         toWire(s.latency)});
+    w.seconds.push_back(
+        {s.second, s.requests, s.errors, s.testFailures, s.dropped, s.users, toWire(s.latency)});
   }
   return w;
 }

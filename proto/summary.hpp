@@ -54,8 +54,8 @@ struct Request {
   std::vector<std::uint64_t> errorKinds;  // by ErrorKind
   Histogram latency, latencyCorrected;
   std::int64_t firstStartedUs = 0, lastEndedUs = 0;
-  MSGPACK_DEFINE_ARRAY(name, count, failures, bytes, planned, errorKinds, latency,
-                       latencyCorrected, firstStartedUs, lastEndedUs);
+  MSGPACK_DEFINE_ARRAY(name, count, failures, bytes, planned, errorKinds, latency, latencyCorrected,
+                       firstStartedUs, lastEndedUs);
 };
 struct Status {
   std::uint32_t request = 0;

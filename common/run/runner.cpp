@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "run/current_user.hpp"
+#include "util/open_files.hpp"
 
 namespace loads {
 
@@ -693,15 +694,10 @@ Progress Runner::progress() const {
 }
 
 void Runner::raiseFileLimit(std::uint64_t users) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
+  const std::uint64_t files = raiseOpenFilesLimit();
   // Each user holds about one connection; keep headroom for the process itself.
-  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < users + 64) {
-    std::cerr << "loads: the open-files limit is " << limit.rlim_cur << ", below the " << users
+  if (files < users + 64) {
+    std::cerr << "loads: the open-files limit is " << files << ", below the " << users
               << " users of this run: raise it (ulimit -n) or some connections will fail"
               << std::endl;
   }

@@ -1,8 +1,5 @@
 #include "stats/aggregate_result.hpp"
 
-#include "stats/counting.hpp"
-#include "stats/interval_summary.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,10 +11,14 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "stats/counting.hpp"
+#include "stats/interval_summary.hpp"
+
 namespace loads {
 namespace {
 
 using counting::addToCounter;
+using counting::errorSampleKey;
 using counting::secondOf;
 using counting::StringHash;
 using counting::StringMap;
@@ -631,8 +632,7 @@ void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
   std::vector<RequestSummary*> requests;
   requests.reserve(m.requests.size());
   for (const IntervalSummary::Request& r : m.requests) {
-    RequestSummary& dst =
-        s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.counts.count);
+    RequestSummary& dst = s.capped(s.requests, r.name, *caps_, NameCaps::kRequests, r.counts.count);
     mergeInto(dst, r.counts);
     *s.sourceRequests += r.counts.count;
     requests.push_back(&dst);
@@ -650,12 +650,14 @@ void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
   for (const IntervalSummary::Counter& c : m.counters) {
     const bool loose = c.test < 0 || static_cast<std::size_t>(c.test) >= m.tests.size();
     auto& counters =
-        loose ? s.looseCounters
-              : s.capped(s.tests, m.tests[c.test].name, *caps_, NameCaps::kTests, c.events).counters;
+        loose
+            ? s.looseCounters
+            : s.capped(s.tests, m.tests[c.test].name, *caps_, NameCaps::kTests, c.events).counters;
     auto it = counters.find(c.name);
     if (it == counters.end()) {
-      const std::string_view key =
-          caps_->admit(NameCaps::kCounters, c.name, c.events) ? std::string_view(c.name) : kOtherName;
+      const std::string_view key = caps_->admit(NameCaps::kCounters, c.name, c.events)
+                                       ? std::string_view(c.name)
+                                       : kOtherName;
       it = counters.find(key);
       if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
     }
@@ -668,7 +670,8 @@ void AggregateResult::mergeSummaryCounts(Shard& s, const IntervalSummary& m) {
     if (auto it = s.errors.find(std::string_view(key)); it != s.errors.end()) {
       it->second.count += e.count;
     } else if (s.errors.size() < options_.maxErrorSamples) {
-      s.errors.emplace(key, ErrorSample{e.failure, e.test, e.type, e.message, e.file, e.line, e.count});
+      s.errors.emplace(key,
+                       ErrorSample{e.failure, e.test, e.type, e.message, e.file, e.line, e.count});
     } else {
       s.errorsDropped += e.count;
     }
@@ -780,13 +783,6 @@ std::vector<SecondSample> AggregateResult::mergedSeconds(
   series.reserve(out.size());
   for (const auto& [second, sample] : out) series.push_back(sample);
   return series;
-}
-
-void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f) {
-  key.clear();
-  key.push_back(failure ? 'F' : 'E');
-  for (std::string_view part : {test, f.type, f.message, f.file}) key.append(part).push_back('\x1f');
-  key.append(std::to_string(f.line));
 }
 
 std::string overflowSentence(const NameOverflow& o) {

@@ -94,10 +94,6 @@ struct ErrorSample {
   std::uint64_t count = 0;
 };
 
-// The key that tells distinct error samples apart (kind, test, type, message, file, line),
-// written into `key` (reused, so that building it does not allocate).
-void errorSampleKey(std::string& key, bool failure, std::string_view test, const Failure& f);
-
 // The entry that counts every name past a cap (request, test and counter names).
 inline constexpr std::string_view kOtherName = "(other)";
 // The status code that counts every status past AggregateOptions::maxStatusCodes.

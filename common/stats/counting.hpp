@@ -1,6 +1,7 @@
 // Small rules of counting that the aggregate (aggregate_result.cpp) and the summary
 // builder (summary_builder.cpp) must apply alike, or a summary would not merge into what
-// the calls give. Internal to stats/; stateless.
+// the calls give. Internal to stats/; stateless. Header-only on purpose: the slave links
+// the summary builder and must not link the aggregate (tests/install/layering_test.sh).
 #pragma once
 
 #include <algorithm>
@@ -38,6 +39,17 @@ inline void addToCounter(std::int64_t& counter, std::int64_t value) {
 inline std::size_t errorKindIndex(ErrorKind kind) {
   auto i = static_cast<std::size_t>(kind);
   return i < kErrorKindCount ? i : static_cast<std::size_t>(ErrorKind::kOther);
+}
+
+// The key that tells distinct error samples apart (kind, test, type, message, file, line),
+// written into `key` (reused, so that building it does not allocate).
+inline void errorSampleKey(std::string& key, bool failure, std::string_view test,
+                           const Failure& f) {
+  key.clear();
+  key.push_back(failure ? 'F' : 'E');
+  for (std::string_view part : {test, f.type, f.message, f.file})
+    key.append(part).push_back('\x1f');
+  key.append(std::to_string(f.line));
 }
 
 // One hit in its request's figures, all but its status code (the aggregate caps status

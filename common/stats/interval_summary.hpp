@@ -40,7 +40,7 @@ struct IntervalSummary {
     int status = 0;
     std::uint64_t count = 0;
   };
-  struct Counter {  // one (test, counter name), in the order of its first increment
+  struct Counter {           // one (test, counter name), in the order of its first increment
     std::int64_t test = -1;  // index into tests; -1 = incrCounter without a test
     std::string name;
     std::int64_t value = 0;    // the sum, saturating at the int64 limits
@@ -52,17 +52,17 @@ struct IntervalSummary {
     int line = 0;
     std::uint64_t count = 0;
   };
-  struct Second {  // one wall-clock second, ascending
+  struct Second {             // one wall-clock second, ascending
     std::int64_t second = 0;  // Unix time
     std::uint64_t requests = 0, errors = 0, testFailures = 0, dropped = 0;
     std::uint32_t users = 0;  // the most active users a call of this second reported
     Histogram latency;        // of the hits that started in it
   };
 
-  std::uint64_t events = 0;        // TestResult calls folded into this summary
-  std::int64_t runStartedUs = 0;   // earliest startTestRun in it; 0 = none
-  std::int64_t runStoppedUs = 0;   // latest stopTestRun; 0 = none
-  std::int64_t firstEventUs = 0;   // as Snapshot::firstEventUs, over these calls; 0 = none
+  std::uint64_t events = 0;       // TestResult calls folded into this summary
+  std::int64_t runStartedUs = 0;  // earliest startTestRun in it; 0 = none
+  std::int64_t runStoppedUs = 0;  // latest stopTestRun; 0 = none
+  std::int64_t firstEventUs = 0;  // as Snapshot::firstEventUs, over these calls; 0 = none
   std::int64_t lastEventUs = 0;
   std::vector<Test> tests;
   std::vector<Request> requests;

@@ -130,9 +130,9 @@ void SummaryBuilder::testError(std::string_view name, const Failure& f, const Lo
                                bool failure) {
   testEvent(name, s, true, [&](auto& t) { ++(failure ? t.counts.failures : t.counts.errors); });
   std::string& key = index_->key;
-  errorSampleKey(key, failure, name, f);
-  auto [it, added] = index_->errors.try_emplace(
-      key, static_cast<std::uint32_t>(summary_.errors.size()));
+  counting::errorSampleKey(key, failure, name, f);
+  auto [it, added] =
+      index_->errors.try_emplace(key, static_cast<std::uint32_t>(summary_.errors.size()));
   if (added) {
     summary_.errors.push_back({failure, std::string(name), std::string(f.type),
                                std::string(f.message), std::string(f.file), f.line, 0});
@@ -155,7 +155,8 @@ void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   std::uint32_t at = 0;
   counting::countHit(entryOf(summary_.requests, index_->requests, hit.name, &at).counts, hit);
-  const std::uint64_t statusKey = (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
+  const std::uint64_t statusKey =
+      (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
   auto [status, added] =
       index_->statuses.try_emplace(statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
   if (added) summary_.statuses.push_back({at, hit.status, 0});

@@ -174,7 +174,8 @@ TEST_CASE("with summaries, four threads' calls over 5,000 names arrive folded, e
       for (int i = 1; i <= kHits; ++i) {
         LoadsStatus s{0, 4, static_cast<std::uint64_t>(i), static_cast<std::uint32_t>(t + 1)};
         const std::string name = "GET /n/" + std::to_string((i * 7 + t) % kNames);
-        Hit hit{name, "http://127.0.0.1/", "GET", 200, ErrorKind::kNone, 1'700'000'000'000'000, 2, 3};
+        Hit hit{name, "http://127.0.0.1/", "GET", 200, ErrorKind::kNone, 1'700'000'000'000'000, 2,
+                3};
         proxy.addHit(hit, s);
         if (i % 100 == 0) proxy.incrCounter("T.t", "c", 1, s);
       }

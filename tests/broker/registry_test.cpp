@@ -246,7 +246,8 @@ TEST_CASE("1,000 agents on 46 uneven hosts: a run of all of them, then runs of 1
   for (int i = 0, host = 0; i < 1000; ++host) {
     for (int k = 0; k < 10 + host % 30 && i < 1000; ++k, ++i) {
       const std::string h = "h" + std::to_string(host);
-      registry.registerAgent(hello("a" + std::to_string(i), h), "rid-" + std::to_string(i), clock.now);
+      registry.registerAgent(hello("a" + std::to_string(i), h), "rid-" + std::to_string(i),
+                             clock.now);
       ++perHost[h];
     }
   }

@@ -37,8 +37,8 @@ void runFleet(std::uint32_t agents, const std::string& results, double rate) {
   Process broker({built("broker/loads-broker"), "--frontend", frontend, "--backend", backend});
   const std::string n = std::to_string(agents);
   Process sim({built("bench/loads-fleet-sim"), "--broker", backend, "--agents", n, "--library",
-               library, "--rate", std::to_string(rate), "--results", results,
-               "--exit-after-jobs", n, "--lifetime", "90"});
+               library, "--rate", std::to_string(rate), "--results", results, "--exit-after-jobs",
+               n, "--lifetime", "90"});
   auto welcomed = sim.readLine(30s);
   REQUIRE(welcomed);
   REQUIRE(welcomed->find("all " + n + " agents welcomed") != std::string::npos);
@@ -46,17 +46,18 @@ void runFleet(std::uint32_t agents, const std::string& results, double rate) {
   // PING stays one line per state at any fleet size; --ping --agents lists them.
   auto ping = runCommand({built("master/loads-master"), "--broker", frontend, "--ping"}, 20s);
   REQUIRE(ping.code == 0);
-  CHECK_THAT(ping.out, Catch::Contains("agents (" + n + "): " + n + " idle, 0 busy, 0 lost; 1 host"));
+  CHECK_THAT(ping.out,
+             Catch::Contains("agents (" + n + "): " + n + " idle, 0 busy, 0 lost; 1 host"));
   CHECK(std::count(ping.out.begin(), ping.out.end(), '\n') <= 4);
   auto list =
       runCommand({built("master/loads-master"), "--broker", frontend, "--ping", "--agents"}, 20s);
   CHECK(countLines(list.out, " idle ") == static_cast<int>(agents));
 
   const std::string json = "/tmp/loads-fleet-test-" + std::to_string(::getpid()) + ".json";
-  auto master = runCommand({built("master/loads-master"), "--broker", frontend, "--agents", n,
-                            library, "-u", n, "-d", "3s", "--results", results, "--json", json,
-                            "-q"},
-                           60s);
+  auto master =
+      runCommand({built("master/loads-master"), "--broker", frontend, "--agents", n, library, "-u",
+                  n, "-d", "3s", "--results", results, "--json", json, "-q"},
+                 60s);
   INFO(master.out << master.err);
   REQUIRE(master.code == 0);
   REQUIRE(sim.wait(30s) == 0);

@@ -13,8 +13,8 @@
 #include <zmq.hpp>
 
 #include "agent/test_result_proxy.hpp"
-#include "report/console_output.hpp"
 #include "proto/summary.hpp"
+#include "report/console_output.hpp"
 #include "security/curve.hpp"
 #include "stats/aggregate_result.hpp"
 #include "stats/interval_summary.hpp"
@@ -189,9 +189,10 @@ TEST_CASE("startTestRun and stopTestRun without a time (an older slave) still co
   CHECK(snap.runStoppedUs >= snap.runStartedUs);
 }
 
-TEST_CASE("a SUMMARY counts as its folded calls, and one of another run, out of sequence or late "
-          "is refused",
-          "[summary]") {
+TEST_CASE(
+    "a SUMMARY counts as its folded calls, and one of another run, out of sequence or late "
+    "is refused",
+    "[summary]") {
   const std::int64_t t0 = 1'700'000'000'000'000;
   auto summaryOf = [&](proto::ResultsEncoder& encoder, std::uint64_t hits) {
     IntervalSummary m;

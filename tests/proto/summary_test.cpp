@@ -206,7 +206,8 @@ TEST_CASE("a SUMMARY that points past its lists or holds a broken histogram is m
   // A histogram part that is no histogram: an index outside the layout, or min > max.
   Histogram::Parts parts = good.requests[0].counts.latency.parts();
   REQUIRE(Histogram::fromParts(parts));
-  CHECK(Histogram::fromParts(parts)->percentile(50) == good.requests[0].counts.latency.percentile(50));
+  CHECK(Histogram::fromParts(parts)->percentile(50) ==
+        good.requests[0].counts.latency.percentile(50));
   Histogram::Parts outside = parts;
   outside.counts[0] = 1u << 30;
   CHECK(!Histogram::fromParts(outside));
@@ -220,6 +221,5 @@ TEST_CASE("a SUMMARY that points past its lists or holds a broken histogram is m
   // Another message type is not a SUMMARY; a RESULTS decoder refuses a SUMMARY.
   EventBuffer events;
   CHECK(decodeSummaryBatch(encoder.batch(events)).error() == ErrorCode::kUnexpected);
-  CHECK(decodeResultsBatch(encodeSummary(encoder, good), events).error() ==
-        ErrorCode::kUnexpected);
+  CHECK(decodeResultsBatch(encodeSummary(encoder, good), events).error() == ErrorCode::kUnexpected);
 }
