@@ -113,11 +113,13 @@ Json agentRows(const std::vector<DashboardAgent>& agents, const Snapshot& snap) 
 
 std::unique_ptr<LiveDashboard> LiveDashboard::start(const WebAddress& address, std::string mode,
                                                     const AggregateResult& result, ClockFn clock,
-                                                    std::function<void()> onStop) {
+                                                    std::function<void()> onStop,
+                                                    std::function<std::string()> metrics) {
   std::unique_ptr<LiveDashboard> live(new LiveDashboard(std::move(mode), result, std::move(clock)));
   LiveDashboard* self = live.get();
   DashboardOptions options;
   options.address = address;
+  options.metrics = std::move(metrics);
   try {
     live->web_ = std::make_unique<WebDashboard>(
         options, [self] { return self->state(self->result_.snapshot(), false); },

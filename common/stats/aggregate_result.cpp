@@ -68,6 +68,8 @@ void mergeInto(RequestSummary& dst, const RequestSummary& src) {
   dst.latency.merge(src.latency);
   dst.latencyCorrected.merge(src.latencyCorrected);
   dst.planned += src.planned;
+  dst.phased += src.phased;
+  for (std::size_t i = 0; i < kPhaseCount; ++i) dst.phases[i].merge(src.phases[i]);
   if (src.firstStartedUs && (!dst.firstStartedUs || src.firstStartedUs < dst.firstStartedUs)) {
     dst.firstStartedUs = src.firstStartedUs;
   }
@@ -514,6 +516,10 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
       r.latencyCorrected.record(endedUs - hit.plannedStartUs);
     } else {
       r.latencyCorrected.record(hit.elapsedUs);
+    }
+    if (hit.phased) {
+      ++r.phased;
+      for (std::size_t i = 0; i < kPhaseCount; ++i) r.phases[i].record(hit.phaseUs[i]);
     }
     if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
     r.lastEndedUs = std::max(r.lastEndedUs, endedUs);

@@ -71,6 +71,9 @@ struct RequestSummary {
   // Hits without a plan record their actual latency here too, so it merges with `latency`.
   Histogram latencyCorrected;
   std::uint64_t planned = 0;  // hits that carried a planned start (0 = closed model)
+  // HTTP phase timings (Hit::phaseUs) of the requests that had them, µs, by Phase.
+  std::array<Histogram, kPhaseCount> phases;
+  std::uint64_t phased = 0;  // requests with phase timings (0: none, e.g. measure() only)
 };
 
 struct SocketSummary {
