@@ -63,7 +63,11 @@ Json requestRows(const Snapshot& snap, double runSecs) {
                        {"p50", ms(r.latency.percentile(50))},
                        {"p95", ms(r.latency.percentile(95))},
                        {"p99", ms(r.latency.percentile(99))},
-                       {"max", ms(r.latency.max())}});
+                       {"max", ms(r.latency.max())},
+                       // HTTP phases (p95): connect (0 on kept-alive), TLS, time to first byte
+                       {"connectP95", r.phased ? Json(ms(r.phases[1].percentile(95))) : Json()},
+                       {"tlsP95", r.phased ? Json(ms(r.phases[2].percentile(95))) : Json()},
+                       {"waitingP95", r.phased ? Json(ms(r.phases[4].percentile(95))) : Json()}});
   }
   return out;
 }

@@ -494,7 +494,7 @@ void AggregateResult::addCancelled(std::string_view test, const LoadsStatus& sta
 // The hot path: 100,000+ calls a second per thread. No allocation once a request name
 // and status code have been seen.
 void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
-  const bool failed = isFailedStatus(hit.status);
+  const bool failed = isFailedHit(hit);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   {
     Shard& s = shard();
@@ -503,13 +503,15 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
     ++r.count;
     r.failures += failed;
     r.bytes += hit.bytes;
-    if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
+    if (hit.status == 0 && hit.error == ErrorKind::kNone) {
+      // a measure() call that succeeded: no status code
+    } else if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
       ++code->second;
     } else {
       const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(hit.status));
       ++r.statusCodes[own ? hit.status : kOtherStatus];
     }
-    if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
+    if (hit.error != ErrorKind::kNone) ++r.errorKinds[errorKindIndex(hit.error)];
     r.latency.record(hit.elapsedUs);
     if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
       ++r.planned;

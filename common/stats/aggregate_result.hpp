@@ -44,6 +44,11 @@ inline constexpr std::size_t kErrorKindCount = static_cast<std::size_t>(ErrorKin
 
 // A request counts as failed when no response arrived (status 0) or status >= 400.
 inline bool isFailedStatus(int status) { return status == 0 || status >= 400; }
+// A hit counts as failed when it has an error kind or a status >= 400. A measure() call
+// that succeeded is status 0 with ErrorKind::kNone: ok, and no status code counted.
+inline bool isFailedHit(const Hit& hit) {
+  return hit.error != ErrorKind::kNone || hit.status >= 400;
+}
 
 struct TestSummary {
   std::uint64_t started = 0;  // startTest calls (hits begun)
