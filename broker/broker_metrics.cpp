@@ -19,7 +19,8 @@ std::string brokerMetricsText(const BrokerStats& s) {
       .sample("", "state=\"running\"", s.runsRunning);
   MetricsFamily(out, "loads_broker_runs_accepted", "counter", "Runs started on agents.")
       .sample("_total", "", s.runsAccepted);
-  MetricsFamily(out, "loads_broker_runs_refused", "counter", "Runs refused (not enough agents, ...).")
+  MetricsFamily(out, "loads_broker_runs_refused", "counter",
+                "Runs refused (not enough agents, ...).")
       .sample("_total", "", s.runsRefused);
   MetricsFamily(out, "loads_broker_agents_lost", "counter", "Agents lost (silent for too long).")
       .sample("_total", "", s.agentsLost);

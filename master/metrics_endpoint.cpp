@@ -65,8 +65,8 @@ void MetricsEndpoint::lingerFor(std::chrono::milliseconds linger) {
       std::lock_guard lock(mutex_);
       if (finalRead_) return;
     }
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return;
     if (waiter_.wait(left) == Wake::kInterrupt) return;
   }

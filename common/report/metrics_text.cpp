@@ -106,17 +106,20 @@ void quantiles(Family& f, const std::string& labels, const Histogram& h) {
 
 void requestFamilies(std::string& out, const Snapshot& snap) {
   Family requests(out, "loads_requests", "counter", "Requests made (HTTP, WebSocket, measure()).");
-  for (const auto& [name, r] : snap.requests) requests.sample("_total", label("name", name), r.count);
+  for (const auto& [name, r] : snap.requests)
+    requests.sample("_total", label("name", name), r.count);
   Family failures(out, "loads_request_failures", "counter",
                   "Requests that failed: no response, status >= 400, or a failed measure().");
-  for (const auto& [name, r] : snap.requests) failures.sample("_total", label("name", name), r.failures);
+  for (const auto& [name, r] : snap.requests)
+    failures.sample("_total", label("name", name), r.failures);
   Family bytes(out, "loads_request_bytes", "counter", "Response bytes received.");
   for (const auto& [name, r] : snap.requests) bytes.sample("_total", label("name", name), r.bytes);
   Family statuses(out, "loads_request_statuses", "counter",
                   "Requests by status code (0: no response; (other): past --max-names' cap).");
   for (const auto& [name, r] : snap.requests) {
     for (const auto& [code, n] : r.statusCodes) {
-      const std::string status = code == kOtherStatus ? std::string(kOtherName) : std::to_string(code);
+      const std::string status =
+          code == kOtherStatus ? std::string(kOtherName) : std::to_string(code);
       statuses.sample("_total", label("name", name) + "," + label("status", status), n);
     }
   }
@@ -124,15 +127,16 @@ void requestFamilies(std::string& out, const Snapshot& snap) {
   for (const auto& [name, r] : snap.requests) {
     for (std::size_t i = 1; i < kErrorKindCount; ++i) {
       if (!r.errorKinds[i]) continue;
-      kinds.sample("_total",
-                   label("name", name) + "," +
-                       label("kind", errorKindName(static_cast<ErrorKind>(i))),
-                   r.errorKinds[i]);
+      kinds.sample(
+          "_total",
+          label("name", name) + "," + label("kind", errorKindName(static_cast<ErrorKind>(i))),
+          r.errorKinds[i]);
     }
   }
   Family latency(out, "loads_request_duration_seconds", "histogram",
                  "Request latency on the fixed ladder of docs/metrics.md.");
-  for (const auto& [name, r] : snap.requests) latencyHistogram(latency, label("name", name), r.latency);
+  for (const auto& [name, r] : snap.requests)
+    latencyHistogram(latency, label("name", name), r.latency);
   Family exact(out, "loads_request_duration_quantile_seconds", "gauge",
                "Exact latency percentiles of the merged histogram, per request name.");
   for (const auto& [name, r] : snap.requests) quantiles(exact, label("name", name), r.latency);

@@ -22,9 +22,8 @@ struct Snapshot;
 
 // The upper bounds (le) of loads_request_duration_seconds, in µs; +Inf follows.
 inline constexpr std::array<std::int64_t, 17> kLatencyBucketsUs{
-    500,     1'000,   2'500,   5'000,     10'000,    25'000,    50'000,    100'000,   250'000,
+    500,     1'000,   2'500,   5'000,     10'000,     25'000,     50'000,     100'000,    250'000,
     500'000, 1000000, 2500000, 5'000'000, 10'000'000, 30'000'000, 60'000'000, 300'000'000};
-
 
 // What /metrics says about the run besides the statistics.
 struct MetricsRun {

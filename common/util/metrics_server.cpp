@@ -1,6 +1,5 @@
 #include "util/metrics_server.hpp"
 
-#include <utility>  // before Asio (design.md §7)
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -9,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>  // before Asio (design.md §7)
 
 namespace loads {
 
@@ -19,9 +19,9 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kMaxConnections = 64;           // more are closed at once
-constexpr std::chrono::seconds kIdleTimeout{60};      // an idle keep-alive is closed
-constexpr std::size_t kRequestLimit = 8 * 1024;       // a larger request is dropped
+constexpr std::size_t kMaxConnections = 64;       // more are closed at once
+constexpr std::chrono::seconds kIdleTimeout{60};  // an idle keep-alive is closed
+constexpr std::size_t kRequestLimit = 8 * 1024;   // a larger request is dropped
 
 struct Shared {
   std::string contentType;
@@ -76,15 +76,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     res->prepare_payload();
     if (req.method() == http::verb::head) res->body().clear();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec) return;
-      if (res->need_eof()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->doRead();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        if (res->need_eof()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->doRead();
+                      });
   }
 
   beast::tcp_stream stream_;
@@ -181,8 +182,8 @@ ListenAddress parseListenAddress(const std::string& text, std::string_view optio
   const bool digits = !port.empty() && port.size() <= 5 &&
                       port.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || std::stoul(port) > 65535) {
-    throw std::invalid_argument(name + " " + text +
-                                ": expected [HOST:]PORT with PORT from 0 to 65535 (0: any free port)");
+    throw std::invalid_argument(
+        name + " " + text + ": expected [HOST:]PORT with PORT from 0 to 65535 (0: any free port)");
   }
   where.port = static_cast<std::uint16_t>(std::stoul(port));
   return where;

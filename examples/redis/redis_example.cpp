@@ -9,8 +9,8 @@
 // give the run as many threads as users (-t) when the latency matters.
 #include <hiredis/hiredis.h>
 
-#include <loads/loads.hpp>
 #include <cstdlib>
+#include <loads/loads.hpp>
 #include <memory>
 #include <string>
 

@@ -29,7 +29,7 @@ wait_http "http://127.0.0.1:$target_port/stats"
 wait_http "http://127.0.0.1:$broker_metrics/metrics"
 
 cat >"$dir/prometheus.yml" <<CONF
-global: { scrape_interval: 500ms, scrape_timeout: 400ms }
+global: { scrape_interval: 1s, scrape_timeout: 1s }  # generous: a loaded machine is slow to answer
 scrape_configs:
   - job_name: loads-master
     static_configs: [ { targets: ['127.0.0.1:$master_metrics'] } ]
@@ -89,6 +89,9 @@ while True:
     if time.time() > deadline:
         print("FAIL: Prometheus disagrees with the JSON report (got, expected):")
         for e, (g, v) in wrong.items(): print(f"  {e}: {g} != {v}")
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{prom}/api/v1/targets"))
+        for t in targets["data"]["activeTargets"]:
+            print(f"  target {t['scrapeUrl']}: {t['health']} {t.get('lastError', '')}")
         sys.exit(1)
     time.sleep(0.25)
 front = one('loads_broker_messages_total{socket="frontend"}')
