@@ -146,7 +146,8 @@ int FollowLoop::end() {
   final.facts.exitCode = exitCode;
   final.facts.thresholds = evaluateThresholds(options_.thresholds, snap);
   metrics_->finish(snap, std::move(final));
-  metrics_->lingerFor(options_.linger);
+  metrics_->lingerFor(options_.linger.value_or(options_.metrics ? std::chrono::milliseconds(5000)
+                                                                 : std::chrono::milliseconds(0)));
   return exitCode;
 }
 

@@ -130,7 +130,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "dashboard; --web serves it too (see docs/metrics.md)");
   app.add_option("--linger", linger,
                  "After the run, keep serving /metrics until a scrape read the final values, "
-                 "Ctrl-C, or this long (default 5s)");
+                 "Ctrl-C, or this long (default 5s with --metrics, 0 with --web alone)");
   std::string waitAgents;
   app.add_option("--agents", o.agents, "Run on N agents of a loads-broker (-u is the total)")
       ->check(CLI::Range(1u, 10000u));

@@ -42,8 +42,9 @@ struct MasterOptions {
   // The --web port serves /metrics too.
   std::optional<ListenAddress> metrics;
   // --linger D: after the run, /metrics keeps serving the final values until a scrape
-  // has read them, Ctrl-C, or D passed; 5 s. Only when /metrics is served.
-  std::chrono::milliseconds linger{5000};
+  // has read them, Ctrl-C, or D passed. Default: 5 s with --metrics; 0 with --web alone
+  // (a dashboard user is not kept waiting for a scraper that may not exist).
+  std::optional<std::chrono::milliseconds> linger;
 
   // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
   std::uint32_t agents = 0;                       // --agents N; 0 = run here
