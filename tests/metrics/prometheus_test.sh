@@ -40,10 +40,11 @@ prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" >"$dir/prometheus.log" 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$prom_port/-/ready"
 
-# Three agents, 7 users, 23 hits each of a test making two named requests (tagged.so):
-# odd numbers so a wrong split shows. --linger ends as soon as a scrape read the end.
-"$build/master/loads-master" "$build/examples/simple/libsimple.so" --test Static.test_static \
-  --agents 3 --broker "tcp://127.0.0.1:$front" --wait-agents 20s -u 7 --hits 23 \
+# Three agents, 7 users, 3 hits each of a GET and a 1 s think time (Idle.test_idle): odd
+# numbers so a wrong split shows, and long enough for scrapes during the run. --linger
+# ends as soon as a scrape read the end.
+"$build/master/loads-master" "$build/examples/simple/libsimple.so" --test Idle.test_idle \
+  --agents 3 --broker "tcp://127.0.0.1:$front" --wait-agents 20s -u 7 --hits 3 \
   --server-url "http://127.0.0.1:$target_port" --metrics "127.0.0.1:$master_metrics" \
   --linger 20s --json "$dir/report.json" -q >"$dir/master.log" 2>&1 || {
   echo "FAIL: loads-master exited $?"; cat "$dir/master.log"; exit 1; }
@@ -79,7 +80,7 @@ expected = {
     'loads_broker_agents{state="idle"}': 3,
     'loads_broker_malformed_messages_total{socket="backend"}': 0,
 }
-assert request["requests"] == served == 7 * 23, (request["requests"], served)
+assert request["requests"] == served == 7 * 3, (request["requests"], served)
 deadline = time.time() + 30
 while True:
     got = {expr: one(expr) for expr in expected}
