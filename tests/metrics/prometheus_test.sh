@@ -39,6 +39,14 @@ CONF
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" >"$dir/prometheus.log" 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$prom_port/-/ready"
+# Prometheus takes up its targets some seconds after it is ready: wait for both, so that
+# it scrapes the master during the run too.
+for _ in $(seq 200); do
+  n=$(curl -sf "http://127.0.0.1:$prom_port/api/v1/targets" |
+      python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["activeTargets"]))' || echo 0)
+  [ "$n" = 2 ] && break; sleep 0.1
+done
+[ "$n" = 2 ] || { echo "FAIL: Prometheus never took up its 2 targets"; exit 1; }
 
 # Three agents, 7 users, 3 hits each of a GET and a 1 s think time (Idle.test_idle): odd
 # numbers so a wrong split shows, and long enough for scrapes during the run. --linger
@@ -95,8 +103,12 @@ while True:
             print(f"  target {t['scrapeUrl']}: {t['health']} {t.get('lastError', '')}")
         sys.exit(1)
     time.sleep(0.25)
+# Live during the run: some scrape saw it unfinished, with users active.
+assert one('min_over_time(loads_run_finished{job="loads-master"}[10m])') == 0, "no live scrape"
+assert one('max_over_time(loads_users_active[10m])') > 0, "no live users"
 front = one('loads_broker_messages_total{socket="frontend"}')
 assert front and front > 0, front
 print(f"ok: Prometheus read {request['requests']} requests (the target served {served}), "
+      f"live scrapes during the run, "
       f"p99 {lat['p99']} µs, and the broker's counters")
 PY
