@@ -48,9 +48,9 @@ struct BrokerStats {
   std::uint64_t runsAccepted = 0;
   std::uint64_t runsRefused = 0;
   std::uint64_t agentsLost = 0;
-  std::uint64_t keysRefused = 0;      // CURVE handshakes refused by the ZAP handler
-  std::uint64_t connectionsCut = 0;   // peers cut for an unfinished message (InboundGuard)
-  std::uint64_t agentIdsRefused = 0;  // HELLOs with an agent id registered under another key
+  std::uint64_t keysRefused = 0;       // CURVE handshakes refused by the ZAP handler
+  std::uint64_t connectionsCut = 0;    // peers cut for an unfinished message (InboundGuard)
+  std::uint64_t agentIdsRefused = 0;   // HELLOs with an agent id registered under another key
   std::uint64_t messagesFrontend = 0;  // messages received on the frontend (masters)
   std::uint64_t messagesBackend = 0;   // messages received on the backend (agents)
   // Gauges, refreshed once per heartbeat interval: agents by state, runs by state.

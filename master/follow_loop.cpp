@@ -32,7 +32,8 @@ FollowLoop::~FollowLoop() = default;
 int FollowLoop::run() {
   if (int code = driver_.prepare()) return code;
   if (options_.metrics || options_.web) {
-    MetricsRun live{driver_.mode(), false, describeRun(options_, {}, std::chrono::system_clock::now())};
+    MetricsRun live{driver_.mode(), false,
+                    describeRun(options_, {}, std::chrono::system_clock::now())};
     metrics_ = std::make_unique<MetricsEndpoint>(result_, std::move(live), waiter_);
     if (options_.metrics && !metrics_->serve(*options_.metrics)) return 2;
   }
@@ -41,9 +42,10 @@ int FollowLoop::run() {
       const CycleTime time = driver_.clock();
       return DashboardClock{time.elapsed, time.remaining, time.stopping};
     };
-    dashboard_ = LiveDashboard::start(*options_.web, driver_.mode(), result_, clock,
-                                      [this] { waiter_.interrupt(); },  // like Ctrl-C
-                                      [this] { return metrics_->text(); });
+    dashboard_ = LiveDashboard::start(
+        *options_.web, driver_.mode(), result_, clock,
+        [this] { waiter_.interrupt(); },  // like Ctrl-C
+        [this] { return metrics_->text(); });
     if (!dashboard_) return 2;
   }
   // A stop request ends the run, not just its cycle: later cycles do not start; nor do
@@ -147,7 +149,7 @@ int FollowLoop::end() {
   final.facts.thresholds = evaluateThresholds(options_.thresholds, snap);
   metrics_->finish(snap, std::move(final));
   metrics_->lingerFor(options_.linger.value_or(options_.metrics ? std::chrono::milliseconds(5000)
-                                                                 : std::chrono::milliseconds(0)));
+                                                                : std::chrono::milliseconds(0)));
   return exitCode;
 }
 

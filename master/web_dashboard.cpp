@@ -1,8 +1,5 @@
 #include "master/web_dashboard.hpp"
 
-#include "report/metrics_text.hpp"
-#include "util/metrics_server.hpp"
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -18,6 +15,9 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+
+#include "report/metrics_text.hpp"
+#include "util/metrics_server.hpp"
 
 namespace loads::master {
 

@@ -1,7 +1,7 @@
 // WebDashboard: the HTTP + WebSocket server behind loads-master --web.
 //
-// It serves one self-contained page at "/" (and /metrics when given) and pushes the run's state to every open
-// page over a WebSocket ("/ws") once per push interval; a page's Stop button sends
+// It serves one self-contained page at "/" (and /metrics when given) and pushes the run's state to
+// every open page over a WebSocket ("/ws") once per push interval; a page's Stop button sends
 // {"type":"stop"} back, which calls onStop (once per run). It knows nothing about
 // runs: the owner gives it a function that returns the state as compact JSON.
 //

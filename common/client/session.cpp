@@ -155,7 +155,8 @@ void Session::Impl::fillPhases(Hit& hit, std::chrono::steady_clock::time_point e
   p[static_cast<int>(Phase::kDns)] = marks.fresh ? us(marks.start, marks.resolved) : 0;
   p[static_cast<int>(Phase::kConnecting)] = marks.fresh ? us(marks.resolved, marks.connected) : 0;
   p[static_cast<int>(Phase::kTls)] = marks.fresh ? us(marks.connected, marks.handshaken) : 0;
-  p[static_cast<int>(Phase::kSending)] = us(marks.fresh ? marks.handshaken : marks.start, marks.sent);
+  p[static_cast<int>(Phase::kSending)] =
+      us(marks.fresh ? marks.handshaken : marks.start, marks.sent);
   p[static_cast<int>(Phase::kWaiting)] = us(marks.sent, marks.firstByte);
   p[static_cast<int>(Phase::kReceiving)] = us(marks.firstByte, end);
 }

@@ -71,9 +71,9 @@ void TestCase::measure(std::string_view name, const std::function<void(Measureme
   const auto t0 = std::chrono::steady_clock::now();
   Measurement m;
   auto record = [&] {
-    hit.elapsedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    hit.elapsedUs =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     hit.error = m.error();
     hit.bytes = m.bytes();
     hit.plannedStartUs = std::exchange(user_.plannedStartUs, 0);

@@ -4,12 +4,12 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
-#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>

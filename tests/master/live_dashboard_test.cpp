@@ -78,7 +78,8 @@ TEST_CASE("the --web port serves /metrics, and --metrics alone serves only /metr
   };
   DashboardOptions options;
   options.metrics = text;
-  WebDashboard web(options, [] { return std::string("{}"); }, [] {});
+  WebDashboard web(
+      options, [] { return std::string("{}"); }, [] {});
   const Got metrics = get(portOf(web.url().substr(0, web.url().size() - 1)), "/metrics");
   CHECK(metrics.status == 200);
   CHECK(metrics.type.starts_with("application/openmetrics-text"));
@@ -91,6 +92,7 @@ TEST_CASE("the --web port serves /metrics, and --metrics alone serves only /metr
   CHECK(get(port, "/metrics?x=1").status == 200);
   CHECK(calls == 3);
   // Without a metrics function the dashboard has no /metrics.
-  WebDashboard bare(DashboardOptions{}, [] { return std::string("{}"); }, [] {});
+  WebDashboard bare(
+      DashboardOptions{}, [] { return std::string("{}"); }, [] {});
   CHECK(get(portOf(bare.url().substr(0, bare.url().size() - 1)), "/metrics").status == 404);
 }

@@ -56,7 +56,9 @@ class Measurement {
   void setBytes(std::uint64_t bytes) { bytes_ = bytes; }  // reported as the hit's bytes; 0
   // The call failed (counted as a failed request with this error kind) even though it
   // returned normally.
-  void fail(ErrorKind kind = ErrorKind::kOther) { error_ = kind == ErrorKind::kNone ? ErrorKind::kOther : kind; }
+  void fail(ErrorKind kind = ErrorKind::kOther) {
+    error_ = kind == ErrorKind::kNone ? ErrorKind::kOther : kind;
+  }
   std::uint64_t bytes() const { return bytes_; }
   ErrorKind error() const { return error_; }
 
