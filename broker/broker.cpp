@@ -14,6 +14,7 @@
 #include "loads/version.hpp"
 #include "security/inbound_guard.hpp"
 #include "security/zap.hpp"
+#include "util/openmetrics.hpp"
 
 namespace loads::broker {
 
@@ -83,6 +84,7 @@ class Broker::Loop {
   void run();
   void requestStop();
   BrokerStats stats() const;
+  const std::optional<ListenAddress>& metricsAddress() const { return options_.metrics; }
 
  private:
   // The broker's running time: the clock minus the stalls it slept through (excludeStall).
@@ -152,7 +154,12 @@ class Broker::Loop {
   Duration stalled_{0};  // time the broker did not run (SIGSTOP, a paused VM, starvation)
 
   std::atomic<std::uint64_t> malformedFrontend_{0}, malformedBackend_{0}, errorsSent_{0},
-      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0}, agentIdsRefused_{0};
+      runsAccepted_{0}, runsRefused_{0}, agentsLost_{0}, connectionsCut_{0}, agentIdsRefused_{0},
+      messagesFrontend_{0}, messagesBackend_{0};
+  // Gauges for /metrics, refreshed by refreshGauges().
+  std::atomic<std::uint64_t> agentsIdle_{0}, agentsBusy_{0}, agentsLostNow_{0}, runsWaiting_{0},
+      runsRunning_{0};
+  void refreshGauges();
 };
 
 Broker::Loop::Loop(BrokerOptions options)
@@ -210,7 +217,26 @@ void Broker::Loop::requestStop() {
 BrokerStats Broker::Loop::stats() const {
   return {malformedFrontend_.load(),   malformedBackend_.load(), errorsSent_.load(),
           runsAccepted_.load(),        runsRefused_.load(),      agentsLost_.load(),
-          zap_ ? zap_->refusals() : 0, connectionsCut_.load(),   agentIdsRefused_.load()};
+          zap_ ? zap_->refusals() : 0, connectionsCut_.load(),   agentIdsRefused_.load(),
+          messagesFrontend_.load(),    messagesBackend_.load(),  agentsIdle_.load(),
+          agentsBusy_.load(),          agentsLostNow_.load(),    runsWaiting_.load(),
+          runsRunning_.load()};
+}
+
+// Once per heartbeat interval: walking every agent per message would cost too much.
+void Broker::Loop::refreshGauges() {
+  std::uint64_t idle = 0, busy = 0, lost = 0;
+  for (const auto& [id, agent] : registry_.agents()) {
+    idle += agent.state == AgentState::kIdle;
+    busy += agent.state == AgentState::kBusy;
+    lost += agent.state == AgentState::kLost;
+  }
+  agentsIdle_ = idle;
+  agentsBusy_ = busy;
+  agentsLostNow_ = lost;
+  const std::uint64_t waiting = runs_.waiting().size();
+  runsWaiting_ = waiting;
+  runsRunning_ = runs_.runs().size() - std::min<std::uint64_t>(waiting, runs_.runs().size());
 }
 
 // ---------------------------------------------------------------- the loop
@@ -250,6 +276,7 @@ void Broker::Loop::run() {
     connectionsCut_ = frontendGuard_->connectionsCut() + backendGuard_->connectionsCut();
     if (now() >= nextTick_) {
       onTick();
+      refreshGauges();
       nextTick_ = now() + options_.heartbeatInterval;
     }
     dispatchWaiting();
@@ -274,6 +301,7 @@ void Broker::Loop::receive(zmq::socket_t& socket, bool frontend) {
     return;
   }
   if (frames.empty()) return;
+  ++(frontend ? messagesFrontend_ : messagesBackend_);
   for (const zmq::message_t& frame : frames) guard(frontend).delivered(frame);
   const std::string routingId(view(frames[0]));
   if (frames.size() != 2) {
@@ -895,8 +923,16 @@ Broker::Broker(BrokerOptions options) : loop_(std::make_unique<Loop>(std::move(o
 Broker::~Broker() { stop(); }
 
 void Broker::start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop_->run(); });
+  if (thread_.joinable()) return;
+  if (loop_->metricsAddress() && !metrics_) {  // throws std::runtime_error when it cannot bind
+    metrics_ = std::make_unique<MetricsServer>(*loop_->metricsAddress(), kOpenMetricsContentType,
+                                               [this] { return brokerMetricsText(stats()); });
+    spdlog::info("metrics: {}", metrics_->url());
+  }
+  thread_ = std::thread([this] { loop_->run(); });
 }
+
+std::string Broker::metricsUrl() const { return metrics_ ? metrics_->url() : ""; }
 
 void Broker::stop() {
   if (!thread_.joinable()) return;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "broker/clock.hpp"
 #include "proto/messages.hpp"
 #include "security/curve.hpp"
+#include "util/metrics_server.hpp"
 
 namespace loads::broker {
 
@@ -34,6 +36,8 @@ struct BrokerOptions {
   security::KeyPair key;                 // --key; none
   std::set<std::string> allowedMasters;  // --allow-masters DIR: frontend clients; none
   std::set<std::string> allowedAgents;   // --allow-agents DIR: backend clients; none
+  // --metrics [HOST:]PORT: serve /metrics (OpenMetrics, docs/metrics.md) there; none.
+  std::optional<ListenAddress> metrics;
 };
 
 // Counters for tests and PING-style diagnostics.
@@ -44,10 +48,18 @@ struct BrokerStats {
   std::uint64_t runsAccepted = 0;
   std::uint64_t runsRefused = 0;
   std::uint64_t agentsLost = 0;
-  std::uint64_t keysRefused = 0;      // CURVE handshakes refused by the ZAP handler
-  std::uint64_t connectionsCut = 0;   // peers cut for an unfinished message (InboundGuard)
-  std::uint64_t agentIdsRefused = 0;  // HELLOs with an agent id registered under another key
+  std::uint64_t keysRefused = 0;       // CURVE handshakes refused by the ZAP handler
+  std::uint64_t connectionsCut = 0;    // peers cut for an unfinished message (InboundGuard)
+  std::uint64_t agentIdsRefused = 0;   // HELLOs with an agent id registered under another key
+  std::uint64_t messagesFrontend = 0;  // messages received on the frontend (masters)
+  std::uint64_t messagesBackend = 0;   // messages received on the backend (agents)
+  // Gauges, refreshed once per heartbeat interval: agents by state, runs by state.
+  std::uint64_t agentsIdle = 0, agentsBusy = 0, agentsLostNow = 0;
+  std::uint64_t runsWaiting = 0, runsRunning = 0;
 };
+
+// The broker's /metrics exposition of `stats` (docs/metrics.md).
+std::string brokerMetricsText(const BrokerStats& stats);
 
 class Broker {
  public:
@@ -64,6 +76,8 @@ class Broker {
   void start();  // runs the loop on the broker's thread
   void stop();   // tells agents and masters (DISCONNECT), joins the thread; idempotent
   BrokerStats stats() const;
+  // "http://127.0.0.1:9465/metrics" with --metrics; "" without.
+  std::string metricsUrl() const;
 
   class Loop;  // the state behind the poll loop (broker.cpp)
 
@@ -72,6 +86,7 @@ class Broker {
   std::string frontendEndpoint_;
   std::string backendEndpoint_;
   std::thread thread_;
+  std::unique_ptr<MetricsServer> metrics_;  // --metrics; last: its thread calls stats()
 };
 
 }  // namespace loads::broker

@@ -71,8 +71,13 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "directory whose *.pub keys may register as agents (backend)");
   app.add_flag("--insecure", security.insecure,
                "allow binding a non-loopback endpoint without keys (unauthenticated, unencrypted)");
+  std::string metrics;
+  app.add_option("--metrics", metrics,
+                 "serve /metrics (OpenMetrics, for Prometheus) on [HOST:]PORT; HOST defaults to "
+                 "127.0.0.1 (see docs/metrics.md)");
   try {
     app.parse(argc, argv);
+    if (!metrics.empty()) options.metrics = parseListenAddress(metrics, "--metrics");
     options.heartbeatInterval = parseDuration(heartbeat);
     if (options.heartbeatInterval.count() <= 0) {
       throw std::invalid_argument("--heartbeat must be longer than 0s");

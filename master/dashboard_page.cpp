@@ -71,7 +71,7 @@ td.fail{color:var(--bad);font-weight:600}
 </section>
 <section id="agents-section" hidden><h2>Agents</h2><div class="scroll"><table id="agents"><thead><tr><th>agent</th><th>host</th><th>state</th><th>events received</th><th>requests</th></tr></thead><tbody></tbody></table></div></section>
 <h2>Requests</h2>
-<div class="scroll"><table id="request-table"><thead><tr><th>name</th><th>requests</th><th>failed</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr></thead><tbody></tbody></table></div>
+<div class="scroll"><table id="request-table"><thead><tr><th>name</th><th>requests</th><th>failed</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>connect p95</th><th>TLS p95</th><th>waiting p95</th></tr></thead><tbody></tbody></table></div>
 <h2>Tests</h2>
 <div class="scroll"><table id="test-table"><thead><tr><th>test</th><th>hits</th><th>successes</th><th>failures</th><th>errors</th><th>skips</th><th>p50 ms</th><th>p99 ms</th></tr></thead><tbody></tbody></table></div>
 <h2>Counters</h2>
@@ -151,7 +151,9 @@ function render(s) {
   $("agents-section").hidden = !s.agents;
   if (s.agents) fillTable("agents", s.agents, (a) => [[a.id], [a.host], [a.state, a.state === "lost" ? "fail" : ""], [fmt(a.events)], [fmt(a.requests)]], "no agents");
   fillTable("request-table", s.requestRows, (r) => [[r.name], [fmt(r.count)], [fmt(r.failures), r.failures ? "fail" : ""], [fix(r.rps, 1)],
-    [msText(r.p50)], [msText(r.p95)], [msText(r.p99)], [msText(r.max)]], "no requests yet");
+    [msText(r.p50)], [msText(r.p95)], [msText(r.p99)], [msText(r.max)],
+    [r.connectP95 == null ? "–" : msText(r.connectP95)], [r.tlsP95 == null ? "–" : msText(r.tlsP95)],
+    [r.waitingP95 == null ? "–" : msText(r.waitingP95)]], "no requests yet");
   fillTable("test-table", s.tests, (t) => [[t.name], [fmt(t.hits)], [fmt(t.successes)], [fmt(t.failures), t.failures ? "fail" : ""],
     [fmt(t.errors), t.errors ? "fail" : ""], [fmt(t.skips)], [msText(t.p50)], [msText(t.p99)]], "no hits yet");
   fillTable("counter-table", s.counters, (c) => [[c[0]], [fmt(c[1])]], "no counters");

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "master/live_dashboard.hpp"
+#include "master/metrics_endpoint.hpp"
 #include "master/report_files.hpp"
 #include "stats/aggregate_result.hpp"
 
@@ -30,13 +31,21 @@ FollowLoop::~FollowLoop() = default;
 
 int FollowLoop::run() {
   if (int code = driver_.prepare()) return code;
+  if (options_.metrics || options_.web) {
+    MetricsRun live{driver_.mode(), false,
+                    describeRun(options_, {}, std::chrono::system_clock::now())};
+    metrics_ = std::make_unique<MetricsEndpoint>(result_, std::move(live), waiter_);
+    if (options_.metrics && !metrics_->serve(*options_.metrics)) return 2;
+  }
   if (options_.web) {
     auto clock = [this] {
       const CycleTime time = driver_.clock();
       return DashboardClock{time.elapsed, time.remaining, time.stopping};
     };
-    dashboard_ = LiveDashboard::start(*options_.web, driver_.mode(), result_, clock,
-                                      [this] { waiter_.interrupt(); });  // like Ctrl-C
+    dashboard_ = LiveDashboard::start(
+        *options_.web, driver_.mode(), result_, clock,
+        [this] { waiter_.interrupt(); },  // like Ctrl-C
+        [this] { return metrics_->text(); });
     if (!dashboard_) return 2;
   }
   // A stop request ends the run, not just its cycle: later cycles do not start; nor do
@@ -134,7 +143,15 @@ int FollowLoop::end() {
   facts.distributed = std::move(ending.distributed);
   facts.crashes = std::move(ending.crashes);
   facts.cycles = cycleLines_;
-  return finishRun(options_, snap, std::move(facts), code, abortedBy_);
+  if (!metrics_) return finishRun(options_, snap, std::move(facts), code, abortedBy_);
+  MetricsRun final{driver_.mode(), true, facts};
+  const int exitCode = finishRun(options_, snap, std::move(facts), code, abortedBy_);
+  final.facts.exitCode = exitCode;
+  final.facts.thresholds = evaluateThresholds(options_.thresholds, snap);
+  metrics_->finish(snap, std::move(final));
+  metrics_->lingerFor(options_.linger.value_or(options_.metrics ? std::chrono::milliseconds(5000)
+                                                                : std::chrono::milliseconds(0)));
+  return exitCode;
 }
 
 }  // namespace loads::master

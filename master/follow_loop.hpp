@@ -33,6 +33,7 @@ class AggregateResult;
 namespace loads::master {
 
 class LiveDashboard;
+class MetricsEndpoint;
 
 // Where the loop's time and console come from; real() is the process's own.
 struct FollowSeams {
@@ -69,9 +70,10 @@ class FollowLoop {
   const bool live_;                     // not --quiet
   const Clock::duration liveInterval_;  // 1 s on a terminal, 10 s elsewhere
   TimePoint nextLive_;
-  TimePoint nextCheck_;                   // --abort-on-fail: every second
-  int stopRequests_ = 0;                  // Ctrl-C, dashboard Stop, --abort-on-fail
-  std::optional<std::size_t> abortedBy_;  // the threshold that stopped the run
+  TimePoint nextCheck_;                       // --abort-on-fail: every second
+  int stopRequests_ = 0;                      // Ctrl-C, dashboard Stop, --abort-on-fail
+  std::optional<std::size_t> abortedBy_;      // the threshold that stopped the run
+  std::unique_ptr<MetricsEndpoint> metrics_;  // --metrics or --web: /metrics
   std::unique_ptr<LiveDashboard> dashboard_;
   std::vector<CycleFacts> cycleLines_;  // one per cycle that ran, in order
 };

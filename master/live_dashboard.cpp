@@ -63,7 +63,11 @@ Json requestRows(const Snapshot& snap, double runSecs) {
                        {"p50", ms(r.latency.percentile(50))},
                        {"p95", ms(r.latency.percentile(95))},
                        {"p99", ms(r.latency.percentile(99))},
-                       {"max", ms(r.latency.max())}});
+                       {"max", ms(r.latency.max())},
+                       // HTTP phases (p95): connect (0 on kept-alive), TLS, time to first byte
+                       {"connectP95", r.phased ? Json(ms(r.phases[1].percentile(95))) : Json()},
+                       {"tlsP95", r.phased ? Json(ms(r.phases[2].percentile(95))) : Json()},
+                       {"waitingP95", r.phased ? Json(ms(r.phases[4].percentile(95))) : Json()}});
   }
   return out;
 }
@@ -113,11 +117,13 @@ Json agentRows(const std::vector<DashboardAgent>& agents, const Snapshot& snap) 
 
 std::unique_ptr<LiveDashboard> LiveDashboard::start(const WebAddress& address, std::string mode,
                                                     const AggregateResult& result, ClockFn clock,
-                                                    std::function<void()> onStop) {
+                                                    std::function<void()> onStop,
+                                                    std::function<std::string()> metrics) {
   std::unique_ptr<LiveDashboard> live(new LiveDashboard(std::move(mode), result, std::move(clock)));
   LiveDashboard* self = live.get();
   DashboardOptions options;
   options.address = address;
+  options.metrics = std::move(metrics);
   try {
     live->web_ = std::make_unique<WebDashboard>(
         options, [self] { return self->state(self->result_.snapshot(), false); },

@@ -48,9 +48,11 @@ class LiveDashboard {
   // Starts serving `result` on `address`; prints "dashboard: URL" on stdout, and a
   // warning on stderr when the address is not loopback. `mode` is "local" or
   // "distributed". Returns nullptr after printing one sentence when it cannot bind.
+  // `metrics`, when given, is served at /metrics (see DashboardOptions::metrics).
   static std::unique_ptr<LiveDashboard> start(const WebAddress& address, std::string mode,
                                               const AggregateResult& result, ClockFn clock,
-                                              std::function<void()> onStop);
+                                              std::function<void()> onStop,
+                                              std::function<std::string()> metrics = {});
   ~LiveDashboard();
 
   // Replaces the agents shown (distributed mode).

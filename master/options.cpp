@@ -145,6 +145,13 @@ ParseResult parseOptions(int argc, const char* const* argv) {
                  "Serve a live dashboard (charts, tables, Stop button) on [HOST:]PORT; HOST "
                  "defaults to 127.0.0.1 (0.0.0.0 opens it to the network), PORT 0 picks a free "
                  "port; the URL is printed as 'dashboard: URL'");
+  std::string metrics, linger;
+  app.add_option("--metrics", metrics,
+                 "Serve /metrics (OpenMetrics, for Prometheus) on [HOST:]PORT without the "
+                 "dashboard; --web serves it too (see docs/metrics.md)");
+  app.add_option("--linger", linger,
+                 "After the run, keep serving /metrics until a scrape read the final values, "
+                 "Ctrl-C, or this long (default 5s with --metrics, 0 with --web alone)");
   std::string waitAgents;
   app.add_option("--agents", o.agents, "Run on N agents of a loads-broker (-u is the total)")
       ->check(CLI::Range(1u, 10000u));
@@ -187,6 +194,8 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     }
     if (!waitAgents.empty()) o.waitAgents = parseDuration(waitAgents);
     if (!web.empty()) o.web = parseWebAddress(web);
+    if (!metrics.empty()) o.metrics = parseListenAddress(metrics, "--metrics");
+    if (!linger.empty()) o.linger = parseDuration(linger);
     const bool command = o.ping || o.purge || !o.stopRun.empty();
     checkReportOptions(o, thresholds);
     if (o.rebalance && o.agents == 0) {

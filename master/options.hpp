@@ -11,6 +11,7 @@
 #include "report/thresholds.hpp"
 #include "run/runner.hpp"
 #include "security/curve.hpp"
+#include "util/metrics_server.hpp"
 #include "util/parse.hpp"
 
 namespace loads::master {
@@ -38,6 +39,13 @@ struct MasterOptions {
   // --web [HOST:]PORT: the live dashboard (README "Live web dashboard"); none. HOST
   // defaults to 127.0.0.1; PORT 0 is an ephemeral port.
   std::optional<WebAddress> web;
+  // --metrics [HOST:]PORT: /metrics alone, without the dashboard (docs/metrics.md); none.
+  // The --web port serves /metrics too.
+  std::optional<ListenAddress> metrics;
+  // --linger D: after the run, /metrics keeps serving the final values until a scrape
+  // has read them, Ctrl-C, or D passed. Default: 5 s with --metrics; 0 with --web alone
+  // (a dashboard user is not kept waiting for a scraper that may not exist).
+  std::optional<std::chrono::milliseconds> linger;
 
   // Distributed mode (docs/distributed.md); local mode when agents == 0 and no command.
   std::uint32_t agents = 0;                       // --agents N; 0 = run here

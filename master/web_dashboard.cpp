@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "report/metrics_text.hpp"
+#include "util/metrics_server.hpp"
+
 namespace loads::master {
 
 namespace asio = boost::asio;
@@ -242,6 +245,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return respond(
           makeResponse(req, http::status::ok, dashboardPage(), "text/html; charset=utf-8"));
     }
+    if (req.target() == "/metrics" && server_.options().metrics) {
+      return respond(makeResponse(req, http::status::ok, server_.options().metrics(),
+                                  kOpenMetricsContentType));
+    }
     respond(makeResponse(req, http::status::not_found, "not found\n", "text/plain"));
   }
 
@@ -407,39 +414,11 @@ void WebDashboard::finish(std::string finalState, std::chrono::milliseconds grac
 
 // ---------------------------------------------------------------- --web
 
-bool WebAddress::loopback() const {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  return !ec && address.is_loopback();
-}
+bool WebAddress::loopback() const { return ListenAddress{host, port}.loopback(); }
 
 WebAddress parseWebAddress(const std::string& text) {
-  WebAddress where;
-  std::string port = text;
-  if (auto colon = text.rfind(':'); colon != std::string::npos) {
-    std::string host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    if (host == "localhost") host = "127.0.0.1";
-    boost::system::error_code ec;
-    asio::ip::make_address(host, ec);
-    if (ec) {
-      throw std::invalid_argument("--web " + text +
-                                  ": HOST must be an IP address (127.0.0.1:8089, 0.0.0.0:8089, "
-                                  "[::1]:8089)");
-    }
-    where.host = host;
-  }
-  const bool digits = !port.empty() && port.size() <= 5 &&
-                      port.find_first_not_of("0123456789") == std::string::npos;
-  if (!digits || std::stoul(port) > 65535) {
-    throw std::invalid_argument(
-        "--web " + text + ": expected [HOST:]PORT with PORT from 0 to 65535 (0: any free port)");
-  }
-  where.port = static_cast<std::uint16_t>(std::stoul(port));
-  return where;
+  const ListenAddress where = parseListenAddress(text, "--web");
+  return WebAddress{where.host, where.port};
 }
 
 }  // namespace loads::master

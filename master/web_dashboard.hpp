@@ -1,7 +1,7 @@
 // WebDashboard: the HTTP + WebSocket server behind loads-master --web.
 //
-// It serves one self-contained page at "/" and pushes the run's state to every open
-// page over a WebSocket ("/ws") once per push interval; a page's Stop button sends
+// It serves one self-contained page at "/" (and /metrics when given) and pushes the run's state to
+// every open page over a WebSocket ("/ws") once per push interval; a page's Stop button sends
 // {"type":"stop"} back, which calls onStop (once per run). It knows nothing about
 // runs: the owner gives it a function that returns the state as compact JSON.
 //
@@ -44,6 +44,9 @@ struct DashboardOptions {
   std::size_t bodyLimit = 8 * 1024;              // largest HTTP request accepted; 8 KiB
   std::size_t messageLimit = 4 * 1024;           // largest WebSocket message from a page; 4 KiB
   std::chrono::seconds httpTimeout{30};          // an idle HTTP connection is closed; 30 s
+  // GET /metrics serves what this returns (OpenMetrics text, called on the server's
+  // thread; docs/metrics.md); none = 404.
+  std::function<std::string()> metrics;
 };
 
 class WebDashboard {

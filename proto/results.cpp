@@ -106,7 +106,7 @@ void EventBuffer::addCancelled(std::string_view test, const LoadsStatus& s) {
 }
 
 void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
-  begin(EventKind::kAddHit, 9, s);
+  begin(EventKind::kAddHit, hit.phased ? 9 + kPhaseCount : 9, s);
   packer_.pack(hit.name);
   packer_.pack(hit.url);
   packer_.pack(hit.method);
@@ -116,6 +116,9 @@ void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
   packer_.pack_int64(hit.elapsedUs);
   packer_.pack_uint64(hit.bytes);
   packer_.pack_int64(hit.plannedStartUs);
+  if (hit.phased) {
+    for (std::int64_t us : hit.phaseUs) packer_.pack_int64(us);
+  }
 }
 
 void EventBuffer::addDropped(std::string_view test, std::int64_t plannedStartUs,
@@ -354,6 +357,10 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
       hit.elapsedUs = r.time(11);
       hit.bytes = r.u(12);
       if (r.has(13)) hit.plannedStartUs = r.time(13);
+      hit.phased = r.has(14);  // absent from a sender older than the phases, and off HTTP
+      if (hit.phased) {
+        for (std::size_t i = 0; i < kPhaseCount; ++i) hit.phaseUs[i] = r.time(14 + i);
+      }
       if (!r.ok() || error > static_cast<std::uint64_t>(ErrorKind::kOther)) return false;
       hit.error = static_cast<ErrorKind>(error);
       sink.addHit(hit, st);

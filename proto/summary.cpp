@@ -33,7 +33,12 @@ wire::Summary toWire(const IntervalSummary& m) {
                           toWire(c.latency),
                           toWire(c.latencyCorrected),
                           c.firstStartedUs,
-                          c.lastEndedUs});
+                          c.lastEndedUs,
+                          c.phased,
+                          {}});
+    if (c.phased > 0) {
+      for (const loads::Histogram& h : c.phases) w.requests.back().phases.push_back(toWire(h));
+    }
   }
   for (const auto& s : m.statuses) w.statuses.push_back({s.request, s.status, s.count});
   for (const auto& c : m.counters) w.counters.push_back({c.test, c.name, c.value, c.events});
@@ -91,6 +96,11 @@ bool fromWire(wire::Summary& w, IntervalSummary& m) {
     }
     std::copy(r.errorKinds.begin(), r.errorKinds.end(), d.errorKinds.begin());
     d.firstStartedUs = r.firstStartedUs, d.lastEndedUs = r.lastEndedUs;
+    if (r.phases.size() != (r.phased > 0 ? kPhaseCount : 0)) return false;
+    d.phased = r.phased;
+    for (std::size_t i = 0; i < r.phases.size(); ++i) {
+      if (!fromWire(r.phases[i], d.phases[i])) return false;
+    }
   }
   for (const auto& s : w.statuses) {
     if (s.request >= m.requests.size()) return false;

@@ -54,8 +54,10 @@ struct Request {
   std::vector<std::uint64_t> errorKinds;  // by ErrorKind
   Histogram latency, latencyCorrected;
   std::int64_t firstStartedUs = 0, lastEndedUs = 0;
+  std::uint64_t phased = 0;        // hits with HTTP phase timings
+  std::vector<Histogram> phases;  // by Phase when phased > 0, else none
   MSGPACK_DEFINE_ARRAY(name, count, failures, bytes, planned, errorKinds, latency, latencyCorrected,
-                       firstStartedUs, lastEndedUs);
+                       firstStartedUs, lastEndedUs, phased, phases);
 };
 struct Status {
   std::uint32_t request = 0;

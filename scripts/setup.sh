@@ -17,6 +17,8 @@ packages=(g++ cmake ninja-build pkg-config libboost-dev libboost-context-dev
           python3-zmq python3-msgpack  # tests/conformance: a peer built from PROTOCOL.md alone; examples/python_runner
           clang libclang-rt-14-dev  # tests/fuzz: libFuzzer, ASan and UBSan
           systemd        # systemd-analyze verify: tests/deploy checks deploy/systemd
+          prometheus     # tests/metrics: a real Prometheus scrapes loads-master's and loads-broker's /metrics
+          redis-server libhiredis-dev  # examples/redis (measure() over hiredis) and its test against a real Redis
           ccache         # rebuilds (and git worktrees of one clone) reuse compiled objects
           clang-format   # tests/install/format_test.sh: the tree follows .clang-format
           linux-perf strace valgrind  # bench/profile_local.sh: perf record/stat, syscalls and instructions per request

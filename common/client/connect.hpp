@@ -103,12 +103,13 @@ class CancelGuard {
 
 // Connects to the resolved endpoints and (for TLS) handshakes, yielding. Exactly one of
 // plain / secure is set before any I/O, so that a canceller can close it meanwhile;
-// `stage` says how far it got. The timeout is left armed on the stream.
-inline boost::system::error_code connectStream(UserContext& user, const Url& url,
-                                               const DnsCache::Endpoints& endpoints,
-                                               std::chrono::milliseconds timeout,
-                                               std::optional<TcpStream>& plain,
-                                               std::unique_ptr<TlsStream>& secure, Stage& stage) {
+// `stage` says how far it got. The timeout is left armed on the stream. `connectedAt`,
+// when given, gets the time the TCP connection was established (before the handshake).
+inline boost::system::error_code connectStream(
+    UserContext& user, const Url& url, const DnsCache::Endpoints& endpoints,
+    std::chrono::milliseconds timeout, std::optional<TcpStream>& plain,
+    std::unique_ptr<TlsStream>& secure, Stage& stage,
+    std::chrono::steady_clock::time_point* connectedAt = nullptr) {
   namespace asio = boost::asio;
   namespace ssl = asio::ssl;
   if (url.tls) {
@@ -130,6 +131,7 @@ inline boost::system::error_code connectStream(UserContext& user, const Url& url
   stage = Stage::kConnect;
   boost::system::error_code ec;
   lowest.async_connect(endpoints, (*user.yield)[ec]);
+  if (connectedAt) *connectedAt = std::chrono::steady_clock::now();
   if (!ec && secure) {
     stage = Stage::kHandshake;
     secure->async_handshake(ssl::stream_base::client, (*user.yield)[ec]);

@@ -7,6 +7,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -109,9 +110,17 @@ struct Session::Impl {
                       std::size_t& bytes);
   void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
                  std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
-                 std::uint64_t bytes);
+                 std::uint64_t bytes, bool phased = false);
+
+  // Phase boundaries of the exchange in flight (Hit::phaseUs): one clock read each.
+  struct Marks {
+    std::chrono::steady_clock::time_point start, resolved, connected, handshaken, sent, firstByte;
+    bool fresh = false;  // a new connection: DNS, connect and TLS are its own
+  };
+  void fillPhases(Hit& hit, std::chrono::steady_clock::time_point end) const;
 
   UserContext& user;
+  Marks marks;
   detail::CookieJar cookies;
   std::vector<std::unique_ptr<Connection>> idle;  // at most one per origin
   std::string wire;               // the request head being sent; reused so it rarely allocates
@@ -139,11 +148,34 @@ error_code Session::Impl::connect(const Url& url, std::chrono::milliseconds time
                                   std::unique_ptr<Connection>& c) {
   stage = Stage::kResolve;
   auto endpoints = user.dns.resolve(url.host, url.port, user);
+  marks.resolved = std::chrono::steady_clock::now();
   c = std::make_unique<Connection>();
   c->tls = url.tls;
   c->host = url.host;
   c->port = url.port;
-  return detail::connectStream(user, url, endpoints, timeout, c->plain, c->secure, stage);
+  error_code ec = detail::connectStream(user, url, endpoints, timeout, c->plain, c->secure, stage,
+                                        &marks.connected);
+  marks.handshaken = url.tls ? std::chrono::steady_clock::now() : marks.connected;
+  marks.fresh = true;
+  return ec;
+}
+
+// Splits start..end at the marks; the phases add up to the hit's elapsed time (to the µs
+// each is truncated to).
+void Session::Impl::fillPhases(Hit& hit, std::chrono::steady_clock::time_point end) const {
+  auto us = [](auto from, auto to) {
+    return std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+  };
+  hit.phased = true;
+  auto& p = hit.phaseUs;
+  p[static_cast<int>(Phase::kDns)] = marks.fresh ? us(marks.start, marks.resolved) : 0;
+  p[static_cast<int>(Phase::kConnecting)] = marks.fresh ? us(marks.resolved, marks.connected) : 0;
+  p[static_cast<int>(Phase::kTls)] = marks.fresh ? us(marks.connected, marks.handshaken) : 0;
+  p[static_cast<int>(Phase::kSending)] =
+      us(marks.fresh ? marks.handshaken : marks.start, marks.sent);
+  p[static_cast<int>(Phase::kWaiting)] = us(marks.sent, marks.firstByte);
+  p[static_cast<int>(Phase::kReceiving)] = us(marks.firstByte, end);
 }
 
 // Serialises the request head into `wire` by hand: one contiguous buffer is much
@@ -195,13 +227,17 @@ error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& ca
   if (call.body) buffers[1] = asio::buffer(call.body->data);
   asio::async_write(stream, buffers, (*user.yield)[ec]);
   if (ec) return ec;
-  bytes = http::async_read(stream, c.buffer, parser, (*user.yield)[ec]);
+  marks.sent = std::chrono::steady_clock::now();
+  bytes = http::async_read_header(stream, c.buffer, parser, (*user.yield)[ec]);
+  marks.firstByte = std::chrono::steady_clock::now();
+  if (ec || parser.is_done()) return ec;
+  bytes += http::async_read(stream, c.buffer, parser, (*user.yield)[ec]);
   return ec;
 }
 
 void Session::Impl::recordHit(const Call& call, const Target& target, int status, ErrorKind error,
                               std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
-                              std::uint64_t bytes) {
+                              std::uint64_t bytes, bool phased) {
   std::string_view name = call.name;
   if (name.empty()) {
     defaultName.clear();
@@ -215,9 +251,9 @@ void Session::Impl::recordHit(const Call& call, const Target& target, int status
   hit.status = status;
   hit.error = error;
   hit.startedUs = startedUs;
-  hit.elapsedUs =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+  const auto end = std::chrono::steady_clock::now();
+  hit.elapsedUs = std::chrono::duration_cast<std::chrono::microseconds>(end - t0).count();
+  if (phased) fillPhases(hit, end);
   hit.bytes = bytes;
   hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
   user.result.addHit(hit, user.status);
@@ -229,6 +265,8 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
   const std::int64_t startedUs = wallClockUs();
   const auto t0 = std::chrono::steady_clock::now();
   const Url& url = target.url;
+  marks = {};
+  marks.start = t0;
   auto fail = [&](ErrorKind kind, const std::string& reason) -> RequestError {
     recordHit(call, target, 0, kind, startedUs, t0, 0);
     return RequestError(kind, std::string(call.method) + " " + target.text + " failed: " + reason);
@@ -291,7 +329,7 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     for (const auto& [name, value] : r.headers_) {
       if (equalsNoCase(name, "set-cookie")) cookies.store(url, value);
     }
-    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, bytes);
+    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, bytes, true);
     r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     r.url_ = target.text;

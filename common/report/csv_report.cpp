@@ -27,6 +27,10 @@ std::string num(const Json& j, std::string_view key) {
   return std::to_string(report::integer(j, key));
 }
 
+// HTTP phase timings (docs/json-report.md, phasesUs), in loads::Phase order.
+constexpr std::string_view kPhases[] = {"dns",     "connecting", "tls",
+                                        "sending", "waiting",    "receiving"};
+
 std::vector<std::string> requestRow(const Json& q) {
   const Json& l = report::objectField(q, "latencyUs");
   std::vector<std::string> row{report::text(q, "name"), num(q, "requests"), num(q, "failures"),
@@ -35,14 +39,26 @@ std::vector<std::string> requestRow(const Json& q) {
   for (const char* key : {"min", "p50", "p90", "p95", "p99", "p99.9", "max"})
     row.push_back(num(l, key));
   row.push_back(report::fixed(report::number(l, "mean"), 1));
+  const Json& phases = report::objectField(q, "phasesUs");
+  for (std::string_view phase : kPhases) {
+    const Json& p = report::objectField(phases, phase);
+    row.push_back(report::fixed(report::number(p, "mean"), 1));
+    row.push_back(num(p, "p95"));
+  }
   return row;
 }
 
 }  // namespace
 
 void writeRequestsCsv(const Json& r, std::ostream& out) {
-  line(out, {"name", "requests", "failures", "rate_per_second", "bytes", "min_us", "p50_us",
-             "p90_us", "p95_us", "p99_us", "p99_9_us", "max_us", "mean_us"});
+  std::vector<std::string> header{"name",     "requests", "failures", "rate_per_second", "bytes",
+                                  "min_us",   "p50_us",   "p90_us",   "p95_us",          "p99_us",
+                                  "p99_9_us", "max_us",   "mean_us"};
+  for (std::string_view phase : kPhases) {
+    header.push_back(std::string(phase) + "_mean_us");
+    header.push_back(std::string(phase) + "_p95_us");
+  }
+  line(out, header);
   for (const auto& q : report::arrayField(r, "requests")) line(out, requestRow(q));
   if (report::field(r, "allRequests").is_object()) line(out, requestRow(r["allRequests"]));
 }

@@ -316,6 +316,29 @@ void requests(std::string& out, const Json& r) {
   out += "</section>\n";
 }
 
+// HTTP phase timings (phasesUs): mean and p95 of each phase, for the names that have them.
+void phases(std::string& out, const Json& r) {
+  std::vector<Row> rows;
+  for (const auto& q : arrayField(r, "requests")) {
+    if (!count(q, "phased")) continue;
+    Row row{Cell(text(q, "name"), "text"), formatCount(count(q, "phased"))};
+    const Json& p = objectField(q, "phasesUs");
+    for (const char* phase : {"dns", "connecting", "tls", "sending", "waiting", "receiving"}) {
+      const Json& l = objectField(p, phase);
+      row.push_back(count(l, "count") ? formatMs(std::llround(number(l, "mean"))) : "-");
+      row.push_back(ms(l, "p95"));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) return;
+  out += "<section><h2>HTTP phases <small>(mean and p95 in ms)</small></h2>";
+  table(out,
+        {"request", "timed", "dns", "dns p95", "connecting", "connecting p95", "tls", "tls p95",
+         "sending", "sending p95", "waiting", "waiting p95", "receiving", "receiving p95"},
+        rows);
+  out += "</section>\n";
+}
+
 void tests(std::string& out, const Json& r) {
   std::vector<Row> rows;
   for (const auto& t : arrayField(r, "tests")) {
@@ -522,6 +545,7 @@ void writeHtmlReport(const Json& r, std::ostream& os) {
   thresholds(out, r);
   charts(out, r);
   requests(out, r);
+  phases(out, r);
   tests(out, r);
   cycles(out, r);
   countersAndSockets(out, r);

@@ -22,6 +22,15 @@ Json latency(const Histogram& h) {
               {"max", h.max()},          {"clamped", h.clampedCount()}};
 }
 
+// HTTP phase timings, each a latency object; counts are 0 for names without them.
+Json phases(const RequestSummary& r) {
+  Json out = Json::object();
+  for (std::size_t i = 0; i < kPhaseCount; ++i) {
+    out[std::string(phaseName(static_cast<Phase>(i)))] = latency(r.phases[i]);
+  }
+  return out;
+}
+
 Json request(const std::string& name, const RequestSummary& r, double seconds) {
   Json codes = Json::object();
   for (const auto& [code, n] : r.statusCodes) {
@@ -41,7 +50,9 @@ Json request(const std::string& name, const RequestSummary& r, double seconds) {
               {"statusCodes", std::move(codes)},
               {"errorKinds", std::move(kinds)},
               {"planned", r.planned},
-              {"latencyCorrectedUs", latency(r.latencyCorrected)}};
+              {"latencyCorrectedUs", latency(r.latencyCorrected)},
+              {"phased", r.phased},
+              {"phasesUs", phases(r)}};
 }
 
 Json test(const std::string& name, const TestSummary& t) {

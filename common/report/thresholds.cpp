@@ -33,6 +33,13 @@ constexpr MetricInfo kMetrics[] = {
     {"ws_failed", ThresholdMetric::kWsFailed, Kind::kRate, ""},
     {"ws_msgs_sent", ThresholdMetric::kWsMsgsSent, Kind::kCounter, ""},
     {"ws_msgs_received", ThresholdMetric::kWsMsgsReceived, Kind::kCounter, ""},
+    {"http_req_looking_up", ThresholdMetric::kHttpReqLookingUp, Kind::kTrend, "name,method"},
+    {"http_req_connecting", ThresholdMetric::kHttpReqConnecting, Kind::kTrend, "name,method"},
+    {"http_req_tls_handshaking", ThresholdMetric::kHttpReqTlsHandshaking, Kind::kTrend,
+     "name,method"},
+    {"http_req_sending", ThresholdMetric::kHttpReqSending, Kind::kTrend, "name,method"},
+    {"http_req_waiting", ThresholdMetric::kHttpReqWaiting, Kind::kTrend, "name,method"},
+    {"http_req_receiving", ThresholdMetric::kHttpReqReceiving, Kind::kTrend, "name,method"},
 };
 
 const MetricInfo& infoOf(ThresholdMetric m) {
@@ -314,12 +321,19 @@ void addHistogram(Selection& s, const Histogram& h) {
   s.latency->merge(h);
 }
 
+// The trend of a request metric: its latency, or one of its phases.
+const Histogram& requestTrend(const Threshold& t, const RequestSummary& r) {
+  const auto first = static_cast<int>(ThresholdMetric::kHttpReqLookingUp);
+  const int phase = static_cast<int>(t.metric) - first;
+  return phase >= 0 && phase < static_cast<int>(kPhaseCount) ? r.phases[phase] : r.latency;
+}
+
 Selection selectRequests(const Threshold& t, const Snapshot& snap) {
   Selection s;
   auto add = [&](const RequestSummary& r) {
     s.count += r.count;
     s.bad += r.failures;
-    if (needsHistogram(t)) addHistogram(s, r.latency);
+    if (needsHistogram(t)) addHistogram(s, requestTrend(t, r));
   };
   if (t.name.empty() && t.method.empty()) {
     add(snap.allRequests);
@@ -391,6 +405,12 @@ std::optional<double> observe(const Threshold& t, const Snapshot& snap) {
   const SocketSummary& ws = snap.sockets;
   switch (t.metric) {
     case M::kHttpReqDuration:
+    case M::kHttpReqLookingUp:
+    case M::kHttpReqConnecting:
+    case M::kHttpReqTlsHandshaking:
+    case M::kHttpReqSending:
+    case M::kHttpReqWaiting:
+    case M::kHttpReqReceiving:
       return trendValue(t, selectRequests(t, snap).latency);
     case M::kHttpReqs:
       return counterValue(t, static_cast<double>(selectRequests(t, snap).count), snap);

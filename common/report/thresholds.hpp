@@ -32,6 +32,13 @@ enum class ThresholdMetric {
   kWsFailed,         // WebSockets closed without a close handshake (rate)
   kWsMsgsSent,       // WebSocket messages sent (counter)
   kWsMsgsReceived,   // WebSocket messages received (counter)
+  // HTTP phase timings of the requests that had them (trends; loads::Phase order):
+  kHttpReqLookingUp,       // DNS
+  kHttpReqConnecting,      // TCP connect (0 on a kept-alive connection)
+  kHttpReqTlsHandshaking,  // TLS handshake
+  kHttpReqSending,         // writing the request
+  kHttpReqWaiting,         // time to first byte
+  kHttpReqReceiving,       // reading the response
 };
 
 enum class ThresholdAggregation { kAvg, kMin, kMax, kMed, kPercentile, kCount, kRate };

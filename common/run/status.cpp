@@ -27,3 +27,14 @@ std::string_view errorKindName(ErrorKind kind) {
 }
 
 }  // namespace loads
+
+namespace loads {
+
+std::string_view phaseName(Phase phase) {
+  static constexpr std::string_view kNames[kPhaseCount] = {"dns",     "connecting", "tls",
+                                                           "sending", "waiting",    "receiving"};
+  const auto index = static_cast<std::size_t>(phase);
+  return index < kPhaseCount ? kNames[index] : "unknown";
+}
+
+}  // namespace loads

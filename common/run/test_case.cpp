@@ -2,6 +2,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <stdexcept>
+#include <utility>
 
 #include "run/current_user.hpp"
 #include "run/user_context.hpp"
@@ -53,6 +54,48 @@ void TestCase::sleep(std::chrono::nanoseconds duration) {
   timer.async_wait((*user_.yield)[ec]);
   user_.removeOnCancel(id);
   if (user_.cancelled) throw RequestError(ErrorKind::kCancelled, "the run stopped during sleep");
+}
+
+void TestCase::measure(std::string_view name, const std::function<void()>& fn) {
+  measure(name, [&fn](Measurement&) { fn(); });
+}
+
+void TestCase::measure(std::string_view name, const std::function<void(Measurement&)>& fn) {
+  Hit hit;
+  hit.name = name;
+  hit.url = name;
+  hit.method = "MEASURE";
+  hit.startedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  const auto t0 = std::chrono::steady_clock::now();
+  Measurement m;
+  auto record = [&] {
+    hit.elapsedUs =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    hit.error = m.error();
+    hit.bytes = m.bytes();
+    hit.plannedStartUs = std::exchange(user_.plannedStartUs, 0);
+    user_.result.addHit(hit, user_.status);
+  };
+  if (user_.cancelled) {
+    m.fail(ErrorKind::kCancelled);
+    record();
+    throw RequestError(ErrorKind::kCancelled, std::string(name) + ": the run stopped");
+  }
+  try {
+    fn(m);
+  } catch (const RequestError& e) {
+    m.fail(e.kind());
+    record();
+    throw;
+  } catch (...) {
+    m.fail(ErrorKind::kOther);
+    record();
+    throw;
+  }
+  record();
 }
 
 void TestCase::assertTrue(bool condition, std::string_view message, std::source_location where) {

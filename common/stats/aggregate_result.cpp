@@ -55,6 +55,8 @@ void mergeInto(RequestSummary& dst, const RequestSummary& src) {
   dst.latency.merge(src.latency);
   dst.latencyCorrected.merge(src.latencyCorrected);
   dst.planned += src.planned;
+  dst.phased += src.phased;
+  for (std::size_t i = 0; i < kPhaseCount; ++i) dst.phases[i].merge(src.phases[i]);
   if (src.firstStartedUs && (!dst.firstStartedUs || src.firstStartedUs < dst.firstStartedUs)) {
     dst.firstStartedUs = src.firstStartedUs;
   }
@@ -499,14 +501,16 @@ void AggregateResult::addCancelled(std::string_view test, const LoadsStatus& sta
 // The hot path: 100,000+ calls a second per thread. No allocation once a request name
 // and status code have been seen.
 void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
-  const bool failed = isFailedStatus(hit.status);
+  const bool failed = isFailedHit(hit);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   {
     Shard& s = shard();
     std::lock_guard lock(s.mu);
     RequestSummary& r = s.capped(s.requests, hit.name, *caps_, NameCaps::kRequests);
     counting::countHit(r, hit);
-    if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
+    if (hit.status == 0 && hit.error == ErrorKind::kNone) {
+      // a measure() call that succeeded: no status code
+    } else if (auto code = r.statusCodes.find(hit.status); code != r.statusCodes.end()) {
       ++code->second;
     } else {
       const bool own = caps_->admit(NameCaps::kStatusCodes, std::to_string(hit.status));

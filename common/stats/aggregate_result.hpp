@@ -46,6 +46,11 @@ inline constexpr std::size_t kErrorKindCount = static_cast<std::size_t>(ErrorKin
 
 // A request counts as failed when no response arrived (status 0) or status >= 400.
 inline bool isFailedStatus(int status) { return status == 0 || status >= 400; }
+// A hit counts as failed when it has an error kind or a status >= 400. A measure() call
+// that succeeded is status 0 with ErrorKind::kNone: ok, and no status code counted.
+inline bool isFailedHit(const Hit& hit) {
+  return hit.error != ErrorKind::kNone || hit.status >= 400;
+}
 
 struct TestSummary {
   std::uint64_t started = 0;  // startTest calls (hits begun)
@@ -73,6 +78,9 @@ struct RequestSummary {
   // Hits without a plan record their actual latency here too, so it merges with `latency`.
   Histogram latencyCorrected;
   std::uint64_t planned = 0;  // hits that carried a planned start (0 = closed model)
+  // HTTP phase timings (Hit::phaseUs) of the requests that had them, µs, by Phase.
+  std::array<Histogram, kPhaseCount> phases;
+  std::uint64_t phased = 0;  // requests with phase timings (0: none, e.g. measure() only)
 };
 
 struct SocketSummary {

@@ -53,19 +53,24 @@ inline void errorSampleKey(std::string& key, bool failure, std::string_view test
 }
 
 // One hit in its request's figures, all but its status code (the aggregate caps status
-// codes, a summary lists them in first-hit order).
+// codes, a summary lists them in first-hit order; neither lists one for a measure() call
+// that succeeded: status 0 without an error kind).
 inline void countHit(RequestSummary& r, const Hit& hit) {
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   ++r.count;
-  r.failures += isFailedStatus(hit.status);
+  r.failures += isFailedHit(hit);
   r.bytes += hit.bytes;
-  if (hit.status == 0) ++r.errorKinds[errorKindIndex(hit.error)];
+  if (hit.error != ErrorKind::kNone) ++r.errorKinds[errorKindIndex(hit.error)];
   r.latency.record(hit.elapsedUs);
   if (hit.plannedStartUs > 0 && hit.plannedStartUs <= hit.startedUs) {
     ++r.planned;
     r.latencyCorrected.record(endedUs - hit.plannedStartUs);
   } else {
     r.latencyCorrected.record(hit.elapsedUs);
+  }
+  if (hit.phased) {
+    ++r.phased;
+    for (std::size_t i = 0; i < kPhaseCount; ++i) r.phases[i].record(hit.phaseUs[i]);
   }
   if (!r.firstStartedUs || hit.startedUs < r.firstStartedUs) r.firstStartedUs = hit.startedUs;
   r.lastEndedUs = std::max(r.lastEndedUs, endedUs);

@@ -348,4 +348,16 @@ std::optional<Histogram> Histogram::fromParts(const Parts& p) {
   return h;
 }
 
+std::uint64_t Histogram::countAtOrBelow(std::int64_t value) const {
+  if (total_ == 0 || value < min_) return 0;
+  if (value >= max_) return total_;
+  std::uint64_t seen = 0;
+  forEachCount([&](std::uint32_t index, std::uint64_t c) {
+    if (lowestEquivalent(index) > value) return false;
+    seen += c;
+    return true;
+  });
+  return seen;
+}
+
 }  // namespace loads

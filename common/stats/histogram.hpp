@@ -70,11 +70,16 @@ class Histogram {
   std::int64_t max() const { return total_ ? max_ : 0; }
   // Exact mean of the recorded (clamped) values; 0 when empty.
   double mean() const { return total_ ? static_cast<double>(sum_) / total_ : 0.0; }
+  // Exact sum of the recorded (clamped) values.
+  std::int64_t sum() const { return sum_; }
   // The value at or below which q percent (0..100) of the recorded values fall: the
   // highest value equivalent to the bucket holding the ceil-rank (HdrHistogram
   // semantics: rank = max(1, round(q/100 * count))), clamped to [min(), max()].
   // 0 when empty.
   std::int64_t percentile(double q) const;
+  // How many recorded values fall in buckets that start at or below `value` (a
+  // cumulative bucket of an exported histogram, exact to the precision). 0 when empty.
+  std::uint64_t countAtOrBelow(std::int64_t value) const;
 
   std::int64_t highest() const { return highest_; }
   int significantDigits() const { return digits_; }

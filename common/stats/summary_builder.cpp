@@ -151,16 +151,18 @@ void SummaryBuilder::addCancelled(std::string_view name, const LoadsStatus& s) {
 // The hot path of a slave with --results summary: a few lookups and three histograms.
 void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
   ++summary_.events;
-  const bool failed = isFailedStatus(hit.status);
+  const bool failed = isFailedHit(hit);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   std::uint32_t at = 0;
   counting::countHit(entryOf(summary_.requests, index_->requests, hit.name, &at).counts, hit);
-  const std::uint64_t statusKey =
-      (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
-  auto [status, added] =
-      index_->statuses.try_emplace(statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
-  if (added) summary_.statuses.push_back({at, hit.status, 0});
-  ++summary_.statuses[status->second].count;
+  if (hit.status != 0 || hit.error != ErrorKind::kNone) {  // not a measure() that succeeded
+    const std::uint64_t statusKey =
+        (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
+    auto [status, added] = index_->statuses.try_emplace(
+        statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
+    if (added) summary_.statuses.push_back({at, hit.status, 0});
+    ++summary_.statuses[status->second].count;
+  }
   noteEvent(hit.startedUs, endedUs);
   IntervalSummary::Second& sec = second(secondOf(hit.startedUs));
   ++sec.requests;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -40,13 +41,16 @@ struct RecordedHit {
   std::int64_t startedUs = 0, elapsedUs = 0;
   std::uint64_t bytes = 0;
   std::uint32_t user = 0;
+  bool phased = false;
+  std::array<std::int64_t, loads::kPhaseCount> phaseUs{};
 };
 
 class RecordingResult : public loads::TestResult {
  public:
   void addHit(const loads::Hit& h, const loads::LoadsStatus& s) override {
     hits.push_back({std::string(h.name), std::string(h.url), std::string(h.method), h.status,
-                    h.error, h.startedUs, h.elapsedUs, h.bytes, s.currentUser});
+                    h.error, h.startedUs, h.elapsedUs, h.bytes, s.currentUser, h.phased,
+                    h.phaseUs});
   }
   std::vector<RecordedHit> hits;
 };
@@ -574,6 +578,36 @@ TEST_CASE("HTTPS: certificates are verified unless insecure", "[session][tls]") 
     CHECK(h.result.hits[0].url == url);
     CHECK(h.result.hits[0].bytes == wireSize(r, "OK"));
     CHECK(server.connections() == 1);  // kept alive over TLS
+  }
+  SECTION("phase timings: the first request connects and handshakes, kept-alive ones do not") {
+    loads::detail::UserSettings s;
+    s.insecure = true;
+    Harness h(s);
+    h.run([&] {
+      for (int i = 0; i < 5; ++i) h.session.get(url);
+    });
+    REQUIRE(h.result.hits.size() == 5);
+    CHECK(server.connections() == 1);
+    using loads::Phase;
+    auto at = [](const RecordedHit& hit, Phase p) { return hit.phaseUs[static_cast<int>(p)]; };
+    for (std::size_t i = 0; i < h.result.hits.size(); ++i) {
+      const RecordedHit& hit = h.result.hits[i];
+      REQUIRE(hit.phased);
+      std::int64_t sum = 0;
+      for (std::int64_t us : hit.phaseUs) sum += us;
+      // Each phase is truncated to the µs: the sum is the elapsed time to within 6 µs.
+      CHECK(sum <= hit.elapsedUs);
+      CHECK(sum >= hit.elapsedUs - 6);
+      if (i == 0) {
+        CHECK(at(hit, Phase::kTls) > 0);  // an RSA handshake takes far more than 1 µs
+        CHECK(at(hit, Phase::kTls) + at(hit, Phase::kConnecting) > 0);
+      } else {
+        CHECK(at(hit, Phase::kDns) == 0);
+        CHECK(at(hit, Phase::kConnecting) == 0);
+        CHECK(at(hit, Phase::kTls) == 0);
+      }
+      CHECK(at(hit, Phase::kWaiting) > 0);
+    }
   }
   SECTION("a trusted certificate is checked against the host name") {
     Harness h;

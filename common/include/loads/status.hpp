@@ -5,6 +5,8 @@
 // the duration of the TestResult call only; implementations that keep them copy them.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -32,7 +34,14 @@ enum class ErrorKind : std::uint8_t {
 };
 std::string_view errorKindName(ErrorKind kind);
 
-// One request (HTTP request, or WebSocket connect) as seen by addHit.
+// The phases of an HTTP request (k6's http_req_looking_up, _connecting,
+// _tls_handshaking, _sending, _waiting, _receiving), in order.
+enum class Phase : std::uint8_t { kDns = 0, kConnecting, kTls, kSending, kWaiting, kReceiving };
+inline constexpr std::size_t kPhaseCount = 6;
+// "dns", "connecting", "tls", "sending", "waiting", "receiving": the report's keys.
+std::string_view phaseName(Phase phase);
+
+// One request (HTTP request, WebSocket connect, or a TestCase::measure call) as seen by addHit.
 struct Hit {
   std::string_view name;               // request name: "GET /path" unless the test named it
   std::string_view url;                // full URL requested
@@ -46,6 +55,11 @@ struct Hit {
   // the first request of the hit (the lag between plan and start is charged to it);
   // 0 = no plan (closed model, or a later request of the hit).
   std::int64_t plannedStartUs = 0;
+  // HTTP requests only: time spent in each phase, µs, indexed by Phase. A request on a
+  // kept-alive connection spent 0 in DNS, connecting and TLS. false: no phases (a
+  // measure() call, a WebSocket handshake, a request that failed).
+  bool phased = false;
+  std::array<std::int64_t, kPhaseCount> phaseUs{};
 };
 
 // A failed assertion (addFailure) or an unexpected exception (addError).

@@ -50,6 +50,23 @@ class SkipTest : public std::exception {
   std::string reason_;
 };
 
+// What a measure() call may say about itself: the bytes it moved, and that it failed.
+class Measurement {
+ public:
+  void setBytes(std::uint64_t bytes) { bytes_ = bytes; }  // reported as the hit's bytes; 0
+  // The call failed (counted as a failed request with this error kind) even though it
+  // returned normally.
+  void fail(ErrorKind kind = ErrorKind::kOther) {
+    error_ = kind == ErrorKind::kNone ? ErrorKind::kOther : kind;
+  }
+  std::uint64_t bytes() const { return bytes_; }
+  ErrorKind error() const { return error_; }
+
+ private:
+  std::uint64_t bytes_ = 0;
+  ErrorKind error_ = ErrorKind::kNone;
+};
+
 namespace detail {
 template <class T>
 std::string repr(const T& value) {
@@ -91,6 +108,14 @@ class TestCase {
   // The socket stays open across hits until closed or until the user ends.
   std::shared_ptr<WebSocket> createWs(std::string_view url, WsCallback onMessage = {},
                                       const WsOptions& options = {});
+
+  // Times `fn` as one request named `name` (a database query, a gRPC call, a publish),
+  // reported exactly like an HTTP request: counted, its latency in the histograms, a
+  // failure when fn throws (error kind: a RequestError's, else kOther; the exception goes
+  // on) or calls Measurement::fail, in every report, threshold and /metrics. In the open
+  // model the first request of a hit is charged the lag from its planned start.
+  void measure(std::string_view name, const std::function<void()>& fn);
+  void measure(std::string_view name, const std::function<void(Measurement&)>& fn);
 
   // Assertions: on failure they record the expression, the values, file and line.
   void assertTrue(bool condition, std::string_view message = {},
