@@ -84,8 +84,8 @@ void RingForwarder::liveLoop() {
     }
     const bool flush = finishing || Clock::now() >= flushAt;
     if (flush) {
-      flushAt = Clock::now() + (options_.summaries ? options_.summaryInterval
-                                                   : options_.flushInterval);
+      flushAt =
+          Clock::now() + (options_.summaries ? options_.summaryInterval : options_.flushInterval);
     }
     for (std::uint32_t i = 0; i < ring_->slotsUsed(); ++i) {
       if (options_.summaries) {

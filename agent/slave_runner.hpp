@@ -34,7 +34,7 @@ struct SlaveOptions {
   proto::JobOptions job;        // the run's options (users is the total over all agents)
   int controlFd = -1;           // the agent's control channel; -1 = none
   int ringFd = -1;  // the parent's EventRing: events go there, not to resultsEndpoint; -1 = none
-  proto::ResultsCurve resultsCurve;  // CURVE to the results socket; all "" = plain TCP
+  proto::ResultsCurve resultsCurve;          // CURVE to the results socket; all "" = plain TCP
   std::map<std::string, std::string> files;  // the job's data files: name → cached path; none
 };
 

@@ -128,8 +128,9 @@ int main(int argc, char** argv) {
   // Every event received must be in the aggregate: 4 events per hit.
   Snapshot snap = sink.snapshot();
   bool exact = total == 4 * snap.allRequests.count;
-  std::printf("events=%llu seconds=%.2f events/s=%.0f cpu_seconds=%.2f (hits aggregated %llu: %s)\n",
-              static_cast<unsigned long long>(total), elapsed, total / elapsed, cpu,
-              static_cast<unsigned long long>(snap.allRequests.count), exact ? "exact" : "WRONG");
+  std::printf(
+      "events=%llu seconds=%.2f events/s=%.0f cpu_seconds=%.2f (hits aggregated %llu: %s)\n",
+      static_cast<unsigned long long>(total), elapsed, total / elapsed, cpu,
+      static_cast<unsigned long long>(snap.allRequests.count), exact ? "exact" : "WRONG");
   return exact ? 0 : 1;
 }

@@ -54,7 +54,7 @@ struct Request {
   std::vector<std::uint64_t> errorKinds;  // by ErrorKind
   Histogram latency, latencyCorrected;
   std::int64_t firstStartedUs = 0, lastEndedUs = 0;
-  std::uint64_t phased = 0;        // hits with HTTP phase timings
+  std::uint64_t phased = 0;       // hits with HTTP phase timings
   std::vector<Histogram> phases;  // by Phase when phased > 0, else none
   MSGPACK_DEFINE_ARRAY(name, count, failures, bytes, planned, errorKinds, latency, latencyCorrected,
                        firstStartedUs, lastEndedUs, phased, phases);

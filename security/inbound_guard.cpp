@@ -138,6 +138,12 @@ void InboundGuard::scan() {
       ++it;  // not a TCP socket (ipc://), or closing: nothing to measure
       continue;
     }
+    // tcpi_bytes_received and FIONREAD are read at two moments: bytes that arrive in
+    // between make `unread` the larger, and must not wrap `taken` round to 2^64.
+    if (static_cast<std::uint64_t>(unread) > info.tcpi_bytes_received) {
+      ++it;
+      continue;
+    }
     const std::uint64_t taken = info.tcpi_bytes_received - static_cast<std::uint64_t>(unread);
     const std::uint64_t held = taken > connection.delivered ? taken - connection.delivered : 0;
     const bool stuck = connection.delivered == connection.deliveredAtScan;

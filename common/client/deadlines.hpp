@@ -7,9 +7,9 @@
 // io_context is armed for the earliest deadline only when a new deadline comes before
 // the armed one, which with one timeout for all requests happens once per timeout
 // period, or when the list was empty (the timer is cancelled when the last entry goes:
-// a pending wait would keep io_context::run() from returning). When the timer fires, every entry past its deadline is marked expired and its
-// `expire` function is called (it closes the socket, so the pending operation completes
-// with an error that the owner reports as a timeout).
+// a pending wait would keep io_context::run() from returning). When the timer fires, every entry
+// past its deadline is marked expired and its `expire` function is called (it closes the socket, so
+// the pending operation completes with an error that the owner reports as a timeout).
 //
 // Thread-safety: none. One per io_context (an Asio service: Deadlines::of(io)); used
 // only from the thread that runs that io_context. An Entry must stay registered no

@@ -123,10 +123,10 @@ struct Session::Impl {
   Marks marks;
   detail::CookieJar cookies;
   std::vector<std::unique_ptr<Connection>> idle;  // at most one per origin
-  std::string wire;               // the request head being sent; reused so it rarely allocates
-  std::string defaultName;        // "METHOD /path" of the last hit; reused likewise
-  std::string lastUrl;            // the URL text the last request was given ...
-  Target last;                    // ... and its parse, reused while the text repeats
+  std::string wire;         // the request head being sent; reused so it rarely allocates
+  std::string defaultName;  // "METHOD /path" of the last hit; reused likewise
+  std::string lastUrl;      // the URL text the last request was given ...
+  Target last;              // ... and its parse, reused while the text repeats
   bool lastValid = false;
   Stage stage = Stage::kConnect;  // where the last failure happened
 };
@@ -300,7 +300,9 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     c->lowest().expires_never();
     detail::Deadlines::Entry deadline;
     deadline.deadline = budgetStart + call.timeout;
-    deadline.expire = [](void* connection) { static_cast<Connection*>(connection)->lowest().close(); };
+    deadline.expire = [](void* connection) {
+      static_cast<Connection*>(connection)->lowest().close();
+    };
     deadline.arg = c.get();
     detail::Deadlines::Scope timing(detail::Deadlines::of(user.io), deadline);
 

@@ -391,8 +391,7 @@ void Runner::wakeIdle() {
 }
 
 // Parks a pooled user until it is woken; false when it was cancelled.
-bool Runner::waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
-                      detail::Yield& yield) {
+bool Runner::waitIdle(Thread& thread, Slot& slot, detail::UserContext& user, detail::Yield& yield) {
   thread.idle.push_back(&slot);
   slot.wake.expires_at(Clock::time_point::max());
   std::size_t id = user.onCancel([&slot] { slot.wake.cancel(); });
@@ -436,9 +435,9 @@ void Runner::runOpen() {
     const std::uint64_t count = std::uint64_t{options_.shareCount} * threads;
     ArrivalDispatcher dispatcher(ArrivalSchedule(*options_.rate, index, count));
     detail::spawnUser(thread.io,
-                [this, &thread, &cycle, d = std::move(dispatcher)](detail::Yield y) mutable {
-                  runDispatcher(thread, cycle, std::move(d), y);
-                });
+                      [this, &thread, &cycle, d = std::move(dispatcher)](detail::Yield y) mutable {
+                        runDispatcher(thread, cycle, std::move(d), y);
+                      });
   }
   std::unique_lock lock(mutex_);
   // Dispatchers end with their schedule: then only the users are left.
@@ -505,8 +504,7 @@ TestCase* Runner::testFor(detail::UserContext& user, std::vector<std::unique_ptr
 // A user of the open model's pool or of --stages: runs the hits it is given (open model:
 // arrival n's test, n mod T; its own test k mod T is built before the schedule starts)
 // or runs its test while its index is below the target (stages).
-void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-                           detail::Yield yield) {
+void Runner::runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield) {
   const bool open = options_.rate.has_value();
   const std::uint64_t number = userNumber(cycle, index);
   Slot slot(thread.io);

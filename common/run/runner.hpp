@@ -144,10 +144,8 @@ class Runner {
   void runUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield);
   void runDispatcher(Thread& thread, Cycle& cycle, ArrivalDispatcher dispatcher,
                      detail::Yield yield);
-  void runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index,
-                     detail::Yield yield);
-  bool waitIdle(Thread& thread, Slot& slot, detail::UserContext& user,
-                detail::Yield& yield);
+  void runPooledUser(Thread& thread, Cycle& cycle, std::uint64_t index, detail::Yield yield);
+  bool waitIdle(Thread& thread, Slot& slot, detail::UserContext& user, detail::Yield& yield);
   std::unique_ptr<TestCase> buildTest(detail::UserContext& user, const SelectedTest& selected);
   void wakeIdle();
   void scheduleStart();

@@ -54,9 +54,9 @@ struct UserContext {
               boost::asio::ssl::context& tls, DnsCache& dns)
       : io(io), result(result), settings(settings), tls(tls), dns(dns) {}
 
-  boost::asio::io_context& io;                  // the runner thread's io_context
-  Yield* yield = nullptr;  // the user's coroutine while it runs
-  TestResult& result;                           // where every event goes
+  boost::asio::io_context& io;  // the runner thread's io_context
+  Yield* yield = nullptr;       // the user's coroutine while it runs
+  TestResult& result;           // where every event goes
   const UserSettings& settings;
   boost::asio::ssl::context& tls;  // shared per runner thread (verification per settings)
   DnsCache& dns;                   // shared per run
