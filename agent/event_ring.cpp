@@ -206,6 +206,8 @@ std::unique_ptr<EventRing> EventRing::share() const {
   return ring;
 }
 
+std::size_t EventRing::slotBytes() const { return header_->slotBytes; }
+
 std::uint32_t EventRing::slotsUsed() const {
   return std::min(header_->nextSlot.load(), header_->slots);
 }

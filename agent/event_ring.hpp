@@ -108,6 +108,7 @@ class EventRing {
 
   // ---- the sender (the slave's, then the parent's after the slave's death)
   std::uint32_t slotsUsed() const;
+  std::size_t slotBytes() const;
   std::uint64_t head(std::uint32_t slot) const;    // bytes published
   std::uint64_t sentTo(std::uint32_t slot) const;  // bytes sent (or being sent)
   // Hands the records from `from` on to `sink` until `maxBytes` are read or the head is

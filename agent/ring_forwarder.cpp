@@ -36,6 +36,9 @@ RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing
     : options_(std::move(options)),
       ring_(std::move(ring)),
       transport_(std::make_unique<Transport>(options_)) {
+  if (options_.summaryBytes == 0 || options_.summaryBytes > ring_->slotBytes() / 8) {
+    options_.summaryBytes = ring_->slotBytes() / 8;
+  }
   zmq::socket_t& socket = transport_->socket;
   // A short queue: the ring retains kRetained batches, more than the socket can hold.
   static_assert(EventRing::kRetained >= 8 + 2);
@@ -132,8 +135,10 @@ void RingForwarder::sendSummary(std::uint32_t slot, bool all) {
     const std::uint64_t from = ring_->sentTo(slot);
     const std::uint64_t head = ring_->head(slot);
     if (head == from || (!all && head - from < options_.summaryBytes)) return;
+    // At most summaryBytes a batch: the ring frees a slot's bytes batch by batch, never
+    // the newest, so a batch of a whole slot would keep its writers waiting for good.
     std::uint64_t to = from;
-    while (to < head && !t.builder.full()) {  // record by record: full() may cut the batch
+    while (to < head && to - from < options_.summaryBytes && !t.builder.full()) {
       to = ring_->read(slot, to, 1, [&](std::string_view packed, std::uint32_t events) {
         proto::replayPacked(packed, events, t.builder, runTime);
       });

@@ -47,11 +47,13 @@ struct ForwarderOptions {
   std::chrono::milliseconds pollInterval{5};       // how often the ring is looked at (5 ms)
   std::chrono::milliseconds finishTimeout{10000};  // give up delivering after this (10 s)
   // --results summary (PROTOCOL.md §5.4), live only: each slot's records are folded into
-  // one SUMMARY every summaryInterval, or sooner once summaryBytes of them wait. After a
-  // death the parent sends raw RESULTS (the master takes both, by seq).
+  // one SUMMARY every summaryInterval, or sooner once summaryBytes of them wait, and one
+  // SUMMARY folds at most summaryBytes (0: an eighth of the ring's slot; more could never
+  // wait, since the writer stops at a full slot and the retained batches hold up to half
+  // of it). After a death the parent sends raw RESULTS (the master takes both, by seq).
   bool summaries = false;
   std::chrono::milliseconds summaryInterval{1000};
-  std::size_t summaryBytes = 1u << 20;
+  std::size_t summaryBytes = 0;
 };
 
 class RingForwarder {

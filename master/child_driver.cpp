@@ -100,6 +100,11 @@ int ChildDriver::startCycle(std::size_t index) {
   job.agentId = kAgentId;
   receiver_->start(runId_, {{kAgentId, 0}});
   agent::RingedSlaveOptions ringed;
+  // One slave on this machine: raw events, so the live figures follow each call and the
+  // slave folds nothing (summaries are for fleets: --results, distributed runs only).
+  for (std::string& arg : job.options.args) {
+    if (arg.rfind("results=", 0) == 0) arg = "results=raw";
+  }
   // The same loads version: the newest user mix, and the data files where they are.
   job.options.userMix = proto::kUserMix;
   job.options.params = options_.run.params;

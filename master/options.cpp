@@ -164,7 +164,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
   app.add_option("--results", o.results,
                  "What each agent's slave sends: summary (per-interval summaries, exact and "
                  "light on the master; the default) or raw (every call as an event; the "
-                 "master's live figures follow each call)")
+                 "master's live figures follow each call). A local run always sends raw")
       ->check(CLI::IsMember({"raw", "summary"}));
   app.add_flag("--rebalance", o.rebalance,
                "With --agents: when an agent is lost mid-run, re-split what is left of the run "
