@@ -5,8 +5,8 @@
 #include <zmq.hpp>
 
 #include "agent/event_ring.hpp"
+#include "agent/results_push.hpp"
 #include "proto/summary.hpp"
-#include "security/curve.hpp"
 #include "stats/summary_builder.hpp"
 
 namespace loads::agent {
@@ -39,17 +39,10 @@ RingForwarder::RingForwarder(ForwarderOptions options, std::unique_ptr<EventRing
   if (options_.summaryBytes == 0 || options_.summaryBytes > ring_->slotBytes() / 8) {
     options_.summaryBytes = ring_->slotBytes() / 8;
   }
-  zmq::socket_t& socket = transport_->socket;
   // A short queue: the ring retains kRetained batches, more than the socket can hold.
   static_assert(EventRing::kRetained >= 8 + 2);
-  socket.set(zmq::sockopt::sndhwm, 8);
-  socket.set(zmq::sockopt::sndtimeo, 100);
-  socket.set(zmq::sockopt::linger, static_cast<int>(options_.finishTimeout.count()));
-  if (!options_.curve.empty()) {
-    security::makeCurveClient(socket, {options_.curve.clientPublic, options_.curve.clientSecret},
-                              options_.curve.serverKey);
-  }
-  socket.connect(options_.endpoint);
+  connectResultsPush(transport_->socket, options_.endpoint, options_.curve, 8,
+                     options_.finishTimeout);
 }
 
 RingForwarder::~RingForwarder() {
@@ -211,22 +204,7 @@ void RingForwarder::countTooLarge() {
 }
 
 bool RingForwarder::send(const std::string& message) {
-  const auto giveUp = Clock::now() + options_.finishTimeout;
-  for (;;) {
-    try {
-      if (transport_->socket.send(zmq::buffer(message), zmq::send_flags::none)) return true;
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) {
-        spdlog::warn("results to {}: {}", options_.endpoint, e.what());
-        return false;
-      }
-    }
-    if (Clock::now() >= giveUp) {
-      spdlog::warn("results to {}: no progress for {} ms, a batch is dropped", options_.endpoint,
-                   options_.finishTimeout.count());
-      return false;
-    }
-  }
+  return sendResults(transport_->socket, message, options_.endpoint, options_.finishTimeout);
 }
 
 }  // namespace loads::agent

@@ -5,8 +5,8 @@
 #include <deque>
 #include <zmq.hpp>
 
+#include "agent/results_push.hpp"
 #include "proto/summary.hpp"
-#include "security/curve.hpp"
 #include "stats/summary_builder.hpp"
 
 namespace loads::agent {
@@ -40,15 +40,8 @@ TestResultProxy::TestResultProxy(ProxyOptions options)
     : options_(std::move(options)),
       instanceId_(nextInstanceId++),
       transport_(std::make_unique<Transport>(options_)) {
-  zmq::socket_t& socket = transport_->socket;
-  socket.set(zmq::sockopt::sndhwm, options_.sendHighWaterMark);
-  socket.set(zmq::sockopt::sndtimeo, 100);
-  socket.set(zmq::sockopt::linger, static_cast<int>(options_.finishTimeout.count()));
-  if (!options_.curve.empty()) {
-    security::makeCurveClient(socket, {options_.curve.clientPublic, options_.curve.clientSecret},
-                              options_.curve.serverKey);
-  }
-  socket.connect(options_.endpoint);
+  connectResultsPush(transport_->socket, options_.endpoint, options_.curve,
+                     options_.sendHighWaterMark, options_.finishTimeout);
   sender_ = std::thread([this] { sendLoop(); });
 }
 
@@ -179,22 +172,7 @@ void TestResultProxy::collectAndSend(bool partial) {
 }
 
 bool TestResultProxy::send(const std::string& message) {
-  const auto giveUp = Clock::now() + options_.finishTimeout;
-  for (;;) {
-    try {
-      if (transport_->socket.send(zmq::buffer(message), zmq::send_flags::none)) return true;
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) {
-        spdlog::warn("results to {}: {}", options_.endpoint, e.what());
-        return false;
-      }
-    }
-    if (Clock::now() >= giveUp) {
-      spdlog::warn("results to {}: no progress for {} ms, a batch is dropped", options_.endpoint,
-                   options_.finishTimeout.count());
-      return false;
-    }
-  }
+  return sendResults(transport_->socket, message, options_.endpoint, options_.finishTimeout);
 }
 
 ProxyStats TestResultProxy::finish() {

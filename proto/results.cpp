@@ -411,14 +411,15 @@ std::uint64_t replayPacked(std::string_view packed, std::uint32_t events, TestRe
                            const RunTimeCallback& runTime) {
   std::uint64_t replayed = 0;
   std::size_t offset = 0;
+  msgpack::zone zone;  // one for the record's events, not one each
   for (std::uint32_t i = 0; i < events && offset < packed.size(); ++i) {
-    msgpack::object_handle event;
+    msgpack::object event;
     try {
-      msgpack::unpack(event, packed.data(), packed.size(), offset);
+      event = msgpack::unpack(zone, packed.data(), packed.size(), offset);
     } catch (const std::exception&) {
       break;  // the rest cannot be framed
     }
-    replayed += replayEvent(event.get(), sink, runTime) ? 1 : 0;
+    replayed += replayEvent(event, sink, runTime) ? 1 : 0;
   }
   return replayed;
 }

@@ -501,7 +501,6 @@ void AggregateResult::addCancelled(std::string_view test, const LoadsStatus& sta
 // The hot path: 100,000+ calls a second per thread. No allocation once a request name
 // and status code have been seen.
 void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
-  const bool failed = isFailedHit(hit);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   {
     Shard& s = shard();
@@ -521,7 +520,7 @@ void AggregateResult::addHit(const Hit& hit, const LoadsStatus& status) {
 
     s.inSecond(secondOf(hit.startedUs), *series_, [&](SecondData& sec) {
       ++sec.requests;
-      sec.errors += failed;
+      sec.errors += isFailedHit(hit);
       sec.latency.record(hit.elapsedUs);
       SecondData::PerSource& source = sec.of(s.source);
       source.noteUsers(status.users);
