@@ -103,4 +103,9 @@ void RingRecorder::socketClose(std::string_view url, const SocketClose& close,
   record(&s, [&](EventBuffer& b) { b.socketClose(url, close, s); });
 }
 
+void RingRecorder::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                             bool exact) {
+  record(nullptr, [&](EventBuffer& b) { b.claimRows(feed, run, upTo, exact); });
+}
+
 }  // namespace loads::agent

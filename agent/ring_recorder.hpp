@@ -42,6 +42,7 @@ class RingRecorder final : public TestResult {
   void socketMessage(std::string_view url, Direction direction, std::uint64_t size,
                      const LoadsStatus& s) override;
   void socketClose(std::string_view url, const SocketClose& close, const LoadsStatus& s) override;
+  void claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo, bool exact) override;
 
  private:
   struct Local;

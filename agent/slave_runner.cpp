@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <ctime>
 #include <iostream>
@@ -155,16 +156,69 @@ void runWithSignals(Runner& runner, const SlaveOptions& options) {
 
 }  // namespace
 
+namespace {
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view text) {
+  if (text.size() % 2) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data() + i, text.data() + i + 2, value, 16);
+    if (ec != std::errc() || end != text.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(value));
+  }
+  return out;
+}
+
+// "rows K" then per run "SHARE OFFSET STRIDE M" and M "HEX-FEED SHIFT" pairs.
+bool parseRows(std::istringstream& in, std::vector<RowRun>& rows) {
+  std::string word;
+  std::size_t runs = 0;
+  if (!(in >> word >> runs) || word != "rows" || runs > proto::kMaxRowsRuns) return false;
+  for (std::size_t i = 0; i < runs; ++i) {
+    RowRun run;
+    std::size_t shifts = 0;
+    if (!(in >> run.share >> run.offset >> run.stride >> shifts) || run.stride == 0 ||
+        shifts > proto::kMaxFeedShifts) {
+      return false;
+    }
+    for (std::size_t j = 0; j < shifts; ++j) {
+      std::string feed;
+      std::uint64_t shift = 0;
+      if (!(in >> feed >> shift)) return false;
+      auto name = unhex(feed);
+      if (!name) return false;
+      run.shift[*name] = shift;
+    }
+    rows.push_back(std::move(run));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobOptions& job) {
   std::istringstream in(line);
   std::string word;
   std::uint32_t index = 0, count = 0;
   std::uint64_t fromMs = 0;
   if (!(in >> word >> index >> count >> fromMs) || word != "rebalance" || count == 0 ||
-      index >= count || !(in >> std::ws).eof()) {
+      index >= count) {
     return std::nullopt;
   }
   Resplit resplit;
+  if (!(in >> std::ws).eof() && !parseRows(in, resplit.rows)) return std::nullopt;
+  if (!(in >> std::ws).eof()) return std::nullopt;
   resplit.index = index;
   resplit.count = count;
   resplit.from = std::chrono::milliseconds(fromMs);
@@ -174,8 +228,18 @@ std::optional<Resplit> parseRebalance(const std::string& line, const proto::JobO
 }
 
 std::string rebalanceLine(std::uint32_t index, const proto::Rebalance& rebalance) {
-  return "rebalance " + std::to_string(index) + " " + std::to_string(rebalance.count) + " " +
-         std::to_string(rebalance.fromMs);
+  std::string line = "rebalance " + std::to_string(index) + " " + std::to_string(rebalance.count) +
+                     " " + std::to_string(rebalance.fromMs);
+  if (rebalance.rows.empty()) return line;
+  line += " rows " + std::to_string(rebalance.rows.size());
+  for (const proto::RowsRun& run : rebalance.rows) {
+    line += " " + std::to_string(run.share) + " " + std::to_string(run.offset) + " " +
+            std::to_string(run.stride) + " " + std::to_string(run.shifts.size());
+    for (const proto::FeedShift& s : run.shifts) {
+      line += " " + hex(s.feed) + " " + std::to_string(s.shift);
+    }
+  }
+  return line;
 }
 
 std::vector<std::string> slaveCommandLine(const std::string& binary, const std::string& libraryPath,

@@ -246,4 +246,9 @@ void TestResultProxy::socketClose(std::string_view url, const SocketClose& close
   record([&](auto& b) { b.socketClose(url, close, s); });
 }
 
+void TestResultProxy::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                                bool exact) {
+  record([&](auto& b) { b.claimRows(feed, run, upTo, exact); });
+}
+
 }  // namespace loads::agent

@@ -67,7 +67,12 @@ struct AgentRow {
   std::uint32_t share = 0;  // the index of its current share (changes with --rebalance)
   bool leaveSeen = false;   // --rebalance: its early end was looked at
   bool shareMoved = false;  // --rebalance: its share went to the others
-  std::size_t cycle = 0;    // the load cycle (one RUN each) it ran
+  // --rebalance: the unique rows its slave deals (its own, then those it took over), and
+  // the index of its rebalance event while its own rows still wait to move to the others
+  // (they move once its slave has ended: then it can deal no more).
+  std::vector<RowRun> rowRuns;
+  std::optional<std::size_t> rowsPending;
+  std::size_t cycle = 0;  // the load cycle (one RUN each) it ran
   // Frozen when its cycle is over (the receiver starts afresh with the agent's next run):
   std::optional<AgentTally> tally;    // what its slave delivered
   std::optional<std::uint64_t> hits;  // requests of its source during the cycle
@@ -362,10 +367,49 @@ std::optional<std::uint64_t> rebalanceFrom(const proto::JobOptions& job, const R
   return 0;  // a closed run: at once
 }
 
-// --rebalance: the share of each agent that left early goes to those still running.
+// The unique rows `left` had not dealt go to the agents of `split`, which carries them:
+// false when they cannot (a number past 64 bits).
+bool moveRows(AgentRow& left, std::vector<AgentRow>& rows, const RowClaims& claims,
+              proto::Rebalance& split) {
+  const auto rest = remainingRows(left.rowRuns, claims);
+  if (!rest) return false;
+  std::vector<std::pair<std::vector<RowRun>*, std::vector<RowRun>>> parts;
+  for (const auto& share : split.shares) {
+    auto holder = std::find_if(rows.begin(), rows.end(), [&](const AgentRow& row) {
+      return row.assigned.agentId == share.agentId;
+    });
+    auto part = shareOfRows(*rest, share.index, split.count);
+    if (!part) return false;
+    if (holder != rows.end()) parts.emplace_back(&holder->rowRuns, std::move(*part));
+  }
+  for (auto& [runs, part] : parts) runs->insert(runs->end(), part.begin(), part.end());
+  split.rows.clear();
+  for (const RowRun& run : *rest) {
+    proto::RowsRun& wire = split.rows.emplace_back();
+    wire.share = run.share, wire.offset = run.offset, wire.stride = run.stride;
+    for (const auto& [feed, shift] : run.shift) wire.shifts.push_back({feed, shift});
+  }
+  return true;
+}
+
+// What the report says of the rows of an agent that left.
+void noteRows(RebalanceEvent& event, const RowClaims& claims, bool final, bool moved) {
+  std::map<std::string, std::uint64_t> dealt;
+  for (const auto& [key, claim] : claims) dealt[key.first] += claim.upTo;
+  event.rows.clear();
+  for (const auto& [feed, n] : dealt) event.rows.push_back({feed, n});
+  event.rowsFinal = final;
+  event.rowsMoved = moved;
+}
+
+// --rebalance: the share of each agent that left early goes to those still running, and
+// its unique rows once its slave has ended (at once when it already has).
 void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::string& runId,
                       const proto::JobOptions& job, const RunOptions& run,
-                      Clock::time_point runStart, std::vector<RebalanceEvent>& events) {
+                      Clock::time_point runStart, std::vector<RebalanceEvent>& events,
+                      const std::map<std::string, AgentTally>& tallies,
+                      const AggregateResult& result, std::optional<proto::Rebalance>& lastSplit) {
+  const auto ended = [&](const AgentRow& row) { return finalArrived(row, tallies, runId); };
   for (AgentRow& left : rows) {
     if (left.leaveSeen || !leftEarly(left)) continue;
     left.leaveSeen = true;
@@ -376,7 +420,10 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     }
     const auto fromMs = rebalanceFrom(job, run, runStart);
     if (holders.empty() || !fromMs) continue;
-    const proto::Rebalance message = planRebalance(runId, holders, *fromMs, left.assigned.agentId);
+    proto::Rebalance message = planRebalance(runId, holders, *fromMs, left.assigned.agentId);
+    lastSplit = message;
+    const RowClaims claims = result.rowClaims(left.assigned.index);
+    const bool moved = ended(left) && moveRows(left, rows, claims, message);
     link.send(message);
     left.shareMoved = true;
     for (const auto& share : message.shares) {
@@ -395,10 +442,32 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
                             : std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
+    noteRows(event, claims, ended(left), moved);
+    if (!ended(left)) left.rowsPending = events.size();
     std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, " << event.count
-              << " agents share the run from " << event.fromMs
-              << " ms into the schedule (--rebalance)" << std::endl;
+              << " agents share the run from " << event.fromMs << " ms into the schedule"
+              << (moved ? ", with its unique rows" : "") << " (--rebalance)" << std::endl;
     events.push_back(std::move(event));
+  }
+  // Rows of agents whose slave has ended since they left: the last split again, with them.
+  const bool running = std::any_of(rows.begin(), rows.end(), [](const AgentRow& row) {
+    return row.state == AgentState::kRunning;
+  });
+  for (AgentRow& left : rows) {
+    if (!left.rowsPending || !ended(left) || !running || !lastSplit) continue;
+    RebalanceEvent& event = events.at(*left.rowsPending);
+    left.rowsPending.reset();
+    proto::Rebalance message = *lastSplit;
+    message.lost = left.assigned.agentId;
+    const RowClaims claims = result.rowClaims(left.assigned.index);
+    const bool moved = moveRows(left, rows, claims, message);
+    if (moved) link.send(message);
+    noteRows(event, claims, true, moved);
+    event.rowsMovedAtMs = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - runStart).count());
+    std::cerr << "\nloads-master: the slave of agent " << left.assigned.agentId
+              << " has ended: its unique rows go to the agents still running (--rebalance)"
+              << std::endl;
   }
 }
 
@@ -521,11 +590,14 @@ int DistributedDriver::startCycle(std::size_t index) {
   runId_ = accepted->runId;
   std::map<std::string, std::uint32_t> sources;
   rows_.clear();
+  lastSplit_.reset();
+  result_.forgetRowClaims();  // sources are numbered again in every cycle
   for (const auto& a : accepted->agents) {
     sources[a.agentId] = a.index;
     AgentRow row;
     row.assigned = a;
     row.share = a.index;
+    row.rowRuns = {ownRun(a.index)};
     row.cycle = index;
     rows_.push_back(std::move(row));
   }
@@ -567,7 +639,8 @@ void DistributedDriver::advance() {
     if (auto ended = onBrokerMessage(*envelope, rows_, runId_)) brokerEnded = ended;
   }
   if (o.rebalance && !stopping_ && !brokerEnded) {
-    rebalanceLeavers(*link_, rows_, runId_, job_, o.run, runStart_, rebalances_);
+    rebalanceLeavers(*link_, rows_, runId_, job_, o.run, runStart_, rebalances_, tallies, result_,
+                     lastSplit_);
   }
   link_->heartbeatIfDue();
   // Once every agent has ended the broker forgets the run and has nothing more to say,

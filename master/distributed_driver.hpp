@@ -90,6 +90,7 @@ class DistributedDriver : public RunDriver {
   // Why the follow ended early: said at once, and kept for the report's problems (exit 3).
   std::vector<std::string> followProblems_;
   std::vector<RebalanceEvent> rebalances_;
+  std::optional<proto::Rebalance> lastSplit_;  // --rebalance: the running cycle's last split
   // What every JOB adds to jobOptions(): the user mix, --param and --include (with the
   // files' bytes for the RUN).
   proto::JobOptions data_;

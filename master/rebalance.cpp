@@ -71,6 +71,13 @@ void printRebalances(const std::vector<RebalanceEvent>& events, std::ostream& ou
                              : " users")
           << std::right << "\n";
     }
+    for (const auto& f : e.rows) {
+      out << "    unique rows of " << f.feed << ": " << f.dealt
+          << (e.rowsFinal ? " dealt by " : " claimed by ") << e.lostId
+          << (e.rowsMoved ? "; the rest went to the agents above"
+                          : "; the rest stayed unused (its slave's end did not arrive)")
+          << "\n";
+    }
   }
 }
 

@@ -328,6 +328,17 @@ std::string validateRebalance(const Rebalance& rebalance) {
       }
     }
   }
+  if (rebalance.rows.size() > kMaxRowsRuns) {
+    return "REBALANCE carries " + std::to_string(rebalance.rows.size()) +
+           " runs of rows: at most " + std::to_string(kMaxRowsRuns);
+  }
+  for (const RowsRun& run : rebalance.rows) {
+    if (run.stride == 0 || run.share >= kMaxAgentsPerRun || run.shifts.size() > kMaxFeedShifts) {
+      return "REBALANCE rows need a stride of 1 or more, a share below " +
+             std::to_string(kMaxAgentsPerRun) + " and at most " + std::to_string(kMaxFeedShifts) +
+             " feeds";
+    }
+  }
   return "";
 }
 

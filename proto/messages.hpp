@@ -232,6 +232,22 @@ struct RebalanceShare {
   MSGPACK_DEFINE_ARRAY(agentId, index);
 };
 
+// A unique feeder's run of rows (run/row_runs.hpp's RowRun) on the wire.
+struct FeedShift {
+  std::string feed;         // the feeder's file name
+  std::uint64_t shift = 0;  // elements the feed had dealt before the run changed hands
+  MSGPACK_DEFINE_ARRAY(feed, shift);
+};
+struct RowsRun {
+  std::uint32_t share = 0;  // whose users' rows (a JOB index)
+  std::uint64_t offset = 0;
+  std::uint64_t stride = 1;
+  std::vector<FeedShift> shifts;  // feeds not listed: 0
+  MSGPACK_DEFINE_ARRAY(share, offset, stride, shifts);
+};
+inline constexpr std::size_t kMaxRowsRuns = 10000;   // runs in one REBALANCE
+inline constexpr std::size_t kMaxFeedShifts = 1000;  // feeds in one run
+
 // master -> broker and broker -> agent: re-split the rest of the run over the agents
 // still running it (PROTOCOL.md §5.1).
 struct Rebalance {
@@ -241,7 +257,8 @@ struct Rebalance {
   std::vector<RebalanceShare> shares;  // each with its new index; `count` entries
   std::uint64_t fromMs = 0;            // schedules: new split from this offset; 0
   std::string lost;                    // the agent whose share is re-split, for logs; ""
-  MSGPACK_DEFINE_ARRAY(runId, count, shares, fromMs, lost);
+  std::vector<RowsRun> rows;           // what `lost` had not dealt of its unique rows; none
+  MSGPACK_DEFINE_ARRAY(runId, count, shares, fromMs, lost, rows);
 };
 // Why a REBALANCE is not a permutation of 0..count-1 over distinct agents; "" when valid.
 std::string validateRebalance(const Rebalance& rebalance);

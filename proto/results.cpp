@@ -128,6 +128,15 @@ void EventBuffer::addDropped(std::string_view test, std::int64_t plannedStartUs,
   packer_.pack_int64(plannedStartUs);
 }
 
+void EventBuffer::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                            bool exact) {
+  begin(EventKind::kClaimRows, 4, LoadsStatus{});
+  packer_.pack(feed);
+  packer_.pack_uint32(run);
+  packer_.pack_uint64(upTo);
+  packer_.pack(exact);
+}
+
 void EventBuffer::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                               const LoadsStatus& s) {
   begin(EventKind::kIncrCounter, 3, s);
@@ -400,6 +409,15 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
       auto planned = r.time(6);
       if (r.ok()) sink.addDropped(test, planned, st);
       return r.ok();
+    }
+    case EventKind::kClaimRows: {
+      auto feed = r.str(5);
+      auto run = r.u(6);
+      auto upTo = r.u(7);
+      auto exact = r.b(8);
+      if (!r.ok() || run > UINT32_MAX) return false;
+      sink.claimRows(feed, static_cast<std::uint32_t>(run), upTo, exact);
+      return true;
     }
   }
   return false;  // a kind from a newer sender

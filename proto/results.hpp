@@ -42,8 +42,9 @@ enum class EventKind : std::uint8_t {
   kSocketMessage,
   kSocketClose,
   kAddDropped,
+  kClaimRows,
 };
-inline constexpr EventKind kLastEventKind = EventKind::kAddDropped;  // append kinds before it moves
+inline constexpr EventKind kLastEventKind = EventKind::kClaimRows;  // append kinds before it moves
 
 inline constexpr std::size_t kDefaultBatchBytes = 64 * 1024;  // flush when a buffer reaches it
 inline constexpr int kDefaultBatchIntervalMs = 50;            // and at least this often
@@ -88,6 +89,7 @@ class EventBuffer final : public TestResult {
   void socketMessage(std::string_view url, Direction direction, std::uint64_t size,
                      const LoadsStatus& s) override;
   void socketClose(std::string_view url, const SocketClose& close, const LoadsStatus& s) override;
+  void claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo, bool exact) override;
 
  private:
   // Starts an event of `args` arguments after the five-element header.

@@ -52,6 +52,9 @@ wire::Summary toWire(const IntervalSummary& m) {
     w.seconds.push_back(
         {s.second, s.requests, s.errors, s.testFailures, s.dropped, s.users, toWire(s.latency)});
   }
+  for (const auto& [key, claim] : m.rows) {
+    w.rows.push_back({key.first, key.second, claim.upTo, claim.exact});
+  }
   return w;
 }
 
@@ -123,6 +126,11 @@ bool fromWire(wire::Summary& w, IntervalSummary& m) {
     d.second = s.second, d.requests = s.requests, d.errors = s.errors;
     d.testFailures = s.testFailures, d.dropped = s.dropped, d.users = s.users;
     if (!fromWire(s.latency, d.latency)) return false;
+  }
+  for (auto& r : w.rows) {
+    RowClaim& claim = m.rows[{std::move(r.feed), r.run}];
+    claim.upTo = r.upTo;
+    claim.exact = r.exact;
   }
   return true;
 }

@@ -92,6 +92,13 @@ struct Second {
   Histogram latency;
   MSGPACK_DEFINE_ARRAY(second, requests, errors, testFailures, dropped, users, latency);
 };
+struct Rows {  // claimRows (§5.3 kind 15), the latest word per (feed, run)
+  std::string feed;
+  std::uint32_t run = 0;
+  std::uint64_t upTo = 0;
+  bool exact = false;
+  MSGPACK_DEFINE_ARRAY(feed, run, upTo, exact);
+};
 struct Summary {
   std::int64_t runStartedUs = 0, runStoppedUs = 0, firstEventUs = 0, lastEventUs = 0;
   std::vector<Test> tests;
@@ -101,8 +108,9 @@ struct Summary {
   Sockets sockets;
   std::vector<Error> errors;
   std::vector<Second> seconds;
+  std::vector<Rows> rows;  // absent from a sender older than unique rows' claims
   MSGPACK_DEFINE_ARRAY(runStartedUs, runStoppedUs, firstEventUs, lastEventUs, tests, requests,
-                       statuses, counters, sockets, errors, seconds);
+                       statuses, counters, sockets, errors, seconds, rows);
 };
 // The whole body: [run-id, agent-id, seq, events-sent, events, summary].
 struct SummaryBody {

@@ -421,13 +421,25 @@ void rebalances(std::string& out, const Json& r) {
                 std::to_string(integer(s, "index") + 1) + " (" + formatCount(count(s, "users")) +
                 " users)";
     }
+    std::string dealt;
+    const Json& rowFacts = field(e, "rows");
+    for (const auto& f : arrayField(rowFacts, "feeds")) {
+      dealt += (dealt.empty() ? "" : ", ") + text(f, "feed") + " " + formatCount(count(f, "dealt"));
+    }
+    if (!dealt.empty()) {
+      const bool moved =
+          field(rowFacts, "moved").is_boolean() && field(rowFacts, "moved").get<bool>();
+      dealt += moved ? "; the rest went to the others" : "; the rest stayed unused";
+    }
     rows.push_back({Cell(report::utcTime(integer(e, "appliesAtUs")), "text"),
                     Cell(text(e, "lost"), "text"), Cell(text(e, "reason"), "text"),
-                    formatCount(count(e, "count")), Cell(shares, "text")});
+                    formatCount(count(e, "count")), Cell(shares, "text"),
+                    Cell(dealt.empty() ? "-" : dealt, "text")});
   }
   if (rows.empty()) return;
   out += "<h3>Rebalanced</h3>";
-  table(out, {"new split from", "agent lost", "why", "agents", "new shares"}, rows);
+  table(out, {"new split from", "agent lost", "why", "agents", "new shares", "unique rows dealt"},
+        rows);
 }
 
 // Load cycles (-u 10:20 --hits 5:10): one row per cycle, when there are several.

@@ -183,6 +183,12 @@ Json rebalances(const std::vector<RebalanceFacts>& events) {
       shares.push_back(
           Json{{"id", s.agentId}, {"host", s.host}, {"index", s.index}, {"users", s.users}});
     }
+    Json feeds = Json::array();
+    for (const auto& f : e.rows) feeds.push_back(Json{{"feed", f.feed}, {"dealt", f.dealt}});
+    Json rows{{"feeds", std::move(feeds)},
+              {"final", e.rowsFinal},
+              {"moved", e.rowsMoved},
+              {"movedAtMs", e.rowsMovedAtMs ? Json(*e.rowsMovedAtMs) : Json(nullptr)}};
     out.push_back(Json{{"atMs", e.atMs},
                        {"lost", e.lostId},
                        {"lostHost", e.lostHost},
@@ -191,7 +197,8 @@ Json rebalances(const std::vector<RebalanceFacts>& events) {
                        {"appliesAtUs", e.appliesAtUs},
                        {"firstArrival", e.firstArrival ? Json(*e.firstArrival) : Json(nullptr)},
                        {"count", e.count},
-                       {"shares", std::move(shares)}});
+                       {"shares", std::move(shares)},
+                       {"rows", std::move(rows)}});
   }
   return out;
 }

@@ -73,6 +73,16 @@ struct RebalanceFacts {
   std::optional<std::uint64_t> firstArrival;  // open model: the first re-split arrival
   std::uint32_t count = 0;                    // agents sharing the run from then on
   std::vector<Share> shares;                  // the new split
+  // Its unique feeders' rows (docs/data.md): what it had dealt of each feed (claimed,
+  // when its slave's end did not arrive), and whether the rest went to the others.
+  struct FeedRows {
+    std::string feed;
+    std::uint64_t dealt = 0;
+  };
+  std::vector<FeedRows> rows;
+  bool rowsFinal = false;  // its slave had ended: `dealt` is exact
+  bool rowsMoved = false;  // the rest of its rows went to the agents of the split
+  std::optional<std::uint64_t> rowsMovedAtMs;  // when, if later than atMs
 };
 
 // Results messages the master dropped as not its run's, by why (docs/json-report.md).

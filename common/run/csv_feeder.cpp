@@ -84,9 +84,8 @@ std::vector<std::vector<std::string>> parseCsv(std::string_view text, std::strin
 }
 
 // Rows are read once, on the first next(). A unique feeder deals the rows of this
-// runner's users: row r belongs to user r mod U of the cycle's U users (the run's
-// numbering, docs/distributed.md), so share i of n has the rows of its users k = i,
-// i+n, … < U, in increasing order; each cycle starts over (a new generation).
+// runner's users, and those it took over from a runner that left (run/row_runs.hpp,
+// detail::dealUniqueRow); each cycle starts over.
 struct CsvFeeder::Impl {
   Impl(std::string file, FeederOptions options) : file(std::move(file)), options(options) {}
 
@@ -105,24 +104,6 @@ struct CsvFeeder::Impl {
     loaded = true;
   }
 
-  std::uint64_t uniqueRow() {  // with mutex held; rows.size() when used up
-    const detail::RunShare share = detail::runShare();
-    if (share.generation != generation) {
-      generation = share.generation;
-      position = 0;
-    }
-    const std::uint64_t users = share.runUsers;
-    // This share's users of the cycle: index, index + count, … below `users`.
-    const std::uint64_t own =
-        share.index < users ? (users - share.index + share.count - 1) / share.count : 0;
-    if (own == 0) return rows.size();
-    const std::uint64_t block = position / own, user = share.index + (position % own) * share.count;
-    const std::uint64_t row = block * users + user;
-    if (row >= rows.size()) return rows.size();
-    ++position;
-    return row;
-  }
-
   std::uint64_t take() {  // with mutex held; the row number
     if (rows.empty()) throw std::runtime_error("the data file " + file + " has no rows");
     switch (options.mode) {
@@ -136,19 +117,17 @@ struct CsvFeeder::Impl {
       case FeedMode::kUnique:
         break;
     }
-    return uniqueRow();
+    return detail::dealUniqueRow(file, rows.size()).value_or(rows.size());
   }
 
   const std::string file;
   const FeederOptions options;
-  std::mutex mutex;
+  std::mutex mutex;  // guards what follows; unique dealing has its own (run/run_data.hpp)
   bool loaded = false;
   std::shared_ptr<const std::vector<std::string>> columns;
   std::vector<std::vector<std::string>> rows;
-  std::uint64_t generation = ~std::uint64_t{0};  // unique: the cycle the position is of
-  std::uint64_t position = 0;                    // unique: rows of this share dealt so far
-  std::uint64_t circular = 0;                    // circular: the next row
-  std::mt19937_64 random;                        // random
+  std::uint64_t circular = 0;  // circular: the next row
+  std::mt19937_64 random;      // random
 };
 
 CsvFeeder::CsvFeeder(std::string file, FeederOptions options)

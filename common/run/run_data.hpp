@@ -12,8 +12,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "run/row_runs.hpp"
 
 namespace loads::detail {
+
+// Claims a unique feeder's rows (RowClaim): feed, run, up to, exact.
+using ClaimRows = std::function<void(std::string_view, std::uint32_t, std::uint64_t, bool)>;
 
 struct RunData {
   std::map<std::string, std::string> files;   // --include: name → path on this machine; none
@@ -23,6 +30,7 @@ struct RunData {
   std::function<void()> stopRun;              // ends the run (a feeder out of rows); none
   std::uint64_t runUsers = 1;                 // users of the running cycle over the whole run (1)
   std::uint64_t generation = 0;               // bumped by every cycle: unique feeders start over
+  ClaimRows claimRows;                        // where unique feeders' claims go; none
 };
 
 // Replaces the process's run data (RunData{} when a run ends).
@@ -41,5 +49,15 @@ RunShare runShare();
 void startRunCycle(std::uint64_t runUsers);
 // Ends the run, as a unique feeder out of rows asks; false when no run is installed.
 bool stopCurrentRun();
+
+// Unique feeders (run/row_runs.hpp): the next row of `feed`, a file of `rows` rows, that
+// this runner deals; nullopt when its rows of it are used up. A row is claimed (through
+// RunData::claimRows) before it is returned.
+std::optional<std::uint64_t> dealUniqueRow(std::string_view feed, std::uint64_t rows);
+// Runner `index` of `count` takes its part of the rows a runner that left had not dealt
+// (REBALANCE `rows`): they are dealt after the rows it has.
+void takeOverRows(const std::vector<RowRun>& left, std::uint32_t index, std::uint32_t count);
+// Says through RunData::claimRows exactly how far each feed got in each run (the run ends).
+void releaseRowClaims();
 
 }  // namespace loads::detail

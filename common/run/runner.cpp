@@ -134,8 +134,11 @@ Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& 
       options_(std::move(options)),
       result_(result),
       dns_(std::make_unique<detail::DnsCache>()) {
-  detail::installRunData({options_.files, options_.params, options_.shareIndex, options_.shareCount,
-                          [this] { stop(); }});
+  detail::RunData data{options_.files, options_.params, options_.shareIndex, options_.shareCount,
+                       [this] { stop(); }};
+  data.claimRows = [this](std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                          bool exact) { result_.claimRows(feed, run, upTo, exact); };
+  detail::installRunData(std::move(data));
   unsigned n =
       options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
@@ -201,6 +204,7 @@ void Runner::runCycle(std::size_t index) {
 }
 
 void Runner::finish() {
+  detail::releaseRowClaims();
   result_.stopTestRun();
   for (auto& t : threads_) t->work.reset();
   for (auto& t : threads_) t->thread.join();
@@ -604,6 +608,13 @@ void Runner::track(Cycle& cycle, std::uint64_t users, bool pooled) {
 }
 
 void Runner::rebalance(const Resplit& resplit) {
+  if (!resplit.rows.empty()) detail::takeOverRows(resplit.rows, resplit.index, resplit.count);
+  {
+    std::lock_guard lock(mutex_);
+    const auto split = std::make_tuple(resplit.index, resplit.count, resplit.from);
+    if (split_ == split) return;
+    split_ = split;
+  }
   if (options_.rate) {
     std::size_t threads;
     {

@@ -24,9 +24,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "run/row_runs.hpp"
 #include "run/run_data.hpp"
 #include "run/schedule.hpp"
 #include "run/test_library.hpp"
@@ -85,6 +87,9 @@ struct Resplit {
   std::uint32_t count = 1;  // shares (agents) from now on
   Micros from{0};           // schedules: the new split applies from this offset; 0
   std::uint32_t users = 0;  // closed model: this runner's users; open model: its pool
+  // What a runner that left had not dealt of its unique feeders' rows: this runner deals
+  // its part of them after its own (run/row_runs.hpp); none.
+  std::vector<RowRun> rows;
 };
 
 // A snapshot of where the run is, for live outputs.
@@ -127,7 +132,8 @@ class Runner {
   Progress progress() const;
   // Takes the new share: the open model re-splits its arrivals from `from`, stages their
   // targets from `from`; a closed run starts the users it lacks at once. Users and pool
-  // only grow (a runner never gives users back). Callable from any thread.
+  // only grow (a runner never gives users back). The same split again (a REBALANCE that
+  // only brings rows) changes nothing but the rows. Callable from any thread.
   void rebalance(const Resplit& resplit);
   // scheduleTarget() at a wall-clock time (µs since the epoch); -1 before run() starts.
   double targetAt(std::int64_t epochUs) const;
@@ -184,6 +190,7 @@ class Runner {
   bool pooled_ = false;                // pooled users (open model, stages)
   std::size_t dispatcherThreads_ = 0;  // open model: threads [0, this) dispatch
   UserTargetSchedule* staged_ = nullptr;
+  std::optional<std::tuple<std::uint32_t, std::uint32_t, Micros>> split_;  // the last applied
 };
 
 }  // namespace loads

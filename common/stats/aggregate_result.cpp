@@ -605,7 +605,30 @@ void AggregateResult::addDropped(std::string_view test, std::int64_t plannedStar
 
 // Each list of the summary is in the order its calls first named the entries, and each
 // entry says how many calls it folds: the caps admit and count exactly as for the calls.
+void AggregateResult::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                                bool exact) {
+  const std::uint32_t source = shard().source;
+  std::lock_guard lock(claimsMutex_);
+  claims_[source][{std::string(feed), run}].note(upTo, exact);
+}
+
+RowClaims AggregateResult::rowClaims(std::uint32_t source) const {
+  std::lock_guard lock(claimsMutex_);
+  auto it = claims_.find(source);
+  return it == claims_.end() ? RowClaims{} : it->second;
+}
+
+void AggregateResult::forgetRowClaims() {
+  std::lock_guard lock(claimsMutex_);
+  claims_.clear();
+}
+
 void AggregateResult::mergeSummary(const IntervalSummary& m) {
+  if (!m.rows.empty()) {
+    const std::uint32_t source = shard().source;
+    std::lock_guard lock(claimsMutex_);
+    for (const auto& [key, claim] : m.rows) claims_[source][key].note(claim.upTo, claim.exact);
+  }
   {
     Shard& s = shard();
     std::lock_guard lock(s.mu);

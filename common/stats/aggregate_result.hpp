@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "run/row_runs.hpp"
 #include "stats/histogram.hpp"
 
 namespace loads {
@@ -244,6 +245,11 @@ class AggregateResult final : public TestResult {
                      const LoadsStatus&) override;
   void socketClose(std::string_view url, const SocketClose&, const LoadsStatus&) override;
   void addDropped(std::string_view test, std::int64_t plannedStartUs, const LoadsStatus&) override;
+  // Kept by source, for --rebalance (rowClaims); not in the snapshot nor passed to observers.
+  void claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo, bool exact) override;
+  // What `source`'s unique feeders claimed (run/row_runs.hpp).
+  RowClaims rowClaims(std::uint32_t source) const;
+  void forgetRowClaims();  // a new load cycle numbers its sources afresh
 
   // Counts a slave's summary of an interval (--results summary, SummaryBuilder) exactly as
   // its calls replayed one by one would have been counted, under the calling thread's
@@ -278,7 +284,9 @@ class AggregateResult final : public TestResult {
   std::unique_ptr<NameCaps> caps_;
   std::int64_t runStartedUs_ = 0;  // guarded by shardsMutex_
   std::int64_t runStoppedUs_ = 0;
-  std::string targetKind_;  // set before the run
+  mutable std::mutex claimsMutex_;             // guards claims_
+  std::map<std::uint32_t, RowClaims> claims_;  // by source
+  std::string targetKind_;                     // set before the run
   TargetFunction target_;
 };
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "run/row_runs.hpp"
 #include "stats/aggregate_result.hpp"
 #include "stats/histogram.hpp"
 
@@ -71,6 +72,7 @@ struct IntervalSummary {
   SocketSummary sockets;
   std::vector<Error> errors;
   std::vector<Second> seconds;
+  RowClaims rows;  // claimRows calls folded: the latest word per (feed, run)
 };
 
 }  // namespace loads

@@ -203,6 +203,12 @@ void SummaryBuilder::incrCounter(std::string_view testName, std::string_view nam
   noteEvent(at, at);
 }
 
+void SummaryBuilder::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                               bool exact) {
+  ++summary_.events;
+  summary_.rows[{std::string(feed), run}].note(upTo, exact);
+}
+
 template <class Update>
 void SummaryBuilder::socketEvent(Update&& update) {
   const std::int64_t at = now();

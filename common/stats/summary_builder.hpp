@@ -52,6 +52,7 @@ class SummaryBuilder final : public TestResult {
   void addHit(const Hit& hit, const LoadsStatus& s) override;
   void addDropped(std::string_view test, std::int64_t plannedStartUs,
                   const LoadsStatus& s) override;
+  void claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo, bool exact) override;
   void incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                    const LoadsStatus& s) override;
   void socketOpen(std::string_view url, const LoadsStatus& s) override;

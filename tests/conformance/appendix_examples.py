@@ -48,8 +48,9 @@ EXAMPLES = [
                                 events_sent=5, events=[
         w.event("stopTest", (5, 1, 1, 6), test="Blog.test_home", elapsed_us=900),
         w.event("stopTestRun", at_us=T0 + 2_000_000)])),
-    # The same calls (and a success and a counter) folded: 7 events in one SUMMARY.
-    ("SUMMARY", w.message("SUMMARY", run_id="r1", agent_id="a2", seq=1, events_sent=7, events=7,
+    # The same calls (and a success, a counter and a unique feeder's claim) folded: 8 events
+    # in one SUMMARY.
+    ("SUMMARY", w.message("SUMMARY", run_id="r1", agent_id="a2", seq=1, events_sent=8, events=8,
                           summary=[
         T0, T0 + 2_000_000, T0 + 1000, T0 + 1850,
         [["Blog.test_home", 1, 1, 1, 0, 0, 0, 0, 0, [[900, 1], 0, 900, 900, 900]]],
@@ -59,7 +60,8 @@ EXAMPLES = [
         [[0, "articles", 3, 1]],
         [0, 0, 0, 0, 0, 0, 0],
         [],
-        [[T0 // 1_000_000, 1, 0, 0, 0, 1, [[850, 1], 0, 850, 850, 850]]]])),
+        [[T0 // 1_000_000, 1, 0, 0, 0, 1, [[850, 1], 0, 850, 850, 850]]],
+        [["users.csv", 0, 16, False]]])),
 ]
 
 

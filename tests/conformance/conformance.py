@@ -204,6 +204,13 @@ def frontend(build):
         expect(a1, "REBALANCE", "RUNNING | REBALANCE, valid -> to each listed running agent",
                run_id=run_id, count=1)
         row("RUNNING | REBALANCE, valid -> no answer to the master", m.quiet(0.3))
+        rows = [[1, 0, 1, [["users.csv", 40]]], [2, 3, 6, []]]
+        m.send("REBALANCE", run_id=run_id, count=1, shares=[["a1", 0]], from_ms=0, lost="x",
+               rows=rows)
+        expect(a1, "REBALANCE", "RUNNING | REBALANCE with rows -> to the agent, rows as sent",
+               rows=rows)
+        m.send("REBALANCE", run_id=run_id, count=1, shares=[["a1", 0]], rows=[[1, 0, 0, []]])
+        expect_error(m, w.MALFORMED, "RUNNING | REBALANCE, rows of stride 0")
         m.send("REBALANCE", run_id=run_id, count=2, shares=[["a1", 0], ["a1", 1]])
         expect_error(m, w.MALFORMED, "RUNNING | REBALANCE, invalid")
         m.send("REBALANCE", run_id="other", count=1, shares=[["a1", 0]])

@@ -36,7 +36,7 @@ MESSAGES = {
     "PONG": [("pid", 0), ("version", ""), ("protocol", 0), ("uptime-ms", 0), ("agents", []),
              ("runs", [])],
     "REBALANCE": [("run-id", None), ("count", None), ("shares", None), ("from-ms", 0),
-                  ("lost", "")],
+                  ("lost", ""), ("rows", [])],
     "HEARTBEAT": [],
     "DISCONNECT": [("reason", "")],
     "ERROR": [("code", 0), ("text", "")],
@@ -72,6 +72,7 @@ EVENTS = {
     "socketMessage": (12, ["url", "direction", "size"]),
     "socketClose": (13, ["url", "code", "reason", "clean"]),
     "addDropped": (14, ["test", "planned-start-us"]),
+    "claimRows": (15, ["feed", "run", "up-to", "exact"]),
 }
 
 # 7. error codes

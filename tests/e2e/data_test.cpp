@@ -6,6 +6,7 @@
 //
 // The library is tests/libs/data.cpp.
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -136,6 +137,96 @@ TEST_CASE(
   checkEachRowOnce(r);
   CHECK(skips(r) == 500);
   CHECK(r.report.at("run").at("options").at("params").at("exhausted") == "skip");
+}
+
+// --rebalance with a unique feeder. Agent-1 leaves mid-run in one of two ways:
+// - killed (-9): its slave stops with it, and its last results say exactly how many rows
+//   it dealt; the master gives the rest of its rows to the two others with the new split;
+// - stopped (SIGSTOP) until the broker reports it lost, then killed: while its slave may
+//   still run, its rows stay with it; they move once its slave has ended.
+// Either way the others deal them after their own: every row is served exactly once over
+// the whole run, and the report says what the lost agent dealt.
+TEST_CASE("with --rebalance the rows of an agent that left mid-run go to the others, each once") {
+  const bool stopFirst = GENERATE(false, true);
+  DataCluster d;
+  const std::string tag = stopFirst ? "stopped" : "killed";
+  const std::string report = d.cluster.dir + "/" + tag + ".json";
+  Process master({built("master/loads-master"),
+                  built("tests/libs/libdata.so"),
+                  "-q",
+                  "--json",
+                  report,
+                  "--server-url",
+                  "http://127.0.0.1:" + std::to_string(d.cluster.targetPort) + "/hit/" + tag,
+                  "--broker",
+                  d.cluster.frontend,
+                  "--agents",
+                  "3",
+                  "--rebalance",
+                  "--include",
+                  d.rows,
+                  "--test",
+                  "Rows.test_row",
+                  "-u",
+                  "7",
+                  "-d",
+                  "120s",
+                  "--param",
+                  "pause-ms=5"});
+  auto rowsServed = [&] {
+    const auto stats = json::parse(httpRequest(d.cluster.targetPort, "GET", "/stats"));
+    std::uint64_t n = 0;
+    for (const auto& [path, count] : stats.at("paths").items()) {
+      if (path.rfind("/hit/" + tag + "/row/", 0) == 0) n += count.get<std::uint64_t>();
+    }
+    return n;
+  };
+  // The trigger: a tenth of the rows are served, so every agent deals.
+  REQUIRE(eventually([&] { return rowsServed() >= kRows / 10; }, 60s));
+  const pid_t agent = d.cluster.agents[1]->pid();
+  if (stopFirst) {
+    ::kill(agent, SIGSTOP);
+    const bool rebalanced = eventually(
+        [&] {
+          master.wait(50ms);  // reads what the master printed so far
+          return master.err().find("rebalancing: agent agent-1") != std::string::npos;
+        },
+        30s);
+    ::kill(agent, SIGKILL);
+    REQUIRE(rebalanced);
+    CHECK(master.err().find("with its unique rows") == std::string::npos);
+  } else {
+    ::kill(agent, SIGKILL);
+  }
+  const auto code = master.wait(120s);
+  INFO(master.out() << master.err());
+  REQUIRE(code);
+  CHECK(*code == 0);  // a rebalanced loss is reported, not a failure
+  Run r;
+  r.output = master.out() + master.err();
+  r.report = readJson(report);
+  const auto stats = json::parse(httpRequest(d.cluster.targetPort, "GET", "/stats"));
+  for (const auto& [path, n] : stats.at("paths").items()) {
+    if (path.rfind("/hit/" + tag + "/", 0) == 0) r.served[path.substr(tag.size() + 5)] = n;
+  }
+  checkEachRowOnce(r);
+  REQUIRE(r.report.at("rebalances").size() == 1);
+  const json& event = r.report.at("rebalances")[0];
+  CHECK(event.at("lost") == "agent-1");
+  const json& rows = event.at("rows");
+  CHECK(rows.at("final") == true);
+  CHECK(rows.at("moved") == true);
+  if (stopFirst) CHECK(rows.at("movedAtMs").get<std::uint64_t>() > event.at("atMs"));
+  REQUIRE(rows.at("feeds").size() == 1);
+  CHECK(rows.at("feeds")[0].at("feed") == "rows.csv");
+  // What it dealt is what it asked the target for.
+  for (const json& a : r.report.at("agents")) {
+    if (a.at("id") == "agent-1") {
+      CHECK(rows.at("feeds")[0].at("dealt") == a.at("requests"));
+      CHECK(a.at("requests").get<std::uint64_t>() > 0);
+    }
+  }
+  CHECK(r.report.at("problems").empty());
 }
 
 TEST_CASE("run parameters reach config() on every agent and the report run section") {

@@ -4,7 +4,8 @@
 // Rows.test_row takes the next row of rows.csv from a unique feeder and asks the target
 // for serverUrl() + "/row/<id>", so the target counts each row id it saw under its own
 // path. --param exhausted=skip picks the feeder that skips hits once the rows are used
-// up; by default the run ends. Params.test_echo asks for /param/<value of "tenant">.
+// up; by default the run ends; --param pause-ms=N paces each user (N ms after each row).
+// Params.test_echo asks for /param/<value of "tenant">.
 // Weighted.test_heavy and test_light are registered with weights 3 and 1.
 #include <loads/loads.hpp>
 
@@ -23,6 +24,9 @@ class Rows : public loads::TestCase {
     const loads::CsvRow row = rows.next();
     auto res = session().get(serverUrl() + "/row/" + row["id"], {.name = "GET /row/{id}"});
     assertEqual(res.status(), 200);
+    if (const auto pause = loads::config().getInt("pause-ms", 0)) {
+      sleep(std::chrono::milliseconds(pause));
+    }
   }
 };
 

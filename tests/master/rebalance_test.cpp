@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 #include <sstream>
 
 #include "report/json_output.hpp"
@@ -95,4 +96,52 @@ TEST_CASE("the rebalance report names the lost agent, when and the new split") {
   CHECK(json[0]["fromMs"] == 4000);
   CHECK(json[0]["firstArrival"] == 1200);
   CHECK(json[0]["shares"][1]["users"] == 30);
+  CHECK(json[0]["rows"]["feeds"].empty());
+  CHECK(json[0]["rows"]["moved"] == false);
+}
+
+TEST_CASE(
+    "the rebalance report says what the lost agent dealt of each feed, and where the rest went") {
+  RebalanceEvent event;
+  event.lostId = "a2";
+  event.rows = {{"users.csv", 1234}, {"items.csv", 0}};
+  std::ostringstream kept, moved;
+  printRebalances({event}, kept);
+  CHECK(kept.str().find("unique rows of users.csv: 1234 claimed by a2; the rest stayed unused") !=
+        std::string::npos);
+  event.rowsFinal = event.rowsMoved = true;
+  printRebalances({event}, moved);
+  CHECK(moved.str().find("unique rows of items.csv: 0 dealt by a2; the rest went to the agents") !=
+        std::string::npos);
+}
+
+TEST_CASE("rows a leaver had not dealt split over the others whatever the runs it held") {
+  // Runs compose: a leaver holding its own run and one taken over leaves a remainder that
+  // splits over 3 holders; every element of the remainder goes to exactly one of them.
+  std::vector<RowRun> runs{ownRun(2), RowRun{0, 5, 4, {{"users.csv", 8}}}};
+  RowClaims claims;
+  claims[{"users.csv", 0}].note(10, true);
+  claims[{"users.csv", 1}].note(3, true);
+  claims[{"items.csv", 1}].note(2, false);
+  auto rest = remainingRows(runs, claims);
+  REQUIRE(rest);
+  for (const char* feed : {"users.csv", "items.csv", "other.csv"}) {
+    for (std::size_t q = 0; q < runs.size(); ++q) {
+      const std::uint64_t dealt = claims.count({feed, q}) ? claims[{feed, q}].upTo : 0;
+      std::multiset<std::uint64_t> parts;
+      for (std::uint32_t j = 0; j < 3; ++j) {
+        auto part = shareOfRows(*rest, j, 3);
+        REQUIRE(part);
+        for (std::uint64_t k = 0; k < 50; ++k) parts.insert(*(*part)[q].element(feed, k));
+      }
+      // The 150 smallest elements of the holders are the leaver's elements from `dealt` on.
+      std::vector<std::uint64_t> expected;
+      for (std::uint64_t k = dealt; k < dealt + 150; ++k)
+        expected.push_back(*runs[q].element(feed, k));
+      INFO(feed << " run " << q);
+      CHECK(std::vector<std::uint64_t>(parts.begin(), parts.end()) == expected);
+    }
+  }
+  // Strides past 64 bits are refused, not wrapped.
+  CHECK_FALSE(shareOfRows({RowRun{0, 0, std::uint64_t{1} << 62, {}}}, 1, 8));
 }

@@ -223,3 +223,30 @@ TEST_CASE("a SUMMARY that points past its lists or holds a broken histogram is m
   CHECK(decodeSummaryBatch(encoder.batch(events)).error() == ErrorCode::kUnexpected);
   CHECK(decodeResultsBatch(encodeSummary(encoder, good), events).error() == ErrorCode::kUnexpected);
 }
+
+TEST_CASE(
+    "unique rows' claims fold to the highest, or the exact last word, and reach the aggregate",
+    "[summary]") {
+  SummaryBuilder builder([] { return kT0; });
+  builder.claimRows("users.csv", 0, 16, false);
+  builder.claimRows("users.csv", 0, 48, false);
+  builder.claimRows("users.csv", 0, 20, true);   // the runner's last word
+  builder.claimRows("users.csv", 0, 64, false);  // a late claim of another thread's slot
+  builder.claimRows("items.csv", 2, 32, false);
+  const IntervalSummary m = builder.take();
+  CHECK(m.events == 5);
+  ResultsEncoder encoder("r1", "a1");
+  auto decoded = decodeSummaryBatch(encodeSummary(encoder, m));
+  REQUIRE(decoded.ok());
+  AggregateResult aggregate;
+  aggregate.setSource(3);
+  aggregate.claimRows("users.csv", 0, 8, false);  // an earlier raw claim of the same agent
+  aggregate.mergeSummary(decoded->summary);
+  const RowClaims claims = aggregate.rowClaims(3);
+  REQUIRE(claims.size() == 2);
+  CHECK(claims.at({"users.csv", 0}).upTo == 20);
+  CHECK(claims.at({"users.csv", 0}).exact);
+  CHECK(claims.at({"items.csv", 2}).upTo == 32);
+  CHECK_FALSE(claims.at({"items.csv", 2}).exact);
+  CHECK(aggregate.rowClaims(0).empty());
+}

@@ -245,6 +245,9 @@ RunFacts everyFact() {
                        .firstArrival = 3,
                        .count = 1};
   event.shares.push_back({"a1", "h", 0, 4});
+  event.rows.push_back({"users.csv", 1234});
+  event.rowsFinal = event.rowsMoved = true;
+  event.rowsMovedAtMs = 900;
   d.rebalances = std::vector{event};
   facts.distributed = d;
   facts.cycles.push_back({.index = 0,

@@ -11,6 +11,7 @@
 
 #include "loads/data.hpp"
 #include "loads/test_case.hpp"
+#include "run/row_runs.hpp"
 #include "run/run_data.hpp"
 
 using namespace loads;
@@ -103,6 +104,111 @@ TEST_CASE("unique rows: shares of a run, each with 4 threads, use every row exac
   detail::installRunData({});
 }
 
+namespace {
+
+// One share of a distributed run in this process: its feeder, and what it claimed.
+struct Share {
+  const RowsFile& file;
+  std::uint32_t index, count;
+  std::uint64_t users;
+  RowClaims claims;
+  std::vector<RowRun> runs{ownRun(index)};  // as the master keeps them
+
+  void start() {
+    detail::RunData data{{{"rows.csv", file.path}}, {}, index, count, {}};
+    data.claimRows = [this](std::string_view feed, std::uint32_t run, std::uint64_t upTo,
+                            bool exact) {
+      claims[{std::string(feed), run}].note(upTo, exact);
+    };
+    detail::installRunData(std::move(data));
+    detail::startRunCycle(users);
+  }
+  // Deals up to `n` rows with 3 threads (all when n is 0).
+  std::vector<std::uint64_t> deal(std::uint64_t n) {
+    CsvFeeder feeder("rows.csv",
+                     {.mode = FeedMode::kUnique, .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
+    if (n == 0) return drain(feeder, 3);
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t i = 0; i < n; ++i) out.push_back(feeder.next().number());
+    return out;
+  }
+};
+
+// `left`'s rows past its claims go to `holders` (new indices 0..n-1), as the master does.
+void moveRows(Share& left, std::vector<Share*> holders) {
+  auto rest = remainingRows(left.runs, left.claims);
+  REQUIRE(rest);
+  for (std::uint32_t j = 0; j < holders.size(); ++j) {
+    auto part = shareOfRows(*rest, j, static_cast<std::uint32_t>(holders.size()));
+    REQUIRE(part);
+    holders[j]->runs.insert(holders[j]->runs.end(), part->begin(), part->end());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("rows a share left with are dealt by the others: none twice, none lost, over 2 losses") {
+  // 4 shares of 11 users over 5,000 rows. Share 1 leaves after 300 rows, its rest goes
+  // to shares 0, 2 and 3; then share 3, which had taken some over, leaves after 900
+  // more, and its rest goes to 0 and 2, which deal everything left.
+  RowsFile file(5000);
+  std::vector<Share> shares;
+  for (std::uint32_t i = 0; i < 4; ++i) shares.push_back({file, i, 4, 11});
+  std::multiset<std::uint64_t> dealt;
+  auto deal = [&](Share& share, std::uint64_t n, bool release) {
+    share.start();
+    // Rows taken over before this process started its share: as REBALANCE would add them.
+    for (std::size_t q = 1; q < share.runs.size(); ++q) {
+      detail::takeOverRows({share.runs[q]}, 0, 1);
+    }
+    for (std::uint64_t row : share.deal(n)) dealt.insert(row);
+    if (release) detail::releaseRowClaims();
+  };
+  deal(shares[1], 300, true);
+  moveRows(shares[1], {&shares[0], &shares[2], &shares[3]});
+  deal(shares[3], 900, true);
+  moveRows(shares[3], {&shares[0], &shares[2]});
+  deal(shares[0], 0, true);
+  deal(shares[2], 0, true);
+  detail::installRunData({});
+  CHECK(dealt.size() == 5000);
+  CHECK(std::set<std::uint64_t>(dealt.begin(), dealt.end()).size() == 5000);
+  // The exact claims say what each dealt.
+  std::uint64_t claimed = 0;
+  for (auto& share : shares) {
+    for (const auto& [key, claim] : share.claims) {
+      CHECK(claim.exact);
+      claimed += claim.upTo;
+    }
+  }
+  CHECK(claimed == 5000);
+}
+
+TEST_CASE("a share that died after claiming ahead leaves its claimed rows unused, none twice") {
+  // No exact claim: the slave crashed. What it claimed ahead of its 250 rows stays unused.
+  RowsFile file(3000);
+  std::vector<Share> shares;
+  for (std::uint32_t i = 0; i < 3; ++i) shares.push_back({file, i, 3, 7});
+  std::multiset<std::uint64_t> dealt;
+  shares[2].start();
+  for (std::uint64_t row : shares[2].deal(250)) dealt.insert(row);
+  const RowClaim ahead = shares[2].claims.at({"rows.csv", 0});
+  CHECK(!ahead.exact);
+  CHECK(ahead.upTo >= 250);
+  CHECK(ahead.upTo <= 250 + 250 / 8 + 16);  // claims run at most a block ahead
+  moveRows(shares[2], {&shares[0], &shares[1]});
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    shares[i].start();
+    for (std::size_t q = 1; q < shares[i].runs.size(); ++q) {
+      detail::takeOverRows({shares[i].runs[q]}, 0, 1);
+    }
+    for (std::uint64_t row : shares[i].deal(0)) dealt.insert(row);
+  }
+  detail::installRunData({});
+  CHECK(std::set<std::uint64_t>(dealt.begin(), dealt.end()).size() == dealt.size());
+  CHECK(dealt.size() == 3000 - (ahead.upTo - 250));
+}
+
 TEST_CASE("unique rows start over with each load cycle") {
   RowsFile file(10);
   file.install(0, 1);
@@ -122,10 +228,10 @@ TEST_CASE("a unique feeder out of rows ends the run or skips the hit, as chosen"
   CsvFeeder ending("rows.csv", {.mode = FeedMode::kUnique});
   CsvFeeder skipping("rows.csv",
                      {.mode = FeedMode::kUnique, .whenRowsRunOut = WhenRowsRunOut::kSkipHit});
-  for (int i = 0; i < 3; ++i) {
-    ending.next();
-    skipping.next();
-  }
+  // Two unique feeders of one file share its rows: each row once over the run.
+  ending.next();
+  skipping.next();
+  ending.next();
   CHECK_THROWS_WITH(skipping.next(),
                     Catch::Contains("3 rows are used up (unique feeder): hit skipped"));
   CHECK(stops == 0);

@@ -82,8 +82,9 @@ class CsvRow {
 // Unique mode: row r belongs to user r mod U of the cycle's U users (over all agents), so
 // each agent deals the rows of its own users (the rule that splits users over agents):
 // each row is used once over the whole run, and with --hits the same rows are used and
-// skipped over any number of agents as locally. Each load cycle starts over. Rows of an
-// agent lost mid-run are not dealt again (docs/data.md).
+// skipped over any number of agents as locally. Each load cycle starts over. Unique
+// feeders of one file share its rows. With --rebalance the rows an agent that left had
+// not dealt go to the others, once its slave has ended (docs/data.md).
 class CsvFeeder {
  public:
   explicit CsvFeeder(std::string file, FeederOptions options = {});

@@ -49,6 +49,12 @@ class TestResult {
   // and was not run (k6's dropped_iterations).
   virtual void addDropped(std::string_view /*test*/, std::int64_t /*plannedStartUs*/,
                           const LoadsStatus&) {}
+  // A unique CSV feeder's progress in run `run` of its rows (run/row_runs.hpp): elements
+  // below `upTo` may have been dealt, or, when `exact`, exactly those were (the runner's
+  // last word). The master re-deals the rest when the runner leaves a distributed run
+  // early (--rebalance); nothing else reads it.
+  virtual void claimRows(std::string_view /*feed*/, std::uint32_t /*run*/, std::uint64_t /*upTo*/,
+                         bool /*exact*/) {}
 };
 
 }  // namespace loads
