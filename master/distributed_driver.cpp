@@ -188,8 +188,9 @@ std::vector<std::string> printAgents(const std::vector<AgentRow>& rows,
     const std::string who = "agent " + row.assigned.agentId + " on " + row.assigned.host +
                             (cycles > 1 ? " (cycle " + std::to_string(row.cycle + 1) + ")" : "");
     std::string sentText = final ? formatCount(sent) : "?";
-    if (row.shareMoved) {
-      // Reported under "Rebalanced": with --rebalance a lost agent is expected, not a fault.
+    if (row.shareMoved && !(tally && tally->crash)) {
+      // Reported under "Rebalanced": with --rebalance a lost agent is expected, not a fault;
+      // test code that crashed is one, which a re-split does not mend.
     } else if (row.state == AgentState::kLost) {
       problems.push_back(who + " was lost (" + row.reason + "); its results up to then are kept");
     } else if (row.signal != 0 || row.exitCode >= 2 || row.exitCode < 0) {
@@ -298,8 +299,11 @@ std::optional<std::string> onBrokerMessage(const proto::Envelope& envelope,
       auto done = proto::decodeBody<proto::AgentDone>(envelope);
       AgentRow* row = done && done->runId == runId ? rowFor(done->agentId) : nullptr;
       if (!row || row->state != AgentState::kRunning) return std::nullopt;
-      *row = {row->assigned, AgentState::kDone, done->exitCode,
-              done->signal,  done->reason,      Clock::now()};
+      row->state = AgentState::kDone;  // the rest of the row (its share, cycle, rows) stays
+      row->exitCode = done->exitCode;
+      row->signal = done->signal;
+      row->reason = done->reason;
+      row->endedAt = Clock::now();
       if (done->signal != 0 || done->exitCode >= 2) {
         std::cerr << "\nloads-master: agent " << done->agentId << " on " << done->host << ": slave "
                   << endedText(*row, nullptr) << std::endl;
@@ -393,12 +397,17 @@ bool moveRows(AgentRow& left, std::vector<AgentRow>& rows, const RowClaims& clai
 }
 
 // What the report says of the rows of an agent that left.
-void noteRows(RebalanceEvent& event, const RowClaims& claims, bool final, bool moved) {
+// `dealt` is exact when every claim is (a slave that crashed said only what it claimed).
+void noteRows(RebalanceEvent& event, const RowClaims& claims, bool moved) {
   std::map<std::string, std::uint64_t> dealt;
-  for (const auto& [key, claim] : claims) dealt[key.first] += claim.upTo;
+  bool exact = true;
+  for (const auto& [key, claim] : claims) {
+    dealt[key.first] += claim.upTo;
+    exact = exact && claim.exact;
+  }
   event.rows.clear();
   for (const auto& [feed, n] : dealt) event.rows.push_back({feed, n});
-  event.rowsFinal = final;
+  event.rowsFinal = exact;
   event.rowsMoved = moved;
 }
 
@@ -442,7 +451,7 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
                             : std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-    noteRows(event, claims, ended(left), moved);
+    noteRows(event, claims, moved);
     if (!ended(left)) left.rowsPending = events.size();
     std::cerr << "\nloads-master: rebalancing: agent " << event.lostId << " left, " << event.count
               << " agents share the run from " << event.fromMs << " ms into the schedule"
@@ -462,7 +471,7 @@ void rebalanceLeavers(BrokerLink& link, std::vector<AgentRow>& rows, const std::
     const RowClaims claims = result.rowClaims(left.assigned.index);
     const bool moved = moveRows(left, rows, claims, message);
     if (moved) link.send(message);
-    noteRows(event, claims, true, moved);
+    noteRows(event, claims, moved);
     event.rowsMovedAtMs = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - runStart).count());
     std::cerr << "\nloads-master: the slave of agent " << left.assigned.agentId

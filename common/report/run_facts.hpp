@@ -80,7 +80,7 @@ struct RebalanceFacts {
     std::uint64_t dealt = 0;
   };
   std::vector<FeedRows> rows;
-  bool rowsFinal = false;  // its slave had ended: `dealt` is exact
+  bool rowsFinal = false;  // its slave said exactly what it dealt (it did not crash)
   bool rowsMoved = false;  // the rest of its rows went to the agents of the split
   std::optional<std::uint64_t> rowsMovedAtMs;  // when, if later than atMs
 };

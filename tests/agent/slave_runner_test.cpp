@@ -44,3 +44,31 @@ TEST_CASE("the library cache keeps libraries by sha256 and refuses mismatched by
   CHECK_FALSE(cache.find("../../etc/passwd"));
   std::filesystem::remove_all(dir);
 }
+
+using loads::agent::parseRebalance;
+using loads::agent::rebalanceLine;
+
+TEST_CASE("a REBALANCE with rows reaches the slave's control line and back whole") {
+  proto::Rebalance rebalance;
+  rebalance.count = 2;
+  rebalance.fromMs = 1500;
+  rebalance.rows = {{1, 0, 1, {{"rows.csv", 461}, {"a file, with \"odd\" bytes\n.csv", 7}}},
+                    {0, 5, 6, {}}};
+  proto::JobOptions job;
+  job.users = 7;
+  const auto resplit = parseRebalance(rebalanceLine(1, rebalance), job);
+  REQUIRE(resplit);
+  CHECK(resplit->index == 1);
+  CHECK(resplit->count == 2);
+  CHECK(resplit->from == std::chrono::milliseconds(1500));
+  CHECK(resplit->users == 3);
+  REQUIRE(resplit->rows.size() == 2);
+  CHECK(resplit->rows[0] ==
+        RowRun{1, 0, 1, {{"rows.csv", 461}, {"a file, with \"odd\" bytes\n.csv", 7}}});
+  CHECK(resplit->rows[1] == RowRun{0, 5, 6, {}});
+  // A line without rows (an older agent) and broken ones.
+  CHECK(parseRebalance("rebalance 0 2 0", job)->rows.empty());
+  CHECK_FALSE(parseRebalance("rebalance 0 2 0 rows 1 1 0 0 0", job));       // stride 0
+  CHECK_FALSE(parseRebalance("rebalance 0 2 0 rows 2 1 0 1 0", job));       // a run missing
+  CHECK_FALSE(parseRebalance("rebalance 0 2 0 rows 1 1 0 1 1 7g 3", job));  // not hex
+}

@@ -5,6 +5,7 @@
 // for serverUrl() + "/row/<id>", so the target counts each row id it saw under its own
 // path. --param exhausted=skip picks the feeder that skips hits once the rows are used
 // up; by default the run ends; --param pause-ms=N paces each user (N ms after each row).
+// --param crash-at-row=N aborts the slave that deals row N.
 // Params.test_echo asks for /param/<value of "tenant">.
 // Weighted.test_heavy and test_light are registered with weights 3 and 1.
 #include <loads/loads.hpp>
@@ -22,6 +23,9 @@ class Rows : public loads::TestCase {
   void test_row() {
     loads::CsvFeeder& rows = loads::config().get("exhausted") == "skip" ? skippingRows : endingRows;
     const loads::CsvRow row = rows.next();
+    if (static_cast<std::int64_t>(row.number()) == loads::config().getInt("crash-at-row", -1)) {
+      std::abort();  // test code that crashes, before asking for its row
+    }
     auto res = session().get(serverUrl() + "/row/" + row["id"], {.name = "GET /row/{id}"});
     assertEqual(res.status(), 200);
     if (const auto pause = loads::config().getInt("pause-ms", 0)) {
