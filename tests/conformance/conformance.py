@@ -491,6 +491,11 @@ def results(build, source):
         push.send(w.message("HEARTBEAT"))                        # other type: counted
         push.send(w.envelope("RESULTS", ["r", "a", "not a number", 0, []]))  # bad header
         batch("RESULTS", 1, 1, [], version=2)                    # other version: counted
+        histogram = [[500, 1], 0, 500, 500, 500]
+        phased_without_phases = [t0, 0, t0, t0 + 500, [], [[
+            "GET /", 1, 0, 100, 0, [0] * 9, histogram, histogram, t0, t0 + 500, 1, []]],
+            [], [], [0] * 7, [], []]
+        push.send(w.envelope("SUMMARY", [run_id, "conf-agent", 1, 1, 1, phased_without_phases]))
         batch("RESULTS", 1, 3, [w.event("startTestRun", at_us=t0),
                                 w.event("addHit", (1, 1, 1, 1), **hit),
                                 w.event("addHit", (1, 1, 1, 1), **hit)])  # no planned-start-us: 0
@@ -524,8 +529,9 @@ def results(build, source):
             rejected.get("afterFinal") == 1, rejected)
         row("any | RESULTS of another run -> dropped, counted", rejected.get("otherRun") == 1,
             rejected)
-        row("4 malformed messages counted (garbage, other type, bad header, other version)",
-            pick(data, "malformedResults", "malformed_results") == 4, data.get("malformed_results"))
+        row("5 malformed messages counted (garbage, other type, bad header, other version, "
+            "a SUMMARY whose phased hits have no phases)",
+            pick(data, "malformedResults", "malformed_results") == 5, data.get("malformed_results"))
         summary = data.get("summary", {})
         row("the hits are in the report, not the one after the final", summary.get("requests") == 2,
             summary)

@@ -626,3 +626,69 @@ TEST_CASE("a damaged library in an agent's cache is fetched again, and the run i
   CHECK(second.code == 0);
   CHECK(cluster.served() == 6);
 }
+
+// Past --max-names, over agents as locally: 301 users of the tagged library each ask for
+// a path of their own (301 request names) 7 times, with a cap of 50 names. Whichever names
+// a run admits first (the order differs between a local run, raw events and summaries
+// over 2 or 3 agents), each admitted name has its 7 requests and "(other)" has exactly the
+// other 251 users' 1,757; every total equals what the target served.
+TEST_CASE("past --max-names the report adds up the same locally and over agents, raw or summary") {
+  Cluster cluster(3);
+  constexpr std::uint64_t kUsers = 301, kHits = 7, kCap = 50;
+  const std::vector<std::pair<int, std::string>> modes = {
+      {0, "summary"}, {3, "summary"}, {3, "raw"}, {2, "summary"}};
+  for (const auto& [agents, results] : modes) {
+    const std::string tag = "names-" + std::to_string(agents) + "-" + results;
+    const std::string json = cluster.dir + "/" + tag + ".json";
+    std::vector<std::string> argv{
+        built("master/loads-master"),
+        built("tests/libs/libtagged.so"),
+        "--server-url",
+        "http://127.0.0.1:" + std::to_string(cluster.targetPort) + "/hit/" + tag,
+        "-q",
+        "-u",
+        std::to_string(kUsers),
+        "--hits",
+        std::to_string(kHits),
+        "--max-names",
+        std::to_string(kCap),
+        "--json",
+        json};
+    if (agents > 0) {
+      argv.insert(argv.end(), {"--broker", cluster.frontend, "--agents", std::to_string(agents),
+                               "--results", results});
+    }
+    const auto done = runCommand(argv, 120s);
+    INFO(tag << ": " << done.out << done.err);
+    CHECK(done.code == 0);
+    const auto report = readJson(json);
+    std::uint64_t served = 0;
+    const auto stats = nlohmann::json::parse(httpRequest(cluster.targetPort, "GET", "/stats"));
+    for (const auto& [path, n] : stats.at("paths").items()) {
+      if (path.rfind("/hit/" + tag + "/", 0) == 0) served += n.get<std::uint64_t>();
+    }
+    CHECK(served == kUsers * kHits);
+    CHECK(report.at("summary").at("requests") == kUsers * kHits);
+    std::uint64_t own = 0, other = 0, names = 0;
+    for (const auto& request : report.at("requests")) {
+      if (request.at("name") == "(other)") {
+        other = request.at("requests");
+      } else {
+        ++names;
+        CHECK(request.at("requests") == kHits);
+        own += request.at("requests").get<std::uint64_t>();
+      }
+    }
+    CHECK(names == kCap);
+    CHECK(other == (kUsers - kCap) * kHits);
+    CHECK(own + other == kUsers * kHits);
+    bool overflowed = false;
+    for (const auto& overflow : report.at("overflows")) {
+      if (overflow.at("what") != "request names") continue;
+      overflowed = true;
+      CHECK(overflow.at("events") == (kUsers - kCap) * kHits);
+      CHECK(overflow.at("cap") == kCap);
+    }
+    CHECK(overflowed);
+  }
+}
