@@ -335,7 +335,9 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     r.url_ = target.text;
-    if (parser.keep_alive()) {
+    // A deadline that fired as the response completed has closed the socket: the response
+    // counts, the connection is gone (kept, its next request would fail with EBADF).
+    if (parser.keep_alive() && !deadline.expired) {
       c->reused = true;
       idle.push_back(std::move(c));
     }
