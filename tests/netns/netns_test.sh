@@ -9,57 +9,12 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "loads-probe-$$" 2>/dev/null; then
-  echo "SKIP: needs root and 'ip netns' (network namespaces) to build the hosts"
-  exit 77
-fi
-ip netns del "loads-probe-$$"
-
 prefix="loads$$"                       # unique per run: parallel runs do not collide
 hosts=(brk ag1 ag2 mst tgt)
 declare -A addr=([brk]=10.77.0.1 [ag1]=10.77.0.2 [ag2]=10.77.0.3 [mst]=10.77.0.4 [tgt]=10.77.0.5)
-work=$(mktemp -d "$build/test-output/netns.XXXXXX")
-pids=()
-
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  # A slave is the agent's child: whatever still runs inside our namespaces is ours.
-  for h in "${hosts[@]}"; do
-    for pid in $(ip netns pids "$prefix-$h" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-  done
-  for h in "${hosts[@]}" br; do ip netns del "$prefix-$h" 2>/dev/null || true; done
-  [ "$passed" = 1 ] && rm -rf "$work"  # kept for a look when the test failed
-}
-passed=0
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log; do echo "--- $f" >&2; tail -20 "$f" >&2; done
-  exit 1
-}
-in_ns() { local h=$1; shift; ip netns exec "$prefix-$h" "$@"; }
-wait_for() {  # wait_for SECONDS COMMAND...: until the command succeeds (polled every 0.1 s)
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.1
-  done
-}
-
-# ---- the network: one bridge namespace, one veth pair per host
-ip netns add "$prefix-br"
-ip -n "$prefix-br" link add br0 type bridge
-ip -n "$prefix-br" link set br0 up
-for h in "${hosts[@]}"; do
-  ip netns add "$prefix-$h"
-  ip link add eth0 netns "$prefix-$h" type veth peer name "v-$h" netns "$prefix-br"
-  ip -n "$prefix-br" link set "v-$h" master br0 up
-  ip -n "$prefix-$h" addr add "${addr[$h]}/24" dev eth0
-  ip -n "$prefix-$h" link set eth0 up
-  ip -n "$prefix-$h" link set lo up
-done
+work=netns.XXXXXX
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # ---- the daemons, each on its host's address
 # Non-loopback addresses: secured with CURVE keys, as a real fleet would be (without keys

@@ -20,56 +20,12 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 
-if [ "$(id -u)" != 0 ] || ! ip netns add "loads-probe-$$" 2>/dev/null; then
-  echo "SKIP: needs root and 'ip netns' (network namespaces) to build the hosts"
-  exit 77
-fi
-ip netns del "loads-probe-$$"
-
 prefix="lslow$$"
 hosts=(brk ag1 mst tgt)
 declare -A addr=([brk]=10.78.0.1 [ag1]=10.78.0.2 [mst]=10.78.0.4 [tgt]=10.78.0.5)
-mkdir -p "$build/test-output"
-work=$(mktemp -d "$build/test-output/slowlink.XXXXXX")
-pids=()
-passed=0
-
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for h in "${hosts[@]}"; do
-    for pid in $(ip netns pids "$prefix-$h" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-  done
-  for h in "${hosts[@]}" br; do ip netns del "$prefix-$h" 2>/dev/null || true; done
-  [ "$passed" = 1 ] && rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log "$work"/*.err; do [ -f "$f" ] && { echo "--- $f" >&2; tail -25 "$f" >&2; }; done
-  exit 1
-}
-in_ns() { local h=$1; shift; ip netns exec "$prefix-$h" "$@"; }
-wait_for() {  # wait_for SECONDS COMMAND...: until the command succeeds (polled every 0.1 s)
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.1
-  done
-}
-
-ip netns add "$prefix-br"
-ip -n "$prefix-br" link add br0 type bridge
-ip -n "$prefix-br" link set br0 up
-for h in "${hosts[@]}"; do
-  ip netns add "$prefix-$h"
-  ip link add eth0 netns "$prefix-$h" type veth peer name "v-$h" netns "$prefix-br"
-  ip -n "$prefix-br" link set "v-$h" master br0 up
-  ip -n "$prefix-$h" addr add "${addr[$h]}/24" dev eth0
-  ip -n "$prefix-$h" link set eth0 up
-  ip -n "$prefix-$h" link set lo up
-done
+work=slowlink.XXXXXX
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 # Everything towards the agent (the bridge port's egress) at 20 Mbit/s.
 ip netns exec "$prefix-br" tc qdisc add dev v-ag1 root tbf rate 20mbit burst 32kbit latency 400ms
 
