@@ -481,10 +481,11 @@ TEST_CASE("with --rebalance the rate after an agent is lost is again the request
     series += std::to_string(s["requests"].get<std::uint64_t>()) + (t == first ? "| " : " ");
     if (t < first || t >= last) continue;
     // The schedule plans exactly 200 arrivals in any second; hits are counted by their
-    // actual start, so a few may fall into the next second when a dispatcher wakes late
-    // on this busy 2-core machine: 5 % (10 hits, 50 ms of lateness) per second.
+    // actual start, so some may fall into the next second when a dispatcher wakes late
+    // on this busy 2-core machine: 15 % (30 hits, 150 ms of lateness) per second. A share
+    // that nobody took over would leave a third of every second empty.
     INFO("second " << t << ": " << s["requests"]);
-    CHECK(s["requests"].get<double>() == Approx(200).epsilon(0.05));
+    CHECK(s["requests"].get<double>() == Approx(200).epsilon(0.15));
     after += s["requests"].get<std::uint64_t>();
     ++seconds;
   }

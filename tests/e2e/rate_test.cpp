@@ -13,12 +13,13 @@ const std::string kSimple = built("examples/simple/libsimple.so");
 }  // namespace
 
 TEST_CASE("a 10 s run at --rate 2000 makes 20,000 hits, all served, none dropped") {
-  // Enough users to ride out a stall of the whole (busy, 2-core) machine of up to half a
-  // second without dropping a hit: 2000/s x 0.5 s.
+  // Enough users to ride out a stall of the whole (busy, 2-core) machine of up to 1.5 s
+  // without dropping a hit: 2000/s x 1.5 s (half a second was not always enough while
+  // the suite ran the container fleet beside it).
   TargetProcess target;
   const std::string report = tempPath("rate.json");
   auto r = runMaster({kSimple, "--test", "Static", "--rate", "2000", "-d", "10s", "--max-users",
-                      "1000", "--server-url", target.url(), "--json", report, "--quiet"});
+                      "3000", "--server-url", target.url(), "--json", report, "--quiet"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   const json j = readJson(report);
