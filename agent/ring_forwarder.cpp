@@ -1,5 +1,6 @@
 #include "agent/ring_forwarder.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <zmq.hpp>
@@ -67,6 +68,7 @@ void RingForwarder::close() { transport_.reset(); }
 
 void RingForwarder::startLive() {
   thread_ = std::thread([this] { liveLoop(); });
+  ::pthread_setname_np(thread_.native_handle(), "loads-forward");  // for top, perf and benches
 }
 
 void RingForwarder::liveLoop() {
