@@ -275,6 +275,12 @@ void EventRing::skipTo(std::uint32_t index, std::uint64_t to) {
   if (s.sentTo.load() < to && to <= s.head.load()) s.sentTo.store(to);
 }
 
+void EventRing::release(std::uint32_t index, std::uint64_t to) {
+  Slot& s = slot(index);
+  s.sentTo.store(to, std::memory_order_release);
+  s.tail.store(to, std::memory_order_release);
+}
+
 void EventRing::markFinalSent() { header_->finalSent.store(1, std::memory_order_release); }
 
 bool EventRing::finalSent() const { return header_->finalSent.load() != 0; }

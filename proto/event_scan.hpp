@@ -20,13 +20,14 @@
 namespace loads::proto::detail {
 
 // One scalar as an event's reader needs it; anything else (nil, float, bin, ext, array,
-// map) is kOther.
+// map) is kOther. Only the fields of its type are set (no initialisers: an event holds 24
+// of them, made once per event); `ScanValue v{}` for all zero.
 struct ScanValue {
   enum Type : std::uint8_t { kOther, kUint, kNegative, kStr, kBool };
-  Type type = kOther;
-  std::uint64_t bits = 0;      // kUint: the value; kNegative: the int64's bits; kBool: 0 or 1
-  const char* str = nullptr;   // kStr
-  std::uint32_t size = 0;      // kStr: bytes
+  Type type;
+  std::uint64_t bits;  // kUint: the value; kNegative: the int64's bits; kBool: 0 or 1
+  const char* str;     // kStr
+  std::uint32_t size;  // kStr: bytes
 };
 
 // An event's elements as scanned: the first kMaxElements kept, the rest framed and

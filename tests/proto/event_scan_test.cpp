@@ -19,7 +19,7 @@ namespace {
 
 // The object decoder's view of a scalar, in the scanner's terms.
 ScanValue expected(const msgpack::object& o) {
-  ScanValue v;
+  ScanValue v{};
   switch (o.type) {
     case msgpack::type::POSITIVE_INTEGER: v.type = ScanValue::kUint; v.bits = o.via.u64; break;
     case msgpack::type::NEGATIVE_INTEGER:
@@ -134,7 +134,7 @@ TEST_CASE("every msgpack scalar format is framed and read as msgpack's decoder r
   msgpack::zone zone;
   while (offset < bytes.size()) {
     const ScanValue want = expected(msgpack::unpack(zone, bytes.data(), bytes.size(), offset));
-    ScanValue got;
+    ScanValue got{};
     REQUIRE(scan.scalar(got));
     CHECK(int(got.type) == int(want.type));
     CHECK(got.bits == want.bits);
