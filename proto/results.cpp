@@ -1,7 +1,9 @@
 // Packing TestResult calls as events, framing them, and replaying them.
 #include "proto/results.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -9,32 +11,49 @@
 
 namespace loads::proto {
 
+// ---------------------------------------------------------------- EventPacker
+
+EventPacker::EventPacker(std::size_t capacity)
+    : data_(std::make_unique<char[]>(capacity)), capacity_(capacity) {}
+
+void EventPacker::grow(std::size_t bytes) {
+  const std::size_t capacity = std::max(2 * capacity_, size_ + bytes);
+  auto grown = std::make_unique<char[]>(capacity);
+  std::memcpy(grown.get(), data_.get(), size_);
+  data_ = std::move(grown);
+  capacity_ = capacity;
+}
+
 // ---------------------------------------------------------------- EventBuffer
 
-EventBuffer::EventBuffer() : buffer_(kDefaultBatchBytes + 4096), packer_(buffer_) {}
+EventBuffer::EventBuffer() : packer_(kDefaultBatchBytes + 4096) {}
+
+std::size_t EventBuffer::bytes() const { return packer_.size(); }
+
+std::string_view EventBuffer::data() const { return {packer_.data(), packer_.size()}; }
 
 void EventBuffer::clear() {
-  buffer_.clear();
+  packer_.clear();
   events_ = 0;
 }
 
 void EventBuffer::appendPacked(std::string_view packed, std::uint64_t events) {
-  buffer_.write(packed.data(), packed.size());
+  packer_.write(packed.data(), packed.size());
   events_ += events;
 }
 
 void EventBuffer::swap(EventBuffer& other) {
-  std::swap(buffer_, other.buffer_);  // the packers keep pointing at their own member
+  std::swap(packer_, other.packer_);
   std::swap(events_, other.events_);
 }
 
 void EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s) {
   packer_.pack_array(5 + args);
-  packer_.pack_uint8(static_cast<std::uint8_t>(kind));
+  packer_.pack_uint64(static_cast<std::uint8_t>(kind));
   packer_.pack_uint64(s.hits);
-  packer_.pack_uint32(s.users);
+  packer_.pack_uint64(s.users);
   packer_.pack_uint64(s.currentHit);
-  packer_.pack_uint32(s.currentUser);
+  packer_.pack_uint64(s.currentUser);
   ++events_;
 }
 
@@ -85,7 +104,7 @@ void EventBuffer::packFailure(EventKind kind, std::string_view test, const Failu
   packer_.pack(f.type);
   packer_.pack(f.message);
   packer_.pack(f.file);
-  packer_.pack_int32(f.line);
+  packer_.pack_int64(f.line);
 }
 
 void EventBuffer::addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) {
@@ -112,8 +131,8 @@ void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
   packer_.pack(hit.name);
   packer_.pack(hit.url);
   packer_.pack(hit.method);
-  packer_.pack_int32(hit.status);
-  packer_.pack_uint8(static_cast<std::uint8_t>(hit.error));
+  packer_.pack_int64(hit.status);
+  packer_.pack_uint64(static_cast<std::uint8_t>(hit.error));
   packer_.pack_int64(hit.startedUs);
   packer_.pack_int64(hit.elapsedUs);
   packer_.pack_uint64(hit.bytes);
@@ -147,7 +166,7 @@ void EventBuffer::socketMessage(std::string_view url, Direction direction, std::
                                 const LoadsStatus& s) {
   begin(EventKind::kSocketMessage, 3, s);
   packer_.pack(url);
-  packer_.pack_uint8(static_cast<std::uint8_t>(direction));
+  packer_.pack_uint64(static_cast<std::uint8_t>(direction));
   packer_.pack_uint64(size);
 }
 
@@ -155,9 +174,9 @@ void EventBuffer::socketClose(std::string_view url, const SocketClose& close,
                               const LoadsStatus& s) {
   begin(EventKind::kSocketClose, 4, s);
   packer_.pack(url);
-  packer_.pack_int32(close.code);
+  packer_.pack_int64(close.code);
   packer_.pack(close.reason);
-  packer_.pack(close.clean);
+  packer_.pack_bool(close.clean);
 }
 
 // ---------------------------------------------------------------- ResultsEncoder
