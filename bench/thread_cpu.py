@@ -52,7 +52,8 @@ def main():
         sample(server, base, 'server')
     for a in also:
         sample(a, base, open(f'/proc/{a}/comm').read().strip())
-    proc = subprocess.Popen(args)
+    # Output is read at the end: loads --quiet and wrk print a few KiB, under a pipe's 64 KiB.
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     while proc.poll() is None:
         sample(proc.pid, seen, os.path.basename(args[0]))
         if server:
@@ -62,14 +63,20 @@ def main():
         time.sleep(0.1)
     if server:
         sample(server, seen, 'server')
-    n = json.load(open(report))['summary']['requests']
+    out = proc.stdout.read()
+    if report == 'wrk':
+        n = int(next(l for l in out.splitlines() if 'requests in' in l).split()[0])
+        seconds = float(next(l for l in out.splitlines() if 'requests in' in l).split()[3].rstrip('s,'))
+    else:
+        d = json.load(open(report))['summary']
+        n, seconds = d['requests'], d['durationSeconds']
     rows = {}
     for key, (name, u, s) in seen.items():
         b = base.get(key, (name, 0, 0))
         k = (key[0], name)
         ru, rs = rows.get(k, (0, 0))
         rows[k] = (ru + u - b[1], rs + s - b[2])
-    print(f'requests {n}')
+    print(f'requests {n}  req/s {n / seconds:.0f}')
     print(f'{"process":14} {"thread":16} {"user_us/req":>12} {"sys_us/req":>12}')
     tu = ts = 0
     for (p, name), (u, s) in sorted(rows.items(), key=lambda kv: -(kv[1][0] + kv[1][1])):

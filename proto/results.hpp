@@ -68,6 +68,10 @@ class EventPacker {
   void pack_array(std::uint32_t n);
   void pack_uint64(std::uint64_t v);
   void pack_int64(std::int64_t v);
+  // msgpack::packer's names for the narrower types: the same bytes for the same value.
+  void pack_uint8(std::uint8_t v) { pack_uint64(v); }
+  void pack_uint32(std::uint32_t v) { pack_uint64(v); }
+  void pack_int32(std::int32_t v) { pack_int64(v); }
   void pack(std::string_view text);
   void pack_bool(bool v);
 
