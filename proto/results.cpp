@@ -13,12 +13,12 @@ namespace loads::proto {
 
 // ---------------------------------------------------------------- EventPacker
 
-EventPacker::EventPacker(std::size_t capacity)
-    : data_(std::make_unique<char[]>(capacity)), capacity_(capacity) {}
+// new char[] without (): the bytes are written before they are read, none is zeroed.
+EventPacker::EventPacker(std::size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
 
 void EventPacker::grow(std::size_t bytes) {
   const std::size_t capacity = std::max(2 * capacity_, size_ + bytes);
-  auto grown = std::make_unique<char[]>(capacity);
+  std::unique_ptr<char[]> grown(new char[capacity]);
   std::memcpy(grown.get(), data_.get(), size_);
   data_ = std::move(grown);
   capacity_ = capacity;
