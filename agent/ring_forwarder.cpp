@@ -1,8 +1,8 @@
 #include "agent/ring_forwarder.hpp"
 
 #include <pthread.h>
-#include <time.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <zmq.hpp>
 

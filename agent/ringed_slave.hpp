@@ -22,10 +22,10 @@
 namespace loads::agent {
 
 struct RingedSlaveOptions {
-  std::vector<std::string> argv;             // the slave's command line; --ring-fd is appended
-  std::vector<std::string> environment;      // added to the slave's environment; none
-  std::uint32_t threads = 0;                 // its runner threads (0 = one per core): ring slots
-  ForwarderOptions forward;                  // where its events go; endpoint "": the owner reads the ring
+  std::vector<std::string> argv;         // the slave's command line; --ring-fd is appended
+  std::vector<std::string> environment;  // added to the slave's environment; none
+  std::uint32_t threads = 0;             // its runner threads (0 = one per core): ring slots
+  ForwarderOptions forward;  // where its events go; endpoint "": the owner reads the ring
   std::map<std::string, std::string> names;  // paths shown under another name in a crash
 };
 

@@ -9,7 +9,8 @@ namespace {
 
 std::uint64_t bigEndian(const unsigned char* p, std::size_t bytes) {
   switch (bytes) {
-    case 1: return p[0];
+    case 1:
+      return p[0];
     case 2: {
       std::uint16_t v;
       std::memcpy(&v, p, 2);
@@ -86,9 +87,9 @@ bool EventScanner::scalarSlow(ScanValue& v) {
   if (!need(1)) return false;
   const unsigned char b = *at_;
   v.type = ScanValue::kOther;
-  std::size_t fixed = 0;    // bytes of a fixed-size payload after the first byte
-  std::size_t lengthOf = 0; // bytes of a length field (str, bin, ext)
-  std::size_t extra = 0;    // ext: the type byte
+  std::size_t fixed = 0;     // bytes of a fixed-size payload after the first byte
+  std::size_t lengthOf = 0;  // bytes of a length field (str, bin, ext)
+  std::size_t extra = 0;     // ext: the type byte
   if (b <= 0x7f) {
     v.type = ScanValue::kUint;
     v.bits = b;
@@ -111,14 +112,19 @@ bool EventScanner::scalarSlow(ScanValue& v) {
     return true;
   }
   switch (b) {
-    case 0xc0: ++at_; return true;  // nil
+    case 0xc0:
+      ++at_;
+      return true;  // nil
     case 0xc2:
     case 0xc3:
       v.type = ScanValue::kBool;
       v.bits = b == 0xc3;
       ++at_;
       return true;
-    case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
       const std::size_t n = std::size_t{1} << (b - 0xcc);
       if (!need(1 + n)) return false;
       v.type = ScanValue::kUint;
@@ -126,7 +132,10 @@ bool EventScanner::scalarSlow(ScanValue& v) {
       at_ += 1 + n;
       return true;
     }
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
       const std::size_t n = std::size_t{1} << (b - 0xd0);
       if (!need(1 + n)) return false;
       std::uint64_t raw = bigEndian(at_ + 1, n);
@@ -136,7 +145,9 @@ bool EventScanner::scalarSlow(ScanValue& v) {
       at_ += 1 + n;
       return true;
     }
-    case 0xd9: case 0xda: case 0xdb: {
+    case 0xd9:
+    case 0xda:
+    case 0xdb: {
       const std::size_t n = std::size_t{1} << (b - 0xd9);
       if (!need(1 + n)) return false;
       const std::uint64_t length = bigEndian(at_ + 1, n);
@@ -147,14 +158,32 @@ bool EventScanner::scalarSlow(ScanValue& v) {
       at_ += 1 + n + length;
       return true;
     }
-    case 0xca: fixed = 4; break;
-    case 0xcb: fixed = 8; break;
-    case 0xc4: case 0xc5: case 0xc6: lengthOf = std::size_t{1} << (b - 0xc4); break;
-    case 0xc7: case 0xc8: case 0xc9: lengthOf = std::size_t{1} << (b - 0xc7); extra = 1; break;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xca:
+      fixed = 4;
+      break;
+    case 0xcb:
+      fixed = 8;
+      break;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+      lengthOf = std::size_t{1} << (b - 0xc4);
+      break;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+      lengthOf = std::size_t{1} << (b - 0xc7);
+      extra = 1;
+      break;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
       fixed = 1 + (std::size_t{1} << (b - 0xd4));
       break;
-    default: return false;  // a container, or 0xc1 (never used)
+    default:
+      return false;  // a container, or 0xc1 (never used)
   }
   std::uint64_t length = fixed;
   if (lengthOf) {

@@ -34,7 +34,7 @@ struct ScanValue {
 // skipped. An event that is not an array has size 0.
 struct ScannedEvent {
   static constexpr std::uint32_t kMaxElements = 24;  // addHit with phases has 20
-  std::uint32_t size = 0;  // elements in the array
+  std::uint32_t size = 0;                            // elements in the array
   ScanValue items[kMaxElements];
 };
 

@@ -484,8 +484,8 @@ std::optional<ScannedBatch> scanBatch(std::string_view bytes, const DecodeLimits
   std::uint32_t n = 0;
   std::string_view name;
   std::uint64_t version = 0;
-  if (!scan.array(n) || n != 4 || !scan.str(name) || name != kProtocolName ||
-      !scan.uint(version) || version != kProtocolVersion || !scan.str(batch.typeName)) {
+  if (!scan.array(n) || n != 4 || !scan.str(name) || name != kProtocolName || !scan.uint(version) ||
+      version != kProtocolVersion || !scan.str(batch.typeName)) {
     return std::nullopt;
   }
   const bool results = batch.typeName == messageTypeName(MessageType::kResults);

@@ -278,8 +278,7 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
     }
     if (data.size() >= kHeaderLimit) return ec;  // Beast's parser says what is wrong
     searched = data.size();
-    const std::size_t n =
-        stream.async_read_some(c.buffer.prepare(kReadSize), (*user.yield)[ec]);
+    const std::size_t n = stream.async_read_some(c.buffer.prepare(kReadSize), (*user.yield)[ec]);
     if (ec) return endOfFile(ec, x.gotSome);
     c.buffer.commit(n);
     x.gotSome = true;
@@ -290,7 +289,8 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
   c.buffer.consume(end);
   r.body_.reserve(static_cast<std::size_t>(head.contentLength));
   for (std::uint64_t left = head.contentLength;;) {
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.buffer.size()));
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(left, c.buffer.size()));
     r.body_.append(static_cast<const char*>(c.buffer.data().data()), take);
     c.buffer.consume(take);
     left -= take;

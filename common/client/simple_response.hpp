@@ -25,9 +25,9 @@ namespace loads::detail {
 
 struct SimpleHead {
   int status = 0;
-  std::size_t bytes = 0;           // of the head, its blank line included
+  std::size_t bytes = 0;  // of the head, its blank line included
   std::uint64_t contentLength = 0;
-  bool keepAlive = true;           // no "Connection: close"
+  bool keepAlive = true;  // no "Connection: close"
 };
 
 // Where the head in `data` ends (after its blank line); 0 while it is incomplete.
@@ -36,9 +36,11 @@ inline std::size_t headEnd(std::string_view data) {
   const char* p = data.data();
   const char* const end = p + data.size();
   while (p + 4 <= end) {
-    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+    const auto* cr =
+        static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
     if (!cr || cr + 4 > end) return 0;
-    if (cr[1] == '\n' && cr[2] == '\r' && cr[3] == '\n') return static_cast<std::size_t>(cr + 4 - data.data());
+    if (cr[1] == '\n' && cr[2] == '\r' && cr[3] == '\n')
+      return static_cast<std::size_t>(cr + 4 - data.data());
     p = cr + 1;
   }
   return 0;

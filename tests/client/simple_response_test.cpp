@@ -55,9 +55,10 @@ TEST_CASE("the end of a head is found wherever the reads cut it") {
 TEST_CASE("field values: white space trimmed, tabs and obs-text kept, Connection: close seen") {
   SimpleHead head;
   Headers headers;
-  REQUIRE(parse("HTTP/1.1 404 \r\nX-A:\t a\tb \t\r\nX-B: caf\xc3\xa9 and a long value here\r\n"
-                "X-Empty:\r\nconnection: Keep-Alive, CLOSE\r\ncontent-length: 0\r\n\r\n",
-                head, headers));
+  REQUIRE(
+      parse("HTTP/1.1 404 \r\nX-A:\t a\tb \t\r\nX-B: caf\xc3\xa9 and a long value here\r\n"
+            "X-Empty:\r\nconnection: Keep-Alive, CLOSE\r\ncontent-length: 0\r\n\r\n",
+            head, headers));
   CHECK(head.status == 404);
   CHECK(head.contentLength == 0);
   CHECK_FALSE(head.keepAlive);
@@ -68,20 +69,20 @@ TEST_CASE("field values: white space trimmed, tabs and obs-text kept, Connection
 
 TEST_CASE("every other kind of head is left to Beast, and the fields stay as they were") {
   const char* others[] = {
-      "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n",                          // 1.0
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",                // chunked
+      "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n",           // 1.0
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",  // chunked
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: gzip\r\n\r\n",
-      "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",                                 // to EOF
-      "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",                 // no body
+      "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n",                  // to EOF
+      "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",  // no body
       "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
       "HTTP/1.1 101 Switching\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
-      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",   // twice
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",  // twice
       "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
-      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Fold: a\r\n b\r\n\r\n",      // obs-fold
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Fold: a\r\n b\r\n\r\n",  // obs-fold
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nBad Name: a\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n: a\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nX-Ctl: a\x01z and more text\r\n\r\n",

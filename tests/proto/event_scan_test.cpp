@@ -21,7 +21,10 @@ namespace {
 ScanValue expected(const msgpack::object& o) {
   ScanValue v{};
   switch (o.type) {
-    case msgpack::type::POSITIVE_INTEGER: v.type = ScanValue::kUint; v.bits = o.via.u64; break;
+    case msgpack::type::POSITIVE_INTEGER:
+      v.type = ScanValue::kUint;
+      v.bits = o.via.u64;
+      break;
     case msgpack::type::NEGATIVE_INTEGER:
       v.type = ScanValue::kNegative;
       v.bits = static_cast<std::uint64_t>(o.via.i64);
@@ -31,8 +34,12 @@ ScanValue expected(const msgpack::object& o) {
       v.str = o.via.str.ptr;
       v.size = o.via.str.size;
       break;
-    case msgpack::type::BOOLEAN: v.type = ScanValue::kBool; v.bits = o.via.boolean; break;
-    default: break;
+    case msgpack::type::BOOLEAN:
+      v.type = ScanValue::kBool;
+      v.bits = o.via.boolean;
+      break;
+    default:
+      break;
   }
   return v;
 }
@@ -82,15 +89,26 @@ std::string oddEvents() {
   p.pack(longName);
   p.pack_array(5 + 9);  // addHit, status and elapsed as int64 and int16 formats
   p.pack_int64(static_cast<std::int64_t>(EventKind::kAddHit));
-  p.pack_int8(1); p.pack_int16(1); p.pack_int32(2); p.pack_int64(1);
-  p.pack("GET /a"); p.pack("http://h/a"); p.pack("GET");
-  p.pack_int64(200); p.pack_uint8(0); p.pack_int64(1700000000000000); p.pack_int16(1234);
-  p.pack_uint64(10); p.pack_int64(0);
+  p.pack_int8(1);
+  p.pack_int16(1);
+  p.pack_int32(2);
+  p.pack_int64(1);
+  p.pack("GET /a");
+  p.pack("http://h/a");
+  p.pack("GET");
+  p.pack_int64(200);
+  p.pack_uint8(0);
+  p.pack_int64(1700000000000000);
+  p.pack_int16(1234);
+  p.pack_uint64(10);
+  p.pack_int64(0);
   p.pack_map(1);  // a map: not an event
-  p.pack("k"); p.pack(1);
-  p.pack_nil();   // a scalar: not an event
+  p.pack("k");
+  p.pack(1);
+  p.pack_nil();                                                        // a scalar: not an event
   status(p, static_cast<std::uint8_t>(EventKind::kAddSuccess), 1, 3);  // a nested array
-  p.pack_array(1); p.pack(1);
+  p.pack_array(1);
+  p.pack(1);
   status(p, static_cast<std::uint8_t>(EventKind::kAddSuccess), 1, 4);  // a good one after them
   p.pack("after");
   return {b.data(), b.size()};
@@ -104,7 +122,10 @@ std::string batchOf(const std::string& events, std::uint32_t count) {
   p.pack(kProtocolVersion);
   p.pack(messageTypeName(MessageType::kResults));
   p.pack_array(5);
-  p.pack("run"); p.pack("agent"); p.pack_uint64(1); p.pack_uint64(count);
+  p.pack("run");
+  p.pack("agent");
+  p.pack_uint64(1);
+  p.pack_uint64(count);
   p.pack_array(count);
   b.write(events.data(), events.size());
   return {b.data(), b.size()};
@@ -115,14 +136,30 @@ std::string batchOf(const std::string& events, std::uint32_t count) {
 TEST_CASE("every msgpack scalar format is framed and read as msgpack's decoder reads it") {
   msgpack::sbuffer b;
   Packer p(b);
-  p.pack_uint8(7); p.pack_uint8(200); p.pack_uint16(60000); p.pack_uint32(4000000000u);
-  p.pack_uint64(~std::uint64_t{0}); p.pack_int8(-5); p.pack_int8(-100); p.pack_int16(-30000);
-  p.pack_int32(-2000000000); p.pack_int64(-(std::int64_t{1} << 62)); p.pack_int64(5);
-  p.pack(std::string(10, 's')); p.pack(std::string(40, 's')); p.pack(std::string(300, 's'));
-  p.pack(std::string(70000, 's')); p.pack_nil(); p.pack(true); p.pack(false);
-  p.pack_float(1.5f); p.pack_double(2.5);
-  p.pack_bin(3); p.pack_bin_body("abc", 3);
-  p.pack_bin(300); p.pack_bin_body(std::string(300, 'b').data(), 300);
+  p.pack_uint8(7);
+  p.pack_uint8(200);
+  p.pack_uint16(60000);
+  p.pack_uint32(4000000000u);
+  p.pack_uint64(~std::uint64_t{0});
+  p.pack_int8(-5);
+  p.pack_int8(-100);
+  p.pack_int16(-30000);
+  p.pack_int32(-2000000000);
+  p.pack_int64(-(std::int64_t{1} << 62));
+  p.pack_int64(5);
+  p.pack(std::string(10, 's'));
+  p.pack(std::string(40, 's'));
+  p.pack(std::string(300, 's'));
+  p.pack(std::string(70000, 's'));
+  p.pack_nil();
+  p.pack(true);
+  p.pack(false);
+  p.pack_float(1.5f);
+  p.pack_double(2.5);
+  p.pack_bin(3);
+  p.pack_bin_body("abc", 3);
+  p.pack_bin(300);
+  p.pack_bin_body(std::string(300, 'b').data(), 300);
   for (std::uint32_t n : {1u, 2u, 4u, 8u, 16u, 3u, 300u}) {
     p.pack_ext(n, 9);
     p.pack_ext_body(std::string(n, 'e').data(), n);
@@ -145,7 +182,7 @@ TEST_CASE("every msgpack scalar format is framed and read as msgpack's decoder r
   CHECK(values == 29);
   CHECK(scan.atEnd());
   ScanValue none;
-  CHECK_FALSE(scan.scalar(none));  // nothing left
+  CHECK_FALSE(scan.scalar(none));                                 // nothing left
   for (std::size_t cut = 0; cut + 1 < bytes.size(); cut += 97) {  // truncated input
     EventScanner partial(std::string_view(bytes).substr(0, cut), limits);
     ScanValue v;

@@ -383,16 +383,26 @@ TEST_CASE("the event packer writes msgpack::packer's bytes, value by value and f
   msgpack::sbuffer want;
   msgpack::packer<msgpack::sbuffer> reference(want);
   EventPacker packer(16);  // small: it grows as it goes
-  const std::uint64_t unsignedValues[] = {0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull,
-                                          0x100000000ull, ~std::uint64_t{0}};
+  const std::uint64_t unsignedValues[] = {
+      0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull, ~std::uint64_t{0}};
   for (std::uint64_t v : unsignedValues) {
     reference.pack_uint64(v);
     packer.pack_uint64(v);
   }
-  const std::int64_t signedValues[] = {0,      5,      -1,          -32,         -33,
-                                       -128,   -129,   -32768,      -32769,      -2147483648ll,
-                                       -2147483649ll,  std::numeric_limits<std::int64_t>::min(),
-                                       70000,  std::numeric_limits<std::int64_t>::max()};
+  const std::int64_t signedValues[] = {0,
+                                       5,
+                                       -1,
+                                       -32,
+                                       -33,
+                                       -128,
+                                       -129,
+                                       -32768,
+                                       -32769,
+                                       -2147483648ll,
+                                       -2147483649ll,
+                                       std::numeric_limits<std::int64_t>::min(),
+                                       70000,
+                                       std::numeric_limits<std::int64_t>::max()};
   for (std::int64_t v : signedValues) {
     reference.pack_int64(v);
     packer.pack_int64(v);
@@ -410,7 +420,8 @@ TEST_CASE("the event packer writes msgpack::packer's bytes, value by value and f
   packer.pack_bool(true);
   reference.pack(false);
   packer.pack_bool(false);
-  CHECK(std::string_view(packer.data(), packer.size()) == std::string_view(want.data(), want.size()));
+  CHECK(std::string_view(packer.data(), packer.size()) ==
+        std::string_view(want.data(), want.size()));
 
   // A phased hit, as the EventBuffer packed it with msgpack's packer before.
   msgpack::sbuffer hitWant;
