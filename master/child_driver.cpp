@@ -147,7 +147,10 @@ void ChildDriver::endCycle() {
   finished_ = true;
   reader_->finish();  // the slave is gone: everything it published is replayed now
   const std::uint64_t recorded = reader_->events() + reader_->tooLarge();
-  if (reader_->replayed() != recorded) {
+  if (!slave_->ring().taken()) {  // a runner that does not record into the ring sent nothing
+    problems_.push_back("the slave never took its event ring (" + slaveBinary_ +
+                        " must be a loads-slave of this version): it recorded nothing");
+  } else if (reader_->replayed() != recorded) {
     problems_.push_back("the slave recorded " + formatCount(recorded) + " events, " +
                         formatCount(reader_->replayed()) + " could be read");
   }
