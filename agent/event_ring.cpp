@@ -152,8 +152,14 @@ void EventRing::append(std::uint32_t index, std::string_view packed, std::uint32
   }
   char* data = slotData(base_, *header_, index);
   const std::uint32_t record[2] = {static_cast<std::uint32_t>(packed.size()), events};
-  ringWrite(data, size, head, record, kRecordHeader);
-  ringWrite(data, size, head + kRecordHeader, packed.data(), packed.size());
+  const std::uint64_t offset = head % size;
+  if (offset + need <= size) {  // the common case: no wrap, one division
+    std::memcpy(data + offset, record, kRecordHeader);
+    std::memcpy(data + offset + kRecordHeader, packed.data(), packed.size());
+  } else {
+    ringWrite(data, size, head, record, kRecordHeader);
+    ringWrite(data, size, head + kRecordHeader, packed.data(), packed.size());
+  }
   s.head.store(head + need, std::memory_order_release);
   s.lock.store(0, std::memory_order_release);
 }
@@ -273,6 +279,12 @@ void EventRing::noteBatch(const SentBatch& batch) {
 void EventRing::skipTo(std::uint32_t index, std::uint64_t to) {
   Slot& s = slot(index);
   if (s.sentTo.load() < to && to <= s.head.load()) s.sentTo.store(to);
+}
+
+void EventRing::release(std::uint32_t index, std::uint64_t to) {
+  Slot& s = slot(index);
+  s.sentTo.store(to, std::memory_order_release);
+  s.tail.store(to, std::memory_order_release);
 }
 
 void EventRing::markFinalSent() { header_->finalSent.store(1, std::memory_order_release); }

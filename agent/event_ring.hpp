@@ -36,6 +36,9 @@
 namespace loads::agent {
 
 inline constexpr int kRingFd = 4;  // the slave's descriptor of the ring (--ring-fd 4)
+// The slave's --results when its parent reads the ring itself (the local master): the
+// slave sends nothing, and the parent replays the records in place (master/ring_reader).
+inline constexpr const char* kParentReadsRing = "ring";
 
 // What the slave's crash handler wrote (async-signal-safe: fixed sizes, no pointers).
 struct RawCrash {
@@ -124,6 +127,9 @@ class EventRing {
   bool finalSent() const;
   // The noted batches still retained, by seq.
   std::vector<SentBatch> retained() const;
+  // A parent that reads the ring itself, in place of a sender: the slot's records up to
+  // `to` are consumed, their bytes may be written over at once (nothing is in flight).
+  void release(std::uint32_t slot, std::uint64_t to);
 
   // ---- parent side
   bool taken() const;

@@ -13,9 +13,11 @@ RingedSlave::RingedSlave(RingedSlaveOptions options) : options_(std::move(option
   const std::uint32_t threads =
       options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   // A slot per runner thread, and two for the threads around them (the run's start and stop).
-  auto ring = EventRing::create(threads + 2);
-  const int fd = ring->fd();
-  forwarder_ = std::make_unique<RingForwarder>(options_.forward, std::move(ring));
+  ring_ = EventRing::create(threads + 2);
+  const int fd = ring_->fd();
+  if (!options_.forward.endpoint.empty()) {
+    forwarder_ = std::make_unique<RingForwarder>(options_.forward, ring_->share());
+  }
   std::vector<std::string> argv = options_.argv;
   argv.insert(argv.end(), {"--ring-fd", std::to_string(kRingFd)});
   process_ = std::make_unique<SlaveProcess>(argv, options_.environment, fd);
@@ -33,8 +35,8 @@ std::optional<SlaveExit> RingedSlave::poll() {
   // A signal the parent sent (STOP: SIGTERM, SIGKILL after the grace) is no crash.
   const bool sentByParent =
       process_->stopping() && (exit->signal == SIGTERM || process_->killedAfterGrace());
-  if (exit->signal != 0 && !sentByParent && forwarder_) {
-    crash_ = describeCrash(forwarder_->ring(), exit->signal, options_.argv.at(0), options_.names);
+  if (exit->signal != 0 && !sentByParent) {
+    crash_ = describeCrash(*ring_, exit->signal, options_.argv.at(0), options_.names);
   }
   if (forwarder_) forwarder_->finishAfterDeath(crash_);
   return exit;

@@ -357,20 +357,26 @@ int runSlave(const SlaveOptions& options) {
     }
     ring->take();
     installCrashHandler(*ring);
+  } else if (options.resultsEndpoint == kParentReadsRing) {
+    std::cerr << "loads-slave: --results " << kParentReadsRing << " needs --ring-fd" << std::endl;
+    return kSlaveConfigError;
   }
   std::unique_ptr<TestResult> sink;
   TestResultProxy* proxy = nullptr;
   std::unique_ptr<RingForwarder> sender;
   if (ring) {
     sink = std::make_unique<RingRecorder>(*ring);
+  }
+  if (ring && options.resultsEndpoint != kParentReadsRing) {
     // This slave sends what it records itself (so it goes on when its agent is gone); what
-    // it leaves when it dies, its parent sends (PROTOCOL.md §10).
+    // it leaves when it dies, its parent sends (PROTOCOL.md §10). With --results ring its
+    // parent (the local master) reads the ring itself, and nothing is sent.
     ForwarderOptions forward{options.resultsEndpoint, options.runId, options.agentId,
                              options.resultsCurve};
     forward.summaries = summariesAsked(options.job.args);
     sender = std::make_unique<RingForwarder>(forward, ring->share());
     sender->startLive();
-  } else {
+  } else if (!ring) {
     ProxyOptions proxyOptions{options.resultsEndpoint, options.runId, options.agentId};
     proxyOptions.curve = options.resultsCurve;
     proxyOptions.summaries = summariesAsked(options.job.args);
@@ -402,7 +408,7 @@ int runSlave(const SlaveOptions& options) {
     std::cerr << "loads-slave: " << e.what() << std::endl;
     code = kSlaveConfigError;
   }
-  const bool delivered = sender ? sender->finishLive() : proxy->finish().delivered;
+  const bool delivered = sender ? sender->finishLive() : proxy ? proxy->finish().delivered : true;
   if (!delivered && code == kSlaveOk) {
     std::cerr << "loads-slave: results could not be delivered to " << options.resultsEndpoint
               << std::endl;

@@ -5,7 +5,8 @@
 #   bench/profile_local.sh [connections=50] [seconds=8] [record=perf.data]
 # Prints per tool: requests, CPU µs per request (task-clock), system calls and context
 # switches per request (perf stat), and user-space instructions per request (callgrind:
-# the difference between a run of 2·s and one of s seconds, so start-up is excluded).
+# the difference between a run of 2·s and one of s seconds, so start-up is excluded; the
+# local master's child loads-slave included, as perf stat includes it).
 # With a third argument, also records loads-master with `perf record` into that file
 # (read it with `perf report -i FILE --no-children --sort dso,symbol`).
 # Needs linux-perf and valgrind (scripts/setup.sh installs them). This VM's perf has no
@@ -42,12 +43,14 @@ print(f"{tool:6} {n:10d} {v['task-clock'] * 1000 / n:12.2f} "
       f"{v['raw_syscalls:sys_enter'] / n:12.2f} {v['context-switches'] / n:10.3f}", end='')
 PY
 }
-callgrind() {  # callgrind(tool): user-space instructions per request
+callgrind() {  # callgrind(tool): user-space instructions per request, child processes included
   local a b ia ib
-  a=$($1 "$secs" valgrind --tool=callgrind --callgrind-out-file="$tmp/a" 2>"$tmp/a.err")
-  b=$($1 "$((2 * secs))" valgrind --tool=callgrind --callgrind-out-file="$tmp/b" 2>"$tmp/b.err")
-  ia=$(awk '/Collected/ {gsub(",", "", $4); print $4}' "$tmp/a.err")
-  ib=$(awk '/Collected/ {gsub(",", "", $4); print $4}' "$tmp/b.err")
+  a=$($1 "$secs" valgrind --tool=callgrind --trace-children=yes \
+    --callgrind-out-file="$tmp/a.%p" 2>"$tmp/a.err")
+  b=$($1 "$((2 * secs))" valgrind --tool=callgrind --trace-children=yes \
+    --callgrind-out-file="$tmp/b.%p" 2>"$tmp/b.err")
+  ia=$(awk '/Collected/ {gsub(",", "", $4); n += $4} END {print n}' "$tmp/a.err")
+  ib=$(awk '/Collected/ {gsub(",", "", $4); n += $4} END {print n}' "$tmp/b.err")
   python3 -c "print(' %12.0f' % (($ib - $ia) / ($b - $a)))"
 }
 

@@ -6,15 +6,15 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
-#include <zmq.hpp>
 
 #include "agent/crash_report.hpp"
+#include "agent/event_ring.hpp"
 #include "agent/ringed_slave.hpp"
 #include "agent/slave_runner.hpp"
 #include "master/broker_link.hpp"
 #include "master/job_options.hpp"
 #include "master/local_driver.hpp"
-#include "master/results_receiver.hpp"
+#include "master/ring_reader.hpp"
 #include "report/console_output.hpp"
 #include "run/test_library.hpp"
 #include "stats/aggregate_result.hpp"
@@ -26,7 +26,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kScheduleLead = 250ms;  // --rate/--stages: time 0 this far after the slave starts
-constexpr auto kFinalWait = 5s;        // after the slave ended, for its STOP-TEST-RUN
 constexpr auto kStopGrace = 10s;       // after --stop-timeout, SIGKILL (as an agent's --stop-grace)
 constexpr const char* kAgentId = "local";
 
@@ -76,14 +75,6 @@ int ChildDriver::prepare() {
               << std::endl;
     return 2;
   }
-  try {
-    receiver_ = std::make_unique<ResultsReceiver>(ReceiverOptions{}, result_);  // 127.0.0.1:*
-  } catch (const zmq::error_t& e) {
-    std::cerr << "loads-master: cannot bind the results socket on 127.0.0.1: " << e.what()
-              << std::endl;
-    return 3;
-  }
-  receiver_->listen();
   return 0;
 }
 
@@ -96,9 +87,8 @@ int ChildDriver::startCycle(std::size_t index) {
   job.runId = runId_ = "local-" + std::to_string(::getpid()) + "-" + std::to_string(index + 1);
   job.libraryName = std::filesystem::path(library_).filename().string();
   job.options = jobOptions(options_, index, kScheduleLead);
-  job.resultsEndpoint = receiver_->endpoint();
+  job.resultsEndpoint = agent::kParentReadsRing;  // this master reads the slave's ring
   job.agentId = kAgentId;
-  receiver_->start(runId_, {{kAgentId, 0}});
   agent::RingedSlaveOptions ringed;
   // One slave on this machine: raw events, so the live figures follow each call and the
   // slave folds nothing (summaries are for fleets: --results, distributed runs only).
@@ -110,13 +100,14 @@ int ChildDriver::startCycle(std::size_t index) {
   job.options.params = options_.run.params;
   ringed.argv = agent::slaveCommandLine(slaveBinary_, library_, job, options_.run.files);
   ringed.threads = job.options.threads;
-  ringed.forward = {job.resultsEndpoint, job.runId, job.agentId, {}};
   try {
-    slave_ = std::make_unique<agent::RingedSlave>(std::move(ringed));
+    slave_ = std::make_unique<agent::RingedSlave>(std::move(ringed));  // no forwarder
+    reader_ = std::make_unique<RingReader>(slave_->ring().share(), result_);
   } catch (const std::exception& e) {
     std::cerr << "loads-master: cannot start " << slaveBinary_ << ": " << e.what() << std::endl;
     return 3;
   }
+  reader_->start();
   const auto now = SteadyClock::now();
   if (index == 0) startedAt_ = std::chrono::system_clock::now();
   cycleStartTicks_ = now.time_since_epoch().count();
@@ -130,8 +121,7 @@ int ChildDriver::startCycle(std::size_t index) {
   return 0;
 }
 
-// Whether the slave has ended, and then whether its stream has (the forwarder's
-// STOP-TEST-RUN reached the receiver).
+// Whether the slave has ended; then what it published is read to the end.
 void ChildDriver::advance() {
   if (finished_ || !slave_) return;
   if (!exitedAt_) {
@@ -147,10 +137,7 @@ void ChildDriver::advance() {
       std::cerr << "\nloads-master: " << problems_.back() << std::endl;
     }
   }
-  const auto tallies = receiver_->tallies();
-  const auto it = tallies.find(kAgentId);
-  const bool final = it != tallies.end() && it->second.runId == runId_ && it->second.final;
-  if (final || Clock::now() - *exitedAt_ >= kFinalWait) endCycle();
+  endCycle();
 }
 
 std::optional<std::chrono::milliseconds> ChildDriver::pollInterval() const { return 20ms; }
@@ -158,17 +145,17 @@ std::optional<std::chrono::milliseconds> ChildDriver::pollInterval() const { ret
 void ChildDriver::endCycle() {
   if (finished_) return;
   finished_ = true;
-  const auto tallies = receiver_->tallies();
-  const auto it = tallies.find(kAgentId);
-  if (it == tallies.end() || it->second.runId != runId_ || !it->second.final) {
-    problems_.push_back(
-        "the slave's results did not end (no STOP-TEST-RUN): events may be missing");
-  } else if (it->second.eventsSent != it->second.received) {
-    const AgentTally& t = it->second;
-    problems_.push_back("the slave recorded " + formatCount(t.eventsSent) + " events, " +
-                        formatCount(t.received) + " arrived");
+  reader_->finish();  // the slave is gone: everything it published is replayed now
+  const std::uint64_t recorded = reader_->events() + reader_->tooLarge();
+  if (!slave_->ring().taken()) {  // a runner that does not record into the ring sent nothing
+    problems_.push_back("the slave never took its event ring (" + slaveBinary_ +
+                        " must be a loads-slave of this version): it recorded nothing");
+  } else if (reader_->replayed() != recorded) {
+    problems_.push_back("the slave recorded " + formatCount(recorded) + " events, " +
+                        formatCount(reader_->replayed()) + " could be read");
   }
-  slave_.reset();  // the forwarder is done: it sent STOP-TEST-RUN, or gave up
+  reader_.reset();
+  slave_.reset();
   waiter_.notifyDone();
 }
 
@@ -211,7 +198,6 @@ void ChildDriver::wrapUp() {
       if (!finished_) std::this_thread::sleep_for(20ms);  // polls the slave's exit
     }
   }
-  if (receiver_) receiver_->stop();
 }
 
 RunEnding ChildDriver::end(const Snapshot& snapshot) {

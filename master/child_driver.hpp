@@ -1,8 +1,9 @@
 // ChildDriver: loads-master without --agents (and without --in-process). The test code
 // runs in a child loads-slave, the one the agents run, cycle by cycle (one slave each),
-// so a crash of the test code ends the slave, never the master: the master forwards the
-// slave's events from its EventRing to its own ResultsReceiver on loopback, exactly as
-// an agent does for a one-agent distributed run, and reports the crash (exit 3).
+// so a crash of the test code ends the slave, never the master: the master replays the
+// slave's events from the EventRing they share (RingReader: every event the slave
+// recorded, whether it exits or dies; the slave runs with --results ring and sends
+// nothing), and reports the crash (exit 3).
 //
 // Not thread-safe except clock(), which the dashboard's thread reads. `options`,
 // `result` and `waiter` must outlive the driver.
@@ -30,7 +31,7 @@ class RingedSlave;
 
 namespace loads::master {
 
-class ResultsReceiver;
+class RingReader;
 
 class ChildDriver : public RunDriver {
  public:
@@ -39,7 +40,7 @@ class ChildDriver : public RunDriver {
 
   const char* mode() const override { return "local"; }
   // Loads the library here (its errors are exit 2 before any slave starts), finds
-  // loads-slave, binds the results receiver on 127.0.0.1.
+  // loads-slave.
   int prepare() override;
   std::size_t cycles() const override;
   bool canGoOn() const override { return problems_.empty(); }
@@ -63,8 +64,8 @@ class ChildDriver : public RunDriver {
   std::vector<std::string> tests_;  // full names of the tests selected
   std::string library_;             // the library's absolute path
   std::string slaveBinary_;
-  std::unique_ptr<ResultsReceiver> receiver_;
   std::unique_ptr<agent::RingedSlave> slave_;
+  std::unique_ptr<RingReader> reader_;  // the running cycle's slave's ring
   std::string runId_;
   std::optional<SteadyClock::time_point> exitedAt_;  // the running cycle's slave ended
   bool finished_ = false;

@@ -1,38 +1,59 @@
 // Packing TestResult calls as events, framing them, and replaying them.
 #include "proto/results.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <utility>
 
+#include "proto/event_scan.hpp"
+
 namespace loads::proto {
+
+// ---------------------------------------------------------------- EventPacker
+
+// new char[] without (): the bytes are written before they are read, none is zeroed.
+EventPacker::EventPacker(std::size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+
+void EventPacker::grow(std::size_t bytes) {
+  const std::size_t capacity = std::max(2 * capacity_, size_ + bytes);
+  std::unique_ptr<char[]> grown(new char[capacity]);
+  std::memcpy(grown.get(), data_.get(), size_);
+  data_ = std::move(grown);
+  capacity_ = capacity;
+}
 
 // ---------------------------------------------------------------- EventBuffer
 
-EventBuffer::EventBuffer() : buffer_(kDefaultBatchBytes + 4096), packer_(buffer_) {}
+EventBuffer::EventBuffer() : packer_(kDefaultBatchBytes + 4096) {}
+
+std::size_t EventBuffer::bytes() const { return packer_.size(); }
+
+std::string_view EventBuffer::data() const { return {packer_.data(), packer_.size()}; }
 
 void EventBuffer::clear() {
-  buffer_.clear();
+  packer_.clear();
   events_ = 0;
 }
 
 void EventBuffer::appendPacked(std::string_view packed, std::uint64_t events) {
-  buffer_.write(packed.data(), packed.size());
+  packer_.write(packed.data(), packed.size());
   events_ += events;
 }
 
 void EventBuffer::swap(EventBuffer& other) {
-  std::swap(buffer_, other.buffer_);  // the packers keep pointing at their own member
+  std::swap(packer_, other.packer_);
   std::swap(events_, other.events_);
 }
 
 void EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s) {
   packer_.pack_array(5 + args);
-  packer_.pack_uint8(static_cast<std::uint8_t>(kind));
+  packer_.pack_uint64(static_cast<std::uint8_t>(kind));
   packer_.pack_uint64(s.hits);
-  packer_.pack_uint32(s.users);
+  packer_.pack_uint64(s.users);
   packer_.pack_uint64(s.currentHit);
-  packer_.pack_uint32(s.currentUser);
+  packer_.pack_uint64(s.currentUser);
   ++events_;
 }
 
@@ -83,7 +104,7 @@ void EventBuffer::packFailure(EventKind kind, std::string_view test, const Failu
   packer_.pack(f.type);
   packer_.pack(f.message);
   packer_.pack(f.file);
-  packer_.pack_int32(f.line);
+  packer_.pack_int64(f.line);
 }
 
 void EventBuffer::addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) {
@@ -110,8 +131,8 @@ void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
   packer_.pack(hit.name);
   packer_.pack(hit.url);
   packer_.pack(hit.method);
-  packer_.pack_int32(hit.status);
-  packer_.pack_uint8(static_cast<std::uint8_t>(hit.error));
+  packer_.pack_int64(hit.status);
+  packer_.pack_uint64(static_cast<std::uint8_t>(hit.error));
   packer_.pack_int64(hit.startedUs);
   packer_.pack_int64(hit.elapsedUs);
   packer_.pack_uint64(hit.bytes);
@@ -134,7 +155,7 @@ void EventBuffer::claimRows(std::string_view feed, std::uint32_t run, std::uint6
   packer_.pack(feed);
   packer_.pack_uint32(run);
   packer_.pack_uint64(upTo);
-  packer_.pack(exact);
+  packer_.pack_bool(exact);
 }
 
 void EventBuffer::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
@@ -154,7 +175,7 @@ void EventBuffer::socketMessage(std::string_view url, Direction direction, std::
                                 const LoadsStatus& s) {
   begin(EventKind::kSocketMessage, 3, s);
   packer_.pack(url);
-  packer_.pack_uint8(static_cast<std::uint8_t>(direction));
+  packer_.pack_uint64(static_cast<std::uint8_t>(direction));
   packer_.pack_uint64(size);
 }
 
@@ -162,9 +183,9 @@ void EventBuffer::socketClose(std::string_view url, const SocketClose& close,
                               const LoadsStatus& s) {
   begin(EventKind::kSocketClose, 4, s);
   packer_.pack(url);
-  packer_.pack_int32(close.code);
+  packer_.pack_int64(close.code);
   packer_.pack(close.reason);
-  packer_.pack(close.clean);
+  packer_.pack_bool(close.clean);
 }
 
 // ---------------------------------------------------------------- ResultsEncoder
@@ -237,33 +258,40 @@ std::string ResultsEncoder::frame(MessageType type, EventBuffer& events, const C
 
 namespace {
 
+using detail::ScannedEvent;
+using detail::ScanValue;
+
 // Typed access to an event's elements; any miss marks the event bad.
 class EventReader {
  public:
-  explicit EventReader(const msgpack::object_array& a) : items_(a.ptr), size_(a.size) {}
+  explicit EventReader(const ScannedEvent& e) : event_(e) {}
 
   bool ok() const { return ok_; }
-  bool has(std::uint32_t i) const { return i < size_; }  // for args appended later
+  bool has(std::uint32_t i) const { return i < event_.size; }  // for args appended later
 
   std::uint64_t u(std::uint32_t i) {
-    if (i >= size_ || items_[i].type != msgpack::type::POSITIVE_INTEGER) return fail();
-    return items_[i].via.u64;
+    const ScanValue* v = at(i);
+    if (!v || v->type != ScanValue::kUint) return fail();
+    return v->bits;
   }
   std::int64_t s(std::uint32_t i) {
-    if (i < size_ && items_[i].type == msgpack::type::NEGATIVE_INTEGER) return items_[i].via.i64;
-    if (i < size_ && items_[i].type == msgpack::type::POSITIVE_INTEGER &&
-        items_[i].via.u64 <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return static_cast<std::int64_t>(items_[i].via.u64);
+    const ScanValue* v = at(i);
+    if (v && v->type == ScanValue::kNegative) return static_cast<std::int64_t>(v->bits);
+    if (v && v->type == ScanValue::kUint &&
+        v->bits <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(v->bits);
     }
     return fail();
   }
   std::string_view str(std::uint32_t i) {
-    if (i >= size_ || items_[i].type != msgpack::type::STR) return (fail(), std::string_view());
-    return {items_[i].via.str.ptr, items_[i].via.str.size};
+    const ScanValue* v = at(i);
+    if (!v || v->type != ScanValue::kStr) return (fail(), std::string_view());
+    return {v->str, v->size};
   }
   bool b(std::uint32_t i) {
-    if (i >= size_ || items_[i].type != msgpack::type::BOOLEAN) return fail() != 0;
-    return items_[i].via.boolean;
+    const ScanValue* v = at(i);
+    if (!v || v->type != ScanValue::kBool) return fail() != 0;
+    return v->bits != 0;
   }
   // A time or a duration: in [0, kMaxTimeUs].
   std::int64_t time(std::uint32_t i) {
@@ -278,20 +306,53 @@ class EventReader {
   }
 
  private:
+  const ScanValue* at(std::uint32_t i) const {
+    return i < event_.size && i < ScannedEvent::kMaxElements ? &event_.items[i] : nullptr;
+  }
   std::uint64_t fail() {
     ok_ = false;
     return 0;
   }
-  const msgpack::object* items_;
-  std::uint32_t size_;
+  const ScannedEvent& event_;
   bool ok_ = true;
 };
 
+// An event the object decoder produced, as the scanner would have read it.
+void toScanned(const msgpack::object& event, ScannedEvent& out) {
+  out.size = event.type == msgpack::type::ARRAY ? event.via.array.size : 0;
+  for (std::uint32_t i = 0; i < out.size && i < ScannedEvent::kMaxElements; ++i) {
+    const msgpack::object& o = event.via.array.ptr[i];
+    ScanValue& v = out.items[i];
+    v = ScanValue{};
+    switch (o.type) {
+      case msgpack::type::POSITIVE_INTEGER:
+        v.type = ScanValue::kUint;
+        v.bits = o.via.u64;
+        break;
+      case msgpack::type::NEGATIVE_INTEGER:
+        v.type = ScanValue::kNegative;
+        v.bits = static_cast<std::uint64_t>(o.via.i64);
+        break;
+      case msgpack::type::STR:
+        v.type = ScanValue::kStr;
+        v.str = o.via.str.ptr;
+        v.size = o.via.str.size;
+        break;
+      case msgpack::type::BOOLEAN:
+        v.type = ScanValue::kBool;
+        v.bits = o.via.boolean;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 // Replays one event; false when it is malformed or of an unknown kind. The event is
 // fully read before the sink is called, so a bad event makes no call at all.
-bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCallback& runTime) {
-  if (event.type != msgpack::type::ARRAY || event.via.array.size < 5) return false;
-  EventReader r(event.via.array);
+bool replayEvent(const ScannedEvent& event, TestResult& sink, const RunTimeCallback& runTime) {
+  if (event.size < 5) return false;  // not an array, or too short
+  EventReader r(event);
   const std::uint64_t kind = r.u(0);
   LoadsStatus st;
   st.hits = r.u(1);
@@ -423,19 +484,92 @@ bool replayEvent(const msgpack::object& event, TestResult& sink, const RunTimeCa
   return false;  // a kind from a newer sender
 }
 
+// The envelope and header of a RESULTS / STOP-TEST-RUN message as this version sends
+// them, scanned (event_scan.hpp): the events are framed first, since the header's last
+// fields (resent) follow them and beforeReplay needs them. Nothing when the message is
+// anything else, or anything unusual (crash, extension fields, limits): the object
+// decoder then decodes it, and refuses it, as it always did.
+struct ScannedBatch {
+  BatchInfo info;
+  std::string_view typeName;
+  std::string_view events;  // the packed events
+};
+
+std::optional<ScannedBatch> scanBatch(std::string_view bytes, const DecodeLimits& limits) {
+  if (bytes.size() > limits.maxMessageSize || limits.maxDepth < 4) return std::nullopt;
+  detail::EventScanner scan(bytes, limits);
+  ScannedBatch batch;
+  std::uint32_t n = 0;
+  std::string_view name;
+  std::uint64_t version = 0;
+  if (!scan.array(n) || n != 4 || !scan.str(name) || name != kProtocolName || !scan.uint(version) ||
+      version != kProtocolVersion || !scan.str(batch.typeName)) {
+    return std::nullopt;
+  }
+  const bool results = batch.typeName == messageTypeName(MessageType::kResults);
+  if (!results && batch.typeName != messageTypeName(MessageType::kStopTestRun)) return std::nullopt;
+  BatchInfo& info = batch.info;
+  std::uint32_t fields = 0, events = 0;
+  std::string_view runId, agentId;
+  if (!scan.array(fields) || fields < 5 || fields > 6 || !scan.str(runId) || !scan.str(agentId) ||
+      !scan.uint(info.seq) || !scan.uint(info.eventsSent) || !scan.array(events)) {
+    return std::nullopt;
+  }
+  const char* first = scan.position();
+  for (std::uint32_t i = 0; i < events; ++i) {
+    if (!scan.skipEvent()) return std::nullopt;
+  }
+  batch.events = {first, static_cast<std::size_t>(scan.position() - first)};
+  if (fields == 6) {
+    ScanValue resent;
+    if (!scan.scalar(resent)) return std::nullopt;
+    info.resent = resent.type == ScanValue::kBool && resent.bits;
+  }
+  if (!scan.atEnd()) return std::nullopt;
+  info.runId.assign(runId);
+  info.agentId.assign(agentId);
+  info.final = !results;
+  info.events = events;
+  return batch;
+}
+
+// Replays the events the object decoder produced.
+void replayObjects(const msgpack::object_array& events, TestResult& sink,
+                   const RunTimeCallback& runTime, BatchInfo& info) {
+  ScannedEvent event;
+  for (std::uint32_t i = 0; i < events.size; ++i) {
+    toScanned(events.ptr[i], event);
+    if (replayEvent(event, sink, runTime)) {
+      ++info.replayed;
+    } else {
+      ++info.skipped;
+    }
+  }
+}
+
 }  // namespace
 
 std::uint64_t replayPacked(std::string_view packed, std::uint32_t events, TestResult& sink,
                            const RunTimeCallback& runTime) {
   std::uint64_t replayed = 0;
-  std::size_t offset = 0;
-  msgpack::zone zone;  // one for the record's events, not one each
-  for (std::uint32_t i = 0; i < events && offset < packed.size(); ++i) {
-    msgpack::object event;
-    try {
-      event = msgpack::unpack(zone, packed.data(), packed.size(), offset);
-    } catch (const std::exception&) {
-      break;  // the rest cannot be framed
+  const DecodeLimits limits;
+  detail::EventScanner scan(packed, limits);
+  ScannedEvent event;
+  std::uint32_t i = 0;
+  for (; i < events && !scan.atEnd(); ++i) {
+    const char* at = scan.position();
+    if (!scan.event(event)) {  // something this version never packs: the object decoder
+      std::size_t offset = static_cast<std::size_t>(at - packed.data());
+      msgpack::zone zone;
+      for (; i < events && offset < packed.size(); ++i) {
+        try {
+          toScanned(msgpack::unpack(zone, packed.data(), packed.size(), offset), event);
+        } catch (const std::exception&) {
+          break;  // the rest cannot be framed
+        }
+        replayed += replayEvent(event, sink, runTime) ? 1 : 0;
+      }
+      return replayed;
     }
     replayed += replayEvent(event, sink, runTime) ? 1 : 0;
   }
@@ -447,6 +581,24 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
                                       const std::function<bool(const BatchInfo&)>& beforeReplay,
                                       const RunTimeCallback& runTime) {
   using R = Decoded<BatchInfo>;
+  if (auto scanned = scanBatch(bytes, limits)) {
+    BatchInfo& info = scanned->info;
+    if (beforeReplay && !beforeReplay(info)) {
+      return R::failure(ErrorCode::kUnknownRun,
+                        std::string(scanned->typeName) + " refused by the receiver");
+    }
+    detail::EventScanner scan(scanned->events, limits);
+    ScannedEvent event;
+    for (std::uint64_t i = 0; i < info.events; ++i) {
+      scan.event(event);  // framed by scanBatch already
+      if (replayEvent(event, sink, runTime)) {
+        ++info.replayed;
+      } else {
+        ++info.skipped;
+      }
+    }
+    return R::success(std::move(info));
+  }
   auto envelope = decodeEnvelope(bytes, limits, /*reference=*/true);
   if (!envelope) return R::failure(envelope.error(), envelope.reason());
   const auto type = envelope->type;
@@ -481,13 +633,7 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   if (beforeReplay && !beforeReplay(info)) {
     return R::failure(ErrorCode::kUnknownRun, envelope->typeName + " refused by the receiver");
   }
-  for (std::uint32_t i = 0; i < events.size; ++i) {
-    if (replayEvent(events.ptr[i], sink, runTime)) {
-      ++info.replayed;
-    } else {
-      ++info.skipped;
-    }
-  }
+  replayObjects(events, sink, runTime, info);
   return R::success(std::move(info));
 }
 

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <msgpack.hpp>
 #include <optional>
 #include <string>
@@ -53,15 +55,44 @@ inline constexpr int kDefaultBatchIntervalMs = 50;            // and at least th
 // two of them without overflow. An event with a time outside is malformed.
 inline constexpr std::int64_t kMaxTimeUs = std::int64_t{1} << 60;
 
+// Packs msgpack values in the formats msgpack::packer picks, byte for byte, into its own
+// growable buffer, with the writes inline: msgpack's packer over an sbuffer made ~10
+// out-of-line calls per event, 2,000 of a slave's instructions a hit (issue #13).
+// EventBuffer's storage; used by results.cpp only.
+class EventPacker {
+ public:
+  explicit EventPacker(std::size_t capacity);
+  const char* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  void write(const char* bytes, std::size_t n);
+  void pack_array(std::uint32_t n);
+  void pack_uint64(std::uint64_t v);
+  void pack_int64(std::int64_t v);
+  // msgpack::packer's names for the narrower types: the same bytes for the same value.
+  void pack_uint8(std::uint8_t v) { pack_uint64(v); }
+  void pack_uint32(std::uint32_t v) { pack_uint64(v); }
+  void pack_int32(std::int32_t v) { pack_int64(v); }
+  void pack(std::string_view text);
+  void pack_bool(bool v);
+
+ private:
+  char* room(std::size_t bytes);  // where `bytes` more can be written
+  void grow(std::size_t bytes);
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_;
+};
+
 class EventBuffer final : public TestResult {
  public:
   EventBuffer();
 
   std::uint64_t events() const { return events_; }
-  std::size_t bytes() const { return buffer_.size(); }
+  std::size_t bytes() const;
   bool empty() const { return events_ == 0; }
   // The packed events, concatenated.
-  std::string_view data() const { return {buffer_.data(), buffer_.size()}; }
+  std::string_view data() const;
   void clear();
   void swap(EventBuffer& other);
   // Appends events already packed by another EventBuffer (data()), `events` of them.
@@ -96,10 +127,108 @@ class EventBuffer final : public TestResult {
   void begin(EventKind kind, std::uint32_t args, const LoadsStatus& s);
   void packFailure(EventKind kind, std::string_view test, const Failure& f, const LoadsStatus& s);
 
-  msgpack::sbuffer buffer_;
-  msgpack::packer<msgpack::sbuffer> packer_;
+  EventPacker packer_;
   std::uint64_t events_ = 0;
 };
+
+// ---------------------------------------------------------------- EventPacker, inline
+
+inline char* EventPacker::room(std::size_t bytes) {
+  if (capacity_ - size_ < bytes) grow(bytes);
+  return data_.get() + size_;
+}
+
+inline void EventPacker::write(const char* bytes, std::size_t n) {
+  std::memcpy(room(n), bytes, n);
+  size_ += n;
+}
+
+namespace detail {
+
+inline char* bigEndian(char* at, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    at[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return at + bytes;
+}
+
+// A first byte and `bytes` big-endian bytes of `v`.
+inline char* tagged(char* at, unsigned char tag, std::uint64_t v, int bytes) {
+  *at = static_cast<char>(tag);
+  return bigEndian(at + 1, v, bytes);
+}
+
+}  // namespace detail
+
+// msgpack::packer's pack_imp_uint64: the smallest of fixint, uint 8/16/32/64.
+inline void EventPacker::pack_uint64(std::uint64_t v) {
+  char* at = room(9);
+  if (v < 128) {
+    *at++ = static_cast<char>(v);
+  } else if (v < 256) {
+    at = detail::tagged(at, 0xcc, v, 1);
+  } else if (v < 65536) {
+    at = detail::tagged(at, 0xcd, v, 2);
+  } else if (v < (std::uint64_t{1} << 32)) {
+    at = detail::tagged(at, 0xce, v, 4);
+  } else {
+    at = detail::tagged(at, 0xcf, v, 8);
+  }
+  size_ = static_cast<std::size_t>(at - data_.get());
+}
+
+// pack_imp_int64: a value >= 0 as an unsigned one, else negative fixint, int 8/16/32/64.
+inline void EventPacker::pack_int64(std::int64_t v) {
+  if (v >= 0) return pack_uint64(static_cast<std::uint64_t>(v));
+  char* at = room(9);
+  const auto bits = static_cast<std::uint64_t>(v);
+  if (v >= -32) {
+    *at++ = static_cast<char>(v);
+  } else if (v >= -128) {
+    at = detail::tagged(at, 0xd0, bits, 1);
+  } else if (v >= -32768) {
+    at = detail::tagged(at, 0xd1, bits, 2);
+  } else if (v >= -(std::int64_t{1} << 31)) {
+    at = detail::tagged(at, 0xd2, bits, 4);
+  } else {
+    at = detail::tagged(at, 0xd3, bits, 8);
+  }
+  size_ = static_cast<std::size_t>(at - data_.get());
+}
+
+inline void EventPacker::pack_array(std::uint32_t n) {
+  char* at = room(5);
+  if (n < 16) {
+    *at++ = static_cast<char>(0x90 | n);
+  } else if (n < 65536) {
+    at = detail::tagged(at, 0xdc, n, 2);
+  } else {
+    at = detail::tagged(at, 0xdd, n, 4);
+  }
+  size_ = static_cast<std::size_t>(at - data_.get());
+}
+
+inline void EventPacker::pack(std::string_view text) {
+  const std::size_t n = text.size();
+  char* at = room(5 + n);
+  if (n < 32) {
+    *at++ = static_cast<char>(0xa0 | n);
+  } else if (n < 256) {
+    at = detail::tagged(at, 0xd9, n, 1);
+  } else if (n < 65536) {
+    at = detail::tagged(at, 0xda, n, 2);
+  } else {
+    at = detail::tagged(at, 0xdb, n, 4);
+  }
+  std::memcpy(at, text.data(), n);
+  size_ = static_cast<std::size_t>(at + n - data_.get());
+}
+
+inline void EventPacker::pack_bool(bool v) {
+  *room(1) = static_cast<char>(v ? 0xc3 : 0xc2);
+  ++size_;
+}
 
 // A slave runner that died of a signal, as its parent describes it in the STOP-TEST-RUN
 // it sends on the slave's behalf (field 6, PROTOCOL.md §5.3 and §10).

@@ -18,6 +18,7 @@
 #include "client/cookie_jar.hpp"
 #include "client/deadlines.hpp"
 #include "client/response_reader.hpp"
+#include "client/simple_response.hpp"
 #include "client/url.hpp"
 #include "loads/version.hpp"
 #include "run/user_context.hpp"
@@ -105,9 +106,18 @@ struct Session::Impl {
   error_code connect(const Url& url, std::chrono::milliseconds timeout,
                      std::unique_ptr<Connection>& c);
   void buildRequest(const Call& call, const Target& target);
+  // How the response of an exchange was read.
+  struct Exchange {
+    std::size_t bytes = 0;   // of the response
+    bool simple = false;     // by readSimple(), not Beast's parser
+    bool keepAlive = false;  // readSimple(): the connection may carry the next request
+    bool gotSome = false;    // readSimple() read bytes of it (as the parser's got_some())
+  };
   template <class Stream>
   error_code exchange(Stream& stream, Connection& c, const Call& call, ResponseReader& parser,
-                      std::size_t& bytes);
+                      Response& r, Exchange& x);
+  template <class Stream>
+  error_code readSimple(Stream& stream, Connection& c, Response& r, Exchange& x);
   void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
                  std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
                  std::uint64_t bytes, bool phased = false);
@@ -221,17 +231,85 @@ void Session::Impl::buildRequest(const Call& call, const Target& target) {
 
 template <class Stream>
 error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& call,
-                                   ResponseReader& parser, std::size_t& bytes) {
+                                   ResponseReader& parser, Response& r, Exchange& x) {
   error_code ec;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(wire), asio::const_buffer()};
   if (call.body) buffers[1] = asio::buffer(call.body->data);
   asio::async_write(stream, buffers, (*user.yield)[ec]);
   if (ec) return ec;
   marks.sent = std::chrono::steady_clock::now();
-  bytes = http::async_read_header(stream, c.buffer, parser, (*user.yield)[ec]);
+  if (call.method != "HEAD") {
+    ec = readSimple(stream, c, r, x);
+    if (ec || x.simple) return ec;
+  }
+  // Beast's parser, from the bytes readSimple() left in the buffer.
+  x.bytes = http::async_read_header(stream, c.buffer, parser, (*user.yield)[ec]);
   marks.firstByte = std::chrono::steady_clock::now();
   if (ec || parser.is_done()) return ec;
-  bytes += http::async_read(stream, c.buffer, parser, (*user.yield)[ec]);
+  x.bytes += http::async_read(stream, c.buffer, parser, (*user.yield)[ec]);
+  return ec;
+}
+
+namespace {
+std::string_view contents(const beast::flat_buffer& b) {
+  return {static_cast<const char*>(b.data().data()), b.size()};
+}
+// End of file from the server: what Beast's read reports for it.
+error_code endOfFile(error_code ec, bool gotSome) {
+  if (ec != asio::error::eof) return ec;
+  return gotSome ? http::error::partial_message : http::error::end_of_stream;
+}
+// What a read may fill, as Beast's reads size it: at least 512 bytes, else what the buffer
+// already holds, at most 64 KiB. A connection's buffer so stays as small as its messages
+// (prepare(64 KiB) each read cost ~3 KiB of RSS per idle user at 10,000 users).
+std::size_t readSize(const beast::flat_buffer& b) { return beast::read_size(b, 64 * 1024); }
+}  // namespace
+
+// The common response (simple_response.hpp) without Beast's parser. Leaves x.simple false
+// and the bytes read in the buffer when the head is of another kind.
+template <class Stream>
+error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r, Exchange& x) {
+  error_code ec;
+  x.gotSome = c.buffer.size() > 0;
+  std::size_t searched = 0, end = 0;
+  for (;;) {
+    const std::string_view data = contents(c.buffer);
+    const std::size_t from = searched > 3 ? searched - 3 : 0;
+    if (const std::size_t found = detail::headEnd(data.substr(from))) {
+      end = from + found;
+      break;
+    }
+    if (data.size() >= kHeaderLimit) return ec;  // Beast's parser says what is wrong
+    searched = data.size();
+    const std::size_t n =
+        stream.async_read_some(c.buffer.prepare(readSize(c.buffer)), (*user.yield)[ec]);
+    if (ec) return endOfFile(ec, x.gotSome);
+    c.buffer.commit(n);
+    x.gotSome = true;
+  }
+  marks.firstByte = std::chrono::steady_clock::now();
+  detail::SimpleHead head;
+  if (!detail::parseSimpleHead(contents(c.buffer), end, kBodyLimit, head, r.headers_)) return ec;
+  c.buffer.consume(end);
+  r.body_.reserve(static_cast<std::size_t>(head.contentLength));
+  for (std::uint64_t left = head.contentLength;;) {
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(left, c.buffer.size()));
+    r.body_.append(static_cast<const char*>(c.buffer.data().data()), take);
+    c.buffer.consume(take);
+    left -= take;
+    if (left == 0) break;
+    const std::size_t n = stream.async_read_some(
+        c.buffer.prepare(
+            static_cast<std::size_t>(std::min<std::uint64_t>(left, readSize(c.buffer)))),
+        (*user.yield)[ec]);
+    if (ec) return endOfFile(ec, true);
+    c.buffer.commit(n);
+  }
+  r.status_ = head.status;
+  x.bytes = end + static_cast<std::size_t>(head.contentLength);
+  x.keepAlive = head.keepAlive;
+  x.simple = true;
   return ec;
 }
 
@@ -314,14 +392,14 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     parser.body_limit(kBodyLimit);
     parser.header_limit(kHeaderLimit);
     if (call.method == "HEAD") parser.skip(true);
-    std::size_t bytes = 0;
-    error_code ec = c->tls ? exchange(*c->secure, *c, call, parser, bytes)
-                           : exchange(*c->plain, *c, call, parser, bytes);
+    Exchange x;
+    error_code ec = c->tls ? exchange(*c->secure, *c, call, parser, r, x)
+                           : exchange(*c->plain, *c, call, parser, r, x);
     if (ec && deadline.expired) ec = beast::error::timeout;
     if (ec) {
       // A kept connection the server closed while idle: retry once on a fresh one.
-      bool stale =
-          c->reused && attempt == 0 && !parser.got_some() && !user.cancelled && isResetError(ec);
+      bool stale = c->reused && attempt == 0 && !x.gotSome && !parser.got_some() &&
+                   !user.cancelled && isResetError(ec);
       c.reset();
       if (stale) continue;
       auto f = classify(ec, Stage::kExchange, user.cancelled, call.timeout);
@@ -331,13 +409,13 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     for (const auto& [name, value] : r.headers_) {
       if (equalsNoCase(name, "set-cookie")) cookies.store(url, value);
     }
-    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, bytes, true);
+    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, x.bytes, true);
     r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
     r.url_ = target.text;
     // A deadline that fired as the response completed has closed the socket: the response
     // counts, the connection is gone (kept, its next request would fail with EBADF).
-    if (parser.keep_alive() && !deadline.expired) {
+    if ((x.simple ? x.keepAlive : parser.keep_alive()) && !deadline.expired) {
       c->reused = true;
       idle.push_back(std::move(c));
     }

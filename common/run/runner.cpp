@@ -1,6 +1,7 @@
 #include "run/runner.hpp"
 
 #include <cxxabi.h>
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -184,7 +185,10 @@ void Runner::start() {
     progress_.duration = options_.duration;
   }
   raiseFileLimit(*std::max_element(options_.userCycles.begin(), options_.userCycles.end()));
-  for (auto& t : threads_) t->thread = std::thread([&io = t->io] { io.run(); });
+  for (auto& t : threads_) {
+    t->thread = std::thread([&io = t->io] { io.run(); });
+    ::pthread_setname_np(t->thread.native_handle(), "loads-runner");  // for top, perf and benches
+  }
   result_.startTestRun();
 }
 

@@ -32,6 +32,11 @@ struct SummaryBuilder::Index {
   std::unordered_map<std::uint64_t, std::uint32_t> statuses;  // request << 32 | status
   std::unordered_map<std::int64_t, std::uint32_t> seconds;
   std::string key;  // reused to build counter and error keys
+  // The entries the last calls used: a runner thread's calls repeat the same test, request,
+  // status and second hit after hit, and a string compare is cheaper than a hash lookup.
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  std::uint32_t lastTest = kNone, lastRequest = kNone, lastStatus = kNone, lastSecond = kNone;
+  std::uint64_t lastStatusKey = 0;
   std::size_t entries() const {
     return tests.size() + requests.size() + counters.size() + errors.size() + statuses.size() +
            seconds.size();
@@ -64,13 +69,21 @@ std::int64_t SummaryBuilder::now() const {
 }
 
 IntervalSummary::Test& SummaryBuilder::test(std::string_view name) {
-  return entryOf(summary_.tests, index_->tests, name);
+  Index& x = *index_;
+  if (x.lastTest != Index::kNone && summary_.tests[x.lastTest].name == name) {
+    return summary_.tests[x.lastTest];
+  }
+  return entryOf(summary_.tests, x.tests, name, &x.lastTest);
 }
 
 IntervalSummary::Second& SummaryBuilder::second(std::int64_t s) {
-  auto [it, added] =
-      index_->seconds.try_emplace(s, static_cast<std::uint32_t>(summary_.seconds.size()));
+  Index& x = *index_;
+  if (x.lastSecond != Index::kNone && summary_.seconds[x.lastSecond].second == s) {
+    return summary_.seconds[x.lastSecond];
+  }
+  auto [it, added] = x.seconds.try_emplace(s, static_cast<std::uint32_t>(summary_.seconds.size()));
   if (added) summary_.seconds.emplace_back().second = s;
+  x.lastSecond = it->second;
   return summary_.seconds[it->second];
 }
 
@@ -153,15 +166,23 @@ void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
   ++summary_.events;
   const bool failed = isFailedHit(hit);
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
-  std::uint32_t at = 0;
-  counting::countHit(entryOf(summary_.requests, index_->requests, hit.name, &at).counts, hit);
+  Index& x = *index_;
+  if (x.lastRequest == Index::kNone || summary_.requests[x.lastRequest].name != hit.name) {
+    entryOf(summary_.requests, x.requests, hit.name, &x.lastRequest);
+  }
+  const std::uint32_t at = x.lastRequest;
+  counting::countHit(summary_.requests[at].counts, hit);
   if (hit.status != 0 || hit.error != ErrorKind::kNone) {  // not a measure() that succeeded
     const std::uint64_t statusKey =
         (std::uint64_t{at} << 32) | static_cast<std::uint32_t>(hit.status);
-    auto [status, added] = index_->statuses.try_emplace(
-        statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
-    if (added) summary_.statuses.push_back({at, hit.status, 0});
-    ++summary_.statuses[status->second].count;
+    if (x.lastStatus == Index::kNone || x.lastStatusKey != statusKey) {
+      auto [status, added] =
+          x.statuses.try_emplace(statusKey, static_cast<std::uint32_t>(summary_.statuses.size()));
+      if (added) summary_.statuses.push_back({at, hit.status, 0});
+      x.lastStatus = status->second;
+      x.lastStatusKey = statusKey;
+    }
+    ++summary_.statuses[x.lastStatus].count;
   }
   noteEvent(hit.startedUs, endedUs);
   IntervalSummary::Second& sec = second(secondOf(hit.startedUs));

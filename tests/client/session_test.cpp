@@ -2,9 +2,13 @@
 // coroutine (asio::spawn) and every hit reported to the TestResult is checked.
 #include "loads/session.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -16,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/cookie_jar.hpp"
@@ -639,4 +644,96 @@ TEST_CASE("cancel() during a pending request ends it at once with kCancelled", "
   CHECK(h.result.hits[0].status == 0);
   CHECK(h.result.hits[0].error == ErrorKind::kCancelled);
   CHECK(h.result.hits[0].name == "GET /delay");
+}
+
+namespace {
+
+// A server that answers each request with the next of its canned responses, each written
+// in the pieces given (separate writes), closing the connection after those marked so.
+class RawServer {
+ public:
+  struct Reply {
+    std::vector<std::string> pieces;
+    bool close = false;
+  };
+  explicit RawServer(std::vector<Reply> replies) : replies_(std::move(replies)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener_, 8) == 0);
+    socklen_t n = sizeof a;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~RawServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return connections_; }
+
+ private:
+  void serve() {
+    std::size_t next = 0;
+    while (next < replies_.size()) {
+      const int c = ::accept(listener_, nullptr, nullptr);
+      if (c < 0) return;
+      ++connections_;
+      std::string request;
+      char buffer[4096];
+      while (next < replies_.size()) {
+        const auto n = ::recv(c, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        request.append(buffer, static_cast<std::size_t>(n));
+        if (request.find("\r\n\r\n") == std::string::npos) continue;
+        request.clear();
+        const Reply& reply = replies_[next++];
+        for (const auto& piece : reply.pieces) ::send(c, piece.data(), piece.size(), MSG_NOSIGNAL);
+        if (reply.close) break;
+      }
+      ::close(c);
+    }
+  }
+  std::vector<Reply> replies_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("chunked, to-the-end, HTTP/1.0 and split responses are read whole, hits exact",
+          "[session]") {
+  const std::string chunked =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+  const std::string split = "HTTP/1.1 201 Created\r\nContent-Length: 11\r\n\r\nsplit body!";
+  const std::string toEnd = "HTTP/1.1 200 OK\r\nServer: raw\r\n\r\nuntil the end";
+  const std::string old = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold";
+  RawServer server({{{chunked}},
+                    {{split.substr(0, 20), split.substr(20, 30), split.substr(50)}},
+                    {{toEnd}, true},
+                    {{old}, true}});
+  Harness h;
+  std::vector<loads::Response> r(4);
+  h.run([&] {
+    for (auto& response : r) response = h.session.get(server.url() + "/x");
+  });
+  CHECK(r[0].status() == 200);
+  CHECK(r[0].body() == "hello world");
+  CHECK(r[1].status() == 201);
+  CHECK(r[1].body() == "split body!");
+  CHECK(r[2].body() == "until the end");
+  CHECK(r[3].body() == "old");
+  REQUIRE(h.result.hits.size() == 4);
+  CHECK(h.result.hits[0].bytes == chunked.size());
+  CHECK(h.result.hits[1].bytes == split.size());
+  CHECK(h.result.hits[2].bytes == toEnd.size());
+  CHECK(h.result.hits[3].bytes == old.size());
+  // The first three on one kept connection (the third reads to its end), the fourth on another.
+  CHECK(server.connections() == 2);
 }

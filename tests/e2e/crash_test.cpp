@@ -131,6 +131,16 @@ TEST_CASE("without a loads-slave to run the tests in, one sentence and exit 2") 
   CHECK(run.err.find("--in-process") != std::string::npos);
 }
 
+TEST_CASE("a slave that never records into its event ring is a problem of the run, exit 3") {
+  ::setenv("LOADS_SLAVE_BINARY", "/bin/true", 1);  // exits 0 at once, records nothing
+  auto run = runMaster(
+      {built("tests/libs/libcrash.so"), "-u", "1", "--server-url", "http://127.0.0.1:1", "-q"});
+  ::unsetenv("LOADS_SLAVE_BINARY");
+  INFO(run.out << run.err);
+  CHECK(run.code == 3);
+  CHECK(run.err.find("never took its event ring") != std::string::npos);
+}
+
 TEST_CASE("with in-process the tests run in the master, as before") {
   crashAt(1000000);  // never
   TargetProcess target;

@@ -384,3 +384,84 @@ TEST_CASE("100,000 distinct names through the results decoder stay under a memor
   CHECK(snap.overflows[0].firstNames ==
         std::vector<std::string>{"GET /u/1000", "GET /u/1001", "GET /u/1002"});
 }
+
+TEST_CASE("the event packer writes msgpack::packer's bytes, value by value and for a whole hit") {
+  msgpack::sbuffer want;
+  msgpack::packer<msgpack::sbuffer> reference(want);
+  EventPacker packer(16);  // small: it grows as it goes
+  const std::uint64_t unsignedValues[] = {
+      0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull, ~std::uint64_t{0}};
+  for (std::uint64_t v : unsignedValues) {
+    reference.pack_uint64(v);
+    packer.pack_uint64(v);
+  }
+  const std::int64_t signedValues[] = {0,
+                                       5,
+                                       -1,
+                                       -32,
+                                       -33,
+                                       -128,
+                                       -129,
+                                       -32768,
+                                       -32769,
+                                       -2147483648ll,
+                                       -2147483649ll,
+                                       std::numeric_limits<std::int64_t>::min(),
+                                       70000,
+                                       std::numeric_limits<std::int64_t>::max()};
+  for (std::int64_t v : signedValues) {
+    reference.pack_int64(v);
+    packer.pack_int64(v);
+  }
+  for (std::size_t n : {0, 31, 32, 255, 256, 65535, 65536}) {
+    const std::string text(n, 'x');
+    reference.pack(text);
+    packer.pack(text);
+  }
+  for (std::uint32_t n : {0u, 15u, 16u, 65535u, 65536u}) {
+    reference.pack_array(n);
+    packer.pack_array(n);
+  }
+  reference.pack(true);
+  packer.pack_bool(true);
+  reference.pack(false);
+  packer.pack_bool(false);
+  CHECK(std::string_view(packer.data(), packer.size()) ==
+        std::string_view(want.data(), want.size()));
+
+  // A phased hit, as the EventBuffer packed it with msgpack's packer before.
+  msgpack::sbuffer hitWant;
+  msgpack::packer<msgpack::sbuffer> p(hitWant);
+  Hit hit;
+  hit.name = "GET /a";
+  hit.url = "http://127.0.0.1:8080/a?q=" + std::string(40, 'q');
+  hit.method = "GET";
+  hit.status = 503;
+  hit.error = ErrorKind::kTimeout;
+  hit.startedUs = 1'800'000'000'123'456;
+  hit.elapsedUs = 70'000;
+  hit.bytes = 300;
+  hit.plannedStartUs = 0;
+  hit.phased = true;
+  for (std::size_t i = 0; i < kPhaseCount; ++i) hit.phaseUs[i] = static_cast<std::int64_t>(i * 200);
+  const LoadsStatus s{100000, 300, 70000, 299};
+  p.pack_array(5 + 9 + kPhaseCount);
+  p.pack_uint8(static_cast<std::uint8_t>(EventKind::kAddHit));
+  p.pack_uint64(s.hits);
+  p.pack_uint32(s.users);
+  p.pack_uint64(s.currentHit);
+  p.pack_uint32(s.currentUser);
+  p.pack(hit.name);
+  p.pack(hit.url);
+  p.pack(hit.method);
+  p.pack_int32(hit.status);
+  p.pack_uint8(static_cast<std::uint8_t>(hit.error));
+  p.pack_int64(hit.startedUs);
+  p.pack_int64(hit.elapsedUs);
+  p.pack_uint64(hit.bytes);
+  p.pack_int64(hit.plannedStartUs);
+  for (std::int64_t us : hit.phaseUs) p.pack_int64(us);
+  EventBuffer buffer;
+  buffer.addHit(hit, s);
+  CHECK(buffer.data() == std::string_view(hitWant.data(), hitWant.size()));
+}
