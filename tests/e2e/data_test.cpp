@@ -259,8 +259,12 @@ TEST_CASE("with --rebalance the rows of a slave that crashed go to the others, n
     served.insert(path);
   }
   CHECK(served.count("/hit/" + tag + "/row/r1500") == 0);
+  // Its claimed rows are those it asked for, those it had not used yet (left unused), and
+  // the requests its other users had in flight at the crash: served, never recorded (what
+  // a crash costs, docs/distributed.md): at most one for each of its other 1 or 2 users.
   const std::uint64_t unused = kRows - served.size();
-  CHECK(unused == claimed - lostRequests);
+  REQUIRE(claimed >= unused + lostRequests);
+  CHECK(claimed - unused - lostRequests <= 2);
   CHECK(unused >= 1);
   CHECK(unused <= claimed / 8 + 16);  // at most one block claimed ahead
 }
