@@ -424,7 +424,7 @@ TEST_CASE(
 TEST_CASE("a master waiting for busy agents keeps its place until they are free") {
   // The broker's expiry here is 1 s (200 ms x 5): a waiting master must answer its
   // heartbeats, its own once a second are not enough.
-  Cluster cluster(1);
+  Cluster cluster(1, ClusterArgs{.liveness = 5});
   Process first(cluster.master({"--agents", "1", "-u", "1", "-d", "60s"}));
   REQUIRE(eventually([&] { return cluster.agentsIn("busy") == 1; }, 20s));
   Process second(
@@ -440,7 +440,7 @@ TEST_CASE("a master waiting for busy agents keeps its place until they are free"
 }
 
 // --rebalance: an agent killed with -9 mid-run (its slave stops with it and reports what
-// it did); the broker reports it lost after 5 heartbeats of 200 ms; the master re-splits
+// it did); the broker reports it lost after 10 heartbeats of 200 ms; the master re-splits
 // the arrivals over the two others. From the new split's start on, every whole second
 // must again carry the requested 200 hits/s.
 TEST_CASE("with --rebalance the rate after an agent is lost is again the requested total") {
