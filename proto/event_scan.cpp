@@ -82,7 +82,8 @@ inline bool EventScanner::read(ScanValue& v) {
 
 bool EventScanner::scalar(ScanValue& v) { return read(v); }
 
-// Every scalar format by its first byte (the msgpack spec's table).
+// Every scalar format by its first byte (the msgpack spec's table) but positive fixint,
+// fixstr and uint 8-64, which both callers, read() and skipScalar(), take themselves.
 bool EventScanner::scalarSlow(ScanValue& v) {
   if (!need(1)) return false;
   const unsigned char b = *at_;
@@ -90,25 +91,10 @@ bool EventScanner::scalarSlow(ScanValue& v) {
   std::size_t fixed = 0;     // bytes of a fixed-size payload after the first byte
   std::size_t lengthOf = 0;  // bytes of a length field (str, bin, ext)
   std::size_t extra = 0;     // ext: the type byte
-  if (b <= 0x7f) {
-    v.type = ScanValue::kUint;
-    v.bits = b;
-    ++at_;
-    return true;
-  }
   if (b >= 0xe0) {
     v.type = ScanValue::kNegative;
     v.bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(b)));
     ++at_;
-    return true;
-  }
-  if (b >= 0xa0 && b <= 0xbf) {
-    const std::size_t n = b & 0x1f;
-    if (!need(1 + n)) return false;
-    v.type = ScanValue::kStr;
-    v.str = reinterpret_cast<const char*>(at_ + 1);
-    v.size = static_cast<std::uint32_t>(n);
-    at_ += 1 + n;
     return true;
   }
   switch (b) {
@@ -121,17 +107,6 @@ bool EventScanner::scalarSlow(ScanValue& v) {
       v.bits = b == 0xc3;
       ++at_;
       return true;
-    case 0xcc:
-    case 0xcd:
-    case 0xce:
-    case 0xcf: {
-      const std::size_t n = std::size_t{1} << (b - 0xcc);
-      if (!need(1 + n)) return false;
-      v.type = ScanValue::kUint;
-      v.bits = bigEndian(at_ + 1, n);
-      at_ += 1 + n;
-      return true;
-    }
     case 0xd0:
     case 0xd1:
     case 0xd2:

@@ -321,30 +321,7 @@ class EventReader {
 void toScanned(const msgpack::object& event, ScannedEvent& out) {
   out.size = event.type == msgpack::type::ARRAY ? event.via.array.size : 0;
   for (std::uint32_t i = 0; i < out.size && i < ScannedEvent::kMaxElements; ++i) {
-    const msgpack::object& o = event.via.array.ptr[i];
-    ScanValue& v = out.items[i];
-    v = ScanValue{};
-    switch (o.type) {
-      case msgpack::type::POSITIVE_INTEGER:
-        v.type = ScanValue::kUint;
-        v.bits = o.via.u64;
-        break;
-      case msgpack::type::NEGATIVE_INTEGER:
-        v.type = ScanValue::kNegative;
-        v.bits = static_cast<std::uint64_t>(o.via.i64);
-        break;
-      case msgpack::type::STR:
-        v.type = ScanValue::kStr;
-        v.str = o.via.str.ptr;
-        v.size = o.via.str.size;
-        break;
-      case msgpack::type::BOOLEAN:
-        v.type = ScanValue::kBool;
-        v.bits = o.via.boolean;
-        break;
-      default:
-        break;
-    }
+    out.items[i] = detail::scanValueOf(event.via.array.ptr[i]);
   }
 }
 
@@ -636,5 +613,33 @@ Decoded<BatchInfo> decodeResultsBatch(std::string_view bytes, TestResult& sink,
   replayObjects(events, sink, runTime, info);
   return R::success(std::move(info));
 }
+
+namespace detail {
+ScanValue scanValueOf(const msgpack::object& o) {
+  ScanValue v{};
+  switch (o.type) {
+    case msgpack::type::POSITIVE_INTEGER:
+      v.type = ScanValue::kUint;
+      v.bits = o.via.u64;
+      break;
+    case msgpack::type::NEGATIVE_INTEGER:
+      v.type = ScanValue::kNegative;
+      v.bits = static_cast<std::uint64_t>(o.via.i64);
+      break;
+    case msgpack::type::STR:
+      v.type = ScanValue::kStr;
+      v.str = o.via.str.ptr;
+      v.size = o.via.str.size;
+      break;
+    case msgpack::type::BOOLEAN:
+      v.type = ScanValue::kBool;
+      v.bits = o.via.boolean;
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+}  // namespace detail
 
 }  // namespace loads::proto

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "loads/test_result.hpp"
+#include "proto/event_scan.hpp"
 #include "proto/messages.hpp"
 
 namespace loads::proto {
@@ -158,6 +159,10 @@ inline char* tagged(char* at, unsigned char tag, std::uint64_t v, int bytes) {
   *at = static_cast<char>(tag);
   return bigEndian(at + 1, v, bytes);
 }
+
+// A scalar the object decoder produced, as the scanner (event_scan.hpp) reads it: what an
+// event the scanner refused is replayed from, and the scanner's tests' oracle.
+ScanValue scanValueOf(const msgpack::object& o);
 
 }  // namespace detail
 

@@ -566,24 +566,13 @@ void AggregateResult::socketOpen(std::string_view url, const LoadsStatus& status
 
 void AggregateResult::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
                                     const LoadsStatus& status) {
-  countSocketEvent([&](SocketSummary& k) {
-    if (direction == Direction::kSent) {
-      ++k.messagesSent;
-      k.bytesSent += size;
-    } else {
-      ++k.messagesReceived;
-      k.bytesReceived += size;
-    }
-  });
+  countSocketEvent([&](SocketSummary& k) { counting::countSocketMessage(k, direction, size); });
   for (TestResult* o : observers_) o->socketMessage(url, direction, size, status);
 }
 
 void AggregateResult::socketClose(std::string_view url, const SocketClose& close,
                                   const LoadsStatus& status) {
-  countSocketEvent([&](SocketSummary& k) {
-    ++k.closed;
-    k.failed += !close.clean;
-  });
+  countSocketEvent([&](SocketSummary& k) { counting::countSocketClose(k, close); });
   for (TestResult* o : observers_) o->socketClose(url, close, status);
 }
 

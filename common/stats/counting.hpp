@@ -52,6 +52,21 @@ inline void errorSampleKey(std::string& key, bool failure, std::string_view test
   key.append(std::to_string(f.line));
 }
 
+// The socket calls in the socket totals.
+inline void countSocketMessage(SocketSummary& k, Direction direction, std::uint64_t size) {
+  if (direction == Direction::kSent) {
+    ++k.messagesSent;
+    k.bytesSent += size;
+  } else {
+    ++k.messagesReceived;
+    k.bytesReceived += size;
+  }
+}
+inline void countSocketClose(SocketSummary& k, const SocketClose& close) {
+  ++k.closed;
+  k.failed += !close.clean;
+}
+
 // One hit in its request's figures, all but its status code (the aggregate caps status
 // codes, a summary lists them in first-hit order; neither lists one for a measure() call
 // that succeeded: status 0 without an error kind).

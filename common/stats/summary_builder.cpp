@@ -244,22 +244,11 @@ void SummaryBuilder::socketOpen(std::string_view, const LoadsStatus&) {
 
 void SummaryBuilder::socketMessage(std::string_view, Direction direction, std::uint64_t size,
                                    const LoadsStatus&) {
-  socketEvent([&](SocketSummary& k) {
-    if (direction == Direction::kSent) {
-      ++k.messagesSent;
-      k.bytesSent += size;
-    } else {
-      ++k.messagesReceived;
-      k.bytesReceived += size;
-    }
-  });
+  socketEvent([&](SocketSummary& k) { counting::countSocketMessage(k, direction, size); });
 }
 
 void SummaryBuilder::socketClose(std::string_view, const SocketClose& close, const LoadsStatus&) {
-  socketEvent([&](SocketSummary& k) {
-    ++k.closed;
-    k.failed += !close.clean;
-  });
+  socketEvent([&](SocketSummary& k) { counting::countSocketClose(k, close); });
 }
 
 }  // namespace loads

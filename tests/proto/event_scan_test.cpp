@@ -17,33 +17,6 @@ using detail::ScanValue;
 
 namespace {
 
-// The object decoder's view of a scalar, in the scanner's terms.
-ScanValue expected(const msgpack::object& o) {
-  ScanValue v{};
-  switch (o.type) {
-    case msgpack::type::POSITIVE_INTEGER:
-      v.type = ScanValue::kUint;
-      v.bits = o.via.u64;
-      break;
-    case msgpack::type::NEGATIVE_INTEGER:
-      v.type = ScanValue::kNegative;
-      v.bits = static_cast<std::uint64_t>(o.via.i64);
-      break;
-    case msgpack::type::STR:
-      v.type = ScanValue::kStr;
-      v.str = o.via.str.ptr;
-      v.size = o.via.str.size;
-      break;
-    case msgpack::type::BOOLEAN:
-      v.type = ScanValue::kBool;
-      v.bits = o.via.boolean;
-      break;
-    default:
-      break;
-  }
-  return v;
-}
-
 class Calls : public TestResult {
  public:
   std::vector<std::string> calls;
@@ -170,7 +143,8 @@ TEST_CASE("every msgpack scalar format is framed and read as msgpack's decoder r
   std::size_t offset = 0, values = 0;
   msgpack::zone zone;
   while (offset < bytes.size()) {
-    const ScanValue want = expected(msgpack::unpack(zone, bytes.data(), bytes.size(), offset));
+    const ScanValue want = loads::proto::detail::scanValueOf(
+        msgpack::unpack(zone, bytes.data(), bytes.size(), offset));
     ScanValue got{};
     REQUIRE(scan.scalar(got));
     CHECK(int(got.type) == int(want.type));
