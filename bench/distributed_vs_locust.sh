@@ -12,6 +12,7 @@ command -v /usr/bin/locust >/dev/null || {
   $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-locust
 }
 source bench/nginx.sh
+source bench/rounds.sh
 work=$(mktemp -d)
 pids=()
 cleanup_all() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
@@ -47,19 +48,11 @@ PY
 kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=()
 
 # --- loads: broker + 2 agents + master ---------------------------------------------------
-build/broker/loads-broker --frontend tcp://127.0.0.1:17780 --backend tcp://127.0.0.1:17781 \
-  >"$work/broker.log" 2>&1 &
-pids+=($!)
-for i in 1 2; do
-  build/agent/loads-agent --broker tcp://127.0.0.1:17781 --id "bench-$i" \
-    --cache-dir "$work/cache$i" >"$work/agent$i.log" 2>&1 &
-  pids+=($!)
-done
+start_cluster 2 "$work"
 build/master/loads-master build/examples/simple/libsimple.so --test Static --agents 2 \
   --broker tcp://127.0.0.1:17780 --wait-agents 10s -u "$users" -d "${secs}s" \
   --server-url "$NGINX_URL" --quiet --json "$work/loads.json" >"$work/master.log"
-loads_rps=$(python3 -c "import json; d=json.load(open('$work/loads.json'))['summary']; \
-print('%.0f' % (d['requests'] / d['durationSeconds']))")
+loads_rps=$(loads_rate "$work/loads.json")
 
 # The ceiling on this machine: wrk alone, 2 threads, same connections and time.
 wrk_rps=$(wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')

@@ -12,42 +12,21 @@ cd "$(dirname "$0")/.."
 users=${1:-50}; secs=${2:-10}; rounds=${3:-3}
 [ -x build/master/loads-master ] || scripts/setup.sh
 source bench/nginx.sh
+source bench/rounds.sh
 work=$(mktemp -d)
 pids=()
 cleanup_all() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap 'cleanup_all; kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$NGINX_DIR"' EXIT
 
-build/broker/loads-broker --frontend tcp://127.0.0.1:17780 --backend tcp://127.0.0.1:17781 \
-  >"$work/broker.log" 2>&1 &
-pids+=($!)
-for i in 1 2; do
-  build/agent/loads-agent --broker tcp://127.0.0.1:17781 --id "bench-$i" \
-    --cache-dir "$work/cache$i" >"$work/agent$i.log" 2>&1 &
-  pids+=($!)
-done
+start_cluster 2 "$work"
 
-run_wrk() { wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
+run_peer() { wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
 run_loads() {
   build/master/loads-master build/examples/simple/libsimple.so --test Static --agents 2 -t 1 \
     --broker tcp://127.0.0.1:17780 --wait-agents 20s -u "$users" -d "${secs}s" \
     --server-url "$NGINX_URL" --quiet --json "$work/loads.json" >>"$work/master.log" 2>&1
-  python3 -c "import json; d=json.load(open('$work/loads.json'))['summary']; \
-print('%.0f' % (d['requests'] / d['durationSeconds']))"
+  loads_rate "$work/loads.json"
 }
 
-ratios=()
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null) users=$users secs=$secs"
-printf '%-6s %-6s %12s %12s %8s  %s\n' round first wrk-t2_req/s loads_req/s ratio load_average
-for r in $(seq "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then
-    first=wrk; wrk_rps=$(run_wrk); loads_rps=$(run_loads)
-  else
-    first=loads; loads_rps=$(run_loads); wrk_rps=$(run_wrk)
-  fi
-  ratio=$(python3 -c "print('%.3f' % ($loads_rps / $wrk_rps))")
-  ratios+=("$ratio")
-  printf '%-6s %-6s %12s %12s %8s  %s\n' "$r" "$first" "$wrk_rps" "$loads_rps" "$ratio" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)"
-done
-python3 -c "import statistics, sys; print('median loads/wrk -t2 over %d rounds: %.3f' % \
-(len(sys.argv) - 1, statistics.median(map(float, sys.argv[1:]))))" "${ratios[@]}"
+alternate_rounds "$rounds" wrk-t2
