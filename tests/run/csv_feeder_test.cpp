@@ -209,6 +209,35 @@ TEST_CASE("a share that died after claiming ahead leaves its claimed rows unused
   CHECK(dealt.size() == 3000 - (ahead.upTo - 250));
 }
 
+TEST_CASE("more shares than users: a share without users deals the rows it takes over") {
+  // 2 users over 3 shares: share 2 owns no row. Share 0 leaves after 100 of its 500; its
+  // other 400 go to shares 1 and 2 (new indices 0 and 1), and share 2 deals its half.
+  RowsFile file(1000);
+  std::vector<Share> shares;
+  for (std::uint32_t i = 0; i < 3; ++i) shares.push_back({file, i, 3, 2});
+  std::multiset<std::uint64_t> dealt;
+  shares[0].start();
+  for (std::uint64_t row : shares[0].deal(100)) dealt.insert(row);
+  detail::releaseRowClaims();
+  moveRows(shares[0], {&shares[1], &shares[2]});
+  std::map<std::uint32_t, std::size_t> byShare;
+  for (std::uint32_t i = 1; i < 3; ++i) {
+    shares[i].start();
+    for (std::size_t q = 1; q < shares[i].runs.size(); ++q) {
+      detail::takeOverRows({shares[i].runs[q]}, 0, 1);
+    }
+    for (std::uint64_t row : shares[i].deal(0)) {
+      dealt.insert(row);
+      ++byShare[i];
+    }
+  }
+  detail::installRunData({});
+  CHECK(dealt.size() == 1000);
+  CHECK(std::set<std::uint64_t>(dealt.begin(), dealt.end()).size() == 1000);
+  CHECK(byShare[1] == 500 + 200);  // its own and half of the rest
+  CHECK(byShare[2] == 200);        // none of its own
+}
+
 TEST_CASE("unique rows start over with each load cycle") {
   RowsFile file(10);
   file.install(0, 1);
