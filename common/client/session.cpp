@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <optional>
+#include <type_traits>
 
 #include "client/connect.hpp"
 #include "client/cookie_jar.hpp"
@@ -118,6 +119,13 @@ struct Session::Impl {
                       Response& r, Exchange& x);
   template <class Stream>
   error_code readSimple(Stream& stream, Connection& c, Response& r, Exchange& x);
+  // Sends the request; reads what a read may fill into `buffer`, the first read of a
+  // response waiting for it to come (see the plain TCP overloads).
+  template <class Stream, class Buffers>
+  error_code send(Stream& stream, const Buffers& buffers);
+  template <class Stream>
+  std::size_t readSome(Stream& stream, asio::mutable_buffer buffer, bool first,
+                       error_code& ec);
   void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
                  std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
                  std::uint64_t bytes, bool phased = false);
@@ -166,6 +174,7 @@ error_code Session::Impl::connect(const Url& url, std::chrono::milliseconds time
   error_code ec = detail::connectStream(user, url, endpoints, timeout, c->plain, c->secure, stage,
                                         &marks.connected);
   marks.handshaken = url.tls ? std::chrono::steady_clock::now() : marks.connected;
+  if (!ec && c->plain) c->plain->socket().non_blocking(true, ec);  // for send() and readSome()
   marks.fresh = true;
   return ec;
 }
@@ -235,7 +244,7 @@ error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& ca
   error_code ec;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(wire), asio::const_buffer()};
   if (call.body) buffers[1] = asio::buffer(call.body->data);
-  asio::async_write(stream, buffers, (*user.yield)[ec]);
+  ec = send(stream, buffers);
   if (ec) return ec;
   marks.sent = std::chrono::steady_clock::now();
   if (call.method != "HEAD") {
@@ -265,6 +274,49 @@ error_code endOfFile(error_code ec, bool gotSome) {
 std::size_t readSize(const beast::flat_buffer& b) { return beast::read_size(b, 64 * 1024); }
 }  // namespace
 
+// Plain TCP goes to the socket itself (its timeouts are the thread's Deadlines, not the
+// stream's timer), in non-blocking mode (set at connect); TLS to Asio's composed
+// operations. A request the socket takes whole is sent without leaving the coroutine,
+// where an asynchronous write would post its completion and switch away and back.
+template <class Stream, class Buffers>
+error_code Session::Impl::send(Stream& stream, const Buffers& buffers) {
+  error_code ec;
+  if constexpr (std::is_same_v<Stream, TcpStream>) {
+    const std::size_t n = stream.socket().write_some(buffers, ec);
+    if (ec && ec != asio::error::would_block) return ec;
+    if (n == asio::buffer_size(buffers)) return {};
+    beast::buffers_suffix<Buffers> rest(buffers);
+    rest.consume(n);
+    asio::async_write(stream.socket(), rest, (*user.yield)[ec]);
+  } else {
+    asio::async_write(stream, buffers, (*user.yield)[ec]);
+  }
+  return ec;
+}
+
+// Plain TCP: the first read of a response waits for the socket to be readable before it
+// reads. Tried at once, as an asynchronous read is, it would find nothing (the request
+// has only just left) and cost a system call every hit. Later reads are tried first and
+// wait only when nothing is there: the reactor's readiness is edge-triggered, so a wait
+// with bytes left unread could last until the deadline.
+template <class Stream>
+std::size_t Session::Impl::readSome(Stream& stream, asio::mutable_buffer buffer, bool first,
+                                    error_code& ec) {
+  if constexpr (std::is_same_v<Stream, TcpStream>) {
+    auto& socket = stream.socket();
+    for (bool wait = first;; wait = true) {
+      if (wait) {
+        socket.async_wait(asio::socket_base::wait_read, (*user.yield)[ec]);
+        if (ec) return 0;
+      }
+      const std::size_t n = socket.read_some(buffer, ec);
+      if (ec != asio::error::would_block) return n;
+    }
+  } else {
+    return stream.async_read_some(buffer, (*user.yield)[ec]);
+  }
+}
+
 // The common response (simple_response.hpp) without Beast's parser. Leaves x.simple false
 // and the bytes read in the buffer when the head is of another kind.
 template <class Stream>
@@ -282,7 +334,7 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
     if (data.size() >= kHeaderLimit) return ec;  // Beast's parser says what is wrong
     searched = data.size();
     const std::size_t n =
-        stream.async_read_some(c.buffer.prepare(readSize(c.buffer)), (*user.yield)[ec]);
+        readSome(stream, c.buffer.prepare(readSize(c.buffer)), !x.gotSome, ec);
     if (ec) return endOfFile(ec, x.gotSome);
     c.buffer.commit(n);
     x.gotSome = true;
@@ -299,10 +351,11 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
     c.buffer.consume(take);
     left -= take;
     if (left == 0) break;
-    const std::size_t n = stream.async_read_some(
+    const std::size_t n = readSome(
+        stream,
         c.buffer.prepare(
             static_cast<std::size_t>(std::min<std::uint64_t>(left, readSize(c.buffer)))),
-        (*user.yield)[ec]);
+        false, ec);
     if (ec) return endOfFile(ec, true);
     c.buffer.commit(n);
   }
