@@ -119,13 +119,12 @@ struct Session::Impl {
                       Response& r, Exchange& x);
   template <class Stream>
   error_code readSimple(Stream& stream, Connection& c, Response& r, Exchange& x);
-  // Sends the request; reads what a read may fill into `buffer`, the first read of a
-  // response waiting for it to come (see the plain TCP overloads).
+  // Sends the request whole; reads what a read may fill into `buffer` (`first`: the
+  // response's first read).
   template <class Stream, class Buffers>
   error_code send(Stream& stream, const Buffers& buffers);
   template <class Stream>
-  std::size_t readSome(Stream& stream, asio::mutable_buffer buffer, bool first,
-                       error_code& ec);
+  std::size_t readSome(Stream& stream, asio::mutable_buffer buffer, bool first, error_code& ec);
   void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
                  std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
                  std::uint64_t bytes, bool phased = false);
@@ -294,23 +293,23 @@ error_code Session::Impl::send(Stream& stream, const Buffers& buffers) {
   return ec;
 }
 
-// Plain TCP: the first read of a response waits for the socket to be readable before it
-// reads. Tried at once, as an asynchronous read is, it would find nothing (the request
-// has only just left) and cost a system call every hit. Later reads are tried first and
-// wait only when nothing is there: the reactor's readiness is edge-triggered, so a wait
-// with bytes left unread could last until the deadline.
+// Plain TCP, on the socket itself. The first read of a response is Asio's: tried at once
+// (it finds nothing, the request has only just left), then queued until the reactor
+// sees the socket readable. Waiting for readability first costs more: Asio then re-arms
+// the socket in epoll (epoll_ctl) every hit, dearer than the failed read (bench/RESULTS.md).
+// Later reads are tried first and wait only when nothing is there, so a response that
+// is already in the socket is read without leaving the coroutine.
 template <class Stream>
 std::size_t Session::Impl::readSome(Stream& stream, asio::mutable_buffer buffer, bool first,
                                     error_code& ec) {
   if constexpr (std::is_same_v<Stream, TcpStream>) {
     auto& socket = stream.socket();
-    for (bool wait = first;; wait = true) {
-      if (wait) {
-        socket.async_wait(asio::socket_base::wait_read, (*user.yield)[ec]);
-        if (ec) return 0;
-      }
+    if (first) return socket.async_read_some(buffer, (*user.yield)[ec]);
+    for (;;) {
       const std::size_t n = socket.read_some(buffer, ec);
       if (ec != asio::error::would_block) return n;
+      socket.async_wait(asio::socket_base::wait_read, (*user.yield)[ec]);
+      if (ec) return 0;
     }
   } else {
     return stream.async_read_some(buffer, (*user.yield)[ec]);
@@ -333,8 +332,7 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
     }
     if (data.size() >= kHeaderLimit) return ec;  // Beast's parser says what is wrong
     searched = data.size();
-    const std::size_t n =
-        readSome(stream, c.buffer.prepare(readSize(c.buffer)), !x.gotSome, ec);
+    const std::size_t n = readSome(stream, c.buffer.prepare(readSize(c.buffer)), !x.gotSome, ec);
     if (ec) return endOfFile(ec, x.gotSome);
     c.buffer.commit(n);
     x.gotSome = true;
@@ -351,11 +349,10 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
     c.buffer.consume(take);
     left -= take;
     if (left == 0) break;
-    const std::size_t n = readSome(
-        stream,
-        c.buffer.prepare(
-            static_cast<std::size_t>(std::min<std::uint64_t>(left, readSize(c.buffer)))),
-        false, ec);
+    const std::size_t n = readSome(stream,
+                                   c.buffer.prepare(static_cast<std::size_t>(
+                                       std::min<std::uint64_t>(left, readSize(c.buffer)))),
+                                   false, ec);
     if (ec) return endOfFile(ec, true);
     c.buffer.commit(n);
   }

@@ -737,3 +737,90 @@ TEST_CASE("chunked, to-the-end, HTTP/1.0 and split responses are read whole, hit
   // The first three on one kept connection (the third reads to its end), the fourth on another.
   CHECK(server.connections() == 2);
 }
+
+// A body no socket buffer holds, to a server that reads it in small pieces, and a large
+// response that comes back in pieces: the request is sent whole although the socket takes
+// only part of it at once, and the response is read whole over many reads, some of which
+// find nothing yet. Then the kept connection carries one more exchange. The server counts
+// and checks every byte it received.
+TEST_CASE("a body larger than the socket takes goes out whole, a large response comes in whole",
+          "[session]") {
+  constexpr std::size_t kUp = 16u << 20, kDown = 8u << 20;
+  auto pattern = [](std::size_t n, std::size_t seed) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+    return s;
+  };
+  const std::string up = pattern(kUp, 1), down = pattern(kDown, 3);
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int small = 16 << 10;  // the accepted socket inherits it: a slow, small receiver
+  REQUIRE(::setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/big";
+  std::atomic<std::size_t> bodyBytes{0}, requests{0};
+  std::atomic<bool> bodyMatches{true};
+  std::thread server([&] {
+    const int c = ::accept(listener, nullptr, nullptr);
+    if (c < 0) return;
+    std::string in;
+    char buffer[4096];  // small reads: the client's sends find the socket full
+    auto readUntil = [&](std::size_t size) {
+      while (in.size() < size) {
+        const auto n = ::recv(c, buffer, sizeof buffer, 0);
+        if (n <= 0) return false;
+        in.append(buffer, static_cast<std::size_t>(n));
+      }
+      return true;
+    };
+    for (int i = 0; i < 2; ++i) {
+      std::size_t head;
+      while ((head = in.find("\r\n\r\n")) == std::string::npos) {
+        if (!readUntil(in.size() + 1)) return;
+      }
+      head += 4;
+      const bool post = in.starts_with("POST");
+      if (post) {
+        if (!readUntil(head + kUp)) return;
+        bodyBytes = in.size() - head;
+        bodyMatches = in.compare(head, kUp, up) == 0;
+        in.erase(0, head + kUp);
+      } else {
+        in.erase(0, head);
+      }
+      ++requests;
+      const std::string& body = post ? down : std::string("ok");
+      const std::string reply =
+          "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      for (std::size_t at = 0; at < body.size(); at += 100'000) {  // in pieces
+        ::send(c, body.data() + at, std::min<std::size_t>(100'000, body.size() - at), MSG_NOSIGNAL);
+      }
+    }
+    ::close(c);
+  });
+  Harness h;
+  loads::Response big, after;
+  h.run([&] {
+    big = h.session.post(url, loads::raw(up, "application/octet-stream"));
+    after = h.session.get(url);
+  });
+  ::shutdown(listener, SHUT_RDWR);
+  ::close(listener);
+  server.join();
+  CHECK(requests == 2);
+  CHECK(bodyBytes == kUp);
+  CHECK(bodyMatches);
+  CHECK(big.status() == 200);
+  CHECK(big.body().size() == kDown);
+  CHECK(big.body() == down);
+  CHECK(after.body() == "ok");
+  REQUIRE(h.result.hits.size() == 2);
+  CHECK(h.result.hits[0].bytes == wireSize(big, "OK"));
+  CHECK(h.result.hits[1].bytes == wireSize(after, "OK"));
+}
