@@ -30,12 +30,9 @@ run_build() {  # run_build DIR: prints req/s, loads µs/req, nginx µs/req
   local b=$1 work bp a1 a2 c0 c1 n0 n1
   work=$(mktemp -d)
   export LD_LIBRARY_PATH=$b/common
-  "$b/broker/loads-broker" --frontend tcp://127.0.0.1:17780 --backend tcp://127.0.0.1:17781 \
-    >"$work/broker.log" 2>&1 & bp=$!
-  "$b/agent/loads-agent" --broker tcp://127.0.0.1:17781 --id ab-1 --cache-dir "$work/c1" \
-    >"$work/a1.log" 2>&1 & a1=$!
-  "$b/agent/loads-agent" --broker tcp://127.0.0.1:17781 --id ab-2 --cache-dir "$work/c2" \
-    >"$work/a2.log" 2>&1 & a2=$!
+  local pids=()
+  start_cluster 2 "$work" "$b"
+  bp=${pids[0]} a1=${pids[1]} a2=${pids[2]}
   c0=$(( $(cpu $bp) + $(cpu $a1) + $(cpu $a2) )); n0=$(cpu "$server")
   /usr/bin/time -f "%U %S" -o "$work/time" "$b/master/loads-master" \
     "$b/examples/simple/libsimple.so" --test Static --agents 2 -t 1 \

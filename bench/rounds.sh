@@ -29,15 +29,16 @@ alternate_rounds() {
 (sys.argv[1], len(sys.argv) - 2, statistics.median(map(float, sys.argv[2:]))))" "$peer" "${ratios[@]}"
 }
 
-# start_cluster AGENTS DIR: a loads-broker on 127.0.0.1:17780/17781 and AGENTS agents
-# (bench-1 ...), logs and caches in DIR; their pids are added to the caller's `pids`.
+# start_cluster AGENTS DIR [BUILD=build]: a loads-broker on 127.0.0.1:17780/17781 and
+# AGENTS agents (bench-1 ...) of BUILD, logs and caches in DIR; their pids are added to the
+# caller's `pids` (the broker's first).
 start_cluster() {
-  local agents=$1 dir=$2 i
-  build/broker/loads-broker --frontend tcp://127.0.0.1:17780 --backend tcp://127.0.0.1:17781 \
+  local agents=$1 dir=$2 b=${3:-build} i
+  "$b/broker/loads-broker" --frontend tcp://127.0.0.1:17780 --backend tcp://127.0.0.1:17781 \
     >"$dir/broker.log" 2>&1 &
   pids+=($!)
   for i in $(seq "$agents"); do
-    build/agent/loads-agent --broker tcp://127.0.0.1:17781 --id "bench-$i" \
+    "$b/agent/loads-agent" --broker tcp://127.0.0.1:17781 --id "bench-$i" \
       --cache-dir "$dir/cache$i" >"$dir/agent$i.log" 2>&1 &
     pids+=($!)
   done
