@@ -65,12 +65,12 @@ struct Connection {
 // requests the same URL hit after hit (the common case) builds none of them again.
 struct Target {
   Url url;
-  std::string text;        // url.str(): the hit's url and Response::url()
-  std::string hostHeader;  // url.hostHeader()
+  std::shared_ptr<const std::string> text;  // url.str(): the hit's url and Response::url()
+  std::string hostHeader;                   // url.hostHeader()
 
   void set(Url u) {
     url = std::move(u);
-    text = url.str();
+    text = std::make_shared<const std::string>(url.str());
     hostHeader = url.hostHeader();
   }
 };
@@ -113,6 +113,7 @@ struct Session::Impl {
     bool simple = false;     // by readSimple(), not Beast's parser
     bool keepAlive = false;  // readSimple(): the connection may carry the next request
     bool gotSome = false;    // readSimple() read bytes of it (as the parser's got_some())
+    bool setCookie = false;  // readSimple(): the head has a Set-Cookie field
   };
   template <class Stream>
   error_code exchange(Stream& stream, Connection& c, const Call& call, ResponseReader& parser,
@@ -125,9 +126,12 @@ struct Session::Impl {
   error_code send(Stream& stream, const Buffers& buffers);
   template <class Stream>
   std::size_t readSome(Stream& stream, asio::mutable_buffer buffer, bool first, error_code& ec);
-  void recordHit(const Call& call, const Target& target, int status, ErrorKind error,
-                 std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
-                 std::uint64_t bytes, bool phased = false);
+  // Returns the hit's end.
+  std::chrono::steady_clock::time_point recordHit(const Call& call, const Target& target,
+                                                  int status, ErrorKind error,
+                                                  std::int64_t startedUs,
+                                                  std::chrono::steady_clock::time_point t0,
+                                                  std::uint64_t bytes, bool phased = false);
 
   // Phase boundaries of the exchange in flight (Hit::phaseUs): one clock read each.
   struct Marks {
@@ -250,7 +254,10 @@ error_code Session::Impl::exchange(Stream& stream, Connection& c, const Call& ca
     ec = readSimple(stream, c, r, x);
     if (ec || x.simple) return ec;
   }
-  // Beast's parser, from the bytes readSimple() left in the buffer.
+  // Beast's parser, from the bytes readSimple() left in the buffer. 12 fields (768 bytes)
+  // cover a typical response and stay in glibc's small bins: a request of 1 KiB or more
+  // makes malloc consolidate its fast bins first.
+  r.headers_.reserve(12);
   x.bytes = http::async_read_header(stream, c.buffer, parser, (*user.yield)[ec]);
   marks.firstByte = std::chrono::steady_clock::now();
   if (ec || parser.is_done()) return ec;
@@ -339,7 +346,8 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
   }
   marks.firstByte = std::chrono::steady_clock::now();
   detail::SimpleHead head;
-  if (!detail::parseSimpleHead(contents(c.buffer), end, kBodyLimit, head, r.headers_)) return ec;
+  if (!detail::parseSimpleHead(contents(c.buffer), end, kBodyLimit, head)) return ec;
+  r.fields_.assign(contents(c.buffer).substr(head.fieldsAt, head.fieldsBytes));
   c.buffer.consume(end);
   r.body_.reserve(static_cast<std::size_t>(head.contentLength));
   for (std::uint64_t left = head.contentLength;;) {
@@ -359,13 +367,14 @@ error_code Session::Impl::readSimple(Stream& stream, Connection& c, Response& r,
   r.status_ = head.status;
   x.bytes = end + static_cast<std::size_t>(head.contentLength);
   x.keepAlive = head.keepAlive;
+  x.setCookie = head.setCookie;
   x.simple = true;
   return ec;
 }
 
-void Session::Impl::recordHit(const Call& call, const Target& target, int status, ErrorKind error,
-                              std::int64_t startedUs, std::chrono::steady_clock::time_point t0,
-                              std::uint64_t bytes, bool phased) {
+std::chrono::steady_clock::time_point Session::Impl::recordHit(
+    const Call& call, const Target& target, int status, ErrorKind error, std::int64_t startedUs,
+    std::chrono::steady_clock::time_point t0, std::uint64_t bytes, bool phased) {
   std::string_view name = call.name;
   if (name.empty()) {
     defaultName.clear();
@@ -374,7 +383,7 @@ void Session::Impl::recordHit(const Call& call, const Target& target, int status
   }
   Hit hit;
   hit.name = name;
-  hit.url = target.text;
+  hit.url = *target.text;
   hit.method = call.method;
   hit.status = status;
   hit.error = error;
@@ -385,6 +394,7 @@ void Session::Impl::recordHit(const Call& call, const Target& target, int status
   hit.bytes = bytes;
   hit.plannedStartUs = std::exchange(user.plannedStartUs, 0);
   user.result.addHit(hit, user.status);
+  return end;
 }
 
 // One request/response exchange (no redirects). Reports the hit; throws RequestError
@@ -397,7 +407,7 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
   marks.start = t0;
   auto fail = [&](ErrorKind kind, const std::string& reason) -> RequestError {
     recordHit(call, target, 0, kind, startedUs, t0, 0);
-    return RequestError(kind, std::string(call.method) + " " + target.text + " failed: " + reason);
+    return RequestError(kind, std::string(call.method) + " " + *target.text + " failed: " + reason);
   };
   if (user.cancelled) throw fail(ErrorKind::kCancelled, "cancelled: the run stopped");
 
@@ -435,9 +445,6 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
     detail::Deadlines::Scope timing(detail::Deadlines::of(user.io), deadline);
 
     Response r;
-    // 12 headers (768 bytes) cover a typical response and stay in glibc's small bins: a
-    // request of 1 KiB or more makes malloc consolidate its fast bins first, every hit.
-    r.headers_.reserve(12);
     ResponseReader parser(r.status_, r.headers_, r.body_);
     parser.body_limit(kBodyLimit);
     parser.header_limit(kHeaderLimit);
@@ -456,12 +463,15 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
       throw fail(f.kind, f.reason);
     }
 
-    for (const auto& [name, value] : r.headers_) {
+    auto setCookie = [&](std::string_view name, std::string_view value) {
       if (equalsNoCase(name, "set-cookie")) cookies.store(url, value);
-    }
-    recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, x.bytes, true);
-    r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - t0);
+      return true;
+    };
+    if (x.setCookie) detail::forEachField(r.fields_, setCookie);
+    for (const auto& [name, value] : r.headers_) setCookie(name, value);
+    const auto end =
+        recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, x.bytes, true);
+    r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(end - t0);
     r.url_ = target.text;
     // A deadline that fired as the response completed has closed the socket: the response
     // counts, the connection is gone (kept, its next request would fail with EBADF).
@@ -554,13 +564,13 @@ Response Session::request(std::string_view method, std::string_view url, const B
     if (location.empty()) return r;
     if (hops >= maxRedirects_) {
       throw RequestError(ErrorKind::kOther,
-                         std::string(method) + " " + r.url_ + " failed: more than " +
+                         std::string(method) + " " + r.url() + " failed: more than " +
                              std::to_string(maxRedirects_) +
                              " redirects (Session::setMaxRedirects raises the limit)");
     }
     Url next;
     if (!detail::resolveLocation(target->url, location, next)) {
-      throw RequestError(ErrorKind::kProtocol, std::string(method) + " " + r.url_ +
+      throw RequestError(ErrorKind::kProtocol, std::string(method) + " " + r.url() +
                                                    " failed: unusable redirect Location '" +
                                                    location + "'");
     }
@@ -586,9 +596,33 @@ void Session::closeConnections() { impl_->idle.clear(); }
 // ---- Response and bodies ------------------------------------------------------------------
 
 std::string Response::header(std::string_view name) const {
-  for (const auto& [n, v] : headers_)
-    if (equalsNoCase(n, name)) return v;
-  return {};
+  std::string found;
+  if (fields_.empty()) {
+    for (const auto& [n, v] : headers_) {
+      if (equalsNoCase(n, name)) return v;
+    }
+  }
+  detail::forEachField(fields_, [&](std::string_view n, std::string_view v) {
+    if (!equalsNoCase(n, name)) return true;
+    found.assign(v);
+    return false;
+  });
+  return found;
+}
+
+const Headers& Response::headers() const {
+  if (headers_.empty()) {
+    detail::forEachField(fields_, [&](std::string_view n, std::string_view v) {
+      headers_.emplace_back(n, v);
+      return true;
+    });
+  }
+  return headers_;
+}
+
+const std::string& Response::url() const {
+  static const std::string none;
+  return url_ ? *url_ : none;
 }
 
 Body raw(std::string data, std::string contentType) {

@@ -9,25 +9,30 @@
 // Session reads the response with Beast's parser as before, from the same bytes, so
 // unusual and malformed responses keep Beast's behaviour and errors.
 //
+// It builds no strings: the Response keeps the accepted head's field lines as they came
+// (one string) and forEachField() reads them when the test asks for a header.
+//
 // Stateless and thread-safe. Included only by session.cpp and its test.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <string>
 #include <string_view>
-#include <tuple>
-#include <utility>
-#include <vector>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace loads::detail {
 
 struct SimpleHead {
   int status = 0;
-  std::size_t bytes = 0;  // of the head, its blank line included
+  std::size_t bytes = 0;        // of the head, its blank line included
+  std::size_t fieldsAt = 0;     // where its field lines start (after the status line) ...
+  std::size_t fieldsBytes = 0;  // ... and their bytes, each line's CRLF included
   std::uint64_t contentLength = 0;
-  bool keepAlive = true;  // no "Connection: close"
+  bool keepAlive = true;   // no "Connection: close"
+  bool setCookie = false;  // a Set-Cookie field is among them
 };
 
 // Where the head in `data` ends (after its blank line); 0 while it is incomplete.
@@ -56,41 +61,35 @@ inline constexpr auto kToken = [] {  // RFC 9110 tchar
   return t;
 }();
 
-// Whether [from, to) is a token (not empty).
-inline bool isToken(const char* from, const char* to) {
-  unsigned char all = from < to;
-  for (const char* p = from; p < to; ++p) all &= kToken[static_cast<unsigned char>(*p)];
-  return all != 0;
-}
-
-// Whether [from, to) are all field-value bytes: visible, obs-text, space and tab (no CR,
-// LF, NUL or other controls). Branch-free, so that the compiler vectorises it.
-inline bool allValueBytes(const char* from, const char* to) {
-  // Eight bytes at a time: a byte below 0x20 or equal to 0x7f sets its high bit in
-  // `flagged` (the classic has-less / has-zero tricks); such a word is checked byte by
-  // byte, since a tab is allowed.
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  auto flagged = [&](const char* at) {
-    std::uint64_t w;
-    std::memcpy(&w, at, 8);
-    const std::uint64_t del = w ^ (0x7f * kOnes);
-    return (((w - 0x20 * kOnes) & ~w) | ((del - kOnes) & ~del)) & kHigh;
-  };
+// Whether [from, to) is text whose every LF follows a CR: no control but tab, CR and LF,
+// no DEL, no bare LF (a bare CR is found where its line ends). One pass over the whole
+// head instead of one per field, sixteen bytes at a time (SSE2 is part of x86-64; other
+// machines take the plain loop).
+inline bool textWithCrLf(const char* from, const char* to) {
   const char* p = from;
-  while (p + 8 <= to && !flagged(p)) p += 8;
-  // Every word clean: the tail's last eight bytes (overlapping) settle the rest.
-  if (p + 8 > to && to - from >= 8 && !flagged(to - 8)) return true;
-  unsigned bad = 0;
+  unsigned afterCr = 0;  // the byte before p is a CR
+#ifdef __SSE2__
+  const __m128i tab = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+  const __m128i below = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+  for (; to - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i isLf = _mm_cmpeq_epi8(v, lf), isCr = _mm_cmpeq_epi8(v, cr);
+    const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, below), below);  // v <= 0x1f
+    const __m128i allowed = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, tab), isLf), isCr);
+    const __m128i bad = _mm_or_si128(_mm_andnot_si128(allowed, control), _mm_cmpeq_epi8(v, del));
+    const auto crs = static_cast<unsigned>(_mm_movemask_epi8(isCr));
+    const auto lfs = static_cast<unsigned>(_mm_movemask_epi8(isLf));
+    if (_mm_movemask_epi8(bad) != 0 || (lfs & ~((crs << 1) | afterCr)) != 0) return false;
+    afterCr = crs >> 15;
+  }
+#endif
   for (; p < to; ++p) {
     const auto c = static_cast<unsigned char>(*p);
-    bad |= static_cast<unsigned>(c < 0x20 && c != '\t') | static_cast<unsigned>(c == 0x7f);
+    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f) return false;
+    if (c == '\n' && !afterCr) return false;
+    afterCr = c == '\r';
   }
-  return bad == 0;
-}
-
-// The CR of the line that starts at `from` (before `last`), or nullptr.
-inline const char* lineEnd(const char* from, const char* last) {
-  return static_cast<const char*>(std::memchr(from, '\r', static_cast<std::size_t>(last - from)));
+  return true;
 }
 
 inline bool equalsLower(std::string_view name, std::string_view lower) {
@@ -101,28 +100,58 @@ inline bool equalsLower(std::string_view name, std::string_view lower) {
   return true;
 }
 
-// Whether a Connection value lists the token "close".
-inline bool listsClose(std::string_view value) {
-  while (!value.empty()) {
-    const std::size_t comma = value.find(',');
-    std::string_view item = value.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (equalsLower(item, "close")) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
+// Reads a Connection value as Beast does: tokens, with commas and white space between
+// (empty elements allowed). False when it is no such list; else `close` is set when
+// "close" is among the tokens.
+inline bool readConnection(std::string_view value, bool& close) {
+  const char* p = value.data();
+  const char* const end = p + value.size();
+  bool needComma = false;
+  while (p < end) {
+    if (*p == ' ' || *p == '\t') {
+      ++p;
+    } else if (*p == ',') {
+      needComma = false;
+      ++p;
+    } else {
+      if (needComma || !kToken[static_cast<unsigned char>(*p)]) return false;
+      const char* const token = p;
+      while (p < end && kToken[static_cast<unsigned char>(*p)]) ++p;
+      close = close ||
+              equalsLower(std::string_view(token, static_cast<std::size_t>(p - token)), "close");
+      needComma = true;
+    }
   }
-  return false;
+  return true;
+}
+
+// One field line from `p` (before `last`): its name, its value without the white space
+// around it, and the start of the next line; false when the line is no valid field
+// line. The bytes have passed lineFeedsIfText.
+[[gnu::always_inline]] inline bool fieldLine(const char*& p, const char* last,
+                                             std::string_view& name, std::string_view& value) {
+  const char* const start = p;
+  while (p < last && kToken[static_cast<unsigned char>(*p)]) ++p;
+  if (p == start || p == last || *p != ':') return false;  // also obs-fold (a leading SP)
+  name = std::string_view(start, static_cast<std::size_t>(p - start));
+  ++p;
+  while (p < last && (*p == ' ' || *p == '\t')) ++p;
+  const char* const from = p;
+  p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(last - p)));
+  if (!p || p[1] != '\n') return false;  // a bare CR
+  const char* to = p;
+  while (to > from && (to[-1] == ' ' || to[-1] == '\t')) --to;
+  value = std::string_view(from, static_cast<std::size_t>(to - from));
+  p += 2;
+  return true;
 }
 
 }  // namespace simple
 
-// Reads the head that ends at `end` (headEnd) into `head` and `headers` when it is of the
-// simple kind with a body of at most `bodyLimit`; false otherwise (`headers` then holds
-// what it had).
+// Reads the head that ends at `end` (headEnd) into `head` when it is of the simple kind
+// with a body of at most `bodyLimit`; false otherwise.
 inline bool parseSimpleHead(std::string_view data, std::size_t end, std::uint64_t bodyLimit,
-                            SimpleHead& head,
-                            std::vector<std::pair<std::string, std::string>>& headers) {
+                            SimpleHead& head) {
   using namespace simple;
   // "HTTP/1.1 200 OK\r\n": the reason phrase may be empty.
   if (end < 17 || data.compare(0, 9, "HTTP/1.1 ") != 0) return false;
@@ -135,64 +164,58 @@ inline bool parseSimpleHead(std::string_view data, std::size_t end, std::uint64_
   head.status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
   if (head.status < 200 || head.status == 204 || head.status == 304) return false;  // no body
   p += 4;
-  const char* cr = lineEnd(p, last);
-  if (!cr || cr[1] != '\n' || !allValueBytes(p, cr)) return false;
-  p = cr + 2;
-  const std::size_t had = headers.size();
-  bool lengthSeen = false;
-  head.keepAlive = true;
+  if (!textWithCrLf(p, last)) return false;
+  p = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(last - p)));
+  if (!p || p[1] != '\n') return false;
+  p += 2;
+  head.fieldsAt = static_cast<std::size_t>(p - data.data());
+  bool lengthSeen = false, close = false;
+  head.setCookie = false;
+  std::string_view name, value;
   while (p < last) {
-    const char* name = p;
-    p = static_cast<const char*>(std::memchr(p, ':', static_cast<std::size_t>(last - p)));
-    if (!p || !isToken(name, p)) {  // also obs-fold (a line starting with SP)
-      p = nullptr;
-      break;
-    }
-    const std::string_view fieldName(name, static_cast<std::size_t>(p - name));
-    ++p;
-    while (p < last && (*p == ' ' || *p == '\t')) ++p;
-    const char* value = p;
-    p = lineEnd(p, last);
-    if (!p || p[1] != '\n' || !allValueBytes(value, p)) {
-      p = nullptr;
-      break;
-    }
-    const char* valueEnd = p;
-    while (valueEnd > value && (valueEnd[-1] == ' ' || valueEnd[-1] == '\t')) --valueEnd;
-    const std::string_view fieldValue(value, static_cast<std::size_t>(valueEnd - value));
-    p += 2;
-    if (fieldName.size() == 14 && equalsLower(fieldName, "content-length")) {
-      if (lengthSeen || fieldValue.empty() || fieldValue.size() > 18) {
-        p = nullptr;  // Beast's to refuse or to read
+    if (!fieldLine(p, last, name, value)) return false;
+    switch (name.size()) {
+      case 14:
+        if (!equalsLower(name, "content-length")) break;
+        if (lengthSeen || value.empty() || value.size() > 18) return false;  // Beast's to judge
+        head.contentLength = 0;
+        for (char c : value) {
+          if (c < '0' || c > '9') return false;
+          head.contentLength = head.contentLength * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        lengthSeen = true;
         break;
-      }
-      std::uint64_t n = 0;
-      bool digits = true;
-      for (char c : fieldValue) {
-        digits = digits && c >= '0' && c <= '9';
-        n = n * 10 + static_cast<std::uint64_t>(c - '0');
-      }
-      if (!digits) {
-        p = nullptr;
+      case 17:
+        if (equalsLower(name, "transfer-encoding")) return false;
         break;
-      }
-      head.contentLength = n;
-      lengthSeen = true;
-    } else if (fieldName.size() == 17 && equalsLower(fieldName, "transfer-encoding")) {
-      p = nullptr;
-      break;
-    } else if (fieldName.size() == 10 && equalsLower(fieldName, "connection")) {
-      if (listsClose(fieldValue)) head.keepAlive = false;
+      case 10:
+      case 16:  // Beast reads Proxy-Connection as Connection
+        if (equalsLower(name, "connection") || equalsLower(name, "proxy-connection")) {
+          if (!readConnection(value, close)) return false;  // Beast's to refuse
+        } else if (equalsLower(name, "set-cookie")) {
+          head.setCookie = true;
+        }
+        break;
+      default:
+        break;
     }
-    headers.emplace_back(std::piecewise_construct, std::forward_as_tuple(fieldName),
-                         std::forward_as_tuple(fieldValue));
   }
-  if (p != last || !lengthSeen || head.contentLength > bodyLimit) {
-    headers.resize(had);
-    return false;
-  }
+  if (p != last || !lengthSeen || head.contentLength > bodyLimit) return false;
+  head.fieldsBytes = static_cast<std::size_t>(last - data.data()) - head.fieldsAt;
+  head.keepAlive = !close;
   head.bytes = end;
   return true;
+}
+
+// Calls fn(name, value) for each field line of a head parseSimpleHead accepted (the
+// SimpleHead's fields), in order, while it returns true.
+template <class Fn>
+void forEachField(std::string_view fields, Fn&& fn) {
+  const char* p = fields.data();
+  const char* const last = p + fields.size();
+  std::string_view name, value;
+  while (p < last && simple::fieldLine(p, last, name, value) && fn(name, value)) {
+  }
 }
 
 }  // namespace loads::detail

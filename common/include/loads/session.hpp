@@ -49,6 +49,8 @@ struct RequestOptions {
   std::string name;  // request name in the report; default "METHOD /path" (no query)
 };
 
+// Thread-safety: like a std::string, except that the first headers() call fills the list
+// (see there): a Response read from two threads at once needs a lock around that call.
 class Response {
  public:
   int status() const { return status_; }
@@ -57,17 +59,20 @@ class Response {
   nlohmann::json json() const { return nlohmann::json::parse(body_); }
   // First header with this name (case-insensitive), or "" if absent.
   std::string header(std::string_view name) const;
-  const Headers& headers() const { return headers_; }
+  // Every header field in the order received. The first call builds the list: the common
+  // response keeps its head as it came, and most tests never ask for the whole list.
+  const Headers& headers() const;
   std::chrono::microseconds elapsed() const { return elapsed_; }  // of the final exchange
-  const std::string& url() const { return url_; }                 // final URL after redirects
+  const std::string& url() const;                                 // final URL after redirects
 
  private:
   friend class Session;
   int status_ = 0;
-  Headers headers_;
+  std::string fields_;       // the head's field lines as received, when read without Beast
+  mutable Headers headers_;  // from Beast's parser, or built from fields_ on first use
   std::string body_;
   std::chrono::microseconds elapsed_{0};
-  std::string url_;
+  std::shared_ptr<const std::string> url_;  // shared with the session's parse of the URL
 };
 
 // Raised into the test when a request got no HTTP response.

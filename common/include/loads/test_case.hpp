@@ -156,7 +156,7 @@ class TestCase {
 // ---- registration -------------------------------------------------------------------
 
 // Bumped whenever a change to the public headers breaks binary compatibility.
-inline constexpr int kAbiVersion = 2;  // 2: TestCase holds WebSockets
+inline constexpr int kAbiVersion = 3;  // 3: Response keeps its head as received
 
 namespace detail {
 using Factory = std::unique_ptr<TestCase> (*)();
