@@ -47,23 +47,27 @@ master::AgentTally awaitFinal(master::ResultsReceiver& receiver) {
 
 }  // namespace
 
-TEST_CASE("events from four threads through a small ring that wraps all arrive, in order") {
+// Four threads through four slots: a slot each; seven through three: shared slots, whose
+// writers take turns under the slot's lock.
+TEST_CASE("events from many threads through a small ring that wraps all arrive, in order") {
+  const auto [threads, slots] = GENERATE(std::pair{4, 4u}, std::pair{7, 3u});
   AggregateResult sink;
   master::ResultsReceiver receiver({}, sink);
   receiver.start("run-1", {{"a1", 0}});
-  auto ring = agent::EventRing::create(4, 16 * 1024);  // wraps every ~200 events
+  auto ring = agent::EventRing::create(slots, 16 * 1024);  // wraps every ~200 events
   agent::ForwarderOptions options{receiver.endpoint(), "run-1", "a1", {}};
   options.batchBytes = 2048;
   agent::RingForwarder sender(options, ring->share());
   ring->take();
   sender.startLive();
-  record(*ring, 4, 5000);
+  record(*ring, threads, 5000);
   CHECK(sender.finishLive());
   const auto tally = awaitFinal(receiver);
-  CHECK(tally.eventsSent == 20000);
-  CHECK(tally.received == 20000);
+  const auto events = static_cast<std::uint64_t>(threads) * 5000;
+  CHECK(tally.eventsSent == events);
+  CHECK(tally.received == events);
   CHECK(tally.duplicates == 0);
-  CHECK(sink.snapshot().allRequests.count == 20000);
+  CHECK(sink.snapshot().allRequests.count == events);
 }
 
 TEST_CASE("after the sender's death its parent resends the retained batches and the rest") {
