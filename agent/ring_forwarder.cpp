@@ -141,10 +141,11 @@ void RingForwarder::sendSummary(std::uint32_t slot, bool all) {
         proto::replayPacked(packed, events, t.builder, runTime);
       });
     }
-    const IntervalSummary summary = t.builder.take();
+    IntervalSummary summary = t.builder.take();
     const std::string message = proto::encodeSummary(t.encoder, summary);
     ring_->noteBatch(
         {t.encoder.batchesSent(), slot, from, to, summary.events, t.encoder.eventsSent()});
+    t.builder.recycle(std::move(summary));
     if (!send(message)) ++dropped_;
   }
 }

@@ -13,16 +13,22 @@ using NameIndex = counting::StringMap<std::uint32_t>;
 using counting::secondOf;
 
 // The entry of `name` in `list` (appended at its first call), through `index`.
-template <class Entry>
-Entry& entryOf(std::vector<Entry>& list, NameIndex& index, std::string_view name,
-               std::uint32_t* at = nullptr) {
+template <class Entry, class OnNew>
+Entry& entryOf(std::vector<Entry>& list, NameIndex& index, std::string_view name, std::uint32_t* at,
+               OnNew&& onNew) {
   auto it = index.find(name);
   if (it == index.end()) {
     it = index.emplace(std::string(name), static_cast<std::uint32_t>(list.size())).first;
     list.emplace_back().name = std::string(name);
+    onNew(list.back());
   }
   if (at) *at = it->second;
   return list[it->second];
+}
+template <class Entry>
+Entry& entryOf(std::vector<Entry>& list, NameIndex& index, std::string_view name,
+               std::uint32_t* at = nullptr) {
+  return entryOf(list, index, name, at, [](Entry&) {});
 }
 
 }  // namespace
@@ -43,10 +49,44 @@ struct SummaryBuilder::Index {
   }
 };
 
+// Recycled histograms, emptied: a request's and a test's by name, a second's for any
+// second (the seconds of a run have alike latencies). Only the last recycled summary's are
+// kept, so this holds at most what one summary held.
+struct SummaryBuilder::Spare {
+  struct Request {
+    Histogram latency, latencyCorrected;
+    std::array<Histogram, kPhaseCount> phases;
+  };
+  counting::StringMap<Request> requests;
+  counting::StringMap<Histogram> tests;
+  std::vector<Histogram> seconds;
+
+  void reuse(IntervalSummary::Request& r) {
+    auto it = requests.find(r.name);
+    if (it == requests.end()) return;
+    r.counts.latency = std::move(it->second.latency);
+    r.counts.latencyCorrected = std::move(it->second.latencyCorrected);
+    r.counts.phases = std::move(it->second.phases);
+    requests.erase(it);
+  }
+  void reuse(IntervalSummary::Test& t) {
+    auto it = tests.find(t.name);
+    if (it == tests.end()) return;
+    t.counts.hitTime = std::move(it->second);
+    tests.erase(it);
+  }
+  void reuse(IntervalSummary::Second& s) {
+    if (seconds.empty()) return;
+    s.latency = std::move(seconds.back());
+    seconds.pop_back();
+  }
+};
+
 SummaryBuilder::SummaryBuilder(std::function<std::int64_t()> clock, std::size_t maxEntries)
     : clock_(std::move(clock)),
       maxEntries_(std::max<std::size_t>(1, maxEntries)),
-      index_(std::make_unique<Index>()) {}
+      index_(std::make_unique<Index>()),
+      spare_(std::make_unique<Spare>()) {}
 
 SummaryBuilder::~SummaryBuilder() = default;
 
@@ -62,6 +102,31 @@ IntervalSummary SummaryBuilder::take() {
   return out;
 }
 
+void SummaryBuilder::recycle(IntervalSummary&& used) {
+  Spare& spare = *spare_;
+  spare.requests.clear();
+  spare.tests.clear();
+  spare.seconds.clear();
+  for (IntervalSummary::Request& r : used.requests) {
+    Spare::Request& to = spare.requests[std::move(r.name)];
+    to.latency = std::move(r.counts.latency);
+    to.latencyCorrected = std::move(r.counts.latencyCorrected);
+    to.phases = std::move(r.counts.phases);
+    to.latency.reset();
+    to.latencyCorrected.reset();
+    for (Histogram& h : to.phases) h.reset();
+  }
+  for (IntervalSummary::Test& t : used.tests) {
+    Histogram& to = spare.tests[std::move(t.name)];
+    to = std::move(t.counts.hitTime);
+    to.reset();
+  }
+  for (IntervalSummary::Second& s : used.seconds) {
+    spare.seconds.push_back(std::move(s.latency));
+    spare.seconds.back().reset();
+  }
+}
+
 std::int64_t SummaryBuilder::now() const {
   if (clock_) return clock_();
   using namespace std::chrono;
@@ -73,7 +138,8 @@ IntervalSummary::Test& SummaryBuilder::test(std::string_view name) {
   if (x.lastTest != Index::kNone && summary_.tests[x.lastTest].name == name) {
     return summary_.tests[x.lastTest];
   }
-  return entryOf(summary_.tests, x.tests, name, &x.lastTest);
+  return entryOf(summary_.tests, x.tests, name, &x.lastTest,
+                 [&](IntervalSummary::Test& t) { spare_->reuse(t); });
 }
 
 IntervalSummary::Second& SummaryBuilder::second(std::int64_t s) {
@@ -82,7 +148,10 @@ IntervalSummary::Second& SummaryBuilder::second(std::int64_t s) {
     return summary_.seconds[x.lastSecond];
   }
   auto [it, added] = x.seconds.try_emplace(s, static_cast<std::uint32_t>(summary_.seconds.size()));
-  if (added) summary_.seconds.emplace_back().second = s;
+  if (added) {
+    summary_.seconds.emplace_back().second = s;
+    spare_->reuse(summary_.seconds.back());
+  }
   x.lastSecond = it->second;
   return summary_.seconds[it->second];
 }
@@ -168,7 +237,8 @@ void SummaryBuilder::addHit(const Hit& hit, const LoadsStatus& s) {
   const std::int64_t endedUs = hit.startedUs + hit.elapsedUs;
   Index& x = *index_;
   if (x.lastRequest == Index::kNone || summary_.requests[x.lastRequest].name != hit.name) {
-    entryOf(summary_.requests, x.requests, hit.name, &x.lastRequest);
+    entryOf(summary_.requests, x.requests, hit.name, &x.lastRequest,
+            [&](IntervalSummary::Request& r) { spare_->reuse(r); });
   }
   const std::uint32_t at = x.lastRequest;
   counting::countHit(summary_.requests[at].counts, hit);

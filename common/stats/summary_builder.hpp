@@ -38,6 +38,11 @@ class SummaryBuilder final : public TestResult {
   bool full() const;  // maxEntries distinct entries: take() before the next call
   // The summary of the calls since the last take() (seconds ascending); starts afresh.
   IntervalSummary take();
+  // Gives back a summary take() returned, once it is sent: its histograms, emptied, serve
+  // the next summary's entries of the same names and seconds. A summary holds a thousand
+  // hits or so (a forwarder's batch), and a fresh histogram takes sparse inserts and
+  // window growth for most of them; one that served the same name already has its window.
+  void recycle(IntervalSummary&& used);
 
   void startTestRun() override;
   void stopTestRun() override;
@@ -73,10 +78,12 @@ class SummaryBuilder final : public TestResult {
   template <class Update>
   void socketEvent(Update&& update);
 
+  struct Spare;  // histograms of recycled summaries, by the entry they served
   std::function<std::int64_t()> clock_;
   const std::size_t maxEntries_;
   IntervalSummary summary_;
   std::unique_ptr<Index> index_;
+  std::unique_ptr<Spare> spare_;
 };
 
 }  // namespace loads

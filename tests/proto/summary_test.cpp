@@ -107,7 +107,10 @@ nlohmann::json leaves(const Snapshot& snap) {
 
 }  // namespace
 
+// With `recycle`, each summary once sent goes back to the builder, whose next summaries
+// reuse its histograms (emptied, their windows kept), as the slave's forwarder does.
 TEST_CASE("a summarised stream gives the report its raw events give, key by key", "[summary]") {
+  const bool recycle = GENERATE(false, true);
   std::int64_t now = kT0;
   AggregateResult raw(capped(&now)), summed(capped(&now));
   EventBuffer events;
@@ -119,7 +122,9 @@ TEST_CASE("a summarised stream gives the report its raw events give, key by key"
   };
   std::uint64_t rawReceived = 0, summaryReceived = 0, summaries = 0, early = 0, eventsSent = 0;
   auto sendSummary = [&] {
-    const std::string message = encodeSummary(summaryEncoder, builder.take());
+    IntervalSummary taken = builder.take();
+    const std::string message = encodeSummary(summaryEncoder, taken);
+    if (recycle) builder.recycle(std::move(taken));
     auto batch = decodeSummaryBatch(message);
     INFO(batch.reason());
     REQUIRE(batch.ok());
