@@ -87,6 +87,21 @@ inline std::int64_t wallClockUs() {
       .count();
 }
 
+// The wall clock (µs since the epoch) at `t`, a steady-clock time of this thread's latest:
+// one system_clock read a second per thread instead of one a hit. The two clocks advance
+// at the same (NTP-slewed) rate and differ only by steps of the wall clock, which this
+// takes up within the second.
+inline std::int64_t wallClockUsAt(std::chrono::steady_clock::time_point t) {
+  using namespace std::chrono;
+  thread_local steady_clock::time_point base{};
+  thread_local std::int64_t baseWallNs = 0;
+  if (t - base >= seconds(1) || t < base) {
+    base = t;
+    baseWallNs = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+  }
+  return (baseWallNs + duration_cast<nanoseconds>(t - base).count()) / 1000;
+}
+
 // Registers a canceller for the duration of a scope.
 class CancelGuard {
  public:

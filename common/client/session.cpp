@@ -40,7 +40,6 @@ using detail::TcpStream;
 using detail::TlsStream;
 using detail::Url;
 using detail::UserContext;
-using detail::wallClockUs;
 
 namespace {
 
@@ -400,8 +399,8 @@ std::chrono::steady_clock::time_point Session::Impl::recordHit(
 // One request/response exchange (no redirects). Reports the hit; throws RequestError
 // when no response arrived.
 Response Session::Impl::perform(const Call& call, const Target& target) {
-  const std::int64_t startedUs = wallClockUs();
   const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t startedUs = detail::wallClockUsAt(t0);
   const Url& url = target.url;
   marks = {};
   marks.start = t0;
