@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A/B of builds in distributed mode, on one machine at one time: each round runs wrk -t2,
 # then for each build directory a broker, 2 agents (-t 1 each) and a master of that build
-# against the same nginx (50 connections). Prints per round and build: loads req/s, the
+# against the same nginx (50 connections); even rounds run the builds in reverse order, so
+# that no build always has the slot right after wrk. Prints per round and build: loads
+# req/s, the
 # ratio to that round's wrk -t2, the CPU µs a request of all loads processes (broker,
 # agents with their slaves, master; user + system) and of nginx. Then the median ratio
 # per build. A build directory needs only what a run uses: `bench/distributed_ab.sh
@@ -57,15 +59,21 @@ PY
 }
 declare -A ratios
 echo "# $(date -u +%FT%TZ) rounds=$rounds secs=$secs builds: ${builds[*]}"
+declare -A results
 for r in $(seq "$rounds"); do
   w=$(wrk -t2 -c50 -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  line="round $r  wrk-t2 $w"
-  for b in "${builds[@]}"; do
+  order=("${builds[@]}")
+  if [ $((r % 2)) -eq 0 ]; then
+    order=(); for ((i = ${#builds[@]} - 1; i >= 0; i--)); do order+=("${builds[$i]}"); done
+  fi
+  for b in "${order[@]}"; do
     read -r rate us ngx < <(run_build "$b")
     ratio=$(python3 -c "print('%.3f' % ($rate / $w))")
     ratios[$b]="${ratios[$b]:-} $ratio"
-    line="$line | $b $rate $ratio loads ${us}us nginx ${ngx}us"
+    results[$b]="$b $rate $ratio loads ${us}us nginx ${ngx}us"
   done
+  line="round $r  wrk-t2 $w  first ${order[0]}"
+  for b in "${builds[@]}"; do line="$line | ${results[$b]}"; done
   echo "$line | load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 for b in "${builds[@]}"; do
