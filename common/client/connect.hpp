@@ -90,12 +90,12 @@ inline std::int64_t wallClockUs() {
 // The wall clock (µs since the epoch) at `t`, a steady-clock time of this thread's latest:
 // one system_clock read a second per thread instead of one a hit. The two clocks advance
 // at the same (NTP-slewed) rate and differ only by steps of the wall clock, which this
-// takes up within the second.
+// takes up within the second. An earlier `t` is converted with the same offset.
 inline std::int64_t wallClockUsAt(std::chrono::steady_clock::time_point t) {
   using namespace std::chrono;
   thread_local steady_clock::time_point base{};
   thread_local std::int64_t baseWallNs = 0;
-  if (t - base >= seconds(1) || t < base) {
+  if (t - base >= seconds(1)) {
     base = t;
     baseWallNs = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
   }

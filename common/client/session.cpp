@@ -466,8 +466,11 @@ Response Session::Impl::perform(const Call& call, const Target& target) {
       if (equalsNoCase(name, "set-cookie")) cookies.store(url, value);
       return true;
     };
-    if (x.setCookie) detail::forEachField(r.fields_, setCookie);
-    for (const auto& [name, value] : r.headers_) setCookie(name, value);
+    if (!x.simple) {
+      for (const auto& [name, value] : r.headers_) setCookie(name, value);
+    } else if (x.setCookie) {
+      detail::forEachField(r.fields_, setCookie);
+    }
     const auto end =
         recordHit(call, target, r.status_, ErrorKind::kNone, startedUs, t0, x.bytes, true);
     r.elapsed_ = std::chrono::duration_cast<std::chrono::microseconds>(end - t0);
@@ -595,12 +598,13 @@ void Session::closeConnections() { impl_->idle.clear(); }
 // ---- Response and bodies ------------------------------------------------------------------
 
 std::string Response::header(std::string_view name) const {
-  std::string found;
-  if (fields_.empty()) {
+  if (fields_.empty()) {  // read by Beast's parser
     for (const auto& [n, v] : headers_) {
       if (equalsNoCase(n, name)) return v;
     }
+    return {};
   }
+  std::string found;
   detail::forEachField(fields_, [&](std::string_view n, std::string_view v) {
     if (!equalsNoCase(n, name)) return true;
     found.assign(v);

@@ -127,7 +127,7 @@ inline bool readConnection(std::string_view value, bool& close) {
 
 // One field line from `p` (before `last`): its name, its value without the white space
 // around it, and the start of the next line; false when the line is no valid field
-// line. The bytes have passed lineFeedsIfText.
+// line. The bytes have passed textWithCrLf.
 [[gnu::always_inline]] inline bool fieldLine(const char*& p, const char* last,
                                              std::string_view& name, std::string_view& value) {
   const char* const start = p;

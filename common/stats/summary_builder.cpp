@@ -53,31 +53,31 @@ struct SummaryBuilder::Index {
 // second (the seconds of a run have alike latencies). Only the last recycled summary's are
 // kept, so this holds at most what one summary held.
 struct SummaryBuilder::Spare {
-  struct Request {
-    Histogram latency, latencyCorrected;
-    std::array<Histogram, kPhaseCount> phases;
-  };
-  counting::StringMap<Request> requests;
+  counting::StringMap<RequestSummary> requests;  // only their histograms are reused
   counting::StringMap<Histogram> tests;
   std::vector<Histogram> seconds;
 
+  static void take(Histogram& to, Histogram& from) {
+    to = std::move(from);
+    to.reset();
+  }
   void reuse(IntervalSummary::Request& r) {
     auto it = requests.find(r.name);
     if (it == requests.end()) return;
-    r.counts.latency = std::move(it->second.latency);
-    r.counts.latencyCorrected = std::move(it->second.latencyCorrected);
-    r.counts.phases = std::move(it->second.phases);
+    take(r.counts.latency, it->second.latency);
+    take(r.counts.latencyCorrected, it->second.latencyCorrected);
+    for (std::size_t i = 0; i < kPhaseCount; ++i) take(r.counts.phases[i], it->second.phases[i]);
     requests.erase(it);
   }
   void reuse(IntervalSummary::Test& t) {
     auto it = tests.find(t.name);
     if (it == tests.end()) return;
-    t.counts.hitTime = std::move(it->second);
+    take(t.counts.hitTime, it->second);
     tests.erase(it);
   }
   void reuse(IntervalSummary::Second& s) {
     if (seconds.empty()) return;
-    s.latency = std::move(seconds.back());
+    take(s.latency, seconds.back());
     seconds.pop_back();
   }
 };
@@ -108,23 +108,11 @@ void SummaryBuilder::recycle(IntervalSummary&& used) {
   spare.tests.clear();
   spare.seconds.clear();
   for (IntervalSummary::Request& r : used.requests) {
-    Spare::Request& to = spare.requests[std::move(r.name)];
-    to.latency = std::move(r.counts.latency);
-    to.latencyCorrected = std::move(r.counts.latencyCorrected);
-    to.phases = std::move(r.counts.phases);
-    to.latency.reset();
-    to.latencyCorrected.reset();
-    for (Histogram& h : to.phases) h.reset();
+    spare.requests[std::move(r.name)] = std::move(r.counts);
   }
-  for (IntervalSummary::Test& t : used.tests) {
-    Histogram& to = spare.tests[std::move(t.name)];
-    to = std::move(t.counts.hitTime);
-    to.reset();
-  }
-  for (IntervalSummary::Second& s : used.seconds) {
-    spare.seconds.push_back(std::move(s.latency));
-    spare.seconds.back().reset();
-  }
+  for (IntervalSummary::Test& t : used.tests)
+    spare.tests[std::move(t.name)] = std::move(t.counts.hitTime);
+  for (IntervalSummary::Second& s : used.seconds) spare.seconds.push_back(std::move(s.latency));
 }
 
 std::int64_t SummaryBuilder::now() const {

@@ -173,6 +173,29 @@ TEST_CASE("a GET returns status, headers and body and reports one exact hit", "[
   CHECK(hit.bytes == wireSize(r, "OK"));
 }
 
+// A hit's wall-clock start is its steady start plus an offset the thread reads from the
+// system clock once a second: across that second, every start still lies between the
+// system clock's readings before and after its request. (The pause lets a second pass.)
+TEST_CASE("hits' wall-clock starts stay exact across the second the offset is kept for",
+          "[session]") {
+  TargetServer server;
+  server.start();
+  Harness h;
+  std::vector<std::pair<std::int64_t, std::int64_t>> windows;
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    const std::int64_t before = nowUs();
+    h.run([&] { h.session.get(server.url() + "/"); });
+    windows.emplace_back(before, nowUs());
+  }
+  REQUIRE(h.result.hits.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO("hit " << i);
+    CHECK(h.result.hits[i].startedUs >= windows[i].first);
+    CHECK(h.result.hits[i].startedUs <= windows[i].second);
+  }
+}
+
 TEST_CASE("every method reaches the server with its name, body and headers", "[session]") {
   TargetServer server;
   server.start();
