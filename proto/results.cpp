@@ -47,14 +47,18 @@ void EventBuffer::swap(EventBuffer& other) {
   std::swap(events_, other.events_);
 }
 
-void EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s) {
-  packer_.pack_array(5 + args);
-  packer_.pack_uint64(static_cast<std::uint8_t>(kind));
-  packer_.pack_uint64(s.hits);
-  packer_.pack_uint64(s.users);
-  packer_.pack_uint64(s.currentHit);
-  packer_.pack_uint64(s.currentUser);
+EventPacker::Out EventBuffer::begin(EventKind kind, std::uint32_t args, const LoadsStatus& s,
+                                    std::size_t argBytes) {
+  EventPacker::Out out =
+      packer_.reserve(EventPacker::kMaxHead + 5 * EventPacker::kMaxScalar + argBytes);
+  out.array(5 + args);
+  out.uint64(static_cast<std::uint8_t>(kind));
+  out.uint64(s.hits);
+  out.uint64(s.users);
+  out.uint64(s.currentHit);
+  out.uint64(s.currentUser);
   ++events_;
+  return out;
 }
 
 namespace {
@@ -62,6 +66,9 @@ std::int64_t wallClockUs() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
+constexpr std::size_t kScalar = EventPacker::kMaxScalar;
+using Out = EventPacker::Out;
+std::size_t str(std::string_view text) { return EventPacker::maxStr(text); }
 }  // namespace
 
 // The run's span is the earliest start to the latest stop over every slave, by the
@@ -71,40 +78,46 @@ void EventBuffer::startTestRun() { startTestRunAt(wallClockUs()); }
 void EventBuffer::stopTestRun() { stopTestRunAt(wallClockUs()); }
 
 void EventBuffer::startTestRunAt(std::int64_t epochUs) {
-  begin(EventKind::kStartTestRun, 1, LoadsStatus{});
-  packer_.pack_int64(epochUs);
+  Out out = begin(EventKind::kStartTestRun, 1, LoadsStatus{}, kScalar);
+  out.int64(epochUs);
+  packer_.commit(out);
 }
 
 void EventBuffer::stopTestRunAt(std::int64_t epochUs) {
-  begin(EventKind::kStopTestRun, 1, LoadsStatus{});
-  packer_.pack_int64(epochUs);
+  Out out = begin(EventKind::kStopTestRun, 1, LoadsStatus{}, kScalar);
+  out.int64(epochUs);
+  packer_.commit(out);
 }
 
 void EventBuffer::startTest(std::string_view test, const LoadsStatus& s) {
-  begin(EventKind::kStartTest, 1, s);
-  packer_.pack(test);
+  Out out = begin(EventKind::kStartTest, 1, s, str(test));
+  out.str(test);
+  packer_.commit(out);
 }
 
 void EventBuffer::stopTest(std::string_view test, std::chrono::microseconds elapsed,
                            const LoadsStatus& s) {
-  begin(EventKind::kStopTest, 2, s);
-  packer_.pack(test);
-  packer_.pack_int64(elapsed.count());
+  Out out = begin(EventKind::kStopTest, 2, s, str(test) + kScalar);
+  out.str(test);
+  out.int64(elapsed.count());
+  packer_.commit(out);
 }
 
 void EventBuffer::addSuccess(std::string_view test, const LoadsStatus& s) {
-  begin(EventKind::kAddSuccess, 1, s);
-  packer_.pack(test);
+  Out out = begin(EventKind::kAddSuccess, 1, s, str(test));
+  out.str(test);
+  packer_.commit(out);
 }
 
 void EventBuffer::packFailure(EventKind kind, std::string_view test, const Failure& f,
                               const LoadsStatus& s) {
-  begin(kind, 5, s);
-  packer_.pack(test);
-  packer_.pack(f.type);
-  packer_.pack(f.message);
-  packer_.pack(f.file);
-  packer_.pack_int64(f.line);
+  Out out = begin(kind, 5, s, str(test) + str(f.type) + str(f.message) + str(f.file) + kScalar);
+  out.str(test);
+  out.str(f.type);
+  out.str(f.message);
+  out.str(f.file);
+  out.int64(f.line);
+  packer_.commit(out);
 }
 
 void EventBuffer::addFailure(std::string_view test, const Failure& f, const LoadsStatus& s) {
@@ -116,76 +129,87 @@ void EventBuffer::addError(std::string_view test, const Failure& f, const LoadsS
 }
 
 void EventBuffer::addSkip(std::string_view test, std::string_view reason, const LoadsStatus& s) {
-  begin(EventKind::kAddSkip, 2, s);
-  packer_.pack(test);
-  packer_.pack(reason);
+  Out out = begin(EventKind::kAddSkip, 2, s, str(test) + str(reason));
+  out.str(test);
+  out.str(reason);
+  packer_.commit(out);
 }
 
 void EventBuffer::addCancelled(std::string_view test, const LoadsStatus& s) {
-  begin(EventKind::kAddCancelled, 1, s);
-  packer_.pack(test);
+  Out out = begin(EventKind::kAddCancelled, 1, s, str(test));
+  out.str(test);
+  packer_.commit(out);
 }
 
 void EventBuffer::addHit(const Hit& hit, const LoadsStatus& s) {
-  begin(EventKind::kAddHit, hit.phased ? 9 + kPhaseCount : 9, s);
-  packer_.pack(hit.name);
-  packer_.pack(hit.url);
-  packer_.pack(hit.method);
-  packer_.pack_int64(hit.status);
-  packer_.pack_uint64(static_cast<std::uint8_t>(hit.error));
-  packer_.pack_int64(hit.startedUs);
-  packer_.pack_int64(hit.elapsedUs);
-  packer_.pack_uint64(hit.bytes);
-  packer_.pack_int64(hit.plannedStartUs);
+  const auto scalars = static_cast<std::uint32_t>(hit.phased ? 6 + kPhaseCount : 6);
+  Out out = begin(EventKind::kAddHit, 3 + scalars, s,
+                  str(hit.name) + str(hit.url) + str(hit.method) + scalars * kScalar);
+  out.str(hit.name);
+  out.str(hit.url);
+  out.str(hit.method);
+  out.int64(hit.status);
+  out.uint64(static_cast<std::uint8_t>(hit.error));
+  out.int64(hit.startedUs);
+  out.int64(hit.elapsedUs);
+  out.uint64(hit.bytes);
+  out.int64(hit.plannedStartUs);
   if (hit.phased) {
-    for (std::int64_t us : hit.phaseUs) packer_.pack_int64(us);
+    for (std::int64_t us : hit.phaseUs) out.int64(us);
   }
+  packer_.commit(out);
 }
 
 void EventBuffer::addDropped(std::string_view test, std::int64_t plannedStartUs,
                              const LoadsStatus& s) {
-  begin(EventKind::kAddDropped, 2, s);
-  packer_.pack(test);
-  packer_.pack_int64(plannedStartUs);
+  Out out = begin(EventKind::kAddDropped, 2, s, str(test) + kScalar);
+  out.str(test);
+  out.int64(plannedStartUs);
+  packer_.commit(out);
 }
 
 void EventBuffer::claimRows(std::string_view feed, std::uint32_t run, std::uint64_t upTo,
                             bool exact) {
-  begin(EventKind::kClaimRows, 4, LoadsStatus{});
-  packer_.pack(feed);
-  packer_.pack_uint32(run);
-  packer_.pack_uint64(upTo);
-  packer_.pack_bool(exact);
+  Out out = begin(EventKind::kClaimRows, 4, LoadsStatus{}, str(feed) + 2 * kScalar + 1);
+  out.str(feed);
+  out.uint64(run);
+  out.uint64(upTo);
+  out.boolean(exact);
+  packer_.commit(out);
 }
 
 void EventBuffer::incrCounter(std::string_view test, std::string_view name, std::int64_t value,
                               const LoadsStatus& s) {
-  begin(EventKind::kIncrCounter, 3, s);
-  packer_.pack(test);
-  packer_.pack(name);
-  packer_.pack_int64(value);
+  Out out = begin(EventKind::kIncrCounter, 3, s, str(test) + str(name) + kScalar);
+  out.str(test);
+  out.str(name);
+  out.int64(value);
+  packer_.commit(out);
 }
 
 void EventBuffer::socketOpen(std::string_view url, const LoadsStatus& s) {
-  begin(EventKind::kSocketOpen, 1, s);
-  packer_.pack(url);
+  Out out = begin(EventKind::kSocketOpen, 1, s, str(url));
+  out.str(url);
+  packer_.commit(out);
 }
 
 void EventBuffer::socketMessage(std::string_view url, Direction direction, std::uint64_t size,
                                 const LoadsStatus& s) {
-  begin(EventKind::kSocketMessage, 3, s);
-  packer_.pack(url);
-  packer_.pack_uint64(static_cast<std::uint8_t>(direction));
-  packer_.pack_uint64(size);
+  Out out = begin(EventKind::kSocketMessage, 3, s, str(url) + 2 * kScalar);
+  out.str(url);
+  out.uint64(static_cast<std::uint8_t>(direction));
+  out.uint64(size);
+  packer_.commit(out);
 }
 
 void EventBuffer::socketClose(std::string_view url, const SocketClose& close,
                               const LoadsStatus& s) {
-  begin(EventKind::kSocketClose, 4, s);
-  packer_.pack(url);
-  packer_.pack_int64(close.code);
-  packer_.pack(close.reason);
-  packer_.pack_bool(close.clean);
+  Out out = begin(EventKind::kSocketClose, 4, s, str(url) + kScalar + str(close.reason) + 1);
+  out.str(url);
+  out.int64(close.code);
+  out.str(close.reason);
+  out.boolean(close.clean);
+  packer_.commit(out);
 }
 
 // ---------------------------------------------------------------- ResultsEncoder

@@ -65,14 +65,19 @@ struct Connection {
 struct Target {
   Url url;
   std::shared_ptr<const std::string> text;  // url.str(): the hit's url and Response::url()
-  std::string hostHeader;                   // url.hostHeader()
+  std::string requestLine;  // what follows the method: " /path HTTP/1.1\r\nHost: host\r\n"
+  std::string namePath;     // what follows it in a hit's default name: " /path"
 
   void set(Url u) {
     url = std::move(u);
     text = std::make_shared<const std::string>(url.str());
-    hostHeader = url.hostHeader();
+    requestLine = " " + url.target + " HTTP/1.1\r\nHost: " + url.hostHeader() + "\r\n";
+    namePath = " " + std::string(url.path());
   }
 };
+
+constexpr std::string_view kUserAgentLine = "User-Agent: loads/" LOADS_VERSION "\r\n";
+constexpr std::string_view kCrLf = "\r\n";
 
 bool equalsNoCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -203,9 +208,7 @@ void Session::Impl::fillPhases(Hit& hit, std::chrono::steady_clock::time_point e
 // cheaper to send than Beast's per-field buffer sequence.
 void Session::Impl::buildRequest(const Call& call, const Target& target) {
   const Url& url = target.url;
-  wire.clear();
-  wire.append(call.method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
-  wire.append(target.hostHeader).append("\r\n");
+  wire.assign(call.method).append(target.requestLine);
   bool userAgent = false, contentType = false, cookie = false, contentLength = false;
   auto add = [&](const std::string& name, const std::string& value) {
     wire.append(name).append(": ").append(value).append("\r\n");
@@ -221,12 +224,12 @@ void Session::Impl::buildRequest(const Call& call, const Target& target) {
     if (!overridden) add(name, value);
   }
   for (const auto& [name, value] : *call.extra) add(name, value);
-  if (!userAgent) wire.append("User-Agent: loads/" LOADS_VERSION "\r\n");
+  if (!userAgent) wire.append(kUserAgentLine);
   if (!cookie && !cookies.empty()) {
     std::size_t mark = wire.size();
     wire.append("Cookie: ");
     if (cookies.header(url, wire)) {
-      wire.append("\r\n");
+      wire.append(kCrLf);
     } else {
       wire.resize(mark);
     }
@@ -237,7 +240,7 @@ void Session::Impl::buildRequest(const Call& call, const Target& target) {
     if (!contentLength)
       wire.append("Content-Length: ").append(std::to_string(call.body->data.size())).append("\r\n");
   }
-  wire.append("\r\n");
+  wire.append(kCrLf);
 }
 
 template <class Stream>
@@ -376,8 +379,7 @@ std::chrono::steady_clock::time_point Session::Impl::recordHit(
     std::chrono::steady_clock::time_point t0, std::uint64_t bytes, bool phased) {
   std::string_view name = call.name;
   if (name.empty()) {
-    defaultName.clear();
-    defaultName.append(call.method).append(" ").append(target.url.path());
+    defaultName.assign(call.method).append(target.namePath);
     name = defaultName;
   }
   Hit hit;

@@ -315,21 +315,24 @@ void Runner::runHit(detail::UserContext& user, TestCase& test, const SelectedTes
   auto start = Clock::now();
   result_.startTest(name, user.status);
   Outcome out = guarded(user, [&] { test.setUp(); });
-  if (out.kind == Outcome::kSuccess) {
-    out = guarded(user, [&] { selected.method->call(test); });
+  if (out.kind == Outcome::kSuccess) {  // each Outcome built in place, moved only to fail
+    Outcome run = guarded(user, [&] { selected.method->call(test); });
     Outcome down = guarded(user, [&] { test.tearDown(); });
-    if (out.kind == Outcome::kSuccess) out = std::move(down);
+    if (run.kind != Outcome::kSuccess) {
+      out = std::move(run);
+    } else if (down.kind != Outcome::kSuccess) {
+      out = std::move(down);
+    }
   }
-  Failure failure{out.type, out.message, out.file, out.line};
   switch (out.kind) {
     case Outcome::kSuccess:
       result_.addSuccess(name, user.status);
       break;
     case Outcome::kFailure:
-      result_.addFailure(name, failure, user.status);
+      result_.addFailure(name, Failure{out.type, out.message, out.file, out.line}, user.status);
       break;
     case Outcome::kError:
-      result_.addError(name, failure, user.status);
+      result_.addError(name, Failure{out.type, out.message, out.file, out.line}, user.status);
       break;
     case Outcome::kSkip:
       result_.addSkip(name, out.message, user.status);

@@ -70,30 +70,32 @@ class Recorder : public TestResult {
   }
 };
 
-// One of every call, with values at the edges of their types.
-void everyCall(TestResult& r) {
+// One of every call, with values at the edges of their types; `pad` ends every string.
+void everyCall(TestResult& r, const std::string& pad = "") {
   const LoadsStatus s{100, 50, 7, 3};
+  const std::string test = "Blog.test_read" + pad, url = "wss://example.org/ws" + pad;
   r.startTestRun();
-  r.startTest("Blog.test_read", s);
-  r.addHit({"GET /posts", "https://example.org/posts?x=1", "GET", 200, ErrorKind::kNone,
-            1700000000000000, 1234, 5678},
+  r.startTest(test, s);
+  r.addHit({"GET /posts" + pad, "https://example.org/posts?x=1" + pad, "GET" + pad, 200,
+            ErrorKind::kNone, 1700000000000000, 1234, 5678},
            s);
-  r.addHit({"POST /login", "https://example.org/login", "POST", 0, ErrorKind::kTimeout, kMaxTimeUs,
-            0, UINT64_MAX},
+  r.addHit({"POST /login" + pad, "https://example.org/login" + pad, "POST" + pad, 0,
+            ErrorKind::kTimeout, kMaxTimeUs, 0, UINT64_MAX},
            s);
-  r.incrCounter("Blog.test_read", "posts-read", -42, s);
-  r.socketOpen("wss://example.org/ws", s);
-  r.socketMessage("wss://example.org/ws", Direction::kReceived, 99, s);
-  r.socketMessage("wss://example.org/ws", Direction::kSent, 0, s);
-  r.socketClose("wss://example.org/ws", {1000, "bye", true}, s);
-  r.addFailure("Blog.test_read", {"AssertionError", "r.status == 200 (404)", "blog.cpp", 42}, s);
-  r.addError("Blog.test_read", {"std::runtime_error", "boom", "", 0}, s);
-  r.addSkip("Blog.test_write", "no credentials", s);
-  r.addCancelled("Blog.test_read", s);
-  r.addSuccess("Blog.test_read", s);
-  r.claimRows("users, \"EU\".csv", 3, UINT64_MAX, false);
-  r.claimRows("users.csv", 0, 17, true);
-  r.stopTest("Blog.test_read", std::chrono::microseconds(98765), s);
+  r.incrCounter(test, "posts-read" + pad, -42, s);
+  r.socketOpen(url, s);
+  r.socketMessage(url, Direction::kReceived, 99, s);
+  r.socketMessage(url, Direction::kSent, 0, s);
+  r.socketClose(url, {1000, "bye" + pad, true}, s);
+  r.addFailure(test, {"AssertionError" + pad, "r.status == 200 (404)" + pad, "blog.cpp" + pad, 42},
+               s);
+  r.addError(test, {"std::runtime_error" + pad, "boom" + pad, "" + pad, 0}, s);
+  r.addSkip("Blog.test_write" + pad, "no credentials" + pad, s);
+  r.addCancelled(test, s);
+  r.addSuccess(test, s);
+  r.claimRows("users, \"EU\".csv" + pad, 3, UINT64_MAX, false);
+  r.claimRows("users.csv" + pad, 0, 17, true);
+  r.stopTest(test, std::chrono::microseconds(98765), s);
   r.stopTestRun();
 }
 
@@ -131,6 +133,25 @@ TEST_CASE("every TestResult call is replayed identically on the master", "[proto
   CHECK(info->replayed == direct.calls.size());
   CHECK(info->eventsSent == direct.calls.size());
   CHECK(info->skipped == 0);
+}
+
+// Every string several times the buffer's first capacity (64 KiB + 4 KiB): each event's
+// bound on its bytes is what the buffer grows by, so one it understated would write past
+// the buffer (commit() aborts when it sees that).
+TEST_CASE("events of strings larger than the buffer are packed and replayed whole",
+          "[proto][results]") {
+  const std::string pad(150'000, 'p');
+  Recorder direct, replayed;
+  everyCall(direct, pad);
+  EventBuffer buffer;
+  everyCall(buffer, pad);
+  CHECK(buffer.bytes() > 17 * pad.size());
+  ResultsEncoder encoder("r1-1", "host1-42");
+  auto info = decodeResultsBatch(encoder.finalBatch(buffer), replayed);
+  INFO(info.reason());
+  REQUIRE(info.ok());
+  CHECK(info->skipped == 0);
+  CHECK(replayed.calls == direct.calls);
 }
 
 TEST_CASE("batches are numbered and the last one carries the total events sent",
@@ -389,11 +410,19 @@ TEST_CASE("the event packer writes msgpack::packer's bytes, value by value and f
   msgpack::sbuffer want;
   msgpack::packer<msgpack::sbuffer> reference(want);
   EventPacker packer(16);  // small: it grows as it goes
+  // Each value into room of its bound, which it must not exceed.
+  auto put = [&packer](std::size_t bound, auto&& pack) {
+    const std::size_t before = packer.size();
+    EventPacker::Out out = packer.reserve(bound);
+    pack(out);
+    packer.commit(out);
+    CHECK(packer.size() - before <= bound);
+  };
   const std::uint64_t unsignedValues[] = {
       0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull, ~std::uint64_t{0}};
   for (std::uint64_t v : unsignedValues) {
     reference.pack_uint64(v);
-    packer.pack_uint64(v);
+    put(EventPacker::kMaxScalar, [v](EventPacker::Out& o) { o.uint64(v); });
   }
   const std::int64_t signedValues[] = {0,
                                        5,
@@ -411,21 +440,21 @@ TEST_CASE("the event packer writes msgpack::packer's bytes, value by value and f
                                        std::numeric_limits<std::int64_t>::max()};
   for (std::int64_t v : signedValues) {
     reference.pack_int64(v);
-    packer.pack_int64(v);
+    put(EventPacker::kMaxScalar, [v](EventPacker::Out& o) { o.int64(v); });
   }
   for (std::size_t n : {0, 31, 32, 255, 256, 65535, 65536}) {
     const std::string text(n, 'x');
     reference.pack(text);
-    packer.pack(text);
+    put(EventPacker::maxStr(text), [&text](EventPacker::Out& o) { o.str(text); });
   }
   for (std::uint32_t n : {0u, 15u, 16u, 65535u, 65536u}) {
     reference.pack_array(n);
-    packer.pack_array(n);
+    put(EventPacker::kMaxHead, [n](EventPacker::Out& o) { o.array(n); });
   }
   reference.pack(true);
-  packer.pack_bool(true);
+  put(1, [](EventPacker::Out& o) { o.boolean(true); });
   reference.pack(false);
-  packer.pack_bool(false);
+  put(1, [](EventPacker::Out& o) { o.boolean(false); });
   CHECK(std::string_view(packer.data(), packer.size()) ==
         std::string_view(want.data(), want.size()));
 
