@@ -159,10 +159,19 @@ bool RingForwarder::finishLive() {
   join();
   countTooLarge();
   proto::EventBuffer none;
-  const bool delivered = send(transport_->encoder.finalBatch(none)) && dropped_ == 0;
-  ring_->markFinalSent();
+  const bool sent = send(transport_->encoder.finalBatch(none)) && dropped_ == 0;
+  // Closing waits (the linger: finishTimeout) until what the socket queued has left, and
+  // drops what has not by then. Only a stream that left whole is marked ended: else the
+  // parent sends the retained batches again and ends the stream (finishAfterDeath), as
+  // for a slave that died; a kill during the linger leaves it to the parent too.
+  // ZeroMQ's timers read a clock of its own, cached to the millisecond: a linger that ran
+  // out can end a millisecond or two short of it by ours (299 ms of 300 seen).
+  const auto closing = Clock::now();
   close();
-  return delivered;
+  const bool left =
+      Clock::now() - closing < options_.finishTimeout - std::chrono::milliseconds(10);
+  if (sent && left) ring_->markFinalSent();
+  return sent && left;
 }
 
 // ---------------------------------------------------------------- after death, in the parent

@@ -408,7 +408,13 @@ int runSlave(const SlaveOptions& options) {
     std::cerr << "loads-slave: " << e.what() << std::endl;
     code = kSlaveConfigError;
   }
-  const bool delivered = sender ? sender->finishLive() : proxy ? proxy->finish().delivered : true;
+  // A stream the ring forwarder could not deliver whole, the parent ends (it resends the
+  // retained batches): the master's counts say whether anything is missing.
+  if (sender && !sender->finishLive()) {
+    std::cerr << "loads-slave: results not all delivered to " << options.resultsEndpoint
+              << " in time; the agent sends the last of them again" << std::endl;
+  }
+  const bool delivered = proxy ? proxy->finish().delivered : true;
   if (!delivered && code == kSlaveOk) {
     std::cerr << "loads-slave: results could not be delivered to " << options.resultsEndpoint
               << std::endl;

@@ -136,3 +136,45 @@ TEST_CASE(
   CHECK(tally.seqGaps == 0);
   CHECK(sink.snapshot().allRequests.count == 8200);
 }
+
+// The master far behind (fault_test "the master's results thread far behind the agents"
+// lost an agent's last 2,169 events once): the slave's last messages are still queued in
+// its socket when its linger runs out. It must not mark its stream ended, so that its
+// parent sends the retained batches and ends it. Here nobody listens yet.
+TEST_CASE(
+    "a slave whose last messages do not leave within its linger leaves the stream to its parent") {
+  std::string endpoint;
+  {
+    AggregateResult unused;
+    master::ResultsReceiver probe({}, unused);  // a free port, then nobody on it
+    endpoint = probe.endpoint();
+  }
+  agent::ForwarderOptions options{endpoint, "run-1", "a1", {}};
+  options.batchBytes = 1024;
+  agent::RingForwarder parent(options, agent::EventRing::create(2, 64 * 1024));
+  agent::EventRing& shared = parent.ring();
+  shared.take();
+  {
+    agent::ForwarderOptions slaveOptions = options;
+    slaveOptions.finishTimeout = 300ms;
+    agent::RingForwarder slave(slaveOptions, shared.share());
+    slave.startLive();
+    record(shared, 1, 100);  // a few batches: fewer than the socket queues
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(slave.finishLive());
+    CHECK(std::chrono::steady_clock::now() - start >= 300ms);  // it waited for the linger
+  }
+  CHECK_FALSE(shared.finalSent());
+  AggregateResult sink;
+  master::ReceiverOptions bound;
+  bound.bind = endpoint;
+  master::ResultsReceiver receiver(bound, sink);
+  receiver.start("run-1", {{"a1", 0}});
+  parent.finishAfterDeath(std::nullopt);
+  parent.join();
+  const auto tally = awaitFinal(receiver);
+  CHECK(tally.eventsSent == 100);
+  CHECK(tally.received == 100);
+  CHECK(tally.seqGaps == 0);
+  CHECK(sink.snapshot().allRequests.count == 100);
+}
