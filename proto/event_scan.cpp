@@ -50,34 +50,52 @@ bool EventScanner::array(std::uint32_t& elements) {
   return true;
 }
 
-// The formats a sender of this version packs, inline; the rest in scalarSlow().
-inline bool EventScanner::read(ScanValue& v) {
-  if (!need(1)) return false;
-  const unsigned char b = *at_;
+namespace {
+
+enum class Fast { kRead, kShort, kOther };
+
+// The formats a sender of this version packs (positive fixint, fixstr, uint 8-64), read
+// from `at` (moved past it) before `end`; kShort when the bytes end first, kOther for
+// every other format (EventScanner::scalarSlow()). Callers keep `at` and `end` in
+// locals: as members they would be stored and loaded again around every store into the
+// ScanValue (its type is a byte, which may alias them).
+[[gnu::always_inline]] inline Fast readFast(const unsigned char*& at, const unsigned char* end,
+                                            ScanValue& v) {
+  if (at == end) return Fast::kShort;
+  const unsigned char b = *at;
   if (b <= 0x7f) {
     v.type = ScanValue::kUint;
     v.bits = b;
-    ++at_;
-    return true;
+    ++at;
+    return Fast::kRead;
   }
   if (b >= 0xa0 && b <= 0xbf) {
     const std::size_t n = b & 0x1f;
-    if (!need(1 + n)) return false;
+    if (static_cast<std::size_t>(end - at) < 1 + n) return Fast::kShort;
     v.type = ScanValue::kStr;
-    v.str = reinterpret_cast<const char*>(at_ + 1);
+    v.str = reinterpret_cast<const char*>(at + 1);
     v.size = static_cast<std::uint32_t>(n);
-    at_ += 1 + n;
-    return true;
+    at += 1 + n;
+    return Fast::kRead;
   }
   if (b >= 0xcc && b <= 0xcf) {
     const std::size_t n = std::size_t{1} << (b - 0xcc);
-    if (!need(1 + n)) return false;
+    if (static_cast<std::size_t>(end - at) < 1 + n) return Fast::kShort;
     v.type = ScanValue::kUint;
-    v.bits = bigEndian(at_ + 1, n);
-    at_ += 1 + n;
-    return true;
+    v.bits = bigEndian(at + 1, n);
+    at += 1 + n;
+    return Fast::kRead;
   }
-  return scalarSlow(v);
+  return Fast::kOther;
+}
+
+}  // namespace
+
+inline bool EventScanner::read(ScanValue& v) {
+  const unsigned char* at = at_;
+  const Fast fast = readFast(at, end_, v);
+  at_ = at;
+  return fast == Fast::kRead || (fast == Fast::kOther && scalarSlow(v));
 }
 
 bool EventScanner::scalar(ScanValue& v) { return read(v); }
@@ -203,9 +221,16 @@ bool EventScanner::event(ScannedEvent& e) {
   }
   e.size = elements;
   const std::uint32_t kept = std::min(elements, ScannedEvent::kMaxElements);
+  const unsigned char* at = at_;
+  const unsigned char* const end = end_;
   for (std::uint32_t i = 0; i < kept; ++i) {
-    if (!read(e.items[i])) return false;
+    const Fast fast = readFast(at, end, e.items[i]);
+    if (fast == Fast::kRead) continue;
+    at_ = at;
+    if (fast == Fast::kShort || !scalarSlow(e.items[i])) return false;
+    at = at_;
   }
+  at_ = at;
   for (std::uint32_t i = kept; i < elements; ++i) {
     if (!read(ignored)) return false;
   }
