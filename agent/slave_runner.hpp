@@ -47,8 +47,10 @@ inline constexpr const char* kResultsSecretVariable = "LOADS_RESULTS_CLIENT_SECR
 
 // Exit codes of the slave process, reported by the agent in JOB-ENDED.
 inline constexpr int kSlaveOk = 0;
-inline constexpr int kSlaveConfigError = 2;   // library or test selection unusable
-inline constexpr int kSlaveNotDelivered = 3;  // results could not be handed to the master
+inline constexpr int kSlaveConfigError = 2;  // library or test selection unusable
+// Results could not be handed to the master (a TestResultProxy's; a ring's stream that
+// did not leave whole is ended by the parent, and the slave exits kSlaveOk).
+inline constexpr int kSlaveNotDelivered = 3;
 
 // The runner's new share from a "rebalance INDEX COUNT FROM-MS" line; nullopt for a
 // line that is not one (count 0, index >= count, not numbers).
