@@ -168,8 +168,7 @@ bool RingForwarder::finishLive() {
   // out can end a millisecond or two short of it by ours (299 ms of 300 seen).
   const auto closing = Clock::now();
   close();
-  const bool left =
-      Clock::now() - closing < options_.finishTimeout - std::chrono::milliseconds(10);
+  const bool left = Clock::now() - closing < options_.finishTimeout - std::chrono::milliseconds(10);
   if (sent && left) ring_->markFinalSent();
   return sent && left;
 }
