@@ -150,9 +150,14 @@ bool ResultsReceiver::admit(const proto::BatchInfo& info) {
   if (it == tallies_.end() || it->second.runId != info.runId) return true;  // its first here
   AgentTally& tally = it->second;
   // A dead slave's parent sends again what may not have left the slave: whichever copy of
-  // a batch comes second (the slave's own can still be on its way) is a duplicate.
-  if ((info.resent && !tally.final && info.seq <= tally.lastSeq) ||
-      (!info.resent && tally.resent.contains(info.seq))) {
+  // a batch comes second (the slave's own can still be on its way) is a duplicate. So is
+  // the parent's STOP-TEST-RUN after the slave's own, which it repeats (the same seq and
+  // total, no events): a slave whose close ended just inside its linger leaves its
+  // stream to the parent though all of it left (agent/ring_forwarder.cpp).
+  const bool repeatedFinal = info.final && tally.final && info.seq == tally.lastSeq &&
+                             info.events == 0 && info.eventsSent == tally.eventsSent;
+  if ((info.resent && info.seq <= tally.lastSeq) ||
+      (!info.resent && tally.resent.contains(info.seq)) || repeatedFinal) {
     ++tally.duplicates;
     return false;
   }

@@ -503,6 +503,7 @@ def results(build, source):
                                         value=7),
                                 [99, 0, 0, 0, 0, "a kind from the future"]])  # skipped, a gap
         batch("STOP-TEST-RUN", 3, 6, [w.event("stopTestRun", at_us=t0 + 2_000_000)])
+        batch("STOP-TEST-RUN", 3, 6, [])  # FINAL | the final repeated: a duplicate
         batch("RESULTS", 4, 7, [w.event("addHit", (1, 1, 1, 1), **hit)])  # FINAL | RESULTS
         batch("RESULTS", 9, 99, [], run_id="another-run")  # any | another run: rejected
         agent.send("JOB-ENDED", run_id=run_id, exit_code=0, signal=0, reason="")
@@ -525,8 +526,8 @@ def results(build, source):
                                                       for p in data.get("problems", [])),
             data.get("problems"))
         rejected = data.get("rejectedResults", {})
-        row("FINAL | RESULTS -> dropped, counted as after the final",
-            rejected.get("afterFinal") == 1, rejected)
+        row("FINAL | RESULTS -> dropped, counted as after the final; the final repeated -> "
+            "a duplicate, not after it", rejected.get("afterFinal") == 1, rejected)
         row("any | RESULTS of another run -> dropped, counted", rejected.get("otherRun") == 1,
             rejected)
         row("5 malformed messages counted (garbage, other type, bad header, other version, "

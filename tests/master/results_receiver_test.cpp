@@ -242,3 +242,41 @@ TEST_CASE(
   CHECK(sink.snapshot().allRequests.count == 150);
   CHECK(receiver.malformed() == 0);
 }
+
+// A slave whose close ended just inside its linger (agent/ring_forwarder.cpp allows
+// 10 ms) may have delivered everything, its STOP-TEST-RUN too, and still leave the stream
+// to its parent: the parent sends the last batch again (resent) and the STOP-TEST-RUN
+// once more. After the slave's own, both are duplicates: not messages after the final,
+// and no impersonation (a problem that would fail the run).
+TEST_CASE(
+    "a parent's copies after the slave's own STOP-TEST-RUN are duplicates, not impersonation") {
+  const Hit hit{"GET /", "http://x/", "GET", 200, ErrorKind::kNone, 1, 10, 100};
+  proto::ResultsEncoder slave("run-1", "agent-a");
+  proto::EventBuffer events, none;
+  auto batchOf = [&](proto::ResultsEncoder& encoder, int hits) {
+    for (int i = 0; i < hits; ++i) events.addHit(hit, LoadsStatus{});
+    return encoder.batch(events);
+  };
+  const std::string one = batchOf(slave, 3), two = batchOf(slave, 2);
+  const std::string final = slave.finalBatch(none);  // seq 3, 5 events sent
+  proto::ResultsEncoder parent("run-1", "agent-a");
+  for (int i = 0; i < 2; ++i) events.addHit(hit, LoadsStatus{});
+  const std::string twoAgain = parent.resentBatch(events, 2, 5);
+  events.clear();
+  parent.resume(2, 5);
+  const std::string finalAgain = parent.finalBatch(none);
+
+  AggregateResult sink;
+  master::ResultsReceiver receiver({}, sink);
+  receiver.start("run-1", {{"agent-a", 0}});
+  deliver(receiver, {one, two, final, twoAgain, finalAgain}, {"agent-a"});
+  receiver.stop();
+  const auto tally = receiver.tallies()["agent-a"];
+  CHECK(tally.received == 5);
+  CHECK(tally.eventsSent == 5);
+  CHECK(tally.duplicates == 2);
+  const auto rejected = receiver.rejected();
+  CHECK(rejected.afterFinal == 0);
+  CHECK(rejected.impersonated.empty());
+  CHECK(sink.snapshot().allRequests.count == 5);
+}
