@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -672,12 +673,14 @@ TEST_CASE("cancel() during a pending request ends it at once with kCancelled", "
 namespace {
 
 // A server that answers each request with the next of its canned responses, each written
-// in the pieces given (separate writes), closing the connection after those marked so.
+// in the pieces given (separate writes, `gap` apart: a slow link), closing the connection
+// after those marked so.
 class RawServer {
  public:
   struct Reply {
     std::vector<std::string> pieces;
     bool close = false;
+    std::chrono::microseconds gap{0};
   };
   explicit RawServer(std::vector<Reply> replies) : replies_(std::move(replies)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -705,6 +708,8 @@ class RawServer {
     while (next < replies_.size()) {
       const int c = ::accept(listener_, nullptr, nullptr);
       if (c < 0) return;
+      const int one = 1;  // each piece its own segment
+      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ++connections_;
       std::string request;
       char buffer[4096];
@@ -715,7 +720,10 @@ class RawServer {
         if (request.find("\r\n\r\n") == std::string::npos) continue;
         request.clear();
         const Reply& reply = replies_[next++];
-        for (const auto& piece : reply.pieces) ::send(c, piece.data(), piece.size(), MSG_NOSIGNAL);
+        for (const auto& piece : reply.pieces) {
+          if (&piece != &reply.pieces.front()) std::this_thread::sleep_for(reply.gap);
+          ::send(c, piece.data(), piece.size(), MSG_NOSIGNAL);
+        }
         if (reply.close) break;
       }
       ::close(c);
@@ -759,6 +767,47 @@ TEST_CASE("chunked, to-the-end, HTTP/1.0 and split responses are read whole, hit
   CHECK(h.result.hits[3].bytes == old.size());
   // The first three on one kept connection (the third reads to its end), the fourth on another.
   CHECK(server.connections() == 2);
+}
+
+// A slow link: every byte of a response its own write, 200 µs apart, so the client's
+// reads find the head and the body a few bytes at a time. The end of the head is looked
+// for again after every read (across the reads' seams), nginx's kind of head still goes
+// through the fast path and its fields are read in place, a chunked one through Beast
+// with its cookie kept, and all three exchanges use one kept connection.
+TEST_CASE("responses that arrive a byte at a time are read whole, hits exact", "[session]") {
+  const std::string nginx =
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 02 Dec 2026 04:59:49 GMT\r\n"
+      "Content-Type: text/plain\r\nContent-Length: 11\r\nConnection: keep-alive\r\n"
+      "ETag: \"6b0fa5c5-35\"\r\n\r\nhello world";
+  const std::string chunked =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: s=1\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n";
+  auto byBytes = [](const std::string& text) {
+    std::vector<std::string> pieces;
+    for (char c : text) pieces.emplace_back(1, c);
+    return pieces;
+  };
+  using std::chrono_literals::operator""us;
+  RawServer server({{byBytes(nginx), false, 200us},
+                    {byBytes(chunked), false, 200us},
+                    {byBytes(nginx), false, 200us}});
+  Harness h;
+  std::vector<loads::Response> r(3);
+  h.run([&] {
+    for (auto& response : r) response = h.session.get(server.url() + "/slow");
+  });
+  CHECK(r[0].status() == 200);
+  CHECK(r[0].body() == "hello world");
+  CHECK(r[0].header("etag") == "\"6b0fa5c5-35\"");
+  CHECK(r[0].headers().size() == 6);
+  CHECK(r[1].body() == "hello");
+  CHECK(r[1].header("set-cookie") == "s=1");
+  CHECK(r[2].body() == "hello world");
+  REQUIRE(h.result.hits.size() == 3);
+  CHECK(h.result.hits[0].bytes == nginx.size());
+  CHECK(h.result.hits[1].bytes == chunked.size());
+  CHECK(h.result.hits[2].bytes == nginx.size());
+  CHECK(server.connections() == 1);
 }
 
 // A body no socket buffer holds, to a server that reads it in small pieces, and a large
