@@ -208,10 +208,11 @@ void Session::Impl::fillPhases(Hit& hit, std::chrono::steady_clock::time_point e
 // cheaper to send than Beast's per-field buffer sequence.
 void Session::Impl::buildRequest(const Call& call, const Target& target) {
   const Url& url = target.url;
-  wire.assign(call.method).append(target.requestLine);
+  wire.clear();  // clear and append: assign() takes _M_replace, twice the instructions
+  wire.append(call.method).append(target.requestLine);
   bool userAgent = false, contentType = false, cookie = false, contentLength = false;
   auto add = [&](const std::string& name, const std::string& value) {
-    wire.append(name).append(": ").append(value).append("\r\n");
+    wire.append(name).append(": ").append(value).append(kCrLf);
     userAgent = userAgent || equalsNoCase(name, "user-agent");
     contentType = contentType || equalsNoCase(name, "content-type");
     cookie = cookie || equalsNoCase(name, "cookie");
@@ -236,9 +237,9 @@ void Session::Impl::buildRequest(const Call& call, const Target& target) {
   }
   if (call.body) {
     if (!contentType && !call.body->contentType.empty())
-      wire.append("Content-Type: ").append(call.body->contentType).append("\r\n");
+      wire.append("Content-Type: ").append(call.body->contentType).append(kCrLf);
     if (!contentLength)
-      wire.append("Content-Length: ").append(std::to_string(call.body->data.size())).append("\r\n");
+      wire.append("Content-Length: ").append(std::to_string(call.body->data.size())).append(kCrLf);
   }
   wire.append(kCrLf);
 }
@@ -379,7 +380,8 @@ std::chrono::steady_clock::time_point Session::Impl::recordHit(
     std::chrono::steady_clock::time_point t0, std::uint64_t bytes, bool phased) {
   std::string_view name = call.name;
   if (name.empty()) {
-    defaultName.assign(call.method).append(target.namePath);
+    defaultName.clear();
+    defaultName.append(call.method).append(target.namePath);
     name = defaultName;
   }
   Hit hit;

@@ -45,6 +45,18 @@ master::AgentTally awaitFinal(master::ResultsReceiver& receiver) {
   return {};
 }
 
+// Awaits the stream's end: every one of `events` sent arrived, without a gap, and
+// reached the sink. Returns the tally for the caller's own checks.
+master::AgentTally allArrived(master::ResultsReceiver& receiver, AggregateResult& sink,
+                              std::uint64_t events) {
+  const auto tally = awaitFinal(receiver);
+  CHECK(tally.eventsSent == events);
+  CHECK(tally.received == events);
+  CHECK(tally.seqGaps == 0);
+  CHECK(sink.snapshot().allRequests.count == events);
+  return tally;
+}
+
 }  // namespace
 
 // Four threads through four slots: a slot each; seven through three: shared slots, whose
@@ -62,12 +74,8 @@ TEST_CASE("events from many threads through a small ring that wraps all arrive, 
   sender.startLive();
   record(*ring, threads, 5000);
   CHECK(sender.finishLive());
-  const auto tally = awaitFinal(receiver);
-  const auto events = static_cast<std::uint64_t>(threads) * 5000;
-  CHECK(tally.eventsSent == events);
-  CHECK(tally.received == events);
+  const auto tally = allArrived(receiver, sink, static_cast<std::uint64_t>(threads) * 5000);
   CHECK(tally.duplicates == 0);
-  CHECK(sink.snapshot().allRequests.count == events);
 }
 
 TEST_CASE("after the sender's death its parent resends the retained batches and the rest") {
@@ -92,12 +100,8 @@ TEST_CASE("after the sender's death its parent resends the retained batches and 
   CHECK_FALSE(shared.finalSent());
   parent.finishAfterDeath(std::nullopt);
   parent.join();
-  const auto tally = awaitFinal(receiver);
-  CHECK(tally.eventsSent == 2600);
-  CHECK(tally.received == 2600);
+  const auto tally = allArrived(receiver, sink, 2600);
   CHECK(tally.duplicates == agent::EventRing::kRetained);  // all had arrived already
-  CHECK(tally.seqGaps == 0);
-  CHECK(sink.snapshot().allRequests.count == 2600);
 }
 
 // --results summary: the records are folded into SUMMARY messages. A slot fills long
@@ -130,11 +134,7 @@ TEST_CASE(
   record(shared, 2, 100);  // recorded, never sent by the "slave"
   parent.finishAfterDeath(std::nullopt);
   parent.join();
-  const auto tally = awaitFinal(receiver);
-  CHECK(tally.eventsSent == 8200);
-  CHECK(tally.received == 8200);
-  CHECK(tally.seqGaps == 0);
-  CHECK(sink.snapshot().allRequests.count == 8200);
+  allArrived(receiver, sink, 8200);
 }
 
 // The master far behind (fault_test "the master's results thread far behind the agents"
@@ -172,9 +172,5 @@ TEST_CASE(
   receiver.start("run-1", {{"a1", 0}});
   parent.finishAfterDeath(std::nullopt);
   parent.join();
-  const auto tally = awaitFinal(receiver);
-  CHECK(tally.eventsSent == 100);
-  CHECK(tally.received == 100);
-  CHECK(tally.seqGaps == 0);
-  CHECK(sink.snapshot().allRequests.count == 100);
+  allArrived(receiver, sink, 100);
 }
