@@ -274,11 +274,11 @@ TEST_CASE("runs waiting for agents are capped and the one past the cap is told w
   Broker broker(options);
   broker.start();
   std::vector<std::unique_ptr<Peer>> masters;
-  for (int i = 0; i < 2; ++i) {
+  for (std::size_t i = 1; i <= 2; ++i) {  // one after the other: the first is the oldest
     masters.push_back(std::make_unique<Peer>(context, broker.frontendEndpoint()));
     masters.back()->send(runRequest(1, 10000));
+    pingUntil(context, broker, [i](const proto::Pong& p) { return p.runs.size() == i; });
   }
-  pingUntil(context, broker, [](const proto::Pong& p) { return p.runs.size() == 2; });
   Peer third(context, broker.frontendEndpoint());
   third.send(runRequest(1, 10000));
   auto refused = third.expect<proto::RunRefused>();
