@@ -7,6 +7,7 @@
 
 #include "loads/version.hpp"
 #include "proto/messages.hpp"
+#include "run/runner.hpp"
 #include "security/cli.hpp"
 #include "util/parse.hpp"
 
@@ -49,6 +50,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     }
     options.cacheMax = parseSize(cacheMax);
     keys.load("loads-agent", options.broker, options.key, options.brokerKey);
+    runnerPolicy();  // LOADS_RUNNER_POLICY, which its slaves read: refused here
   } catch (const CLI::ParseError& e) {
     return {std::nullopt, app.exit(e) == 0 ? 0 : 2};
   } catch (const std::invalid_argument& e) {

@@ -24,7 +24,7 @@ run_loads() {  # run_loads(build-dir)
 run_wrk() {
   echo "## wrk -t1, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   python3 bench/thread_cpu.py wrk --server "$server" -- \
-    wrk -t1 -c"$conns" -d"${secs}s" "$NGINX_URL/static"
+    wrk "${WRK_SAME_REQUEST[@]}" -t1 -c"$conns" -d"${secs}s" "$NGINX_URL/static"
 }
 
 echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) conns=$conns secs=$secs"

@@ -61,7 +61,7 @@ declare -A ratios
 echo "# $(date -u +%FT%TZ) rounds=$rounds secs=$secs builds: ${builds[*]}"
 declare -A results
 for r in $(seq "$rounds"); do
-  w=$(wrk -t2 -c50 -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  w=$(wrk "${WRK_SAME_REQUEST[@]}" -t2 -c50 -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   order=("${builds[@]}")
   if [ $((r % 2)) -eq 0 ]; then
     order=(); for ((i = ${#builds[@]} - 1; i >= 0; i--)); do order+=("${builds[$i]}"); done

@@ -40,7 +40,7 @@ for (comm, key), c in sorted(n.items(), key=lambda kv: -kv[1]):
 }
 
 record wrk & r=$!
-wrk -t2 -c50 -d"${secs}s" "$NGINX_URL/static" >/dev/null
+wrk "${WRK_SAME_REQUEST[@]}" -t2 -c50 -d"${secs}s" "$NGINX_URL/static" >/dev/null
 wait $r
 start_cluster 2 "$work"
 record loads & r=$!

@@ -55,7 +55,7 @@ build/master/loads-master build/examples/simple/libsimple.so --test Static --age
 loads_rps=$(loads_rate "$work/loads.json")
 
 # The ceiling on this machine: wrk alone, 2 threads, same connections and time.
-wrk_rps=$(wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+wrk_rps=$(wrk "${WRK_SAME_REQUEST[@]}" -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}')
 
 printf '%-22s %10s\n' tool req/s
 printf "%-22s %10s\n" "locust (2 workers)" "$locust_rps" "loads (2 agents)" "$loads_rps"

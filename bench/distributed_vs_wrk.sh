@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # loads distributed (broker + 2 agents + master, every hit sent to and recorded by the
-# master) vs wrk -t2 against the same nginx, same connections, in alternating rounds
+# master) vs wrk -t2 against the same nginx, same connections, the same request bytes (wrk
+# is given loads' User-Agent line), in alternating rounds
 # (odd rounds wrk first, even rounds loads first). The broker and agents stay up across
 # rounds; each round is one loads-master run. Prints each round (with the load average)
 # and the median ratio. Each agent's slave runs one runner thread (-t 1): two threads in
@@ -20,7 +21,7 @@ trap 'cleanup_all; kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm 
 
 start_cluster 2 "$work"
 
-run_peer() { wrk -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
+run_peer() { wrk "${WRK_SAME_REQUEST[@]}" -t2 -c"$users" -d"${secs}s" "$NGINX_URL/static" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
 run_loads() {
   build/master/loads-master build/examples/simple/libsimple.so --test Static --agents 2 -t 1 \
     --broker tcp://127.0.0.1:17780 --wait-agents 20s -u "$users" -d "${secs}s" \

@@ -34,3 +34,6 @@ NGINX_PID=$!
 trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$NGINX_DIR"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/static" >/dev/null && break; sleep 0.1; done
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+# wrk sends the request line and Host as loads does, but no User-Agent: given loads' own,
+# both tools send the same bytes and cost nginx the same a request.
+WRK_SAME_REQUEST=(-H "User-Agent: loads/$(sed -n 's/^project(loads VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)")

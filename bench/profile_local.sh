@@ -26,7 +26,7 @@ loads() {  # loads(seconds, wrapper...): runs loads-master, prints its request c
 }
 wrk1() {  # wrk1(seconds, wrapper...): runs wrk -t1, prints its request count
   local s=$1; shift
-  "$@" wrk -t1 -c"$conns" -d"${s}s" "$NGINX_URL/static" | awk '/requests in/ {print $1}'
+  "$@" wrk "${WRK_SAME_REQUEST[@]}" -t1 -c"$conns" -d"${s}s" "$NGINX_URL/static" | awk '/requests in/ {print $1}'
 }
 perfstat() {  # perfstat(tool): one perf-stat'ed run, prints the per-request row
   local n

@@ -8,6 +8,7 @@
 #include "master/config_file.hpp"
 #include "master/data_options.hpp"
 #include "master/report_files.hpp"
+#include "run/runner.hpp"
 #include "security/cli.hpp"
 #include "util/parse.hpp"
 
@@ -236,6 +237,7 @@ ParseResult parseOptions(int argc, const char* const* argv) {
     if (o.maxNames == 0) {
       throw std::invalid_argument("--max-names must be at least 1");
     }
+    runnerPolicy();  // LOADS_RUNNER_POLICY, which the child slave reads: refused here
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
     return result;

@@ -2,6 +2,7 @@
 
 #include <cxxabi.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -129,11 +130,21 @@ std::vector<std::uint32_t> weightsOf(const std::vector<SelectedTest>& tests) {
 
 }  // namespace
 
+int runnerPolicy() {
+  const char* value = std::getenv("LOADS_RUNNER_POLICY");
+  const std::string_view policy = value ? value : "batch";
+  if (policy == "batch") return SCHED_BATCH;
+  if (policy == "normal") return SCHED_OTHER;
+  throw std::invalid_argument("LOADS_RUNNER_POLICY must be batch or normal, not '" +
+                              std::string(policy) + "'");
+}
+
 Runner::Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result)
     : tests_(std::move(tests)),
       mix_(weightsOf(tests_)),
       options_(std::move(options)),
       result_(result),
+      policy_(runnerPolicy()),
       dns_(std::make_unique<detail::DnsCache>()) {
   detail::RunData data{options_.files, options_.params, options_.shareIndex, options_.shareCount,
                        [this] { stop(); }};
@@ -186,7 +197,11 @@ void Runner::start() {
   }
   raiseFileLimit(*std::max_element(options_.userCycles.begin(), options_.userCycles.end()));
   for (auto& t : threads_) {
-    t->thread = std::thread([&io = t->io] { io.run(); });
+    t->thread = std::thread([&io = t->io, policy = policy_] {
+      const sched_param none{};
+      ::pthread_setschedparam(::pthread_self(), policy, &none);  // failing, it stays normal
+      io.run();
+    });
     ::pthread_setname_np(t->thread.native_handle(), "loads-runner");  // for top, perf and benches
   }
   result_.startTestRun();

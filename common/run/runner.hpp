@@ -104,6 +104,13 @@ struct Progress {
   double target = -1;     // schedule target now (users or hits/s, whole run); -1 none
 };
 
+// The runner threads' scheduling policy, from LOADS_RUNNER_POLICY: SCHED_BATCH ("batch",
+// the default) or SCHED_OTHER ("normal"); throws std::invalid_argument for anything else.
+// A batch thread woken by a response does not preempt the thread running on its CPU: a
+// target on the same machine finishes what it is serving instead of being switched out
+// for every response it writes (docs/decisions.md: up to 15 % of the throughput).
+int runnerPolicy();
+
 class Runner {
  public:
   Runner(std::vector<SelectedTest> tests, RunOptions options, TestResult& result);
@@ -169,6 +176,7 @@ class Runner {
   TestMix mix_;  // which test user k and arrival n run
   RunOptions options_;
   TestResult& result_;
+  int policy_;  // the runner threads' scheduling policy: runnerPolicy()
   std::vector<std::unique_ptr<Thread>> threads_;
   std::unique_ptr<detail::DnsCache> dns_;
 

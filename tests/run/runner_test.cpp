@@ -2,6 +2,8 @@
 // ramps, think time and stopping behave.
 #include "run/runner.hpp"
 
+#include <sched.h>
+
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <map>
@@ -382,4 +384,47 @@ TEST_CASE("arrival n of the open model runs test n mod T, on any free user of th
     // on them anyway.
     CHECK(started["Five.test_2"] > 0);
   }
+}
+
+namespace {
+// Each hit records the scheduling policy of the thread that runs it.
+struct PolicyProbe : TestCase {
+  void test_policy() {
+    std::lock_guard lock(mutex);
+    seen.insert(::sched_getscheduler(0));
+  }
+  static inline std::mutex mutex;
+  static inline std::set<int> seen;
+};
+TestClass policyClass{
+    "PolicyProbe",
+    &make<PolicyProbe>,
+    {{"test_policy", [](TestCase& t) { static_cast<PolicyProbe&>(t).test_policy(); }}}};
+
+std::set<int> policiesWith(const char* value) {
+  if (value) {
+    ::setenv("LOADS_RUNNER_POLICY", value, 1);
+  } else {
+    ::unsetenv("LOADS_RUNNER_POLICY");
+  }
+  PolicyProbe::seen.clear();
+  Results r;
+  Runner runner({pick(policyClass, 0)}, withUsers(7, 3), r.aggregate);  // on two threads
+  runner.run();
+  ::unsetenv("LOADS_RUNNER_POLICY");
+  CHECK(r.aggregate.snapshot().tests["PolicyProbe.test_policy"].successes == 21);
+  return PolicyProbe::seen;
+}
+}  // namespace
+
+TEST_CASE("runner threads run under SCHED_BATCH unless LOADS_RUNNER_POLICY=normal") {
+  CHECK(::sched_getscheduler(0) == SCHED_OTHER);  // the premise: this thread is normal
+  CHECK(policiesWith(nullptr) == std::set<int>{SCHED_BATCH});
+  CHECK(policiesWith("batch") == std::set<int>{SCHED_BATCH});
+  CHECK(policiesWith("normal") == std::set<int>{SCHED_OTHER});
+  ::setenv("LOADS_RUNNER_POLICY", "realtime", 1);
+  AggregateResult unused;
+  CHECK_THROWS_WITH(Runner({pick(policyClass, 0)}, withUsers(1, 1), unused),
+                    Catch::Contains("LOADS_RUNNER_POLICY must be batch or normal, not 'realtime'"));
+  ::unsetenv("LOADS_RUNNER_POLICY");
 }

@@ -69,6 +69,16 @@ TEST_CASE("every tool refuses a malformed duration with exit 2") {
   }
 }
 
+TEST_CASE("the master and the agent refuse a LOADS_RUNNER_POLICY their slaves would refuse") {
+  ::setenv("LOADS_RUNNER_POLICY", "fifo", 1);
+  CHECK(parseWith(loads::agent::parseOptions, {"loads-agent"}).exitCode == 2);
+  CHECK(parseWith(loads::master::parseOptions, {"loads-master", "lib.so"}).exitCode == 2);
+  ::setenv("LOADS_RUNNER_POLICY", "normal", 1);
+  CHECK(parseWith(loads::agent::parseOptions, {"loads-agent"}).options);
+  CHECK(parseWith(loads::master::parseOptions, {"loads-master", "lib.so"}).options);
+  ::unsetenv("LOADS_RUNNER_POLICY");
+}
+
 TEST_CASE("sizes take B, KiB, MiB and GiB, and a bare number is bytes") {
   for (const auto& [text, bytes] : std::vector<std::pair<std::string, std::size_t>>{
            {"65536", 65536}, {"512KiB", 512u << 10}, {"64MiB", 64u << 20}, {"2GiB", 2ull << 30}}) {
