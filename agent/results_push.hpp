@@ -22,4 +22,14 @@ void connectResultsPush(zmq::socket_t& socket, const std::string& endpoint,
 bool sendResults(zmq::socket_t& socket, const std::string& message, const std::string& endpoint,
                  std::chrono::milliseconds patience);
 
+// Whether a close that took `took` (ending the context waits up to the linger until what
+// the socket queued has left, and drops the rest) delivered everything: it returned before
+// the linger ran out. ZeroMQ's timers read a clock of its own, cached to the millisecond:
+// a linger that ran out can end a millisecond or two short of it by ours (299 ms of 300
+// seen), so a close within 10 ms of the linger counts as one that ran out.
+inline bool leftBeforeLinger(std::chrono::steady_clock::duration took,
+                             std::chrono::milliseconds linger) {
+  return took < linger - std::chrono::milliseconds(10);
+}
+
 }  // namespace loads::agent

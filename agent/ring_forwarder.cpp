@@ -164,11 +164,9 @@ bool RingForwarder::finishLive() {
   // drops what has not by then. Only a stream that left whole is marked ended: else the
   // parent sends the retained batches again and ends the stream (finishAfterDeath), as
   // for a slave that died; a kill during the linger leaves it to the parent too.
-  // ZeroMQ's timers read a clock of its own, cached to the millisecond: a linger that ran
-  // out can end a millisecond or two short of it by ours (299 ms of 300 seen).
   const auto closing = Clock::now();
   close();
-  const bool left = Clock::now() - closing < options_.finishTimeout - std::chrono::milliseconds(10);
+  const bool left = leftBeforeLinger(Clock::now() - closing, options_.finishTimeout);
   if (sent && left) ring_->markFinalSent();
   return sent && left;
 }

@@ -187,8 +187,15 @@ ProxyStats TestResultProxy::finish() {
   }
   wake_.notify_one();
   if (sender_.joinable()) sender_.join();
-  transport_->socket.close();  // lingers up to finishTimeout to deliver what is queued
+  // Ending the context waits (the linger: finishTimeout) until what the socket queued has
+  // left, and drops what has not by then: delivered only if it returned before that.
+  transport_->socket.close();
+  const auto closing = std::chrono::steady_clock::now();
+  transport_->context.close();
+  const bool left =
+      leftBeforeLinger(std::chrono::steady_clock::now() - closing, options_.finishTimeout);
   std::lock_guard lock(finishMutex_);
+  stats_.delivered = stats_.delivered && left;
   return stats_;
 }
 

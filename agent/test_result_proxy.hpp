@@ -47,7 +47,8 @@ struct ProxyOptions {
 struct ProxyStats {
   std::uint64_t eventsSent = 0;   // events in messages handed to the socket
   std::uint64_t batchesSent = 0;  // RESULTS + STOP-TEST-RUN messages
-  bool delivered = false;         // finish() handed the STOP-TEST-RUN to the socket in time
+  bool delivered = false;  // finish() handed every message to the socket and they all left it
+                           // before its linger ran out
 };
 
 class TestResultProxy final : public TestResult {

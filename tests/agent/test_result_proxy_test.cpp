@@ -134,6 +134,27 @@ TEST_CASE("finish gives up, bounded, when no master ever listens") {
   CHECK_FALSE(stats.delivered);
 }
 
+// Every message handed to the socket in time is not every message delivered: what is still
+// queued when the close's linger runs out is dropped. Here nobody listens yet, and the
+// queue holds all of them: finish() must not say delivered (the slave then exits non-zero
+// and says so; it has no parent to send them again).
+TEST_CASE("finish does not say delivered when its last messages are still queued at the linger") {
+  std::string endpoint;
+  {
+    Pull probe;  // a free port, then nobody on it
+    endpoint = probe.endpoint;
+  }
+  agent::ProxyOptions options{endpoint, "run-1", "agent-a"};
+  options.finishTimeout = 300ms;
+  agent::TestResultProxy proxy(options);
+  for (int i = 0; i < 100; ++i) proxy.incrCounter("T.t", "c", 1, LoadsStatus{});
+  const auto start = std::chrono::steady_clock::now();
+  agent::ProxyStats stats = proxy.finish();
+  CHECK(std::chrono::steady_clock::now() - start >= 290ms);  // the linger, by ZeroMQ's clock
+  CHECK(stats.eventsSent == 100);                            // all handed to the socket...
+  CHECK_FALSE(stats.delivered);                              // ...none delivered
+}
+
 TEST_CASE("with summaries, four threads' calls over 5,000 names arrive folded, every one counted",
           "[summary]") {
   Pull pull;
