@@ -137,7 +137,14 @@ def parse(argv):
     parser.add_argument("--arg", action="append", default=[])
     for name in ("--rate-stages", "--stages"):  # schedules: not in this small runner
         parser.add_argument(name, default="")
-    args, unknown = parser.parse_known_args(argv)  # §10: options may be added later
+    # §10 gives each value as its own argument, and a value may begin with "-" (a Z85 key
+    # can): argparse would take it for an option. So each known option is joined to its value.
+    known = {o for action in parser._actions for o in action.option_strings if action.nargs != 0}
+    joined, rest = [], list(argv)
+    while rest:
+        option = rest.pop(0)
+        joined.append(f"{option}={rest.pop(0)}" if option in known and rest else option)
+    args, unknown = parser.parse_known_args(joined)  # §10: options may be added later
     if unknown:
         print(f"loads_runner.py: ignoring {' '.join(unknown)}", file=sys.stderr)
     args.secret = os.environ.pop("LOADS_RESULTS_CLIENT_SECRET", "")
